@@ -1,0 +1,3 @@
+from kcl.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""The ``kcl`` command: train and measure one config, run a sweep file, print records.
+
+    kcl run sweeps/reference.yaml                 # one config (the sweep's first), stored
+    kcl run sweeps/reference.yaml --set train.lr=0.003
+    kcl sweep sweeps/reference.yaml [--dry-run]   # every config of the sweep, resumable
+    kcl show results/reference                    # the records of a store, one line each
+    kcl show results/reference/<key>.json         # one record in full
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+
+def _load_sweep(path: str, overrides: list[str]) -> tuple[dict, list]:
+    from kcl.run import expand_sweep, set_path
+
+    spec = yaml.safe_load(Path(path).read_text()) or {}
+    base = spec.get("base", {})
+    for item in overrides:
+        key, _, raw = item.partition("=")
+        if not _:
+            raise SystemExit(f"--set takes key=value (for example train.lr=0.003), got {item!r}")
+        base = set_path(base, key, yaml.safe_load(raw))
+    spec["base"] = base
+    return spec, expand_sweep(spec)
+
+
+def _summary_line(record: dict) -> str:
+    r, c = record["result"], record["config"]
+    model = c["model"]
+    ci = r.get("R_ci")
+    interval = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+    return (f"{record['key']}  {c['data']['name']}(N={c['data']['n_people']}) {model['arch']}-{model['n_layer']}-"
+            f"{model['n_head']} d={model['d_model']} E={c['train']['exposures']} lr={c['train']['lr']:g}  "
+            f"R={r['R']:.3f}{interval} R_max={r['R_max']:.3f} R_nonemb={r['R_non_embedding']:.3f} "
+            f"P={r['params']['total']:,} acc={r['accuracy_mean']:.3f} "
+            f"{r['train']['wall_seconds']:.0f}s {r['train']['tokens_per_second']:.0f} tok/s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kcl", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (("run", "train and measure one config (the sweep file's first)"),
+                            ("sweep", "train and measure every config of a sweep file, skipping finished ones")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("sweep_file")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a base field, e.g. train.lr=0.003 or data.n_people=500")
+        p.add_argument("--store", help="results folder (default: the file's 'store', else results/adhoc)")
+        p.add_argument("--checkpoints", default="checkpoints", help="folder for in-run checkpoints (never committed)")
+        p.add_argument("--checkpoint-every", type=float, default=300.0, metavar="SECONDS",
+                       help="seconds between in-run checkpoints")
+        p.add_argument("--device", default="auto")
+        p.add_argument("--dry-run", action="store_true", help="print the plan and cost, train nothing")
+        p.add_argument("--no-progress", action="store_true")
+    show = sub.add_parser("show", help="print a record, or one line per record of a store")
+    show.add_argument("path")
+    args = parser.parse_args(argv)
+
+    from kcl.store import ResultStore, run_sweep
+
+    if args.command == "show":
+        path = Path(args.path)
+        if path.is_dir():
+            for record in ResultStore(path).records():
+                print(_summary_line(record))
+        else:
+            print(json.dumps(json.loads(path.read_text()), indent=2))
+        return 0
+
+    from kcl.run import estimated_seconds, run
+
+    try:
+        spec, configs = _load_sweep(args.sweep_file, args.set)
+    except (ValueError, TypeError) as err:
+        print(f"kcl: bad config: {err}", file=sys.stderr)
+        return 2
+    if args.command == "run":
+        configs = configs[:1]
+    store = ResultStore(Path(args.store or spec.get("store") or "results/adhoc"))
+    records = run_sweep(store, configs,
+                        lambda c: run(c, checkpoint_dir=args.checkpoints, checkpoint_every=args.checkpoint_every,
+                                      progress=not args.no_progress, device=args.device),
+                        cost_fn=estimated_seconds, dry_run=args.dry_run)
+    for record in records:
+        print(_summary_line(record))
+    return 0

@@ -1,0 +1,79 @@
+"""Synthetic knowledge data sets: bioS, bioS-simple, the bioR proxy, bioD and random strings.
+
+``DataConfig`` names a data set and its knobs; ``make_dataset`` builds it (and checks every knob
+first, with an error that names it and its allowed range).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from kcl.data.base import GENDER, NAME, OTHER, VALUE, Bios, Dataset
+from kcl.data.biod import BioD, RandomStrings
+from kcl.data.bios import Biographies
+from kcl.people import NamePools, check_count
+
+DATASETS = ("bioS", "bioS-simple", "bioR-proxy", "bioD", "random")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """A data set and its knobs. Knobs that a data set does not use are ignored by it."""
+
+    name: str = "bioS"
+    n_people: int = 1000
+    seed: int = 0
+    pools: tuple[int, int, int] = (400, 400, 1000)  # first × middle × last names: N0 is their product
+    # bioD(N, K, C, D, L, T) (Definition 2.2)
+    K: int = 4
+    C: int = 4
+    D: int = 64
+    L: int = 1
+    T: int = 64
+    # bioR proxy: M rewrites per person
+    rewrites: int = 40
+    # random strings: symbols per person (alphabet T)
+    length: int = 16
+
+    def __post_init__(self):
+        if self.name not in DATASETS:
+            raise ValueError(f"unknown data set {self.name!r}; choose one of {', '.join(DATASETS)}")
+        if len(self.pools) != 3:
+            raise ValueError(f"pools must be three sizes (first, middle, last), got {self.pools!r}")
+        name_pools = NamePools(*self.pools)
+        check_count("n_people (N)", self.n_people, 1, name_pools.n0)
+        if self.name == "bioD":
+            for knob in ("K", "C", "L", "T", "D"):
+                check_count(knob, getattr(self, knob), 1)
+            if self.D > self.T ** self.L:
+                raise ValueError(f"D must be in [1, T^L = {self.T ** self.L:,}], got {self.D:,}")
+        if self.name == "bioR-proxy":
+            check_count("rewrites (M)", self.rewrites, 1)
+        if self.name == "random":
+            check_count("length", self.length, 1)
+            check_count("T", self.T, 2)
+
+    def label(self) -> str:
+        if self.name == "bioD":
+            return f"bioD(N={self.n_people},K={self.K},C={self.C},D={self.D},L={self.L},T={self.T})"
+        if self.name == "bioR-proxy":
+            return f"bioR-proxy(N={self.n_people},M={self.rewrites})"
+        if self.name == "random":
+            return f"random(N={self.n_people},length={self.length},T={self.T})"
+        return f"{self.name}(N={self.n_people})"
+
+
+@lru_cache(maxsize=8)
+def make_dataset(config: DataConfig) -> Dataset:
+    """Build (and cache) the data set of a config; the same config always gives the same data."""
+    pools = NamePools(*config.pools)
+    if config.name == "bioD":
+        return BioD(config.n_people, config.K, config.C, config.D, config.L, config.T, config.seed, pools)
+    if config.name == "random":
+        return RandomStrings(config.n_people, config.length, config.T, config.seed, pools)
+    return Biographies(config.name, config.n_people, config.seed, pools, rewrites=config.rewrites)
+
+
+__all__ = ["DATASETS", "DataConfig", "make_dataset", "Dataset", "Bios", "BioD", "RandomStrings",
+           "Biographies", "OTHER", "NAME", "VALUE", "GENDER"]

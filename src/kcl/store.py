@@ -1,0 +1,397 @@
+"""Results store: one JSON record per run, keyed by a hash of its config.
+
+A *run* is an instance of a config dataclass (any dataclass; ``kcl.run.RunConfig`` in practice).
+Its record lives at ``<root>/<config_key(config)>.json`` and holds the config, the result dict
+returned by the run, and provenance (time, kcl version, git commit). Records are written
+atomically, so a sweep killed at any moment leaves only complete records, and rerunning the
+sweep computes exactly the runs that are missing.
+
+``SEMANTICS_VERSION`` is an explicit, hand-maintained version of what a record *means*: the data
+generation and the measurement. Bump it by hand whenever a code change alters what is measured
+for an unchanged config (a different data distribution, tokenizer, loss or bits formula, ...).
+Refactors, speed-ups and new config fields with backward-compatible defaults do not bump it.
+The version is part of every key, so after a bump no old record is reused: old records become
+*stale* (reported by ``ResultStore.stale``) and the affected runs show up as missing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+import os
+import secrets
+import socket
+import subprocess
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import kcl
+
+SEMANTICS_VERSION: int = 1
+
+_TMP_SUFFIX = ".tmp"
+_TMP_MAX_AGE = 24 * 3600  # seconds after which any temp file counts as abandoned
+
+
+class MissingResultsError(RuntimeError):
+    """Records are missing and the caller does not allow training (``allow_train=False``)."""
+
+    def __init__(self, message: str, missing: list):
+        super().__init__(message)
+        self.missing = missing
+
+
+class StaleRecordWarning(UserWarning):
+    """A record was ignored: unreadable, or written under another ``SEMANTICS_VERSION``."""
+
+
+# -- keys -----------------------------------------------------------------------------------------
+def _check_config(config) -> None:
+    if not dataclasses.is_dataclass(config) or isinstance(config, type):
+        raise TypeError(f"a config must be a dataclass instance, got {type(config).__name__}: {config!r}")
+
+
+def _jsonable(obj):
+    """A JSON-safe, canonical copy: tuples/sets → lists, non-finite floats → strings, Paths → str."""
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else repr(obj)  # 'nan', 'inf', '-inf'
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, Enum):
+        return _jsonable(obj.value)
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted((_jsonable(v) for v in obj), key=_canonical)
+    if hasattr(obj, "item") and callable(obj.item):  # numpy / torch scalars
+        return _jsonable(obj.item())
+    raise TypeError(f"cannot represent {obj!r} ({type(obj).__name__}) in a config record")
+
+
+def _canonical(obj) -> str:
+    """Sorted-key, compact JSON; floats use Python's shortest round-trip repr (stable)."""
+    return json.dumps(_jsonable(obj), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _identity(config_class: str, config_dict) -> str:
+    """What a config *is*, independent of the semantics version (used to find stale records)."""
+    return _canonical({"class": config_class, "config": config_dict})
+
+
+def config_key(config) -> str:
+    """16 hex digits of sha256 over the config's class name, fields and ``SEMANTICS_VERSION``."""
+    _check_config(config)
+    payload = {"class": type(config).__name__, "config": dataclasses.asdict(config),
+               "semantics_version": SEMANTICS_VERSION}
+    return hashlib.sha256(_canonical(payload).encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """Short hash of the checkout holding the kcl source, or None (no git, not a repository)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() or None
+
+
+# -- atomic files ---------------------------------------------------------------------------------
+def _host_tag() -> str:
+    return socket.gethostname().replace(".", "_")[:32] or "host"
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temp file in the same directory, fsync, then ``os.replace`` onto ``path``.
+
+    Readers see the old file or the new one, never a partial one. The temp name
+    ``.<name>.<host>.<pid>.<token>.tmp`` is hidden and never ends in ``.json``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{_host_tag()}.{os.getpid()}.{secrets.token_hex(4)}{_TMP_SUFFIX}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable (best effort; not possible on every platform)
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def _writer_alive(tmp: Path) -> bool:
+    """Whether the process that owns a temp file may still be writing it."""
+    try:
+        _, host, pid, _, _ = tmp.name.rsplit(".", 4)
+        pid = int(pid)
+    except ValueError:
+        return False
+    if time.time() - tmp.stat().st_mtime > _TMP_MAX_AGE:
+        return False
+    if os.name != "posix" or host != _host_tag():
+        return True  # cannot check another machine's (or a non-POSIX) process: wait for the age limit
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+# -- the store ------------------------------------------------------------------------------------
+class ResultStore:
+    """A folder of records, ``<root>/<key>.json``, one per config."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"ResultStore({str(self.root)!r})"
+
+    def path(self, config) -> Path:
+        return self.root / f"{config_key(config)}.json"
+
+    def _load(self, path: Path, *, report: bool) -> dict | None:
+        """A current record, or None (missing, unreadable or stale; warned about if ``report``)."""
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as err:
+            if report:
+                warnings.warn(f"ignoring unreadable record {path}: {err}", StaleRecordWarning, stacklevel=3)
+            return None
+        version = record.get("semantics_version") if isinstance(record, dict) else None
+        if version != SEMANTICS_VERSION:
+            if report:
+                warnings.warn(f"ignoring stale record {path}: semantics_version {version}, "
+                              f"current {SEMANTICS_VERSION}", StaleRecordWarning, stacklevel=3)
+            return None
+        return record
+
+    def get(self, config) -> dict | None:
+        """The config's record, or None if missing or stale (stale ones are warned about)."""
+        return self._load(self.path(config), report=True)
+
+    def has(self, config) -> bool:
+        return self._load(self.path(config), report=False) is not None
+
+    def put(self, config, result: dict) -> dict:
+        """Write (atomically) and return the record of ``config`` with ``result``."""
+        _check_config(config)
+        if not isinstance(result, dict):
+            raise TypeError(f"a result must be a dict, got {type(result).__name__}")
+        record = {
+            "key": config_key(config),
+            "semantics_version": SEMANTICS_VERSION,
+            "config_class": type(config).__name__,
+            "config": _jsonable(dataclasses.asdict(config)),
+            "result": result,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "kcl_version": kcl.__version__,
+            "git_commit": git_commit(),
+        }
+        text = json.dumps(record, indent=1, default=_jsonable)  # fails here, before any file exists
+        record = json.loads(text)  # what a later get() returns, e.g. numpy scalars as plain numbers
+        _atomic_write_text(self.root / f"{record['key']}.json", text + "\n")
+        return record
+
+    def _record_paths(self) -> list[Path]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p for p in self.root.glob("*.json") if not p.name.startswith("."))
+
+    def records(self, include_stale: bool = False) -> list[dict]:
+        """All readable records (temp files skipped); stale ones only if ``include_stale``."""
+        out = []
+        for path in self._record_paths():
+            if include_stale:
+                try:
+                    out.append(json.loads(path.read_text(encoding="utf-8")))
+                except (OSError, ValueError) as err:
+                    warnings.warn(f"ignoring unreadable record {path}: {err}", StaleRecordWarning)
+            elif (record := self._load(path, report=False)) is not None:
+                out.append(record)
+        return out
+
+    def stale(self, configs: Iterable) -> list:
+        """The configs (deduplicated, in order) with no current record but one from another
+        ``SEMANTICS_VERSION``: rerun them to bring the store up to date."""
+        wanted = {}
+        for config in _unique(configs):
+            if not self.has(config):
+                wanted[_identity(type(config).__name__, dataclasses.asdict(config))] = config
+        found = set()
+        for record in self.records(include_stale=True):
+            if isinstance(record, dict) and record.get("semantics_version") != SEMANTICS_VERSION:
+                found.add(_identity(record.get("config_class"), record.get("config")))
+        return [config for ident, config in wanted.items() if ident in found]
+
+    def clean_temp(self) -> list[Path]:
+        """Delete temp files left by killed writers (live writers' files are kept); returns them."""
+        removed = []
+        if self.root.is_dir():
+            for tmp in self.root.glob(f".*{_TMP_SUFFIX}"):
+                try:
+                    if not _writer_alive(tmp):
+                        tmp.unlink()
+                        removed.append(tmp)
+                except FileNotFoundError:
+                    pass  # its writer finished or someone else cleaned it
+        return removed
+
+    def to_frame(self):
+        """A tidy pandas DataFrame: one row per record, provenance columns, ``config.*`` columns
+        and the scalar ``result.*`` fields (nested dicts flattened with dots; lists dropped)."""
+        import pandas as pd
+
+        rows = []
+        for record in self.records():
+            row = {k: record.get(k) for k in ("key", "semantics_version", "config_class", "created",
+                                               "kcl_version", "git_commit")}
+            for name, value in _flatten(record.get("config") or {}, "config.").items():
+                row[name] = json.dumps(value) if isinstance(value, list) else value  # keep in a CSV cell
+            row.update({k: v for k, v in _flatten(record.get("result") or {}, "result.").items()
+                        if v is None or isinstance(v, (bool, int, float, str))})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def export_csv(self, path: str | Path) -> Path:
+        """Write ``to_frame()`` as CSV (atomically) and return the path."""
+        path = Path(path)
+        _atomic_write_text(path, self.to_frame().to_csv(index=False))
+        return path
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _unique(configs: Iterable) -> list:
+    """Configs deduplicated by key, first occurrence kept (validates each one)."""
+    seen, out = set(), []
+    for config in configs:
+        key = config_key(config)
+        if key not in seen:
+            seen.add(key)
+            out.append(config)
+    return out
+
+
+# -- plans and sweeps -----------------------------------------------------------------------------
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@dataclass
+class Plan:
+    """What a sweep would do: finished and missing configs (unique, in order) and the cost."""
+
+    done: list = field(default_factory=list)
+    missing: list = field(default_factory=list)
+    cost_seconds: float | None = None  # sum of cost_fn over missing; None without a cost_fn
+    stale: list = field(default_factory=list)  # missing configs with a record from another version
+
+    @property
+    def total(self) -> int:
+        return len(self.done) + len(self.missing)
+
+    def summary(self) -> str:
+        """E.g. "3 of 10 runs missing; estimated 12.5 min on this machine"."""
+        text = f"{len(self.missing)} of {self.total} runs missing"
+        if self.stale:
+            text += f" ({len(self.stale)} stale: older semantics_version)"
+        if not self.missing:
+            return text + "; nothing to run"
+        if self.cost_seconds is None:
+            return text + "; no cost estimate"
+        return text + f"; estimated {_duration(self.cost_seconds)} on this machine"
+
+
+def plan(store: ResultStore, configs: Iterable, cost_fn: Callable[[Any], float] | None = None) -> Plan:
+    """Split ``configs`` into done and missing, and estimate the missing ones' cost in seconds."""
+    result = Plan()
+    for config in _unique(configs):
+        (result.done if store.has(config) else result.missing).append(config)
+    if cost_fn is not None:
+        result.cost_seconds = float(sum(cost_fn(config) for config in result.missing))
+    if result.missing:
+        result.stale = store.stale(result.missing)
+    return result
+
+
+def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dict],
+              cost_fn: Callable[[Any], float] | None = None, dry_run: bool = False,
+              log: Callable[[str], Any] = print, allow_train: bool = True,
+              recompute_hint: str | None = None) -> list[dict]:
+    """Run what is missing, store each record as soon as it finishes, return the records.
+
+    The plan summary is logged before anything runs. ``dry_run`` returns the existing records
+    (input order, missing ones left out) without running. ``allow_train=False`` raises
+    ``MissingResultsError`` if anything is missing, naming ``recompute_hint`` as the command that
+    recomputes it. Otherwise returns one record per input config, in input order.
+    """
+    configs = list(configs)
+    for config in configs:
+        _check_config(config)
+    store.clean_temp()
+    todo = plan(store, configs, cost_fn)
+    log(f"{store.root}: {todo.summary()}")
+    if dry_run:
+        return [r for r in (store.get(c) for c in configs) if r is not None]
+    if todo.missing and not allow_train:
+        hint = recompute_hint or "run the sweep with allow_train=True (e.g. `kcl sweep <sweep file>`)"
+        raise MissingResultsError(f"{len(todo.missing)} of {todo.total} runs missing from {store.root}; "
+                                  f"to recompute them: {hint}", todo.missing)
+    by_key = {}
+    for i, config in enumerate(todo.missing, 1):
+        key = config_key(config)
+        log(f"[{i}/{len(todo.missing)}] running {key}")
+        t0 = time.monotonic()
+        result = run_fn(config)
+        by_key[key] = store.put(config, result)
+        log(f"[{i}/{len(todo.missing)}] stored {key} ({_duration(time.monotonic() - t0)})")
+    records = []
+    for config in configs:
+        key = config_key(config)
+        if key not in by_key:
+            by_key[key] = store.get(config)
+        records.append(by_key[key])
+    return records

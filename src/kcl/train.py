@@ -1,0 +1,247 @@
+"""Exposure-controlled training (paper §2.3, App. A).
+
+* Exposures: training runs in *rounds*; round r renders every person once, in a fresh random
+  order (for bioS a fresh biography; for bioS-simple the fixed one; for the bioR proxy rewrite
+  r mod M). So after E rounds every person was seen exactly E times (§5.4: an exposure is one
+  appearance of a person's knowledge, not a pass over a fixed text).
+* Packing: ``concat`` joins a round's biographies with the end-of-text token and cuts the stream
+  into windows of ``window`` tokens (the paper's "randomly concatenated, separated by <EOS>, and
+  segmented into 512-token windows"); ``per_bio`` makes every biography its own sequence.
+* Loss: the standard next-token loss over every token but padding (no label masking, §2.3).
+* Optimizer: AdamW (weight decay on matrices), linear warmup, then cosine decay to
+  ``min_lr_ratio`` × the peak rate (App. A).
+* Device: CUDA with bf16 (or fp16 + loss scaling) autocast when present, fp32 on CPU.
+* Checkpoints: a long run saves its state every ``checkpoint_every`` seconds (atomically); a run
+  killed at minute 60 resumes at minute 60 with the same data order, so it ends bit-identical.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from kcl.data import Dataset
+
+IGNORE = -100
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training protocol. Batch size is part of the science (the paper keeps tens of thousands of
+    steps), not a throughput knob."""
+
+    exposures: int = 100
+    batch_size: int = 128  # sequences per step
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_frac: float = 0.01
+    warmup_steps: int | None = None  # overrides warmup_frac (the paper: 1,000 steps)
+    min_lr_ratio: float = 0.1
+    betas: tuple[float, float] = (0.9, 0.98)
+    eps: float = 1e-6
+    grad_clip: float = 1.0
+    packing: str = "concat"  # "concat" | "per_bio"
+    window: int = 512  # tokens per window (packing="concat")
+    seed: int = 0
+
+    def __post_init__(self):
+        if isinstance(self.exposures, bool) or not isinstance(self.exposures, int) or self.exposures < 1:
+            raise ValueError(f"exposures must be an integer >= 1, got {self.exposures!r}")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if not 0 <= self.warmup_frac < 1:
+            raise ValueError(f"warmup_frac must be in [0, 1), got {self.warmup_frac!r}")
+        if not 0 < self.min_lr_ratio <= 1:
+            raise ValueError(f"min_lr_ratio must be in (0, 1], got {self.min_lr_ratio!r}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if self.packing not in ("concat", "per_bio"):
+            raise ValueError(f"packing must be 'concat' or 'per_bio', got {self.packing!r}")
+        if not isinstance(self.window, int) or self.window < 2:
+            raise ValueError(f"window must be an integer >= 2, got {self.window!r}")
+
+
+# -- the exposure stream -------------------------------------------------------------------------
+def round_sequences(dataset: Dataset, cfg: TrainConfig, round_index: int) -> list[np.ndarray]:
+    """The training sequences of round ``round_index``: every person exactly once, shuffled."""
+    rng = np.random.default_rng([cfg.seed, dataset.seed if hasattr(dataset, "seed") else 0, round_index])
+    order = rng.permutation(dataset.n_people)
+    bios = dataset.render(order, rng, exposure=round_index)
+    eos = dataset.vocab.eos_id
+    if cfg.packing == "per_bio":
+        return [np.concatenate([[eos], bios.bio(i), [eos]]).astype(np.int64) for i in range(len(bios))]
+    # EOS bio EOS bio ... EOS, cut into windows of window+1 tokens overlapping by one, so that
+    # every token but the first is a prediction target exactly once.
+    starts = bios.offsets[:-1] + np.arange(len(bios))
+    stream = np.full(len(bios.tokens) + len(bios) + 1, eos, dtype=np.int64)
+    mask = np.ones(len(stream), bool)
+    mask[starts] = False
+    mask[-1] = False
+    stream[mask] = bios.tokens
+    w = cfg.window
+    n_windows = max(1, math.ceil((len(stream) - 1) / w))
+    return [stream[i * w: i * w + w + 1] for i in range(n_windows)]
+
+
+def iter_batches(dataset: Dataset, cfg: TrainConfig, start: tuple[int, int] = (0, 0)
+                 ) -> Iterator[tuple[np.ndarray, tuple[int, int]]]:
+    """Batches of padded sequences, with the stream position (round, sequence) after each batch."""
+    pad = dataset.vocab.pad_id
+    r, s = start
+    pending: list[np.ndarray] = []
+    while r < cfg.exposures:
+        seqs = round_sequences(dataset, cfg, r)
+        while s < len(seqs):
+            take = min(cfg.batch_size - len(pending), len(seqs) - s)
+            pending += seqs[s: s + take]
+            s += take
+            if len(pending) == cfg.batch_size:
+                yield _pad(pending, pad), (r, s) if s < len(seqs) else (r + 1, 0)
+                pending = []
+        r, s = r + 1, 0
+    if pending:
+        yield _pad(pending, pad), (r, 0)
+
+
+def _pad(seqs: list[np.ndarray], pad: int) -> np.ndarray:
+    out = np.full((len(seqs), max(len(q) for q in seqs)), pad, dtype=np.int64)
+    for i, q in enumerate(seqs):
+        out[i, : len(q)] = q
+    return out
+
+
+def estimate_steps(dataset: Dataset, cfg: TrainConfig) -> int:
+    """Steps of the whole run, from the first round (exact for fixed-length data)."""
+    per_round = len(round_sequences(dataset, cfg, 0))
+    return max(1, math.ceil(per_round * cfg.exposures / cfg.batch_size))
+
+
+# -- optimization --------------------------------------------------------------------------------
+def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
+    """Linear warmup, then cosine decay from lr to min_lr_ratio·lr at the last step."""
+    warm = cfg.warmup_steps if cfg.warmup_steps is not None else int(cfg.warmup_frac * total)
+    if step < warm:
+        return cfg.lr * (step + 1) / warm
+    progress = min(1.0, (step - warm) / max(1, total - warm))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}],
+                             lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
+
+
+def pick_device(device: str = "auto") -> tuple[torch.device, torch.dtype | None]:
+    """CUDA with bf16 (fp16 where bf16 is missing) when present, else fp32 on the CPU."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return dev, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return dev, None
+
+
+def next_token_loss(logits: torch.Tensor, seqs: torch.Tensor, pad: int) -> torch.Tensor:
+    targets = seqs[:, 1:].masked_fill(seqs[:, 1:] == pad, IGNORE)
+    return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1),
+                           ignore_index=IGNORE)
+
+
+# -- the loop ------------------------------------------------------------------------------------
+def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpoint: str | Path | None = None,
+          checkpoint_every: float = 300.0, device: str = "auto", progress: bool = True,
+          stop_after_steps: int | None = None) -> dict:
+    """Train ``model`` on ``dataset`` for ``cfg.exposures`` exposures per person.
+
+    Returns a summary (steps, tokens, wall time, tokens/s, the loss curve). With ``checkpoint``
+    set, the state is saved there every ``checkpoint_every`` seconds and a run restarts from it.
+    ``stop_after_steps`` ends early (used by tests to simulate a kill).
+    """
+    from tqdm.auto import tqdm
+
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(os.cpu_count() or 1)
+    dev, amp_dtype = pick_device(device)
+    model.to(dev).train()
+    opt = make_optimizer(model, cfg)
+    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
+    total = estimate_steps(dataset, cfg)
+    state = {"step": 0, "position": (0, 0), "tokens": 0, "elapsed": 0.0, "curve": []}
+    ckpt = Path(checkpoint) if checkpoint else None
+    if ckpt and ckpt.exists():
+        saved = torch.load(ckpt, map_location=dev, weights_only=False)
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        state = saved["state"]
+    pad = dataset.vocab.pad_id
+    log_every = max(1, total // 200)
+    running, running_n = 0.0, 0
+    last_save = time.monotonic()
+    t0 = time.monotonic() - state["elapsed"]
+    bar = tqdm(total=total, initial=state["step"], disable=not progress, desc="train", unit="step")
+    for batch, position in iter_batches(dataset, cfg, tuple(state["position"])):
+        seqs = torch.from_numpy(batch).to(dev)
+        for group in opt.param_groups:
+            group["lr"] = lr_at(state["step"], total, cfg)
+        with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            logits = model(seqs[:, :-1])
+        loss = next_token_loss(logits, seqs, pad)
+        opt.zero_grad(set_to_none=True)
+        if scaler:
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
+        else:
+            loss.backward()
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        scaler.step(opt) if scaler else opt.step()
+        if scaler:
+            scaler.update()
+        state["step"] += 1
+        state["position"] = position
+        state["tokens"] += int((seqs[:, 1:] != pad).sum())
+        running += float(loss)
+        running_n += 1
+        if state["step"] % log_every == 0:
+            state["curve"].append([state["step"], round(running / running_n, 5)])
+            running, running_n = 0.0, 0
+            bar.set_postfix(loss=state["curve"][-1][1])
+        bar.update(1)
+        if ckpt and time.monotonic() - last_save > checkpoint_every:
+            state["elapsed"] = time.monotonic() - t0
+            save_checkpoint(ckpt, model, opt, state)
+            last_save = time.monotonic()
+        if stop_after_steps is not None and state["step"] >= stop_after_steps:
+            if ckpt:
+                state["elapsed"] = time.monotonic() - t0
+                save_checkpoint(ckpt, model, opt, state)
+            bar.close()
+            return {"stopped": True, **state}
+    bar.close()
+    elapsed = time.monotonic() - t0
+    model.eval()
+    return {"steps": state["step"], "estimated_steps": total, "tokens": state["tokens"],
+            "wall_seconds": round(elapsed, 2), "tokens_per_second": round(state["tokens"] / max(elapsed, 1e-9), 1),
+            "device": str(dev), "precision": str(amp_dtype or torch.float32).replace("torch.", ""),
+            "loss_curve": state["curve"], "config": asdict(cfg)}
+
+
+def save_checkpoint(path: Path, model, opt, state) -> None:
+    """Write atomically: a killed save leaves the previous checkpoint intact."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "state": state}, tmp)
+    os.replace(tmp, path)

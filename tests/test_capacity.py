@@ -1,0 +1,99 @@
+import math
+
+import numpy as np
+import pytest
+
+from kcl.capacity import capacity, measurement_bios, person_losses
+from kcl.controls import control_losses
+from kcl.data import DataConfig, make_dataset
+
+PARAMS = {"total": 10_000, "non_embedding": 4_000}
+
+
+def control_capacity(ds, kind):
+    bios = measurement_bios(ds)[0]
+    loss, correct = control_losses(ds, bios, kind)
+    losses = person_losses(bios, loss, correct, ds.n_people, len(ds.attributes))
+    return capacity(ds, losses, PARAMS, bootstrap=50)
+
+
+BIOS = DataConfig(name="bioS", n_people=80, seed=1)
+BIOD = DataConfig(name="bioD", n_people=150, K=3, C=2, D=6, L=2, T=5, pools=(20, 20, 20))
+RANDOM = DataConfig(name="random", n_people=40, length=6, T=9, pools=(10, 10, 10))
+
+
+@pytest.mark.parametrize("cfg", [BIOS, DataConfig(name="bioS-simple", n_people=50),
+                                 DataConfig(name="bioR-proxy", n_people=50, rewrites=3)])
+def test_uniform_predictor_stores_exactly_zero_bits_on_bios(cfg):
+    ds = make_dataset(cfg)
+    out = control_capacity(ds, "uniform")
+    assert out["bits_name"] == pytest.approx(0, abs=1e-6)
+    for a, b in out["bits_per_attribute"].items():
+        assert b == pytest.approx(0, abs=1e-6), a
+    assert out["bits"] == pytest.approx(0, abs=1e-6) and out["R"] == pytest.approx(0, abs=1e-9)
+    assert out["accuracy_mean"] == 0
+
+
+@pytest.mark.parametrize("cfg", [BIOS, BIOD, RANDOM, DataConfig(name="bioR-proxy", n_people=50, rewrites=3)])
+def test_oracle_reaches_r_max_exactly(cfg):
+    ds = make_dataset(cfg)
+    out = control_capacity(ds, "oracle")
+    assert out["bits"] == pytest.approx(out["max_bits"], rel=1e-12)
+    assert out["R"] == pytest.approx(out["R_max"], rel=1e-12)
+    assert out["accuracy_mean"] == 1.0
+    assert out["bits_ci"][0] == pytest.approx(out["max_bits"]) == pytest.approx(out["bits_ci"][1])
+
+
+def test_bios_max_bits_by_hand():
+    ds = make_dataset(BIOS)
+    # N·log2(N0/N) + N·log2 S0, with log2 S0 = 47.59
+    expect = 80 * math.log2(1.6e8 / 80) + 80 * math.log2(2 * 67200 * 200 * 300 * 100 * 263)
+    assert ds.max_bits()["total"] == pytest.approx(expect)
+    assert ds.max_bits()["total"] / 80 == pytest.approx(20.93 + 47.59, abs=0.01)
+
+
+def test_biod_formula_by_hand():
+    ds = make_dataset(BIOD)
+    N, K, C, D, L, T, N0 = 150, 3, 2, 6, 2, 5, 8000
+    most = ds.max_bits()
+    assert most["name"] == pytest.approx(N * math.log2(N0 / N))
+    assert most["value"] == pytest.approx(N * K * C * math.log2(D))
+    assert most["diversity"] == pytest.approx(K * D * math.log2(T ** L / D))
+    # a predictor that knows the diversity sets but no person: p1 = log N0, p2 = C log D, p3 = log D
+    out = control_capacity(ds, "uniform")
+    assert out["bits_name"] == pytest.approx(0, abs=1e-9)
+    assert out["bits_value"] == pytest.approx(0, abs=1e-9)
+    assert out["bits_diversity"] == pytest.approx(K * D * math.log2(T ** L / (D * D)))
+
+
+def test_reference_config_bit_content():
+    ds = make_dataset(DataConfig(name="bioD", n_people=1000, K=4, C=4, D=64, L=1, T=64, pools=(100, 100, 100)))
+    # 1000·log2(1e6/1000) + 1000·4·4·6 + 4·64·log2(64/64) = 9,965.8 + 96,000 + 0
+    assert ds.max_bits()["total"] == pytest.approx(1000 * math.log2(1000) + 96_000)
+
+
+def test_random_strings_entropy_is_the_ceiling():
+    ds = make_dataset(RANDOM)
+    h = 40 * 6 * math.log2(9)
+    assert control_capacity(ds, "oracle")["bits"] == pytest.approx(h)
+    assert control_capacity(ds, "uniform")["bits"] == pytest.approx(0, abs=1e-9)
+
+
+def test_bits_are_not_clipped_at_zero():
+    ds = make_dataset(BIOS)
+    bios = measurement_bios(ds)[0]
+    loss, correct = control_losses(ds, bios, "uniform")
+    losses = person_losses(bios, loss + 0.1, correct, ds.n_people, len(ds.attributes))  # worse than chance
+    out = capacity(ds, losses, PARAMS, bootstrap=0)
+    assert out["bits"] < 0 and out["bits_name"] < 0
+
+
+def test_bootstrap_interval_covers_the_estimate():
+    ds = make_dataset(BIOS)
+    bios = measurement_bios(ds)[0]
+    loss, correct = control_losses(ds, bios, "uniform")
+    noise = np.random.default_rng(0).exponential(0.5, len(loss)) * (bios.role > 0)
+    losses = person_losses(bios, np.maximum(loss - noise, 0), correct, ds.n_people, len(ds.attributes))
+    out = capacity(ds, losses, PARAMS, bootstrap=300)
+    lo, hi = out["bits_ci"]
+    assert lo < out["bits"] < hi and hi - lo > 0

@@ -1,0 +1,92 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kcl.cli import main
+from kcl.run import RunConfig, config_from_dict, expand_sweep, run
+from kcl.store import ResultStore, config_key
+
+TINY = {
+    "data": {"name": "bioD", "n_people": 40, "K": 2, "C": 2, "D": 4, "L": 1, "T": 6, "pools": [10, 10, 10]},
+    "model": {"arch": "gpt2", "n_layer": 1, "n_head": 2, "d_model": 16},
+    "train": {"exposures": 30, "batch_size": 8, "lr": 0.01, "packing": "per_bio"},
+    "bootstrap": 50,
+}
+
+
+def write_sweep(path: Path, store: Path, base=TINY, grid=None) -> Path:
+    import yaml
+    path.write_text(yaml.safe_dump({"store": str(store), "base": base, "grid": grid or {}}))
+    return path
+
+
+def test_run_end_to_end_gives_a_complete_record():
+    result = run(config_from_dict(TINY), progress=False)
+    assert result["params"]["total"] > 0 and result["R_max"] > 0
+    assert result["R"] <= result["R_max"] + 1e-9
+    assert set(result["accuracy"]) == {"ID1", "ID2"}
+    assert result["train"]["steps"] == 150 and result["train"]["tokens_per_second"] > 0
+    assert result["R_ci"][0] <= result["R"] <= result["R_ci"][1]
+
+
+def test_sweep_expansion_and_bad_fields():
+    configs = expand_sweep({"base": TINY, "grid": {"train.lr": [0.01, 0.02], "model.n_layer": [1, 2]}})
+    assert len(configs) == 4 and len({config_key(c) for c in configs}) == 4
+    with pytest.raises(ValueError, match="unknown TrainConfig field"):
+        config_from_dict({**TINY, "train": {"exposure": 3}})
+
+
+def test_cli_runs_stores_and_skips_finished(tmp_path, capsys):
+    sweep = write_sweep(tmp_path / "s.yaml", tmp_path / "store", grid={"train.lr": [0.01, 0.02]})
+    assert main(["sweep", str(sweep), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 2 runs missing" in out
+    assert len(list((tmp_path / "store").glob("*.json"))) == 2
+    assert main(["sweep", str(sweep), "--no-progress"]) == 0
+    assert "0 of 2 runs missing" in capsys.readouterr().out
+    assert main(["show", str(tmp_path / "store")]) == 0
+    assert capsys.readouterr().out.count("R=") == 2
+
+
+def test_cli_refuses_a_bad_knob_before_any_work(tmp_path, capsys):
+    sweep = write_sweep(tmp_path / "s.yaml", tmp_path / "store")
+    assert main(["run", str(sweep), "--set", "data.K=0"]) == 2
+    assert "K must be in [1" in capsys.readouterr().err
+    assert not (tmp_path / "store").exists() or not list((tmp_path / "store").glob("*.json"))
+
+
+def test_a_killed_run_resumes_from_its_checkpoint(tmp_path):
+    """SIGKILL a training run after its first checkpoint; the rerun resumes and matches."""
+    base = {**TINY, "train": {**TINY["train"], "exposures": 400}}
+    sweep = write_sweep(tmp_path / "s.yaml", tmp_path / "store", base=base)
+    ckpts = tmp_path / "ckpt"
+    cmd = [sys.executable, "-m", "kcl", "run", str(sweep), "--checkpoints", str(ckpts),
+           "--checkpoint-every", "0.5", "--no-progress"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(ckpts.glob("*.pt")):
+        time.sleep(0.2)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    saved = list(ckpts.glob("*.pt"))
+    assert saved, "no checkpoint was written before the kill"
+    import torch
+    step_at_kill = torch.load(saved[0], weights_only=False)["state"]["step"]
+    assert 0 < step_at_kill < 2000
+    assert subprocess.run(cmd, env=env, capture_output=True).returncode == 0
+    record = ResultStore(tmp_path / "store").records()[0]
+    assert record["result"]["train"]["steps"] == 2000
+    assert not list(ckpts.glob("*.pt"))  # removed once the record exists
+    # the same config trained without interruption gives the same bits
+    fresh = write_sweep(tmp_path / "f.yaml", tmp_path / "fresh", base=base)
+    assert subprocess.run(cmd[:4] + [str(fresh), "--no-progress"], env=env, capture_output=True).returncode == 0
+    again = ResultStore(tmp_path / "fresh").records()[0]
+    assert again["result"]["bits"] == pytest.approx(record["result"]["bits"], rel=1e-9)
