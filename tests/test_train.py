@@ -110,3 +110,13 @@ def test_a_run_stopped_midway_resumes_to_the_same_weights(tmp_path):
 def test_bad_training_knobs(kw, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**kw)
+
+
+def test_moe_trains_with_its_balancing_loss():
+    ds = make_dataset(BIOD)
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(arch="gpt2_moe", vocab_size=len(ds.vocab), n_layer=1, n_head=2, d_model=16,
+                                    n_experts=4))
+    out = train(model, ds, TrainConfig(exposures=10, batch_size=8, lr=3e-3, packing="per_bio"), progress=False)
+    assert out["loss_curve"][-1][1] < out["loss_curve"][0][1]
+    assert model.moe_aux_loss().item() > 0

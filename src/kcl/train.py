@@ -50,6 +50,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     packing: str = "concat"  # "concat" | "per_bio"
     window: int = 512  # tokens per window (packing="concat")
+    moe_aux_coef: float = 0.01  # weight of the MoE load-balancing loss (Switch Transformer's default)
     seed: int = 0
 
     def __post_init__(self):
@@ -199,12 +200,15 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
         with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             logits = model(seqs[:, :-1])
         loss = next_token_loss(logits, seqs, pad)
+        objective = loss
+        if cfg.moe_aux_coef and getattr(getattr(model, "config", None), "mlp_kind", None) == "moe":
+            objective = loss + cfg.moe_aux_coef * model.moe_aux_loss()
         opt.zero_grad(set_to_none=True)
         if scaler:
-            scaler.scale(loss).backward()
+            scaler.scale(objective).backward()
             scaler.unscale_(opt)
         else:
-            loss.backward()
+            objective.backward()
         if cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         scaler.step(opt) if scaler else opt.step()
@@ -213,7 +217,7 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
         state["step"] += 1
         state["position"] = position
         state["tokens"] += int((seqs[:, 1:] != pad).sum())
-        running += float(loss)
+        running += loss.item()
         running_n += 1
         if state["step"] % log_every == 0:
             state["curve"].append([state["step"], round(running / running_n, 5)])
