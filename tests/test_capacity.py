@@ -97,3 +97,11 @@ def test_bootstrap_interval_covers_the_estimate():
     out = capacity(ds, losses, PARAMS, bootstrap=300)
     lo, hi = out["bits_ci"]
     assert lo < out["bits"] < hi and hi - lo > 0
+
+
+def test_biod_diversity_term_vanishes_when_the_diversity_set_is_the_whole_space():
+    # D = T^L: every string is in 𝒟_a, which then carries no bits; no diversity term
+    ds = make_dataset(DataConfig(name="bioD", n_people=50, K=2, C=3, D=7, L=1, T=7, pools=(10, 10, 10)))
+    out = control_capacity(ds, "uniform")
+    assert out["max_bits_diversity"] == 0 and out["bits_diversity"] == 0
+    assert out["bits"] == pytest.approx(0, abs=1e-9)

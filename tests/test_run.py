@@ -90,3 +90,11 @@ def test_a_killed_run_resumes_from_its_checkpoint(tmp_path):
     assert subprocess.run(cmd[:4] + [str(fresh), "--no-progress"], env=env, capture_output=True).returncode == 0
     again = ResultStore(tmp_path / "fresh").records()[0]
     assert again["result"]["bits"] == pytest.approx(record["result"]["bits"], rel=1e-9)
+
+
+def test_yaml_numbers_written_as_strings_are_read_as_numbers():
+    # YAML 1.1 reads 1e-3 as a string; the config coerces it, and rejects what is not a number
+    cfg = config_from_dict({"train": {"lr": "1e-3", "eps": "1e-8", "betas": [0.9, "0.999"]}})
+    assert cfg.train.lr == 0.001 and cfg.train.eps == 1e-8 and cfg.train.betas == (0.9, 0.999)
+    with pytest.raises(ValueError, match="TrainConfig.lr must be a number"):
+        config_from_dict({"train": {"lr": "fast"}})

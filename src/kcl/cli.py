@@ -5,6 +5,7 @@
     kcl sweep sweeps/reference.yaml [--dry-run]   # every config of the sweep, resumable
     kcl show results/reference                    # the records of a store, one line each
     kcl show results/reference/<key>.json         # one record in full
+    kcl bench                                     # throughput benchmark → results/bench/latest.json
 """
 
 from __future__ import annotations
@@ -61,7 +62,21 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--no-progress", action="store_true")
     show = sub.add_parser("show", help="print a record, or one line per record of a store")
     show.add_argument("path")
+    bench = sub.add_parser("bench", help="throughput benchmark: training, transformers, measurement, data")
+    bench.add_argument("--out", default="results/bench/latest.json", help="where the record goes")
+    bench.add_argument("--seconds", type=float, default=3.0, help="timing window per training case")
+    bench.add_argument("--no-hf", action="store_true", help="skip the transformers comparison")
+    bench.add_argument("--quick", action="store_true", help="one model and shape (a smoke check)")
     args = parser.parse_args(argv)
+
+    if args.command == "bench":
+        from kcl.bench import run_bench
+        from kcl.store import write_json_atomic
+
+        record = run_bench(seconds=args.seconds, hf=not args.no_hf, quick=args.quick)
+        write_json_atomic(Path(args.out), record)
+        print(f"wrote {args.out}")
+        return 0
 
     from kcl.store import ResultStore, run_sweep
 

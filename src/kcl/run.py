@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import typing
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,9 +101,26 @@ def estimated_seconds(config: RunConfig, flops_per_second: float = 25e9) -> floa
 
 
 # -- configs from plain dicts (YAML sweep files, the command line) -------------------------------
+def _coerce(cls_name: str, key: str, hint, value):
+    """Numbers written as YAML strings (``1e-3`` is a string in YAML 1.1) become numbers."""
+    if hint in (float, "float", float | None, "float | None") and isinstance(value, (str, int)) \
+            and not isinstance(value, bool):
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(f"{cls_name}.{key} must be a number, got {value!r}") from None
+    if hint in (int, "int") and isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            raise ValueError(f"{cls_name}.{key} must be an integer, got {value!r}") from None
+    return value
+
+
 def _build_dataclass(cls, values: dict):
-    names = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = set(values) - set(names)
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - names
     if unknown:
         raise ValueError(f"unknown {cls.__name__} field(s) {sorted(unknown)}; allowed: {sorted(names)}")
     kwargs = {}
@@ -111,7 +129,9 @@ def _build_dataclass(cls, values: dict):
             value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
         if key == "options" and isinstance(value, dict):
             value = tuple(sorted(value.items()))
-        kwargs[key] = value
+        if key == "betas" and isinstance(value, tuple):
+            value = tuple(_coerce(cls.__name__, key, float, v) for v in value)
+        kwargs[key] = _coerce(cls.__name__, key, hints.get(key), value)
     return cls(**kwargs)
 
 

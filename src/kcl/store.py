@@ -145,6 +145,13 @@ def _atomic_write_text(path: Path, text: str) -> None:
         pass
 
 
+def write_json_atomic(path: str | Path, obj) -> Path:
+    """Write ``obj`` as indented JSON, atomically (see ``_atomic_write_text``)."""
+    path = Path(path)
+    _atomic_write_text(path, json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n")
+    return path
+
+
 def _writer_alive(tmp: Path) -> bool:
     """Whether the process that owns a temp file may still be writing it."""
     try:

@@ -162,6 +162,33 @@ def next_token_loss(logits: torch.Tensor, seqs: torch.Tensor, pad: int) -> torch
 
 
 # -- the loop ------------------------------------------------------------------------------------
+def train_step(model, opt, seqs: torch.Tensor, pad: int, lr: float, cfg: TrainConfig,
+               amp_dtype: torch.dtype | None = None, scaler=None) -> torch.Tensor:
+    """One optimizer step on a batch of padded sequences; returns the (detached) LM loss."""
+    for group in opt.param_groups:
+        group["lr"] = lr
+    with torch.autocast(seqs.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        logits = model(seqs[:, :-1])
+    loss = next_token_loss(logits, seqs, pad)
+    objective = loss
+    if cfg.moe_aux_coef and getattr(getattr(model, "config", None), "mlp_kind", None) == "moe":
+        objective = loss + cfg.moe_aux_coef * model.moe_aux_loss()
+    opt.zero_grad(set_to_none=True)
+    if scaler:
+        scaler.scale(objective).backward()
+        scaler.unscale_(opt)
+    else:
+        objective.backward()
+    if cfg.grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    if scaler:
+        scaler.step(opt)
+        scaler.update()
+    else:
+        opt.step()
+    return loss.detach()
+
+
 def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpoint: str | Path | None = None,
           checkpoint_every: float = 300.0, device: str = "auto", progress: bool = True,
           stop_after_steps: int | None = None) -> dict:
@@ -195,25 +222,7 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
     bar = tqdm(total=total, initial=state["step"], disable=not progress, desc="train", unit="step")
     for batch, position in iter_batches(dataset, cfg, tuple(state["position"])):
         seqs = torch.from_numpy(batch).to(dev)
-        for group in opt.param_groups:
-            group["lr"] = lr_at(state["step"], total, cfg)
-        with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            logits = model(seqs[:, :-1])
-        loss = next_token_loss(logits, seqs, pad)
-        objective = loss
-        if cfg.moe_aux_coef and getattr(getattr(model, "config", None), "mlp_kind", None) == "moe":
-            objective = loss + cfg.moe_aux_coef * model.moe_aux_loss()
-        opt.zero_grad(set_to_none=True)
-        if scaler:
-            scaler.scale(objective).backward()
-            scaler.unscale_(opt)
-        else:
-            objective.backward()
-        if cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        scaler.step(opt) if scaler else opt.step()
-        if scaler:
-            scaler.update()
+        loss = train_step(model, opt, seqs, pad, lr_at(state["step"], total, cfg), cfg, amp_dtype, scaler)
         state["step"] += 1
         state["position"] = position
         state["tokens"] += int((seqs[:, 1:] != pad).sum())

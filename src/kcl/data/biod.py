@@ -147,6 +147,10 @@ class BioD(_Keyed):
         name = N * (math.log2(self.pools.n0) - p1 / ln2)
         value = N * K * (C * math.log2(D) - p2 / ln2)
         diversity = K * D * (L * math.log2(T) - math.log2(D) - p3 / ln2)
+        if D == T ** L:
+            # 𝒟_a is then all of 𝒯^L: fixed, known a priori, 0 bits (log2 C(T^L, D) = 0). The
+            # exact bound's factor (T^L − D) vanishes, so Theorem 3.2 has no diversity term here.
+            diversity = 0.0
         per_attr = {a: N * (C * math.log2(D) - float(np.mean(losses["value"][:, k])) / ln2)
                     for k, a in enumerate(self.attributes)}
         return {"name": name, "value": value, "diversity": diversity, "total": name + value + diversity,
