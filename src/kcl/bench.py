@@ -196,3 +196,16 @@ def run_bench(seconds: float = 3.0, hf: bool = True, quick: bool = False, log=pr
     return {"machine": {**machine(), "transformers": transformers.__version__},
             "matmul_peak_gflops": round(peak, 1), "training": training, "measurement": measurement,
             "pipeline": pipeline, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def tables(record: dict) -> dict:
+    """The benchmark record as pandas tables: training (kcl vs transformers), measurement, pipeline."""
+    import pandas as pd
+
+    training = pd.DataFrame(record["training"])
+    keep = ["model", "arch", "params", "shape", "kcl_tokens_per_s", "kcl_mfu", "hf_tokens_per_s", "speedup_vs_hf"]
+    training = training[[c for c in keep if c in training]].rename(columns={
+        "kcl_tokens_per_s": "kcl tokens/s", "kcl_mfu": "kcl MFU", "hf_tokens_per_s": "transformers tokens/s",
+        "speedup_vs_hf": "kcl / transformers"})
+    return {"training": training, "measurement": pd.DataFrame(record["measurement"]),
+            "pipeline": pd.DataFrame(record["pipeline"]), "machine": pd.Series(record["machine"])}

@@ -1,7 +1,7 @@
 """The people table: name pools, value lists and seeded draws (paper §2.2; Part 3.1 App. A.1).
 
 Every person has a unique full name (first, middle, last) drawn without replacement from the
-product of three name pools, N0 = |first|·|middle|·|last| (400·400·1000 = 1.6e8 in the paper),
+product of three name pools, N0 = ``|first|·|middle|·|last|`` (400·400·1000 = 1.6e8 in the paper),
 and attributes drawn uniformly and independently:
 
 =============  ===========================  ==========

@@ -1,0 +1,86 @@
+"""The table of every run: one row per current record in ``results/*/`` (the book's "All runs").
+
+Each row names the store folder and the record key, the config (data set, model, exposures,
+learning rate, seeds), the measurement under both parameter counts (R = bits / P with the
+paper's count, and bits / non-embedding parameters; see ``kcl.params``), the parameter breakdown
+and the code version (kcl version, git commit, semantics version). Records from another
+``SEMANTICS_VERSION`` are left out (they are stale); files that are not run records (for
+example the benchmark's ``results/bench/latest.json``) are skipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from kcl.store import ResultStore
+
+#: Column order of the table (and of the CSV the book offers for download).
+COLUMNS = (
+    "store", "key", "data", "model", "exposures", "lr", "batch_size", "train_seed", "data_seed",
+    "bits", "max_bits", "R", "R_ci_low", "R_ci_high", "R_max", "R_non_embedding", "accuracy",
+    "params_total", "params_non_embedding", "params_embedding", "params_lm_head", "params_attention",
+    "params_mlp", "params_norms", "used_tokens", "wall_seconds",
+    "kcl_version", "git_commit", "semantics_version", "created",
+)
+
+
+def _data_label(d: dict) -> str:
+    if d.get("name") == "bioD":
+        return (f"bioD(N={d['n_people']},K={d['K']},C={d['C']},D={d['D']},L={d['L']},T={d['T']}"
+                f",N0={d['pools'][0] * d['pools'][1] * d['pools'][2]:.3g})")
+    if d.get("name") == "random":
+        return f"random(N={d['n_people']},length={d['length']},T={d['T']})"
+    if d.get("name") == "bioR-proxy":
+        return f"bioR-proxy(N={d['n_people']},M={d['rewrites']})"
+    return f"{d.get('name')}(N={d.get('n_people')})"
+
+
+def _model_label(m: dict) -> str:
+    width = m.get("d_model") or 64 * m["n_head"]
+    options = "".join(f",{k}={v}" for k, v in (m.get("options") or []))
+    return f"{m['arch']}-{m['n_layer']}-{m['n_head']} d={width}{options}"
+
+
+def record_row(store: str, record: dict) -> dict:
+    """One row of the table from one record."""
+    c, r = record["config"], record["result"]
+    p, t = r["params"], c["train"]
+    ci = r.get("R_ci") or [None, None]
+    return {
+        "store": store, "key": record["key"], "data": _data_label(c["data"]), "model": _model_label(c["model"]),
+        "exposures": t["exposures"], "lr": t["lr"], "batch_size": t["batch_size"], "train_seed": t["seed"],
+        "data_seed": c["data"]["seed"], "bits": r["bits"], "max_bits": r["max_bits"], "R": r["R"],
+        "R_ci_low": ci[0], "R_ci_high": ci[1], "R_max": r["R_max"], "R_non_embedding": r["R_non_embedding"],
+        "accuracy": r.get("accuracy_mean"), "params_total": p["total"], "params_non_embedding": p["non_embedding"],
+        "params_embedding": p["embedding"], "params_lm_head": p["lm_head"], "params_attention": p["attention"],
+        "params_mlp": p["mlp"], "params_norms": p["norms"], "used_tokens": p.get("used_tokens"),
+        "wall_seconds": (r.get("train") or {}).get("wall_seconds"), "kcl_version": record.get("kcl_version"),
+        "git_commit": record.get("git_commit"), "semantics_version": record.get("semantics_version"),
+        "created": record.get("created"),
+    }
+
+
+def _is_run_record(record: dict) -> bool:
+    return (isinstance(record, dict) and record.get("config_class") == "RunConfig"
+            and isinstance(record.get("result"), dict) and "R" in record["result"])
+
+
+def runs_table(results_dir: str | Path = "results") -> pd.DataFrame:
+    """Every current run record under ``results_dir/*/``, one row each (columns: ``COLUMNS``)."""
+    root = Path(results_dir)
+    rows = []
+    for folder in sorted(p for p in root.glob("*") if p.is_dir()):
+        for record in ResultStore(folder).records():
+            if _is_run_record(record):
+                rows.append(record_row(folder.name, record))
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def write_runs_csv(path: str | Path, results_dir: str | Path = "results") -> Path:
+    """Write ``runs_table`` as CSV (the book's download) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    runs_table(results_dir).to_csv(path, index=False)
+    return path

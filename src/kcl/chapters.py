@@ -1,0 +1,154 @@
+"""What a chapter notebook calls: its records for a profile, its controls and its verdict.
+
+A chapter names one sweep file per profile:
+
+* ``smoke``: the chapter's sweep shrunk to a seconds-long config, trained into a temporary store
+  (never ``results/``), so that tests exercise the whole path: sweep → run → record → charts;
+* ``cpu``: the committed records of the sweep sized for a 2-core machine (``results/<store>``);
+* ``gpu``: the sweep sized for a larger machine (the same file when a chapter has no larger one).
+
+``chapter_records`` returns the records through ``kcl.store.run_sweep``, which prints how many runs
+are missing and their estimated cost first. With ``allow_train=False`` (what the book build uses)
+a missing or stale record raises ``MissingResultsError`` naming the command that recomputes it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import yaml
+
+from kcl.store import ResultStore, run_sweep
+
+PROFILES = ("smoke", "cpu", "gpu")
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A chapter: its sweep file per profile, the claim it checks and the threshold of its verdict."""
+
+    title: str
+    sweeps: dict  # profile ("cpu", "gpu") → sweep file, relative to the repository root
+    claim: str
+    threshold: float  # bits per parameter (paper count) the claim asks for
+    smoke: dict = field(default_factory=dict)  # dotted overrides that shrink the cpu sweep (smoke profile)
+
+
+CHAPTERS = {
+    "reference": Chapter(
+        title="Calibration: the reference benchmark and the controls",
+        sweeps={"cpu": "sweeps/reference.yaml", "gpu": "sweeps/reference.yaml"},
+        claim=("a 2-layer GPT2 (d = 32) trained for 1000 exposures on bioD(N=1000, K=4, C=4, D=T=64, L=1) "
+               "stores at least 1.8 bits per parameter (issue 2's target; the paper's Result 3 reports "
+               "a peak of 2 bits/param on bioD)"),
+        threshold=1.8,
+        smoke={"data.n_people": 60, "train.exposures": 20, "train.batch_size": 32, "bootstrap": 100},
+    ),
+}
+
+
+def repo_root(start: str | Path | None = None) -> Path:
+    """The checkout holding ``sweeps/`` and ``pyproject.toml``: searched upwards from ``start``
+    (default: the working directory), else the one this package was installed from (editable)."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "sweeps").is_dir() and (folder / "pyproject.toml").is_file():
+            return folder
+    fallback = Path(__file__).resolve().parents[2]
+    if (fallback / "sweeps").is_dir():
+        return fallback
+    raise FileNotFoundError(f"no kcl checkout (a folder with sweeps/ and pyproject.toml) above {here}")
+
+
+def chapter_sweep(chapter: str, profile: str = "cpu", root: str | Path | None = None) -> tuple[Path, dict, list]:
+    """(sweep file, its spec with the profile applied, its configs) of a chapter."""
+    from kcl.run import expand_sweep, set_path
+
+    if chapter not in CHAPTERS:
+        raise ValueError(f"unknown chapter {chapter!r}; choose one of {', '.join(CHAPTERS)}")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    ch = CHAPTERS[chapter]
+    path = repo_root(root) / ch.sweeps["gpu" if profile == "gpu" else "cpu"]
+    spec = yaml.safe_load(path.read_text()) or {}
+    if profile == "smoke":
+        base = spec.get("base", {})
+        for key, value in ch.smoke.items():
+            base = set_path(base, key, value)
+        spec = {**spec, "base": base, "grid": {}}
+    return path, spec, expand_sweep(spec)
+
+
+def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
+                    store: str | Path | None = None, root: str | Path | None = None,
+                    progress: bool = False, log: Callable[[str], object] = print) -> list[dict]:
+    """The records of a chapter's sweep for ``profile``; trains only what is missing, and only
+    if ``allow_train``. The smoke profile uses a fresh temporary store unless ``store`` is given."""
+    from kcl.run import estimated_seconds, run
+
+    path, spec, configs = chapter_sweep(chapter, profile, root)
+    if store is None:
+        store = (tempfile.mkdtemp(prefix=f"kcl-smoke-{chapter}-") if profile == "smoke"
+                 else repo_root(root) / spec.get("store", f"results/{chapter}"))
+    relative = path.relative_to(repo_root(root))
+    hint = f"`kcl sweep {relative}` (or `make {chapter}`)" if profile != "smoke" else "the smoke profile trains"
+    return run_sweep(ResultStore(store), configs, lambda c: run(c, progress=progress), cost_fn=estimated_seconds,
+                     log=log, allow_train=allow_train, recompute_hint=hint)
+
+
+def record_config(record: dict):
+    """The ``RunConfig`` a record was made from."""
+    from kcl.run import config_from_dict
+
+    return config_from_dict(record["config"])
+
+
+def controls(record: dict) -> dict:
+    """The uniform and oracle predictors measured on the record's data set and parameter count:
+    ``{"uniform": capacity(...), "oracle": capacity(...)}`` (see ``kcl.controls``). Trains nothing."""
+    from kcl.capacity import capacity, measurement_bios, person_losses
+    from kcl.controls import control_losses
+    from kcl.data import make_dataset
+
+    config = record_config(record)
+    dataset = make_dataset(config.data)
+    bios = measurement_bios(dataset, config.measure_seed, 1)[0]
+    out = {}
+    for kind in ("uniform", "oracle"):
+        loss, correct = control_losses(dataset, bios, kind)
+        losses = person_losses(bios, loss, correct, dataset.n_people, len(dataset.attributes))
+        out[kind] = capacity(dataset, losses, record["result"]["params"], bootstrap=0)
+    return out
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A claim checked against a measured figure and its interval."""
+
+    threshold: float
+    value: float
+    low: float
+    high: float
+
+    @property
+    def outcome(self) -> str:
+        """``reproduced`` if the whole interval reaches the threshold, ``not reproduced`` if the
+        whole interval is below it, else ``inconclusive``."""
+        if self.low >= self.threshold:
+            return "reproduced"
+        if self.high < self.threshold:
+            return "not reproduced"
+        return "inconclusive"
+
+
+def verdict(record: dict, threshold: float) -> Verdict:
+    """The verdict on R (paper count) of one record against ``threshold`` bits/param."""
+    r = record["result"]
+    low, high = r.get("R_ci") or (r["R"], r["R"])
+    if not (np.isfinite(r["R"]) and low <= r["R"] <= high):
+        raise ValueError(f"record {record.get('key')}: R={r['R']} is not inside its interval [{low}, {high}]")
+    return Verdict(threshold=threshold, value=r["R"], low=low, high=high)

@@ -1,0 +1,136 @@
+"""Best-of-learning-rate selection, peaks, seed intervals and the verdict rule of results 1–4.
+
+The rule was committed before the first cpu run of those chapters (book page "Protocol for
+results 1–4", dated ``PROTOCOL_DATE``) and is never changed after seeing numbers; a change would
+be a new, dated protocol shown beside this one.
+
+Verdict (issue 5): a claim of the paper names a figure ``paper``; our estimate ``value`` has an
+interval ``[low, high]``.
+
+* ``about`` (the paper says "≈ paper"): *reproduced* if ``paper`` lies inside the interval or
+  within 15% of our estimate; *partly* within 40%; else *not reproduced*.
+* ``at_least`` (the paper says "≥ paper"): as ``about``, but any estimate above ``paper`` also
+  reproduces it.
+* ``at_most`` (the paper says "≤ paper"): as ``about``, but any estimate below ``paper`` also
+  reproduces it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+from scipy import stats as _scipy_stats
+
+PROTOCOL_DATE = "2026-11-22"
+REPRODUCED_WITHIN = 0.15  # relative to our estimate
+PARTLY_WITHIN = 0.40
+KINDS = ("about", "at_least", "at_most")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A claim of the paper checked against our figure."""
+
+    claim: str
+    paper: float
+    kind: str
+    value: float
+    low: float
+    high: float
+
+    @property
+    def gap(self) -> float:
+        """How far the paper's figure is from our estimate, relative to our estimate (0 when the
+        claim's inequality already holds)."""
+        if self.kind == "at_least" and self.value >= self.paper:
+            return 0.0
+        if self.kind == "at_most" and self.value <= self.paper:
+            return 0.0
+        return abs(self.paper - self.value) / abs(self.value) if self.value else math.inf
+
+    @property
+    def outcome(self) -> str:
+        if self.low <= self.paper <= self.high or self.gap <= REPRODUCED_WITHIN:
+            return "reproduced"
+        if self.gap <= PARTLY_WITHIN:
+            return "partly reproduced"
+        return "not reproduced"
+
+    def sentence(self) -> str:
+        sign = {"about": "≈", "at_least": "≥", "at_most": "≤"}[self.kind]
+        return (f"{self.claim}: paper {sign} {self.paper:g}; ours {self.value:.3f} "
+                f"[{self.low:.3f}, {self.high:.3f}] → **{self.outcome}**")
+
+
+def judge(claim: str, paper: float, value: float, low: float, high: float, kind: str = "about") -> Judgement:
+    """The verdict of the protocol on one claim (see the module docstring)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{claim}: the estimate {value} is not inside its interval [{low}, {high}]")
+    return Judgement(claim, float(paper), kind, float(value), float(low), float(high))
+
+
+# -- records → points ------------------------------------------------------------------------------
+def _without(config: dict, *dotted: str) -> str:
+    """A config as a canonical string with the ``dotted`` fields removed (the grouping key)."""
+    import json
+
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in config.items()}
+    for key in dotted:
+        part, _, field = key.partition(".")
+        if field:
+            out.get(part, {}).pop(field, None)
+        else:
+            out.pop(part, None)
+    return json.dumps(out, sort_keys=True, default=str)
+
+
+def best_of_lr(records: Iterable[dict]) -> list[dict]:
+    """One record per configuration that differs only in ``train.lr``: the one with the highest R
+    (the paper's "best of several learning rates"). Each kept record gains ``lr_tried`` (every
+    rate and its R) so charts can show the whole sweep. Input order of first appearance is kept."""
+    groups: dict[str, list[dict]] = {}
+    for record in records:
+        groups.setdefault(_without(record["config"], "train.lr"), []).append(record)
+    best = []
+    for group in groups.values():
+        top = max(group, key=lambda r: r["result"]["R"])
+        tried = sorted((r["config"]["train"]["lr"], r["result"]["R"]) for r in group)
+        best.append({**top, "lr_tried": tried})
+    return best
+
+
+def peak(records: Iterable[dict], key: str = "R") -> dict:
+    """The record with the highest ``result[key]`` (the envelope's top over a whole figure)."""
+    records = list(records)
+    if not records:
+        raise ValueError("no records to take a peak of")
+    return max(records, key=lambda r: r["result"][key])
+
+
+def seed_interval(values: Iterable[float], level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): a Student-t interval over independent seeds (needs at least 2)."""
+    values = np.asarray(list(values), dtype=float)
+    if len(values) < 2:
+        raise ValueError(f"a seed interval needs at least 2 seeds, got {len(values)}")
+    mean = float(values.mean())
+    half = float(_scipy_stats.t.ppf((1 + level) / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+    return mean, mean - half, mean + half
+
+
+def lr_grid_from_pilot(records: Iterable[dict], factor: float = 2.0) -> list[float]:
+    """The protocol's learning-rate grid from a pilot: the pilot's best rate and its neighbours
+    ×``1/factor`` and ×``factor``. A best rate at the edge of the pilot is an error (the pilot
+    must be widened first, not the grid guessed)."""
+    records = list(records)
+    rates = sorted({r["config"]["train"]["lr"] for r in records})
+    if len(rates) < 3:
+        raise ValueError(f"a pilot needs at least 3 learning rates, got {rates}")
+    best = peak(records)["config"]["train"]["lr"]
+    if best in (rates[0], rates[-1]):
+        raise ValueError(f"the pilot's best learning rate {best:g} is at the edge of {rates}: widen the pilot")
+    return [float(f"{best / factor:.3g}"), float(best), float(f"{best * factor:.3g}")]

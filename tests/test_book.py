@@ -1,0 +1,163 @@
+"""The book builds from the committed records, and its pages draw offline in headless Chromium.
+
+One build per session (``site`` fixture, about a minute on 2 cores): `python -m kcl.book_assets`,
+then `jupyter-book build` into a temporary folder, every page executed (cpu profile, no training).
+The browser tests need Debian's chromium and chromium-driver (`.ci/run` installs them); without
+them they skip, saying so.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+CDN = re.compile(r"cdn\.jsdelivr|cdnjs\.cloudflare|unpkg\.com|cdn\.plot\.ly|code\.jquery|googleapis")
+ALLOWED_CONSOLE = ("THEBE_JS_URL",)  # sphinx-thebe's double declaration (dropped by kcl.sphinx_offline anyway)
+
+pytest.importorskip("jupyter_book", reason="the book extra is not installed (make install)")
+
+
+def toc_pages() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for part in toc.get("parts", []):
+        pages += [c["file"] for c in part["chapters"]]
+    return pages
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("book")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run([sys.executable, "-m", "kcl.book_assets"], cwd=ROOT, check=True, env=env)
+    build = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--all",
+                            "--path-output", str(out)], cwd=ROOT, env=env, capture_output=True, text=True)
+    log = re.sub(r"\x1b\[[0-9;]*m", "", build.stdout + build.stderr)
+    print(log[-5000:])
+    assert build.returncode == 0, f"the book build failed:\n{log[-8000:]}"
+    assert "Executing notebook failed" not in log
+    return out / "_build" / "html"
+
+
+@pytest.mark.timeout(900)
+def test_every_toc_page_is_built(site):
+    for page in toc_pages():
+        assert (site / f"{page}.html").is_file(), page
+    assert (site / "index.html").is_file()
+
+
+def test_no_page_refers_to_a_cdn(site):
+    pages = [p for p in site.rglob("*.html") if "_static" not in p.parts]
+    assert pages
+    offenders = {str(p.relative_to(site)): CDN.findall(p.read_text(errors="replace")) for p in pages}
+    assert not {k: v for k, v in offenders.items() if v}
+
+
+def test_runs_csv_is_offered(site):
+    from kcl.catalog import runs_table
+
+    assert (site / "runs.csv").read_text() == (ROOT / "book/_generated/runs.csv").read_text()
+    downloads = list((site / "_downloads").rglob("runs.csv"))
+    assert downloads, "book/runs.md's download link was not built"
+    assert len((site / "runs.csv").read_text().strip().splitlines()) == len(runs_table(ROOT / "results")) + 1
+    assert "_downloads/" in (site / "book/runs.html").read_text()
+
+
+def test_glued_numbers_come_from_the_record(site):
+    from kcl.chapters import CHAPTERS, chapter_records, verdict
+
+    (record,) = chapter_records("reference", "cpu", log=lambda _: None)
+    html = (site / "notebooks/reference.html").read_text()
+    assert f"{record['result']['R']:.3f}" in html and f"{record['result']['params']['total']:,}" in html
+    outcome = verdict(record, CHAPTERS["reference"].threshold).outcome
+    assert re.findall(r"Verdict: ([a-z ]+)</strong>", html) == [outcome]
+
+
+# -- headless Chromium --------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def browser():
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip("Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+                "--window-size=1280,1600", "--disable-background-networking", "--disable-component-update"):
+        options.add_argument(arg)
+    options.binary_location = str(CHROMIUM)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    yield driver
+    driver.quit()
+
+
+def wait_for(condition, timeout: float = 15.0):
+    end = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > end:
+            return value
+        time.sleep(0.2)
+
+
+def open_page(driver, site: Path, page: str) -> int:
+    """Load a page, wait until every chart drew, return the number of charts."""
+    driver.get((site / f"{page}.html").as_uri())
+    charts = len(driver.find_elements("css selector", "div.kcl-vega"))
+    wait_for(lambda: len(driver.find_elements("css selector", ".vega-embed svg.marks")) >= charts)
+    return charts
+
+
+@pytest.mark.parametrize("page", toc_pages())
+def test_every_chart_draws_offline(browser, site, page):
+    charts = open_page(browser, site, page)
+    drawn = len(browser.find_elements("css selector", ".vega-embed svg.marks"))
+    assert drawn == charts, f"{page}: {drawn} of {charts} charts drew"
+    assert not browser.find_elements("css selector", ".kcl-vega-error")
+    if page in ("notebooks/reference", "book/explorer"):
+        assert charts >= 1
+    errors = [e["message"] for e in browser.get_log("browser")
+              if e["level"] == "SEVERE" and not any(a in e["message"] for a in ALLOWED_CONSOLE)]
+    assert not errors, errors
+    remote = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith('file:'))")
+    assert not remote, f"{page} requested {remote}"
+
+
+def test_formulas_are_typeset_offline(browser, site):
+    browser.get((site / "book/bits.html").as_uri())
+    formulas = len(browser.find_elements("css selector", ".math"))
+    assert formulas >= 3  # Theorem 3.2, Definitions 4.1 and 4.3
+    assert wait_for(lambda: len(browser.find_elements("css selector", ".math mjx-container")) == formulas)
+
+
+def test_moving_a_slider_changes_the_explorer(browser, site, tmp_path):
+    assert open_page(browser, site, "book/explorer") == 1
+    svg = lambda: browser.execute_script("return document.querySelector('.vega-embed svg.marks').outerHTML")
+    before = svg()
+    assert "K=4," in before
+    slider = browser.execute_script(
+        "return [...document.querySelectorAll('.vega-bind')].find(b => b.textContent.includes('K (attributes)'))"
+        ".querySelector('input[type=range]')")
+    browser.execute_script("arguments[0].value = 20; arguments[0].dispatchEvent(new Event('input'));", slider)
+    assert wait_for(lambda: "K=20," in svg()), "the readout did not follow the K slider"
+    after = svg()
+    assert after != before
+    from kcl.explorer import bit_content
+
+    total = bit_content(1000, 20, 4, 64, 1, 64)["total"]  # the page's defaults with K = 20
+    assert f"total: {total:,.0f} bits" in after
+    shots = ROOT / "build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(shots / "explorer.png"))

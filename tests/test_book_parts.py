@@ -1,0 +1,59 @@
+"""The book's offline plumbing: the Vega bundle, the chart renderer, the Sphinx filter, samples."""
+
+from __future__ import annotations
+
+import json
+import re
+from types import SimpleNamespace
+
+import altair as alt
+
+from kcl import book_assets, plots, samples, sphinx_offline, vega_mime
+from kcl.data import DataConfig
+
+
+def test_vega_bundle_is_wrapped_and_versioned(tmp_path):
+    path = book_assets.write_vega_bundle(tmp_path / "vega-offline.js")
+    text = path.read_text()
+    assert f'"vegalite_version": "{alt.VEGALITE_VERSION}"' in text
+    assert "(function(){\n" in text and text.rstrip().endswith("})();")
+    assert len(text) > 300_000  # vega + vega-lite + vega-embed
+
+
+def test_charts_are_offline_vega_lite_outputs():
+    plots.setup()
+    chart = alt.Chart(alt.Data(values=[{"a": 1}])).mark_point().encode(x="a:Q")
+    bundle = chart._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert set(data) == {vega_mime.MIME, "text/plain"}
+    html = vega_mime.embed_html(data[vega_mime.MIME])
+    assert "vegaEmbed(" in html and not re.search(r"https?://(?!vega\.github\.io/schema)", html)
+
+
+def test_myst_nb_renderer_handles_only_vega_lite():
+    from docutils import nodes
+
+    spec = {"mark": "point", "data": {"values": [{"x": "</script>"}]}}
+    data = SimpleNamespace(mime_type=vega_mime.MIME, content=spec, string=json.dumps(spec), output_metadata={})
+    (node,) = vega_mime.VegaLiteMimeRenderer.handle_mime(None, data, False)
+    assert isinstance(node, nodes.raw) and "<\\/script>" in node.astext() and "</script>" in node.astext()
+    assert node.astext().count("</script>") == 1  # the payload cannot close the script early
+    other = SimpleNamespace(mime_type="text/html", content="<b>x</b>", string="<b>x</b>", output_metadata={})
+    assert vega_mime.VegaLiteMimeRenderer.handle_mime(None, other, False) is None
+
+
+def test_sphinx_filter_drops_thebe_and_remote_scripts():
+    local = SimpleNamespace(filename="_static/vega-offline.js", attributes={})
+    thebe = SimpleNamespace(filename=None, attributes={"body": 'const THEBE_JS_URL = "https://unpkg.com/thebe"'})
+    remote = SimpleNamespace(filename="https://cdn.jsdelivr.net/npm/x.js", attributes={})
+    context = {"script_files": [local, thebe, remote]}
+    sphinx_offline.drop_remote_scripts(None, "page", None, context, None)
+    assert context["script_files"] == [local]
+
+
+def test_samples_mark_the_knowledge_tokens():
+    config = DataConfig(name="bioS", n_people=20)
+    html = samples.marked_html(config, 1)
+    text = re.sub(r"<[^>]+>", "", html.split("<p><small>")[0])
+    assert text.replace("&#x27;", "'") == samples.sample_text(config, 1)[0]
+    assert 'title="name"' in html and 'title="value"' in html and 'title="gender"' in html

@@ -1,0 +1,154 @@
+"""The library behind the book: chapters, verdicts, controls, the runs table, the explorer's formula."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pandas as pd
+import pytest
+
+from kcl import catalog, chapters, explorer
+from kcl.data import DataConfig, make_dataset
+from kcl.run import ModelSpec, RunConfig
+from kcl.store import MissingResultsError, ResultStore, config_key
+from kcl.train import TrainConfig
+
+TINY = RunConfig(data=DataConfig(name="bioD", n_people=30, K=2, C=2, D=8, L=1, T=8, pools=(10, 10, 10)),
+                 model=ModelSpec(n_layer=1, n_head=2, d_model=16), train=TrainConfig(exposures=2, lr=0.01))
+PARAMS = {"embedding": 400, "lm_head": 0, "attention": 300, "mlp": 200, "norms": 100, "total": 1000,
+          "non_embedding": 600, "trainable_all_rows": 1100, "used_tokens": 25}
+
+
+def fake_result(R: float = 1.5, ci=(1.4, 1.6), **extra) -> dict:
+    out = {"bits": R * 1000, "max_bits": 2500.0, "R": R, "R_ci": list(ci), "R_max": 2.5, "R_non_embedding": R * 1000 / 600,
+           "accuracy_mean": 0.5, "params": PARAMS, "train": {"wall_seconds": 1.0, "steps": 4, "loss_curve": [[2, 3.0]]}}
+    return {**out, **extra}
+
+
+def test_missing_records_name_the_command(tmp_path):
+    with pytest.raises(MissingResultsError, match=r"kcl sweep sweeps/reference\.yaml"):
+        chapters.chapter_records("reference", "cpu", store=tmp_path / "empty", log=lambda _: None)
+
+
+def test_smoke_profile_shrinks_the_cpu_sweep():
+    _, _, (cpu,) = chapters.chapter_sweep("reference", "cpu")
+    _, _, (smoke,) = chapters.chapter_sweep("reference", "smoke")
+    assert smoke.data.n_people < cpu.data.n_people and smoke.train.exposures < cpu.train.exposures
+    assert (smoke.data.K, smoke.data.D, smoke.model) == (cpu.data.K, cpu.data.D, cpu.model)
+
+
+def test_bad_chapter_or_profile():
+    with pytest.raises(ValueError, match="unknown chapter"):
+        chapters.chapter_sweep("nope")
+    with pytest.raises(ValueError, match="unknown profile"):
+        chapters.chapter_sweep("reference", "tpu")
+
+
+def test_records_round_trip_to_their_config(tmp_path):
+    record = ResultStore(tmp_path).put(TINY, fake_result())
+    assert chapters.record_config(record) == TINY
+    assert config_key(chapters.record_config(record)) == record["key"]
+
+
+@pytest.mark.parametrize("ci, outcome", [((1.81, 1.9), "reproduced"), ((1.7, 1.79), "not reproduced"),
+                                         ((1.7, 1.85), "inconclusive"), ((1.8, 1.9), "reproduced")])
+def test_verdict_uses_the_whole_interval(ci, outcome):
+    record = {"key": "k", "result": {"R": sum(ci) / 2, "R_ci": list(ci)}}
+    assert chapters.verdict(record, 1.8).outcome == outcome
+
+
+def test_verdict_rejects_a_figure_outside_its_interval():
+    with pytest.raises(ValueError, match="not inside"):
+        chapters.verdict({"key": "k", "result": {"R": 2.0, "R_ci": [1.0, 1.5]}}, 1.8)
+
+
+def test_controls_have_known_answers(tmp_path):
+    """D = T^L: the uniform predictor stores 0 bits, the oracle R^max (paper Def. 4.1)."""
+    record = ResultStore(tmp_path).put(TINY, fake_result())
+    out = chapters.controls(record)
+    most = make_dataset(TINY.data).max_bits()["total"]
+    assert out["uniform"]["bits"] == pytest.approx(0, abs=1e-6)
+    assert out["oracle"]["R"] == pytest.approx(most / PARAMS["total"])
+
+
+def test_runs_table_reads_every_store_and_skips_other_files(tmp_path):
+    ResultStore(tmp_path / "a").put(TINY, fake_result(R=1.2, ci=(1.1, 1.3)))
+    ResultStore(tmp_path / "b").put(TINY, fake_result(R=0.7, ci=(0.6, 0.8)))
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "latest.json").write_text(json.dumps({"machine": {}, "training": []}))
+    table = catalog.runs_table(tmp_path)
+    assert list(table.columns) == list(catalog.COLUMNS)
+    assert sorted(table.store) == ["a", "b"] and sorted(table.R) == [0.7, 1.2]
+    row = table[table.store == "a"].iloc[0]
+    assert row.params_total == 1000 and row.R_ci_low == 1.1 and row.exposures == 2 and row.semantics_version >= 1
+    csv = catalog.write_runs_csv(tmp_path / "out" / "runs.csv", tmp_path)
+    assert len(pd.read_csv(csv)) == 2
+    assert catalog.runs_table(tmp_path / "nothing").empty
+
+
+@pytest.mark.parametrize("knobs", [dict(N=1000, K=4, C=4, D=64, L=1, T=64), dict(N=50, K=3, C=2, D=6, L=2, T=5),
+                                   dict(N=200, K=1, C=7, D=100, L=3, T=20)])
+def test_bit_content_is_the_data_sets_r_max_numerator(knobs):
+    pools = (10, 10, 10)
+    ds = make_dataset(DataConfig(name="bioD", n_people=knobs["N"], pools=pools, **{k: v for k, v in knobs.items() if k != "N"}))
+    bits = explorer.bit_content(**knobs, N0=1000)
+    for term in ("name", "value", "diversity", "total"):
+        assert bits[term] == pytest.approx(ds.max_bits()[term], rel=1e-12, abs=1e-9)
+    assert bits["params_at_2"] == pytest.approx(bits["total"] / 2)
+
+
+def test_bit_content_checks_its_knobs():
+    assert explorer.bit_content(10, 2, 2, 64, 1, 64)["diversity"] == 0  # D = T^L
+    with pytest.raises(ValueError, match="T\\^L"):
+        explorer.bit_content(10, 2, 2, 65, 1, 64)
+    with pytest.raises(ValueError, match="N0"):
+        explorer.bit_content(2000, 2, 2, 4, 1, 4, N0=1000)
+
+
+def _readout(chart) -> str:
+    import vl_convert as vlc
+
+    return " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", vlc.vegalite_to_svg(chart.to_dict())))
+
+
+@pytest.mark.parametrize("knobs", [dict(N=1000, K=4, C=4, D=64, L=1, T=64, N0=explorer.N0_PAPER, P=37_280),
+                                   dict(N=20_000, K=8, C=3, D=1000, L=2, T=200, N0=explorer.N0_REFERENCE, P=10**6)])
+def test_the_static_chart_computes_the_same_bits(knobs):
+    """The Vega expressions inside the chart agree with the Python formula (rendered by vl-convert)."""
+    text = _readout(explorer.static_explorer(**knobs)).replace("&#39;", "'")
+    bits = explorer.bit_content(**{k: v for k, v in knobs.items() if k != "P"})
+    assert f"total: {bits['total']:,.0f} bits" in text
+    assert f"{bits['params_at_2']:,.0f} at 2 bits/param" in text
+    assert f"R^max = total/P = {bits['total'] / knobs['P']:.3f}" in text
+
+
+def test_static_chart_has_every_slider_and_handles_measured_points(tmp_path):
+    spec = explorer.static_explorer().to_dict()
+    names = {p["name"] for p in spec["params"] if "bind" in p}
+    assert names == {"lgN", "K", "C", "L", "lgT", "lgD", "N0", "lgP"}
+    assert "no result-3 records yet" in json.dumps(spec)
+    assert explorer.measured_points(tmp_path).empty
+    bio_d = RunConfig(data=DataConfig(name="bioD", n_people=100, K=2, C=2, D=16, L=1, T=16))
+    ResultStore(tmp_path / "result3-K").put(bio_d, fake_result())
+    ResultStore(tmp_path / "result3-K").put(TINY.__class__(data=DataConfig(name="bioS", n_people=10)), fake_result())
+    ResultStore(tmp_path / "reference").put(bio_d, fake_result())  # not a result-3 store
+    measured = explorer.measured_points(tmp_path)
+    assert len(measured) == 1 and measured.iloc[0].K == 2 and measured.iloc[0].P == 1000
+    with_points = json.dumps(explorer.static_explorer(measured).to_dict())
+    assert "measured runs (bright where" in with_points and "no result-3 records yet" not in with_points
+
+
+def test_panel_updates_live_and_refuses_expensive_runs():
+    panel = explorer.ExplorerPanel()
+    assert "113,288" in panel.numbers.value  # the reference setting with the paper's N0
+    panel.knobs["L"].value, panel.knobs["T"].value, panel.knobs["D"].value = 2, 20, 100
+    s = panel.setting()
+    assert (s["L"], s["T"], s["D"]) == (2, 20, 100)
+    assert f"{explorer.bit_content(s['N'], s['K'], s['C'], 100, 2, 20)['total']:,.0f}" in panel.numbers.value
+    assert "&lt;ID" in panel.sample.value or "<ID" in panel.sample.value
+    panel.knobs["D"].value = 10_000  # more than T^L = 400: clipped
+    assert panel.setting()["D"] == 400
+    panel.knobs["T"].value, panel.knobs["L"].value, panel.knobs["K"].value = 40_000, 50, 50
+    assert panel.train(exposures=1000) is None  # far too large: refused before anything is built

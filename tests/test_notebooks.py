@@ -1,0 +1,61 @@
+"""Every notebook in notebooks/ runs end to end through papermill in the smoke profile.
+
+The smoke profile trains a seconds-long config into a temporary folder, so this exercises the
+whole chapter path (sweep → run → record → charts → verdict) without touching results/.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NB_DIR = ROOT / "notebooks"
+NOTEBOOKS = sorted(p.name for p in NB_DIR.glob("*.ipynb"))
+SMOKE = {"profile": "smoke", "allow_train": True}
+
+
+def _results_snapshot() -> dict:
+    return {str(p.relative_to(ROOT)): p.stat().st_mtime_ns for p in (ROOT / "results").rglob("*") if p.is_file()}
+
+
+def test_there_are_notebooks():
+    assert "reference.ipynb" in NOTEBOOKS and "explorer.ipynb" in NOTEBOOKS
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_is_clean_and_parameterised(name):
+    """Committed notebooks carry no outputs, use the python3 kernel and have a parameters cell
+    with ``profile`` and ``allow_train`` defaulting to the book's (cpu, no training)."""
+    nb = nbformat.read(NB_DIR / name, as_version=4)
+    assert nb.metadata.kernelspec.name == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), f"{name} has committed outputs"
+    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1, f"{name} needs exactly one cell tagged 'parameters'"
+    values = {}
+    exec(params[0].source, {}, values)
+    assert values.get("profile") == "cpu" and values.get("allow_train") is False
+
+
+@pytest.mark.timeout(360)
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_in_smoke_profile(name, tmp_path):
+    before = _results_snapshot()
+    out = tmp_path / name
+    pm.execute_notebook(str(NB_DIR / name), str(out), parameters=SMOKE, kernel_name="python3",
+                        progress_bar=False, cwd=str(NB_DIR), execution_timeout=240)
+    nb = nbformat.read(out, as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and "profile = \"smoke\"" in injected[0].source
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors
+    charts = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if "application/vnd.vegalite.v5+json" in o.get("data", {})]
+    assert charts, f"{name} drew no chart"
+    assert all("$schema" in json.dumps(o["data"]["application/vnd.vegalite.v5+json"]) for o in charts)
+    assert _results_snapshot() == before, "a smoke run wrote into results/"
