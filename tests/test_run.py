@@ -98,3 +98,13 @@ def test_yaml_numbers_written_as_strings_are_read_as_numbers():
     assert cfg.train.lr == 0.001 and cfg.train.eps == 1e-8 and cfg.train.betas == (0.9, 0.999)
     with pytest.raises(ValueError, match="TrainConfig.lr must be a number"):
         config_from_dict({"train": {"lr": "fast"}})
+
+
+def test_grid_keys_can_vary_together():
+    spec = {"base": {"data": {"name": "bioD", "n_people": 40, "pools": [10, 10, 10]}},
+            "grid": {"data.n_people, train.batch_size": [[30, 8], [40, 16]], "train.lr": [0.001, 0.002]}}
+    configs = expand_sweep(spec)
+    assert [(c.data.n_people, c.train.batch_size, c.train.lr) for c in configs] == [
+        (30, 8, 0.001), (30, 8, 0.002), (40, 16, 0.001), (40, 16, 0.002)]
+    with pytest.raises(ValueError, match="takes lists of 2 values"):
+        expand_sweep({"grid": {"data.n_people, train.batch_size": [[30]]}})

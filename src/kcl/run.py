@@ -155,12 +155,29 @@ def set_path(values: dict, dotted: str, value) -> dict:
 
 
 def expand_sweep(spec: dict) -> list[RunConfig]:
-    """A sweep: ``base`` (a config dict) and ``grid`` (dotted keys → lists), the full product."""
+    """A sweep: ``base`` (a config dict) and ``grid`` (dotted keys → lists), the full product.
+
+    A grid key may name several fields at once, separated by commas, with one list of values per
+    entry; they vary together, e.g. ``"data.n_people, train.batch_size": [[500, 64], [1000, 128]]``.
+    """
     base, grid = spec.get("base", {}), spec.get("grid", {}) or {}
+    axes = []
+    for key, entries in grid.items():
+        fields = [k.strip() for k in str(key).split(",")]
+        if not isinstance(entries, (list, tuple)) or not entries:
+            raise ValueError(f"grid entry {key!r} must be a non-empty list")
+        if len(fields) > 1:
+            for entry in entries:
+                if not isinstance(entry, (list, tuple)) or len(entry) != len(fields):
+                    raise ValueError(f"grid entry {key!r} takes lists of {len(fields)} values, got {entry!r}")
+            axes.append([tuple(zip(fields, entry)) for entry in entries])
+        else:
+            axes.append([((fields[0], entry),) for entry in entries])
     configs = []
-    for combo in itertools.product(*grid.values()):
+    for combo in itertools.product(*axes):
         values = base
-        for key, value in zip(grid, combo):
-            values = set_path(values, key, value)
+        for pairs in combo:
+            for key, value in pairs:
+                values = set_path(values, key, value)
         configs.append(config_from_dict(values))
     return configs

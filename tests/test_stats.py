@@ -1,0 +1,59 @@
+"""The verdict rule and the selections of results 1–4 (kcl.stats)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kcl import stats
+
+
+@pytest.mark.parametrize("paper, value, low, high, kind, outcome", [
+    (2.0, 1.80, 1.78, 1.82, "about", "reproduced"),          # 2 is within 15% of 1.80 (11%)
+    (2.0, 1.50, 1.45, 1.55, "about", "partly reproduced"),   # 33%
+    (2.0, 1.20, 1.10, 1.30, "about", "not reproduced"),      # 67%
+    (2.0, 1.50, 1.40, 2.10, "about", "reproduced"),          # inside the interval
+    (2.0, 2.60, 2.50, 2.70, "at_least", "reproduced"),       # the inequality holds
+    (2.0, 2.60, 2.50, 2.70, "about", "partly reproduced"),   # 23% away
+    (2.3, 2.40, 2.35, 2.45, "at_most", "reproduced"),        # 4% above 2.3
+    (2.3, 3.50, 3.40, 3.60, "at_most", "partly reproduced"),  # 34%
+    (2.3, 1.00, 0.90, 1.10, "at_most", "reproduced"),
+    (1.0, 0.50, 0.45, 0.55, "at_least", "not reproduced"),   # 100%
+])
+def test_judge(paper, value, low, high, kind, outcome):
+    assert stats.judge("claim", paper, value, low, high, kind).outcome == outcome
+
+
+def test_judge_rejects_a_bad_kind_or_interval():
+    with pytest.raises(ValueError, match="kind"):
+        stats.judge("c", 1, 1, 0.9, 1.1, "roughly")
+    with pytest.raises(ValueError, match="not inside"):
+        stats.judge("c", 1, 2, 0.9, 1.1)
+
+
+def _record(lr, R, n=1000, d=32, seed=0):
+    return {"config": {"data": {"n_people": n}, "model": {"d_model": d}, "train": {"lr": lr, "seed": seed}},
+            "result": {"R": R}}
+
+
+def test_best_of_lr_groups_by_everything_but_the_rate():
+    records = [_record(1e-3, 1.0), _record(2e-3, 1.5), _record(4e-3, 1.2),
+               _record(1e-3, 0.9, d=16), _record(2e-3, 0.7, d=16)]
+    best = stats.best_of_lr(records)
+    assert [(b["config"]["model"]["d_model"], b["config"]["train"]["lr"]) for b in best] == [(32, 2e-3), (16, 1e-3)]
+    assert best[0]["lr_tried"] == [(1e-3, 1.0), (2e-3, 1.5), (4e-3, 1.2)]
+    assert stats.peak(best)["result"]["R"] == 1.5
+
+
+def test_lr_grid_from_pilot():
+    pilot = [_record(lr, R) for lr, R in [(1.25e-3, 1.1), (2.5e-3, 1.6), (5e-3, 1.8), (1e-2, 1.7), (2e-2, 1.2)]]
+    assert stats.lr_grid_from_pilot(pilot) == [2.5e-3, 5e-3, 1e-2]
+    edge = [_record(lr, R) for lr, R in [(1e-3, 1.0), (2e-3, 1.1), (4e-3, 1.2)]]
+    with pytest.raises(ValueError, match="edge"):
+        stats.lr_grid_from_pilot(edge)
+
+
+def test_seed_interval():
+    mean, low, high = stats.seed_interval([1.0, 1.2, 1.1])
+    assert mean == pytest.approx(1.1) and low < 1.0 and high > 1.2   # t(2) is wide
+    with pytest.raises(ValueError, match="at least 2"):
+        stats.seed_interval([1.0])
