@@ -152,3 +152,34 @@ def test_panel_updates_live_and_refuses_expensive_runs():
     assert panel.setting()["D"] == 400
     panel.knobs["T"].value, panel.knobs["L"].value, panel.knobs["K"].value = 40_000, 50, 50
     assert panel.train(exposures=1000) is None  # far too large: refused before anything is built
+
+
+def _law_record(lr, R, d=16):
+    config = RunConfig(data=TINY.data, model=ModelSpec(n_layer=1, n_head=2, d_model=d), train=TrainConfig(exposures=2, lr=lr))
+    from dataclasses import asdict
+    return config, {"config": json.loads(json.dumps(asdict(config))), "result": {"R": R}, "key": config_key(config)}
+
+
+def test_the_main_sweep_must_follow_the_pilot_rule():
+    pilot = [_law_record(lr, R)[1] for lr, R in [(0.001, 1.0), (0.002, 1.4), (0.004, 1.2)]]
+    good = [_law_record(lr, 0)[0] for lr in (0.001, 0.002, 0.004)]
+    assert chapters.check_lr_grid(pilot, good) == [0.001, 0.002, 0.004]
+    with pytest.raises(ValueError, match="pilot's rule"):
+        chapters.check_lr_grid(pilot, good[:2])
+
+
+def test_seed_reruns_take_the_peak_at_its_best_rate():
+    from kcl.law import seed_configs
+
+    records = [_law_record(0.001, 1.0)[1], _law_record(0.002, 1.4)[1], _law_record(0.002, 1.1, d=32)[1]]
+    reruns = seed_configs(records, (1, 2))
+    assert [(c.train.lr, c.model.d_model, c.train.seed, c.data.seed) for c in reruns] == [
+        (0.002, 16, 1, 1), (0.002, 16, 2, 2)]
+
+
+@pytest.mark.parametrize("name", ["result1", "result4"])
+def test_law_chapters_have_a_pilot_and_smoke_grid(name):
+    _, _, pilot = chapters.chapter_sweep(name, "smoke", part="pilot")
+    _, _, main = chapters.chapter_sweep(name, "smoke")
+    assert len({c.train.lr for c in pilot}) >= 3 and len(main) >= 4
+    assert all(c.data.n_people <= 50 for c in pilot + main)

@@ -36,7 +36,15 @@ class Chapter:
     claim: str
     threshold: float  # bits per parameter (paper count) the claim asks for
     smoke: dict = field(default_factory=dict)  # dotted overrides that shrink the cpu sweep (smoke profile)
+    smoke_grid: dict = field(default_factory=dict)  # the smoke profile's grid (default: none)
+    pilot: dict = field(default_factory=dict)  # profile → learning-rate pilot sweep (kcl.stats.lr_grid_from_pilot)
+    seeds: tuple[int, ...] = ()  # reruns of the peak point at these seeds (data and training seed)
 
+
+# The smoke profile of the law chapters: 40 people, two tiny models, three rates, seconds in all.
+_SMOKE_LAW = {"data.n_people": 40, "train.exposures": 10, "train.batch_size": 8, "bootstrap": 50}
+_SMOKE_GRID = {"model.n_layer, model.n_head, model.d_model": [[1, 2, 16], [2, 2, 16]],
+               "train.lr": [0.005, 0.01, 0.02]}
 
 CHAPTERS = {
     "reference": Chapter(
@@ -47,6 +55,20 @@ CHAPTERS = {
                "a peak of 2 bits/param on bioD)"),
         threshold=1.8,
         smoke={"data.n_people": 60, "train.exposures": 20, "train.batch_size": 32, "bootstrap": 100},
+    ),
+    "result1": Chapter(
+        title="Result 1: two bits per parameter at 1000 exposures",
+        sweeps={"cpu": "sweeps/result1.yaml", "gpu": "sweeps/gpu/result1.yaml"},
+        pilot={"cpu": "sweeps/pilot-lr-1000.yaml", "gpu": "sweeps/gpu/pilot-lr-1000.yaml"},
+        claim="after 1000 exposures the peak capacity ratio is at least 2 bits per parameter (Result 1)",
+        threshold=2.0, seeds=(1, 2), smoke=_SMOKE_LAW, smoke_grid=_SMOKE_GRID,
+    ),
+    "result4": Chapter(
+        title="Result 4: one bit per parameter at 100 exposures",
+        sweeps={"cpu": "sweeps/result4.yaml", "gpu": "sweeps/gpu/result4.yaml"},
+        pilot={"cpu": "sweeps/pilot-lr-100.yaml", "gpu": "sweeps/gpu/pilot-lr-100.yaml"},
+        claim="after 100 exposures the peak capacity ratio is at least 1 bit per parameter (Result 4)",
+        threshold=1.0, seeds=(1, 2), smoke={**_SMOKE_LAW, "train.exposures": 4}, smoke_grid=_SMOKE_GRID,
     ),
 }
 
@@ -64,8 +86,10 @@ def repo_root(start: str | Path | None = None) -> Path:
     raise FileNotFoundError(f"no kcl checkout (a folder with sweeps/ and pyproject.toml) above {here}")
 
 
-def chapter_sweep(chapter: str, profile: str = "cpu", root: str | Path | None = None) -> tuple[Path, dict, list]:
-    """(sweep file, its spec with the profile applied, its configs) of a chapter."""
+def chapter_sweep(chapter: str, profile: str = "cpu", root: str | Path | None = None,
+                  part: str = "main") -> tuple[Path, dict, list]:
+    """(sweep file, its spec with the profile applied, its configs) of a chapter's ``part``
+    (``main``, or ``pilot`` for the learning-rate pilot)."""
     from kcl.run import expand_sweep, set_path
 
     if chapter not in CHAPTERS:
@@ -73,14 +97,64 @@ def chapter_sweep(chapter: str, profile: str = "cpu", root: str | Path | None = 
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     ch = CHAPTERS[chapter]
-    path = repo_root(root) / ch.sweeps["gpu" if profile == "gpu" else "cpu"]
+    files = {"main": ch.sweeps, "pilot": ch.pilot}.get(part)
+    if not files:
+        raise ValueError(f"chapter {chapter!r} has no part {part!r}")
+    path = repo_root(root) / files["gpu" if profile == "gpu" else "cpu"]
     spec = yaml.safe_load(path.read_text()) or {}
     if profile == "smoke":
         base = spec.get("base", {})
         for key, value in ch.smoke.items():
             base = set_path(base, key, value)
-        spec = {**spec, "base": base, "grid": {}}
+        grid = ch.smoke_grid if part == "main" else {k: v for k, v in ch.smoke_grid.items() if k == "train.lr"}
+        spec = {**spec, "base": base, "grid": grid}
     return path, spec, expand_sweep(spec)
+
+
+def check_lr_grid(pilot_records: list[dict], configs: list) -> list[float]:
+    """The protocol's rule: the main sweep's learning rates are the pilot's best rate and its ×½
+    and ×2 neighbours. Raises if the committed sweep file says otherwise."""
+    from kcl.stats import lr_grid_from_pilot
+
+    wanted = lr_grid_from_pilot(pilot_records)
+    found = sorted({c.train.lr for c in configs})
+    if len(found) != len(wanted) or not np.allclose(found, wanted, rtol=1e-9):
+        raise ValueError(f"the sweep's learning rates {found} are not the pilot's rule {wanted} "
+                         "(book/protocol.md): update the sweep file's train.lr grid")
+    return wanted
+
+
+def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
+                  store: str | Path | None = None, root: str | Path | None = None,
+                  progress: bool = False, log: Callable[[str], object] = print) -> dict[str, list[dict]]:
+    """A law chapter's records: ``{"pilot": [...], "main": [...], "seeds": [...]}``, in that
+    order (the pilot fixes the main sweep's learning rates; the seeds rerun the main sweep's peak).
+    Trains only what is missing, and only if ``allow_train``."""
+    from kcl.law import seed_configs
+    from kcl.run import estimated_seconds, run
+
+    ch = CHAPTERS[chapter]
+    root_path = repo_root(root)
+    if store is None:
+        store = (tempfile.mkdtemp(prefix=f"kcl-smoke-{chapter}-") if profile == "smoke" else None)
+    hint = f"`kcl chapter {chapter}`" if profile != "smoke" else "the smoke profile trains"
+    out: dict[str, list[dict]] = {}
+
+    def sweep(part_store, configs):
+        return run_sweep(ResultStore(part_store), configs, lambda c: run(c, progress=progress),
+                         cost_fn=estimated_seconds, log=log, allow_train=allow_train, recompute_hint=hint)
+
+    parts = (["pilot"] if ch.pilot else []) + ["main"]
+    for part in parts:
+        _, spec, configs = chapter_sweep(chapter, profile, root, part)
+        part_store = Path(store) / part if store is not None else root_path / spec.get("store", f"results/{chapter}")
+        if part == "main" and ch.pilot and profile != "smoke":
+            check_lr_grid(out["pilot"], configs)
+        out[part] = sweep(part_store, configs)
+        if part == "main":
+            main_store = part_store
+    out["seeds"] = sweep(main_store, seed_configs(out["main"], ch.seeds)) if ch.seeds else []
+    return out
 
 
 def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = False,

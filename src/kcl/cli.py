@@ -5,6 +5,7 @@
     kcl sweep sweeps/reference.yaml [--dry-run]   # every config of the sweep, resumable
     kcl show results/reference                    # the records of a store, one line each
     kcl show results/reference/<key>.json         # one record in full
+    kcl chapter result1 [--dry-run]               # a law chapter: its pilot, main sweep, seed reruns
     kcl bench                                     # throughput benchmark → results/bench/latest.json
 """
 
@@ -60,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--device", default="auto")
         p.add_argument("--dry-run", action="store_true", help="print the plan and cost, train nothing")
         p.add_argument("--no-progress", action="store_true")
+    chapter = sub.add_parser("chapter", help="train what a law chapter misses: its pilot, main sweep and seed reruns")
+    chapter.add_argument("name", help="a chapter of kcl.chapters.CHAPTERS, e.g. result1")
+    chapter.add_argument("--profile", default="cpu", choices=["cpu", "gpu", "smoke"])
+    chapter.add_argument("--dry-run", action="store_true", help="print what is missing, train nothing")
     show = sub.add_parser("show", help="print a record, or one line per record of a store")
     show.add_argument("path")
     bench = sub.add_parser("bench", help="throughput benchmark: training, transformers, measurement, data")
@@ -78,7 +83,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.out}")
         return 0
 
-    from kcl.store import ResultStore, run_sweep
+    from kcl.store import MissingResultsError, ResultStore, run_sweep
+
+    if args.command == "chapter":
+        from kcl.chapters import CHAPTERS, chapter_parts
+
+        if args.name not in CHAPTERS or not CHAPTERS[args.name].pilot:
+            laws = [n for n, c in CHAPTERS.items() if c.pilot]
+            print(f"kcl: unknown law chapter {args.name!r}; choose one of {', '.join(laws)}", file=sys.stderr)
+            return 2
+        try:
+            parts = chapter_parts(args.name, args.profile, allow_train=not args.dry_run, progress=False)
+        except MissingResultsError as err:  # --dry-run: a later part needs the earlier ones' records
+            print(f"kcl: {err}", file=sys.stderr)
+            return 0 if args.dry_run else 1
+        for part, records in parts.items():
+            for record in records:
+                print(f"{part:6s} {_summary_line(record)}")
+        return 0
 
     if args.command == "show":
         path = Path(args.path)

@@ -110,3 +110,75 @@ def capacity_with_controls(records: list[dict], control_results: dict | None = N
         layers.append(alt.Chart(rule).mark_text(color="#e45756", align="left", dx=3, dy=-4, baseline="bottom")
                       .encode(x="threshold:Q", y=alt.value(0), text="label:N"))
     return alt.layer(*layers).properties(width=WIDTH, height=130)
+
+
+# -- the capacity law (results 1 and 4) ---------------------------------------------------------
+def capacity_law(points: pd.DataFrame, lines: tuple[float, ...] = (2.0, 1.0),
+                 title: str = "Bits stored against parameters (the form of the paper's Fig. 1)") -> alt.Chart:
+    """Bits of knowledge stored (Definition 4.1) against P (paper count), log-log, one colour per
+    data set, one shape per depth, with lines of constant bits per parameter and each data set's
+    maximum (a perfect model) as a dashed rule."""
+    frame = points.assign(depth=points["layers"].astype(str) + " layers")
+    lo, hi = frame["P"].min() / 1.5, frame["P"].max() * 1.5
+    guide = pd.DataFrame([{"P": p, "bits": rate * p, "line": f"{rate:g} bits/param"}
+                          for rate in lines for p in (lo, hi)])
+    maxima = frame.groupby("data", as_index=False)["max_bits"].first()
+    x = alt.X("P:Q", title="parameters P (paper count)", scale=alt.Scale(type="log", domain=[lo, hi]))
+    layers = [
+        alt.Chart(guide).mark_line(color="#888", strokeDash=[5, 3]).encode(x=x, y="bits:Q", detail="line:N"),
+        alt.Chart(guide[guide["P"] == hi]).mark_text(align="right", dx=-4, dy=-6, color="#666").encode(
+            x="P:Q", y="bits:Q", text="line:N"),
+        alt.Chart(maxima).mark_rule(strokeDash=[2, 2], opacity=0.6).encode(
+            y="max_bits:Q", color=alt.Color("data:N", title="data")),
+        alt.Chart(frame).mark_point(filled=True, size=70).encode(
+            x=x, y=alt.Y("bits:Q", title="bits stored (lower bound)", scale=alt.Scale(type="log")),
+            color=alt.Color("data:N", title="data"), shape=alt.Shape("depth:N", title="depth"),
+            tooltip=["data", "model", alt.Tooltip("P:Q", format=","), alt.Tooltip("bits:Q", format=",.0f"),
+                     alt.Tooltip("R:Q", format=".3f"), alt.Tooltip("R_max:Q", format=".2f"),
+                     alt.Tooltip("best_lr:Q", format="g"), "lr_tried"]),
+    ]
+    return alt.layer(*layers, title=title).properties(width=WIDTH, height=340)
+
+
+def ratio_frame(points: pd.DataFrame) -> pd.DataFrame:
+    """R per point under both counts, long: the paper count and the non-embedding count."""
+    rows = []
+    for _, p in points.iterrows():
+        common = {"data": p["data"], "model": p["model"], "layers": f"{p['layers']} layers", "R_max": p["R_max"]}
+        rows.append({**common, "count": "paper count (all, used rows)", "P": p["P"], "R": p["R"],
+                     "low": p["R_low"], "high": p["R_high"]})
+        scale = p["P"] / p["P_non_embedding"]
+        rows.append({**common, "count": "non-embedding", "P": p["P_non_embedding"], "R": p["R_non_embedding"],
+                     "low": p["R_low"] * scale, "high": p["R_high"] * scale})
+    return pd.DataFrame(rows)
+
+
+def ratio_vs_params(points: pd.DataFrame, claim: float | None = None,
+                    title: str = "Bits per parameter, under both counts") -> alt.Chart:
+    """R against P with its bootstrap interval, one panel per parameter count (the verdicts use
+    the paper count), and the claim as a dashed rule."""
+    frame = ratio_frame(points)
+    base = alt.Chart().encode(x=alt.X("P:Q", title="parameters (this panel's count)", scale=alt.Scale(type="log")),
+                              color=alt.Color("data:N", title="data"))
+    layers = [base.mark_rule().encode(y="low:Q", y2="high:Q"),
+              base.mark_point(filled=True, size=60).encode(
+                  y=alt.Y("R:Q", title="bits per parameter"), shape=alt.Shape("layers:N", title="depth"),
+                  tooltip=["data", "model", "count", alt.Tooltip("P:Q", format=","), alt.Tooltip("R:Q", format=".3f"),
+                           alt.Tooltip("low:Q", format=".3f"), alt.Tooltip("high:Q", format=".3f"),
+                           alt.Tooltip("R_max:Q", format=".2f")])]
+    if claim is not None:
+        layers.append(alt.Chart().mark_rule(color="#e45756", strokeDash=[4, 3]).encode(y=alt.datum(claim)))
+    return alt.layer(*layers, data=frame).properties(width=300, height=260).facet(
+        column=alt.Column("count:N", title=None, sort=["paper count (all, used rows)", "non-embedding"]),
+        title=title).resolve_scale(x="independent", y="independent")
+
+
+def lr_sweep(frame: pd.DataFrame, title: str = "Every learning rate tried (each point takes the best)") -> alt.Chart:
+    """R against the learning rate, one line per model, one panel per data set."""
+    return alt.Chart(frame).mark_line(point=True).encode(
+        x=alt.X("lr:Q", title="peak learning rate", scale=alt.Scale(type="log")),
+        y=alt.Y("R:Q", title="bits per parameter (R)"),
+        color=alt.Color("model:N", title="model", sort=alt.SortField("P")),
+        detail="seed:N",
+        tooltip=["data", "model", alt.Tooltip("lr:Q", format="g"), alt.Tooltip("R:Q", format=".3f"), "seed"],
+    ).properties(width=260, height=220).facet(column=alt.Column("data:N", title=None), title=title)

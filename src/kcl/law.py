@@ -1,0 +1,120 @@
+"""The capacity law of results 1 and 4: points, peaks, seeds and the claims checked (paper §5–6).
+
+A *point* is one data set and model at one number of exposures, trained at several learning
+rates; its figure is the best of them (``kcl.stats.best_of_lr``). The *peak* is the highest R over
+every point of a figure (the envelope's top, not a per-N maximum: fact sheet §6, Result 1 note).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from kcl.stats import Judgement, best_of_lr, judge, peak, seed_interval
+
+NEAR_PERFECT_R_MAX = 1.8  # Result 1(b): models with R^max ≤ 1.8 are near-perfect (R ≈ R^max)
+
+
+def model_label(config: dict) -> str:
+    m = config["model"]
+    return f"{m['arch']}-{m['n_layer']}-{m['n_head']} d={m.get('d_model') or 64 * m['n_head']}"
+
+
+def data_label(config: dict) -> str:
+    d = config["data"]
+    if d["name"] == "bioD":
+        return f"bioD N={d['n_people']:,}"
+    return f"{d['name']} N={d['n_people']:,}"
+
+
+def points_frame(records: list[dict]) -> pd.DataFrame:
+    """One row per point (best learning rate), with both parameter counts and the interval."""
+    rows = []
+    for record in best_of_lr(records):
+        c, r = record["config"], record["result"]
+        low, high = r.get("R_ci") or (r["R"], r["R"])
+        rows.append({
+            "data": data_label(c), "N": c["data"]["n_people"], "model": model_label(c),
+            "layers": c["model"]["n_layer"], "d": c["model"].get("d_model") or 64 * c["model"]["n_head"],
+            "exposures": c["train"]["exposures"], "seed": c["train"]["seed"],
+            "P": r["params"]["total"], "P_non_embedding": r["params"]["non_embedding"],
+            "bits": r["bits"], "max_bits": r["max_bits"], "R": r["R"], "R_low": low, "R_high": high,
+            "R_max": r["R_max"], "R_non_embedding": r["R_non_embedding"],
+            "R_over_R_max": r["R"] / r["R_max"], "accuracy": r["accuracy_mean"],
+            "best_lr": c["train"]["lr"], "lr_tried": ", ".join(f"{lr:g}: {R:.3f}" for lr, R in record["lr_tried"]),
+            "minutes": r["train"]["wall_seconds"] / 60, "key": record["key"],
+        })
+    return pd.DataFrame(rows)
+
+
+def lr_frame(records: list[dict]) -> pd.DataFrame:
+    """Every run of a sweep: the learning-rate view (point, rate, R)."""
+    rows = []
+    for record in records:
+        c, r = record["config"], record["result"]
+        rows.append({"data": data_label(c), "model": model_label(c), "P": r["params"]["total"],
+                     "lr": c["train"]["lr"], "R": r["R"], "seed": c["train"]["seed"]})
+    return pd.DataFrame(rows)
+
+
+def headline(main: list[dict], seeds: list[dict]) -> dict:
+    """The peak point of ``main`` and, with its reruns at other seeds, the mean over seeds and a
+    Student-t interval; with no reruns, the peak's own bootstrap interval."""
+    top = peak(best_of_lr(main))
+    r = top["result"]
+    values = [r["R"]] + [s["result"]["R"] for s in seeds]
+    if len(values) >= 2:
+        mean, low, high = seed_interval(values)
+        basis = f"mean over {len(values)} seeds, 95% t-interval"
+    else:
+        mean, (low, high) = r["R"], (r.get("R_ci") or (r["R"], r["R"]))
+        basis = "seed 0, 95% bootstrap interval over people"
+    return {"record": top, "R": mean, "low": low, "high": high, "values": values, "basis": basis,
+            "seed0_ci": r.get("R_ci"), "model": model_label(top["config"]), "data": data_label(top["config"])}
+
+
+def seed_configs(main_records: list[dict], seeds: tuple[int, ...]) -> list:
+    """The reruns of the peak point: its config (best learning rate) with data and training seed s."""
+    from dataclasses import replace
+
+    from kcl.run import config_from_dict
+
+    if not seeds:
+        return []
+    top = config_from_dict(peak(best_of_lr(main_records))["config"])
+    return [replace(top, data=replace(top.data, seed=s), train=replace(top.train, seed=s)) for s in seeds]
+
+
+def near_perfect(points: pd.DataFrame) -> pd.DataFrame:
+    """The points of Result 1(b): R^max ≤ 1.8."""
+    return points[points["R_max"] <= NEAR_PERFECT_R_MAX]
+
+
+def claims_result1(main: list[dict], seeds: list[dict]) -> list[Judgement]:
+    """Result 1 (a) peak R ≥ 2, (c) every R ≤ 2.3, (b) R ≈ R^max where R^max ≤ 1.8."""
+    h = headline(main, seeds)
+    points = points_frame(main)
+    top = points.loc[points["R"].idxmax()]
+    out = [judge("peak R(F) at 1000 exposures", 2.0, h["R"], h["low"], h["high"], "at_least"),
+           judge("largest R(F) of any model", 2.3, top["R"], top["R_low"], top["R_high"], "at_most")]
+    small = near_perfect(points)
+    if len(small):
+        worst = small.loc[small["R_over_R_max"].idxmin()]
+        out.append(judge(f"R / R^max where R^max ≤ {NEAR_PERFECT_R_MAX} (lowest: {worst['model']}, "
+                         f"{worst['data']})", 1.0, worst["R_over_R_max"], worst["R_low"] / worst["R_max"],
+                         worst["R_high"] / worst["R_max"], "about"))
+    return out
+
+
+def claims_result4(main100: list[dict], seeds100: list[dict], main1000: list[dict],
+                   seeds1000: list[dict]) -> list[Judgement]:
+    """Result 4: peak R ≥ 1 at 100 exposures; the 1000-exposure peak at most 2× the 100 one."""
+    h100, h1000 = headline(main100, seeds100), headline(main1000, seeds1000)
+    ratio = h1000["R"] / h100["R"]
+    # interval of a ratio of two independent estimates: the extreme combinations of their intervals
+    low = h1000["low"] / h100["high"] if h100["high"] > 0 else math.inf
+    high = h1000["high"] / h100["low"] if h100["low"] > 0 else math.inf
+    return [judge("peak R(F) at 100 exposures", 1.0, h100["R"], h100["low"], h100["high"], "at_least"),
+            judge("peak at 1000 exposures / peak at 100 exposures", 2.0, ratio, min(low, ratio),
+                  max(high, ratio), "at_most")]
