@@ -108,3 +108,13 @@ def test_grid_keys_can_vary_together():
         (30, 8, 0.001), (30, 8, 0.002), (40, 16, 0.001), (40, 16, 0.002)]
     with pytest.raises(ValueError, match="takes lists of 2 values"):
         expand_sweep({"grid": {"data.n_people, train.batch_size": [[30]]}})
+
+
+def test_show_names_a_missing_path(tmp_path, capsys):
+    assert main(["show", str(tmp_path / "nowhere")]) == 2
+    assert "no store or record" in capsys.readouterr().err
+
+
+def test_chapter_command_rejects_unknown_chapters(capsys):
+    assert main(["chapter", "reference"]) == 2
+    assert "result1" in capsys.readouterr().err

@@ -68,13 +68,15 @@ def _is_run_record(record: dict) -> bool:
 
 
 def runs_table(results_dir: str | Path = "results") -> pd.DataFrame:
-    """Every current run record under ``results_dir/*/``, one row each (columns: ``COLUMNS``)."""
+    """Every current run record in any store under ``results_dir`` (nested stores such as
+    ``pilots/lr-100`` included), one row each (columns: ``COLUMNS``)."""
     root = Path(results_dir)
     rows = []
-    for folder in sorted(p for p in root.glob("*") if p.is_dir()):
+    folders = sorted({p.parent for p in root.rglob("*.json")})
+    for folder in folders:
         for record in ResultStore(folder).records():
             if _is_run_record(record):
-                rows.append(record_row(folder.name, record))
+                rows.append(record_row(folder.relative_to(root).as_posix(), record))
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 

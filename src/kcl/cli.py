@@ -104,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "show":
         path = Path(args.path)
+        if not path.exists():
+            print(f"kcl: no store or record at {path} (nothing has been stored there yet?)", file=sys.stderr)
+            return 2
         if path.is_dir():
             for record in ResultStore(path).records():
                 print(_summary_line(record))
