@@ -160,12 +160,12 @@ def _law_record(lr, R, d=16):
     return config, {"config": json.loads(json.dumps(asdict(config))), "result": {"R": R}, "key": config_key(config)}
 
 
-def test_the_main_sweep_must_follow_the_pilot_rule():
-    pilot = [_law_record(lr, R)[1] for lr, R in [(0.001, 1.0), (0.002, 1.4), (0.004, 1.2)]]
-    good = [_law_record(lr, 0)[0] for lr in (0.001, 0.002, 0.004)]
-    assert chapters.check_lr_grid(pilot, good) == [0.001, 0.002, 0.004]
-    with pytest.raises(ValueError, match="pilot's rule"):
-        chapters.check_lr_grid(pilot, good[:2])
+def test_the_main_sweep_takes_its_rates_from_the_pilot():
+    with pytest.raises(ValueError, match="come from the chapter's pilot"):
+        chapters.chapter_sweep("result1", "cpu")
+    _, _, configs = chapters.chapter_sweep("result1", "cpu", lr_grid=[0.001, 0.002, 0.004])
+    assert sorted({c.train.lr for c in configs}) == [0.001, 0.002, 0.004]
+    assert len(configs) == 2 * 8 * 3
 
 
 def test_seed_reruns_take_the_peak_at_its_best_rate():

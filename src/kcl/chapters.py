@@ -86,10 +86,17 @@ def repo_root(start: str | Path | None = None) -> Path:
     raise FileNotFoundError(f"no kcl checkout (a folder with sweeps/ and pyproject.toml) above {here}")
 
 
+FROM_PILOT = "from_pilot"  # a sweep file's ``train.lr`` grid that the chapter's pilot decides
+
+
 def chapter_sweep(chapter: str, profile: str = "cpu", root: str | Path | None = None,
-                  part: str = "main") -> tuple[Path, dict, list]:
+                  part: str = "main", lr_grid: list[float] | None = None) -> tuple[Path, dict, list]:
     """(sweep file, its spec with the profile applied, its configs) of a chapter's ``part``
-    (``main``, or ``pilot`` for the learning-rate pilot)."""
+    (``main``, or ``pilot`` for the learning-rate pilot).
+
+    A main sweep whose ``train.lr`` grid is ``from_pilot`` takes ``lr_grid``: the protocol's rule
+    applied to the pilot's records (``kcl.stats.lr_grid_from_pilot``; ``chapter_parts`` does this).
+    """
     from kcl.run import expand_sweep, set_path
 
     if chapter not in CHAPTERS:
@@ -108,53 +115,12 @@ def chapter_sweep(chapter: str, profile: str = "cpu", root: str | Path | None = 
             base = set_path(base, key, value)
         grid = ch.smoke_grid if part == "main" else {k: v for k, v in ch.smoke_grid.items() if k == "train.lr"}
         spec = {**spec, "base": base, "grid": grid}
+    elif (spec.get("grid") or {}).get("train.lr") == FROM_PILOT:
+        if lr_grid is None:
+            raise ValueError(f"{path.name}: its learning rates come from the chapter's pilot; run "
+                             f"`kcl chapter {chapter}` (or pass lr_grid)")
+        spec = {**spec, "grid": {**spec["grid"], "train.lr": list(lr_grid)}}
     return path, spec, expand_sweep(spec)
-
-
-def check_lr_grid(pilot_records: list[dict], configs: list) -> list[float]:
-    """The protocol's rule: the main sweep's learning rates are the pilot's best rate and its ×½
-    and ×2 neighbours. Raises if the committed sweep file says otherwise."""
-    from kcl.stats import lr_grid_from_pilot
-
-    wanted = lr_grid_from_pilot(pilot_records)
-    found = sorted({c.train.lr for c in configs})
-    if len(found) != len(wanted) or not np.allclose(found, wanted, rtol=1e-9):
-        raise ValueError(f"the sweep's learning rates {found} are not the pilot's rule {wanted} "
-                         "(book/protocol.md): update the sweep file's train.lr grid")
-    return wanted
-
-
-def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
-                  store: str | Path | None = None, root: str | Path | None = None,
-                  progress: bool = False, log: Callable[[str], object] = print) -> dict[str, list[dict]]:
-    """A law chapter's records: ``{"pilot": [...], "main": [...], "seeds": [...]}``, in that
-    order (the pilot fixes the main sweep's learning rates; the seeds rerun the main sweep's peak).
-    Trains only what is missing, and only if ``allow_train``."""
-    from kcl.law import seed_configs
-    from kcl.run import estimated_seconds, run
-
-    ch = CHAPTERS[chapter]
-    root_path = repo_root(root)
-    if store is None:
-        store = (tempfile.mkdtemp(prefix=f"kcl-smoke-{chapter}-") if profile == "smoke" else None)
-    hint = f"`kcl chapter {chapter}`" if profile != "smoke" else "the smoke profile trains"
-    out: dict[str, list[dict]] = {}
-
-    def sweep(part_store, configs):
-        return run_sweep(ResultStore(part_store), configs, lambda c: run(c, progress=progress),
-                         cost_fn=estimated_seconds, log=log, allow_train=allow_train, recompute_hint=hint)
-
-    parts = (["pilot"] if ch.pilot else []) + ["main"]
-    for part in parts:
-        _, spec, configs = chapter_sweep(chapter, profile, root, part)
-        part_store = Path(store) / part if store is not None else root_path / spec.get("store", f"results/{chapter}")
-        if part == "main" and ch.pilot and profile != "smoke":
-            check_lr_grid(out["pilot"], configs)
-        out[part] = sweep(part_store, configs)
-        if part == "main":
-            main_store = part_store
-    out["seeds"] = sweep(main_store, seed_configs(out["main"], ch.seeds)) if ch.seeds else []
-    return out
 
 
 def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
@@ -172,6 +138,44 @@ def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = F
     hint = f"`kcl sweep {relative}` (or `make {chapter}`)" if profile != "smoke" else "the smoke profile trains"
     return run_sweep(ResultStore(store), configs, lambda c: run(c, progress=progress), cost_fn=estimated_seconds,
                      log=log, allow_train=allow_train, recompute_hint=hint)
+
+
+def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
+                  store: str | Path | None = None, root: str | Path | None = None,
+                  progress: bool = False, log: Callable[[str], object] = print) -> dict[str, list[dict]]:
+    """A law chapter's records: ``{"pilot": [...], "main": [...], "seeds": [...]}``, in that
+    order: the pilot's best learning rate and its ×½ and ×2 neighbours are the main sweep's rates
+    (book/protocol.md), and the seeds rerun the main sweep's peak. Trains only what is missing,
+    and only if ``allow_train``."""
+    from kcl.law import seed_configs
+    from kcl.run import estimated_seconds, run
+    from kcl.stats import lr_grid_from_pilot
+
+    ch = CHAPTERS[chapter]
+    if not ch.pilot:
+        raise ValueError(f"chapter {chapter!r} has no learning-rate pilot; use chapter_records")
+    root_path = repo_root(root)
+    if store is None and profile == "smoke":
+        store = tempfile.mkdtemp(prefix=f"kcl-smoke-{chapter}-")
+    hint = f"`kcl chapter {chapter}`" if profile != "smoke" else "the smoke profile trains"
+
+    def sweep(spec, part, configs):
+        where = Path(store) / part if store is not None else root_path / spec.get("store", f"results/{chapter}")
+        records = run_sweep(ResultStore(where), configs, lambda c: run(c, progress=progress),
+                            cost_fn=estimated_seconds, log=log, allow_train=allow_train, recompute_hint=hint)
+        return where, records
+
+    out: dict[str, list[dict]] = {}
+    _, spec, configs = chapter_sweep(chapter, profile, root, "pilot")
+    _, out["pilot"] = sweep(spec, "pilot", configs)
+    grid = None if profile == "smoke" else lr_grid_from_pilot(out["pilot"])
+    _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
+    main_store, out["main"] = sweep(spec, "main", configs)
+    seeds = seed_configs(out["main"], ch.seeds)
+    out["seeds"] = run_sweep(ResultStore(main_store), seeds, lambda c: run(c, progress=progress),
+                             cost_fn=estimated_seconds, log=log, allow_train=allow_train,
+                             recompute_hint=hint) if seeds else []
+    return out
 
 
 def record_config(record: dict):
