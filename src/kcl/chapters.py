@@ -142,11 +142,12 @@ def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = F
 
 def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
                   store: str | Path | None = None, root: str | Path | None = None,
-                  progress: bool = False, log: Callable[[str], object] = print) -> dict[str, list[dict]]:
+                  progress: bool = False, log: Callable[[str], object] = print,
+                  checkpoint_dir: str | Path | None = None) -> dict[str, list[dict]]:
     """A law chapter's records: ``{"pilot": [...], "main": [...], "seeds": [...]}``, in that
     order: the pilot's best learning rate and its ×½ and ×2 neighbours are the main sweep's rates
     (book/protocol.md), and the seeds rerun the main sweep's peak. Trains only what is missing,
-    and only if ``allow_train``."""
+    and only if ``allow_train``; with ``checkpoint_dir`` a killed run resumes where it stopped."""
     from kcl.law import seed_configs
     from kcl.run import estimated_seconds, run
     from kcl.stats import lr_grid_from_pilot
@@ -159,9 +160,12 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
         store = tempfile.mkdtemp(prefix=f"kcl-smoke-{chapter}-")
     hint = f"`kcl chapter {chapter}`" if profile != "smoke" else "the smoke profile trains"
 
+    def train_one(config):
+        return run(config, progress=progress, checkpoint_dir=checkpoint_dir)
+
     def sweep(spec, part, configs):
         where = Path(store) / part if store is not None else root_path / spec.get("store", f"results/{chapter}")
-        records = run_sweep(ResultStore(where), configs, lambda c: run(c, progress=progress),
+        records = run_sweep(ResultStore(where), configs, train_one,
                             cost_fn=estimated_seconds, log=log, allow_train=allow_train, recompute_hint=hint)
         return where, records
 
@@ -172,7 +176,7 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
     main_store, out["main"] = sweep(spec, "main", configs)
     seeds = seed_configs(out["main"], ch.seeds)
-    out["seeds"] = run_sweep(ResultStore(main_store), seeds, lambda c: run(c, progress=progress),
+    out["seeds"] = run_sweep(ResultStore(main_store), seeds, train_one,
                              cost_fn=estimated_seconds, log=log, allow_train=allow_train,
                              recompute_hint=hint) if seeds else []
     return out

@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     chapter.add_argument("name", help="a chapter of kcl.chapters.CHAPTERS, e.g. result1")
     chapter.add_argument("--profile", default="cpu", choices=["cpu", "gpu", "smoke"])
     chapter.add_argument("--dry-run", action="store_true", help="print what is missing, train nothing")
+    chapter.add_argument("--checkpoints", default="checkpoints", help="folder for in-run checkpoints (never committed)")
     show = sub.add_parser("show", help="print a record, or one line per record of a store")
     show.add_argument("path")
     bench = sub.add_parser("bench", help="throughput benchmark: training, transformers, measurement, data")
@@ -93,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kcl: unknown law chapter {args.name!r}; choose one of {', '.join(laws)}", file=sys.stderr)
             return 2
         try:
-            parts = chapter_parts(args.name, args.profile, allow_train=not args.dry_run, progress=False)
+            parts = chapter_parts(args.name, args.profile, allow_train=not args.dry_run, progress=False,
+                                  checkpoint_dir=args.checkpoints)
         except MissingResultsError as err:  # --dry-run: a later part needs the earlier ones' records
             print(f"kcl: {err}", file=sys.stderr)
             return 0 if args.dry_run else 1
