@@ -183,3 +183,19 @@ def test_law_chapters_have_a_pilot_and_smoke_grid(name):
     _, _, main = chapters.chapter_sweep(name, "smoke")
     assert len({c.train.lr for c in pilot}) >= 3 and len(main) >= 4
     assert all(c.data.n_people <= 50 for c in pilot + main)
+
+
+def test_seed_reruns_per_group():
+    from kcl.law import seed_configs
+
+    a = _law_record(0.002, 1.4)[1]
+    b = json.loads(json.dumps(_law_record(0.001, 1.1, d=32)[1]))
+    b["config"]["data"]["name"] = "bioS"
+    reruns = seed_configs([a, b], (1,), group_by="data.name")
+    assert sorted((c.data.name, c.model.d_model) for c in reruns) == [("bioD", 16), ("bioS", 32)]
+
+
+@pytest.mark.parametrize("name", ["result2", "result3"])
+def test_more_law_chapters_shrink_in_smoke(name):
+    _, _, main = chapters.chapter_sweep(name, "smoke")
+    assert len(main) >= 6 and all(c.data.n_people <= 40 and c.train.exposures <= 10 for c in main)

@@ -39,6 +39,7 @@ class Chapter:
     smoke_grid: dict = field(default_factory=dict)  # the smoke profile's grid (default: none)
     pilot: dict = field(default_factory=dict)  # profile → learning-rate pilot sweep (kcl.stats.lr_grid_from_pilot)
     seeds: tuple[int, ...] = ()  # reruns of the peak point at these seeds (data and training seed)
+    seed_group: str | None = None  # rerun each group's peak instead (a dotted field, e.g. data.name)
 
 
 # The smoke profile of the law chapters: 40 people, two tiny models, three rates, seconds in all.
@@ -62,6 +63,25 @@ CHAPTERS = {
         pilot={"cpu": "sweeps/pilot-lr-1000.yaml", "gpu": "sweeps/gpu/pilot-lr-1000.yaml"},
         claim="after 1000 exposures the peak capacity ratio is at least 2 bits per parameter (Result 1)",
         threshold=2.0, seeds=(1, 2), smoke=_SMOKE_LAW, smoke_grid=_SMOKE_GRID,
+    ),
+    "result2": Chapter(
+        title="Result 2: bioS, bioS-simple and the bioR proxy",
+        sweeps={"cpu": "sweeps/result2.yaml", "gpu": "sweeps/result2.yaml"},
+        pilot={"cpu": "sweeps/pilot-lr-bios.yaml", "gpu": "sweeps/pilot-lr-bios.yaml"},
+        claim="bioS-simple and bioR also reach about 2 bits per parameter, slightly below bioS (Result 2)",
+        threshold=2.0, seeds=(1, 2), seed_group="data.name",
+        smoke={"data.n_people": 30, "train.exposures": 4, "train.batch_size": 4, "train.window": 128, "bootstrap": 50},
+        smoke_grid={"data.name": ["bioS", "bioS-simple", "bioR-proxy"], "train.lr": [0.005, 0.01, 0.02]},
+    ),
+    "result3": Chapter(
+        title="Result 3: the bioD knobs K, C, D, L, T",
+        sweeps={"cpu": "sweeps/result3.yaml", "gpu": "sweeps/result3.yaml"},
+        pilot={"cpu": "sweeps/pilot-lr-1000.yaml", "gpu": "sweeps/pilot-lr-1000.yaml"},
+        claim="on bioD, whatever K, C, D, L and T, GPT2 reaches a peak capacity ratio of at least 2 (Result 3)",
+        threshold=2.0, smoke={**_SMOKE_LAW, "train.batch_size": 4},
+        smoke_grid={"data.K, data.C, data.D, data.L, data.T, data.n_people":
+                    [[1, 4, 64, 1, 64, 40], [4, 4, 64, 2, 64, 20]],
+                    "model.n_layer, model.n_head, model.d_model": [[1, 2, 16]], "train.lr": [0.005, 0.01, 0.02]},
     ),
     "result4": Chapter(
         title="Result 4: one bit per parameter at 100 exposures",
@@ -175,7 +195,7 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     grid = None if profile == "smoke" else lr_grid_from_pilot(out["pilot"])
     _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
     main_store, out["main"] = sweep(spec, "main", configs)
-    seeds = seed_configs(out["main"], ch.seeds)
+    seeds = seed_configs(out["main"], ch.seeds, ch.seed_group)
     out["seeds"] = run_sweep(ResultStore(main_store), seeds, train_one,
                              cost_fn=estimated_seconds, log=log, allow_train=allow_train,
                              recompute_hint=hint) if seeds else []

@@ -74,16 +74,29 @@ def headline(main: list[dict], seeds: list[dict]) -> dict:
             "seed0_ci": r.get("R_ci"), "model": model_label(top["config"]), "data": data_label(top["config"])}
 
 
-def seed_configs(main_records: list[dict], seeds: tuple[int, ...]) -> list:
-    """The reruns of the peak point: its config (best learning rate) with data and training seed s."""
+def _field(config: dict, dotted: str):
+    part, _, name = dotted.partition(".")
+    return config[part][name] if name else config[part]
+
+
+def seed_configs(main_records: list[dict], seeds: tuple[int, ...], group_by: str | None = None) -> list:
+    """The reruns of the peak point (its config at its best learning rate) with data and training
+    seed s; with ``group_by`` (a dotted config field such as ``data.name``), of each group's peak."""
     from dataclasses import replace
 
     from kcl.run import config_from_dict
 
-    if not seeds:
+    if not seeds or not main_records:
         return []
-    top = config_from_dict(peak(best_of_lr(main_records))["config"])
-    return [replace(top, data=replace(top.data, seed=s), train=replace(top.train, seed=s)) for s in seeds]
+    best = best_of_lr(main_records)
+    groups: dict = {}
+    for record in best:
+        groups.setdefault(_field(record["config"], group_by) if group_by else None, []).append(record)
+    out = []
+    for members in groups.values():
+        top = config_from_dict(peak(members)["config"])
+        out += [replace(top, data=replace(top.data, seed=s), train=replace(top.train, seed=s)) for s in seeds]
+    return out
 
 
 def near_perfect(points: pd.DataFrame) -> pd.DataFrame:
@@ -118,3 +131,69 @@ def claims_result4(main100: list[dict], seeds100: list[dict], main1000: list[dic
     return [judge("peak R(F) at 100 exposures", 1.0, h100["R"], h100["low"], h100["high"], "at_least"),
             judge("peak at 1000 exposures / peak at 100 exposures", 2.0, ratio, min(low, ratio),
                   max(high, ratio), "at_most")]
+
+
+# -- result 2: data types side by side ------------------------------------------------------------
+def by_data_type(main: list[dict], seeds: list[dict]) -> dict[str, dict]:
+    """``law.headline`` per data set name (bioS, bioS-simple, bioR-proxy), in the sweep's order."""
+    names = list(dict.fromkeys(r["config"]["data"]["name"] for r in main))
+    return {name: headline([r for r in main if r["config"]["data"]["name"] == name],
+                           [s for s in seeds if s["config"]["data"]["name"] == name]) for name in names}
+
+
+def claims_result2(main: list[dict], seeds: list[dict]) -> list[Judgement]:
+    """Result 2: bioS reaches ≥ 2; bioS-simple and bioR(-proxy) reach about bioS's figure."""
+    heads = by_data_type(main, seeds)
+    out = []
+    if "bioS" in heads:
+        h = heads["bioS"]
+        out.append(judge("bioS: R(F) at 1000 exposures", 2.0, h["R"], h["low"], h["high"], "at_least"))
+        for name, other in heads.items():
+            if name != "bioS":
+                out.append(judge(f"{name}: R(F) about bioS's ({h['R']:.3f})", h["R"], other["R"], other["low"],
+                                 other["high"], "about"))
+    return out
+
+
+# -- result 3: the bioD knobs -----------------------------------------------------------------------
+KNOBS = ("K", "C", "D", "L", "T")
+DEFAULT_KNOBS = {"K": 4, "C": 4, "D": 64, "L": 1, "T": 64}
+
+
+def varied_knob(data: dict) -> str:
+    """Which knob a bioD setting moves away from the default ("default" if none)."""
+    moved = [k for k in KNOBS if data[k] != DEFAULT_KNOBS[k]]
+    if len(moved) > 1:
+        raise ValueError(f"setting {data} moves more than one knob: {moved}")
+    return moved[0] if moved else "default"
+
+
+def knob_frame(records: list[dict]) -> pd.DataFrame:
+    """One row per bioD setting: the knob it moves, its value, N, the peak point over models (best
+    learning rate each) with its interval, and the three terms of the bits (Definition 4.1)."""
+    rows = []
+    best = best_of_lr(records)
+    settings: dict = {}
+    for record in best:
+        d = record["config"]["data"]
+        settings.setdefault(tuple(d[k] for k in KNOBS) + (d["n_people"],), []).append(record)
+    for members in settings.values():
+        top = peak(members)
+        c, r = top["config"], top["result"]
+        knob = varied_knob(c["data"])
+        low, high = r.get("R_ci") or (r["R"], r["R"])
+        rows.append({"knob": knob, "value": c["data"][knob] if knob != "default" else None,
+                     "setting": ", ".join(f"{k}={c['data'][k]}" for k in KNOBS), "N": c["data"]["n_people"],
+                     "model": model_label(c), "P": r["params"]["total"], "R": r["R"], "R_low": low, "R_high": high,
+                     "R_max": r["R_max"], "R_non_embedding": r["R_non_embedding"], "best_lr": c["train"]["lr"],
+                     "models_tried": ", ".join(f"{model_label(m['config'])}: {m['result']['R']:.3f}" for m in members),
+                     "bits_name": r["bits_name"], "bits_value": r["bits_value"], "bits_diversity": r["bits_diversity"],
+                     "max_bits_name": r["max_bits_name"], "max_bits_value": r["max_bits_value"],
+                     "max_bits_diversity": r["max_bits_diversity"], "accuracy": r["accuracy_mean"]})
+    return pd.DataFrame(rows)
+
+
+def claims_result3(settings: pd.DataFrame) -> list[Judgement]:
+    """Result 3: every setting's peak R ≥ 2."""
+    return [judge(f"{row.setting} (N={row.N:,}): peak R(F)", 2.0, row.R, row.R_low, row.R_high, "at_least")
+            for row in settings.itertuples()]

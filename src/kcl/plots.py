@@ -182,3 +182,60 @@ def lr_sweep(frame: pd.DataFrame, title: str = "Every learning rate tried (each 
         detail="seed:N",
         tooltip=["data", "model", alt.Tooltip("lr:Q", format="g"), alt.Tooltip("R:Q", format=".3f"), "seed"],
     ).properties(width=260, height=220).facet(column=alt.Column("data:N", title=None), title=title)
+
+
+# -- results 2 and 3 ------------------------------------------------------------------------------
+def data_types(heads: dict, claim: float | None = 2.0,
+               title: str = "Bits per parameter by data type (mean over seeds, 95% interval)") -> alt.Chart:
+    """One bar per data type (``kcl.law.by_data_type``) with its interval and each seed as a dot."""
+    frame = pd.DataFrame([{"data": name, "R": h["R"], "low": h["low"], "high": h["high"], "model": h["model"]}
+                          for name, h in heads.items()])
+    seeds = pd.DataFrame([{"data": name, "R": v} for name, h in heads.items() for v in h["values"]])
+    order = list(heads)
+    y = alt.Y("data:N", sort=order, title=None)
+    layers = [alt.Chart(frame).mark_bar(opacity=0.7).encode(
+                  y=y, x=alt.X("R:Q", title="bits per parameter (R, paper count)"),
+                  tooltip=["data", "model", alt.Tooltip("R:Q", format=".3f"), alt.Tooltip("low:Q", format=".3f"),
+                           alt.Tooltip("high:Q", format=".3f")]),
+              alt.Chart(frame).mark_rule(color="black", strokeWidth=2).encode(y=y, x="low:Q", x2="high:Q"),
+              alt.Chart(seeds).mark_point(color="black", filled=True, size=30).encode(y=y, x="R:Q")]
+    if claim is not None:
+        layers.append(alt.Chart().mark_rule(color="#e45756", strokeDash=[4, 3]).encode(x=alt.datum(claim)))
+    return alt.layer(*layers, title=title).properties(width=WIDTH, height=120)
+
+
+def knob_sweep(settings: pd.DataFrame, claim: float = 2.0,
+               title: str = "Peak bits per parameter as one bioD knob moves (the form of the paper's Fig. 2)") -> alt.Chart:
+    """Peak R per setting against the value of the knob it moves, one panel per knob; the default
+    setting appears in every panel at its own value."""
+    from kcl.law import DEFAULT_KNOBS, KNOBS
+
+    rows = settings[settings["knob"] != "default"].to_dict("records")
+    for row in settings[settings["knob"] == "default"].to_dict("records"):
+        rows += [{**row, "knob": knob, "value": DEFAULT_KNOBS[knob], "setting": "default"} for knob in KNOBS]
+    frame = pd.DataFrame(rows)
+    frame["is_default"] = frame["setting"] == "default"
+    base = alt.Chart().encode(x=alt.X("value:Q", title="knob value", scale=alt.Scale(type="log")))
+    layers = [base.mark_rule().encode(y="R_low:Q", y2="R_high:Q"),
+              base.mark_line(color="#bbb").encode(y="R:Q"),
+              base.mark_point(filled=True, size=60).encode(
+                  y=alt.Y("R:Q", title="peak R (paper count)"),
+                  color=alt.Color("is_default:N", title="default setting", scale=alt.Scale(range=["#4c78a8", "#f58518"])),
+                  tooltip=["setting", "N", "model", alt.Tooltip("R:Q", format=".3f"), alt.Tooltip("R_max:Q", format=".2f"),
+                           "models_tried", alt.Tooltip("best_lr:Q", format="g")]),
+              alt.Chart().mark_rule(color="#e45756", strokeDash=[4, 3]).encode(y=alt.datum(claim))]
+    return alt.layer(*layers, data=frame).properties(width=150, height=200).facet(
+        column=alt.Column("knob:N", sort=list(KNOBS), title=None), title=title)
+
+
+def bits_terms_by_setting(settings: pd.DataFrame,
+                          title: str = "The bound's three terms per setting, measured (the form of Fig. 13)") -> alt.Chart:
+    """Stacked bars of the measured name, value and diversity bits of each setting's peak model."""
+    rows = [{"setting": row["setting"], "term": term, "bits": row[f"bits_{term}"]}
+            for row in settings.to_dict("records") for term in TERMS]
+    return alt.Chart(pd.DataFrame(rows), title=title).mark_bar().encode(
+        y=alt.Y("setting:N", title=None, sort=list(settings["setting"])),
+        x=alt.X("bits:Q", title="bits stored", stack="zero"),
+        color=alt.Color("term:N", sort=list(TERMS), title="term"),
+        tooltip=["setting", "term", alt.Tooltip("bits:Q", format=",.0f")],
+    ).properties(width=WIDTH, height=22 * max(len(settings), 1))
