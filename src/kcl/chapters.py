@@ -83,6 +83,13 @@ CHAPTERS = {
                     [[1, 4, 64, 1, 64, 40], [4, 4, 64, 2, 64, 20]],
                     "model.n_layer, model.n_head, model.d_model": [[1, 2, 16]], "train.lr": [0.005, 0.01, 0.02]},
     ),
+    "result4-bios": Chapter(
+        title="Result 4 on bioS: result 2's bioS point at 100 exposures",
+        sweeps={"cpu": "sweeps/result4-bios.yaml", "gpu": "sweeps/result4-bios.yaml"},
+        claim="after 100 exposures bioS is stored at about 1 bit per parameter or more (Result 4)",
+        threshold=1.0, smoke={"data.n_people": 30, "train.exposures": 4, "train.batch_size": 4, "train.window": 128,
+                              "bootstrap": 50}, smoke_grid={"train.lr": [0.005, 0.01, 0.02]},
+    ),
     "result4": Chapter(
         title="Result 4: one bit per parameter at 100 exposures",
         sweeps={"cpu": "sweeps/result4.yaml", "gpu": "sweeps/gpu/result4.yaml"},

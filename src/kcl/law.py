@@ -197,3 +197,22 @@ def claims_result3(settings: pd.DataFrame) -> list[Judgement]:
     """Result 3: every setting's peak R ≥ 2."""
     return [judge(f"{row.setting} (N={row.N:,}): peak R(F)", 2.0, row.R, row.R_low, row.R_high, "at_least")
             for row in settings.itertuples()]
+
+
+# -- bioS in results 1 and 4 ----------------------------------------------------------------------
+def judge_bios_1000(bios_head: dict) -> Judgement:
+    """Result 1 on bioS: the bioS point of result 2 (mean over seeds) ≥ 2 bits per parameter."""
+    return judge(f"bioS ({bios_head['model']}, {bios_head['data']}): R(F) at 1000 exposures", 2.0,
+                 bios_head["R"], bios_head["low"], bios_head["high"], "at_least")
+
+
+def claims_bios_100(records_100: list[dict], bios_head_1000: dict) -> list[Judgement]:
+    """Result 4 on bioS: R ≥ 1 at 100 exposures, and the 1000-exposure figure at most 2× it."""
+    top = peak(best_of_lr(records_100))["result"]
+    low, high = top.get("R_ci") or (top["R"], top["R"])
+    ratio = bios_head_1000["R"] / top["R"] if top["R"] else math.inf
+    r_low = bios_head_1000["low"] / high if high > 0 else math.inf
+    r_high = bios_head_1000["high"] / low if low > 0 else math.inf
+    return [judge("bioS: R(F) at 100 exposures (seed 0)", 1.0, top["R"], low, high, "at_least"),
+            judge("bioS: R at 1000 exposures / R at 100 exposures", 2.0, ratio, min(r_low, ratio),
+                  max(r_high, ratio), "at_most")]
