@@ -57,3 +57,10 @@ def test_seed_interval():
     assert mean == pytest.approx(1.1) and low < 1.0 and high > 1.2   # t(2) is wide
     with pytest.raises(ValueError, match="at least 2"):
         stats.seed_interval([1.0])
+
+
+def test_verdicts_markdown_and_cpu_hours():
+    j = stats.judge("peak", 2.0, 2.1, 2.0, 2.2, "at_least")
+    text = stats.verdicts_markdown([j], "cpu")
+    assert text.startswith("- peak: paper ≥ 2; ours 2.100 [2.000, 2.200] → **reproduced**") and "`cpu`" in text
+    assert stats.cpu_hours([{"result": {"train": {"wall_seconds": 1800}}}] * 3) == 1.5

@@ -134,3 +134,14 @@ def lr_grid_from_pilot(records: Iterable[dict], factor: float = 2.0) -> list[flo
     if best in (rates[0], rates[-1]):
         raise ValueError(f"the pilot's best learning rate {best:g} is at the edge of {rates}: widen the pilot")
     return [float(f"{best / factor:.3g}"), float(best), float(f"{best * factor:.3g}")]
+
+
+def verdicts_markdown(judgements: Iterable[Judgement], profile: str) -> str:
+    """The verdict cell of a chapter: one line per claim, and what the figures are."""
+    lines = "\n".join(f"- {j.sentence()}" for j in judgements)
+    return f"{lines}\n\n(profile `{profile}`; bits per parameter under the paper's count)"
+
+
+def cpu_hours(records: Iterable[dict]) -> float:
+    """Training wall time of ``records`` in hours (the compute a chapter reports)."""
+    return sum(r["result"]["train"]["wall_seconds"] for r in records) / 3600
