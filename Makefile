@@ -42,6 +42,7 @@ reference: $(STAMP)
 chapters: $(STAMP)
 	$(BIN)/kcl chapter result1
 	$(BIN)/kcl chapter result4
+	$(BIN)/kcl chapter result4-v2
 	$(BIN)/kcl chapter result3
 	$(BIN)/kcl chapter result2
 	$(BIN)/kcl sweep sweeps/result4-bios.yaml --no-progress
