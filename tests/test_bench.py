@@ -21,3 +21,12 @@ def test_quick_bench_produces_a_complete_record(tmp_path, capsys):
     assert row["kcl_tokens_per_s"] > 0 and 0 < row["kcl_mfu"] < 1 and row["speedup_vs_hf"] > 0
     assert record["measurement"][0]["people_per_s"] > 0 and len(record["pipeline"]) == 2
     assert "fp32 matmul peak" in capsys.readouterr().out
+
+
+def test_thread_bench_compares_one_run_with_parallel_runs():
+    from kcl.bench import MODELS, bench_threads
+
+    (row,) = bench_threads(0.2, models=MODELS[:1], shape=("tiny", 8, 16), log=lambda _: None)
+    parallel = [k for k in row if k.endswith("_runs_one_thread_each")]
+    assert row["one_run_all_threads"] > 0 and row["one_run_one_thread"] > 0 and row[parallel[0]] > 0
+    assert row["parallel_gain"] == round(row[parallel[0]] / row["one_run_all_threads"], 2)

@@ -174,6 +174,43 @@ def bench_pipeline(seconds: float = 2.0, log=print) -> list[dict]:
     return rows
 
 
+def _one_thread_worker(args) -> float:
+    """Tokens/s of one training process with one torch thread (a worker of ``bench_threads``)."""
+    spec, batch, seq, seconds = args
+    torch.set_num_threads(1)
+    return time_training(spec.build(), spec.vocab, batch, seq, seconds)["tokens_per_second"]
+
+
+def bench_threads(seconds: float = 3.0, models=MODELS[:1] + MODELS[2:3], shape=SHAPES[0], log=print) -> list[dict]:
+    """Is one run on all cores faster than one run per core? For tiny models per-operator overhead,
+    not arithmetic, sets the pace, so independent runs of a sweep (one thread each, in parallel)
+    may get more done than one run at a time on every thread. Measures, per model: tokens/s of one
+    run with all threads, of one run with one thread, and of ``cpu_count`` one-thread runs at once
+    (their sum)."""
+    import multiprocessing as mp
+
+    label, batch, seq = shape
+    cores = os.cpu_count() or 1
+    rows = []
+    for spec in models:
+        threads = torch.get_num_threads()
+        all_threads = time_training(spec.build(), spec.vocab, batch, seq, seconds)["tokens_per_second"]
+        torch.set_num_threads(1)
+        try:
+            one = time_training(spec.build(), spec.vocab, batch, seq, seconds)["tokens_per_second"]
+        finally:
+            torch.set_num_threads(threads)
+        with mp.get_context("spawn").Pool(cores) as pool:
+            parallel = sum(pool.map(_one_thread_worker, [(spec, batch, seq, seconds)] * cores))
+        row = {"model": spec.name, "arch": spec.arch, "shape": label, "one_run_all_threads": round(all_threads),
+               "one_run_one_thread": round(one), f"{cores}_runs_one_thread_each": round(parallel),
+               "parallel_gain": round(parallel / all_threads, 2)}
+        log(f"  {spec.name:16s} {label}: one run × {threads} threads {all_threads:,.0f} tok/s; one thread {one:,.0f}; "
+            f"{cores} runs × 1 thread {parallel:,.0f} in all ({row['parallel_gain']:.2f}×)")
+        rows.append(row)
+    return rows
+
+
 def machine() -> dict:
     return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
             "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
@@ -189,12 +226,16 @@ def run_bench(seconds: float = 3.0, hf: bool = True, quick: bool = False, log=pr
     models, shapes = (MODELS[:1], SHAPES[:1]) if quick else (MODELS, SHAPES)
     log("training:")
     training = bench_training(peak, seconds, models, shapes, hf=hf, log=log)
+    threads = []
+    if not quick:
+        log("threads (one run on every core, or one run per core):")
+        threads = bench_threads(seconds, log=log)
     log("measurement:")
     measurement = bench_measurement((1000,) if quick else (1000, 10_000), log=log)
     log("data pipeline:")
     pipeline = bench_pipeline(0.5 if quick else 2.0, log=log)
     return {"machine": {**machine(), "transformers": transformers.__version__},
-            "matmul_peak_gflops": round(peak, 1), "training": training, "measurement": measurement,
+            "matmul_peak_gflops": round(peak, 1), "training": training, "threads": threads, "measurement": measurement,
             "pipeline": pipeline, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
@@ -207,5 +248,6 @@ def tables(record: dict) -> dict:
     training = training[[c for c in keep if c in training]].rename(columns={
         "kcl_tokens_per_s": "kcl tokens/s", "kcl_mfu": "kcl MFU", "hf_tokens_per_s": "transformers tokens/s",
         "speedup_vs_hf": "kcl / transformers"})
-    return {"training": training, "measurement": pd.DataFrame(record["measurement"]),
+    return {"training": training, "threads": pd.DataFrame(record.get("threads", [])),
+            "measurement": pd.DataFrame(record["measurement"]),
             "pipeline": pd.DataFrame(record["pipeline"]), "machine": pd.Series(record["machine"])}
