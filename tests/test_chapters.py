@@ -199,3 +199,10 @@ def test_seed_reruns_per_group():
 def test_more_law_chapters_shrink_in_smoke(name):
     _, _, main = chapters.chapter_sweep(name, "smoke")
     assert len(main) >= 6 and all(c.data.n_people <= 40 and c.train.exposures <= 10 for c in main)
+
+
+def test_chapter_plan_lists_every_part_without_training():
+    lines = chapters.chapter_plan("result1")
+    assert lines[0].startswith("pilot results/pilots/lr-1000") and lines[1].startswith("main  results/result1")
+    with pytest.raises(ValueError, match="nothing to plan"):
+        chapters.chapter_plan("result1", "smoke")

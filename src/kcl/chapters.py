@@ -269,3 +269,43 @@ def verdict(record: dict, threshold: float) -> Verdict:
     if not (np.isfinite(r["R"]) and low <= r["R"] <= high):
         raise ValueError(f"record {record.get('key')}: R={r['R']} is not inside its interval [{low}, {high}]")
     return Verdict(threshold=threshold, value=r["R"], low=low, high=high)
+
+
+def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = None) -> list[str]:
+    """What ``kcl chapter`` would run, part by part, with estimated costs; trains nothing. Before
+    the pilot has finished, the main sweep is costed at its base rate ×3 (its rates are not known
+    yet) and the seed reruns are left out."""
+    from kcl.run import estimated_seconds
+    from kcl.store import plan
+    from kcl.stats import lr_grid_from_pilot
+
+    if profile == "smoke":
+        raise ValueError("the smoke profile trains into a temporary folder; there is nothing to plan")
+    ch = CHAPTERS[chapter]
+    root_path = repo_root(root)
+    lines = []
+    _, spec, configs = chapter_sweep(chapter, profile, root, "pilot")
+    store = ResultStore(root_path / spec["store"])
+    pilot = plan(store, configs, estimated_seconds)
+    lines.append(f"pilot {store.root.relative_to(root_path)}: {pilot.summary()}")
+    if pilot.missing:
+        _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=[spec["base"]["train"]["lr"]])
+        main = plan(ResultStore(root_path / spec["store"]), configs, estimated_seconds)
+        cost = 3 * (main.cost_seconds or 0) / 3600
+        lines.append(f"main  {spec['store']}: {3 * len(configs)} runs once the pilot has chosen its 3 rates; "
+                     f"estimated {cost:.1f} h; then {len(ch.seeds)} seed reruns per peak")
+        return lines
+    grid = lr_grid_from_pilot(store.records())
+    _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
+    main_store = ResultStore(root_path / spec["store"])
+    main = plan(main_store, configs, estimated_seconds)
+    lines.append(f"main  {spec['store']} (rates {grid}): {main.summary()}")
+    if not main.missing and ch.seeds:
+        from kcl.law import seed_configs
+
+        records = [main_store.get(c) for c in configs]
+        seeds = plan(main_store, seed_configs(records, ch.seeds, ch.seed_group), estimated_seconds)
+        lines.append(f"seeds {spec['store']}: {seeds.summary()}")
+    elif ch.seeds:
+        lines.append(f"seeds: {len(ch.seeds)} reruns per peak, once the main sweep is complete")
+    return lines

@@ -93,12 +93,17 @@ def main(argv: list[str] | None = None) -> int:
             laws = [n for n, c in CHAPTERS.items() if c.pilot]
             print(f"kcl: unknown law chapter {args.name!r}; choose one of {', '.join(laws)}", file=sys.stderr)
             return 2
+        if args.dry_run:
+            from kcl.chapters import chapter_plan
+
+            print("\n".join(chapter_plan(args.name, args.profile)))
+            return 0
         try:
-            parts = chapter_parts(args.name, args.profile, allow_train=not args.dry_run, progress=False,
+            parts = chapter_parts(args.name, args.profile, allow_train=True, progress=False,
                                   checkpoint_dir=args.checkpoints)
-        except MissingResultsError as err:  # --dry-run: a later part needs the earlier ones' records
+        except MissingResultsError as err:
             print(f"kcl: {err}", file=sys.stderr)
-            return 0 if args.dry_run else 1
+            return 1
         for part, records in parts.items():
             for record in records:
                 print(f"{part:6s} {_summary_line(record)}")
