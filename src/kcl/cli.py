@@ -104,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         except MissingResultsError as err:
             print(f"kcl: {err}", file=sys.stderr)
             return 1
+        except ValueError as err:  # e.g. the pilot's best rate at its edge: widen the pilot first
+            print(f"kcl: {err}", file=sys.stderr)
+            return 2
         for part, records in parts.items():
             for record in records:
                 print(f"{part:6s} {_summary_line(record)}")
