@@ -93,12 +93,12 @@ def main(argv: list[str] | None = None) -> int:
             laws = [n for n, c in CHAPTERS.items() if c.pilot]
             print(f"kcl: unknown law chapter {args.name!r}; choose one of {', '.join(laws)}", file=sys.stderr)
             return 2
-        if args.dry_run:
-            from kcl.chapters import chapter_plan
-
-            print("\n".join(chapter_plan(args.name, args.profile)))
-            return 0
         try:
+            if args.dry_run:
+                from kcl.chapters import chapter_plan
+
+                print("\n".join(chapter_plan(args.name, args.profile)))
+                return 0
             parts = chapter_parts(args.name, args.profile, allow_train=True, progress=False,
                                   checkpoint_dir=args.checkpoints)
         except MissingResultsError as err:
