@@ -42,7 +42,7 @@ class Chapter:
     seed_group: str | None = None  # rerun each group's peak instead (a dotted field, e.g. data.name)
 
 
-# The smoke profile of the law chapters: 40 people, two tiny models, three rates, seconds in all.
+# The smoke profile of the law chapters: 40 people, two tiny models, two rates, seconds in all.
 _SMOKE_LAW = {"data.n_people": 40, "train.exposures": 10, "train.batch_size": 8, "bootstrap": 50}
 _SMOKE_GRID = {"model.n_layer, model.n_head, model.d_model": [[1, 2, 16], [2, 2, 16]],
                "train.lr": [0.01, 0.02]}
