@@ -64,3 +64,11 @@ def test_verdicts_markdown_and_cpu_hours():
     text = stats.verdicts_markdown([j], "cpu")
     assert text.startswith("- peak: paper ≥ 2; ours 2.100 [2.000, 2.200] → **reproduced**") and "`cpu`" in text
     assert stats.cpu_hours([{"result": {"train": {"wall_seconds": 1800}}}] * 3) == 1.5
+
+
+def test_interval_and_ratio_judgement():
+    assert stats.r_interval({"R": 1.5, "R_ci": [1.4, 1.6]}) == (1.4, 1.6)
+    assert stats.r_interval({"R": 1.5}) == (1.5, 1.5)
+    j = stats.judge_ratio("1000 / 100", 2.0, (2.0, 1.8, 2.2), (1.0, 0.9, 1.1))
+    assert (j.value, j.low, j.high) == pytest.approx((2.0, 1.8 / 1.1, 2.2 / 0.9)) and j.outcome == "reproduced"
+    assert stats.judge_ratio("r", 2.0, (2.0, 1.9, 2.1), (0.5, -0.1, 0.6)).high == float("inf")

@@ -37,7 +37,8 @@ def _data_label(d: dict) -> str:
     return f"{d.get('name')}(N={d.get('n_people')})"
 
 
-def _model_label(m: dict) -> str:
+def model_label(m: dict) -> str:
+    """A model's short name from its config dict: ``gpt2-2-2 d=32`` (plus any extra options)."""
     width = m.get("d_model") or 64 * m["n_head"]
     options = "".join(f",{k}={v}" for k, v in (m.get("options") or []))
     return f"{m['arch']}-{m['n_layer']}-{m['n_head']} d={width}{options}"
@@ -49,7 +50,7 @@ def record_row(store: str, record: dict) -> dict:
     p, t = r["params"], c["train"]
     ci = r.get("R_ci") or [None, None]
     return {
-        "store": store, "key": record["key"], "data": _data_label(c["data"]), "model": _model_label(c["model"]),
+        "store": store, "key": record["key"], "data": _data_label(c["data"]), "model": model_label(c["model"]),
         "exposures": t["exposures"], "lr": t["lr"], "batch_size": t["batch_size"], "train_seed": t["seed"],
         "data_seed": c["data"]["seed"], "bits": r["bits"], "max_bits": r["max_bits"], "R": r["R"],
         "R_ci_low": ci[0], "R_ci_high": ci[1], "R_max": r["R_max"], "R_non_embedding": r["R_non_embedding"],

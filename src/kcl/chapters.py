@@ -158,6 +158,11 @@ def chapter_sweep(chapter: str, profile: str = "cpu", root: str | Path | None = 
     return path, spec, expand_sweep(spec)
 
 
+def _store_of(spec: dict, chapter: str, root: str | Path | None) -> Path:
+    """Where a sweep's records live: its file's ``store``, else ``results/<chapter>``."""
+    return repo_root(root) / spec.get("store", f"results/{chapter}")
+
+
 def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
                     store: str | Path | None = None, root: str | Path | None = None,
                     progress: bool = False, log: Callable[[str], object] = print) -> list[dict]:
@@ -168,7 +173,7 @@ def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = F
     path, spec, configs = chapter_sweep(chapter, profile, root)
     if store is None:
         store = (tempfile.mkdtemp(prefix=f"kcl-smoke-{chapter}-") if profile == "smoke"
-                 else repo_root(root) / spec.get("store", f"results/{chapter}"))
+                 else _store_of(spec, chapter, root))
     relative = path.relative_to(repo_root(root))
     hint = f"`kcl sweep {relative}` (or `make {chapter}`)" if profile != "smoke" else "the smoke profile trains"
     return run_sweep(ResultStore(store), configs, lambda c: run(c, progress=progress), cost_fn=estimated_seconds,
@@ -190,30 +195,27 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     ch = CHAPTERS[chapter]
     if not ch.pilot:
         raise ValueError(f"chapter {chapter!r} has no learning-rate pilot; use chapter_records")
-    root_path = repo_root(root)
     if store is None and profile == "smoke":
         store = tempfile.mkdtemp(prefix=f"kcl-smoke-{chapter}-")
     hint = f"`kcl chapter {chapter}`" if profile != "smoke" else "the smoke profile trains"
 
-    def train_one(config):
-        return run(config, progress=progress, checkpoint_dir=checkpoint_dir)
+    def where(spec, part) -> Path:
+        return Path(store) / part if store is not None else _store_of(spec, chapter, root)
 
-    def sweep(spec, part, configs):
-        where = Path(store) / part if store is not None else root_path / spec.get("store", f"results/{chapter}")
-        records = run_sweep(ResultStore(where), configs, train_one,
-                            cost_fn=estimated_seconds, log=log, allow_train=allow_train, recompute_hint=hint)
-        return where, records
+    def sweep(folder: Path, configs) -> list[dict]:
+        return run_sweep(ResultStore(folder), configs,
+                         lambda c: run(c, progress=progress, checkpoint_dir=checkpoint_dir),
+                         cost_fn=estimated_seconds, log=log, allow_train=allow_train, recompute_hint=hint)
 
     out: dict[str, list[dict]] = {}
     _, spec, configs = chapter_sweep(chapter, profile, root, "pilot")
-    _, out["pilot"] = sweep(spec, "pilot", configs)
+    out["pilot"] = sweep(where(spec, "pilot"), configs)
     grid = None if profile == "smoke" else lr_grid_from_pilot(out["pilot"])
     _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
-    main_store, out["main"] = sweep(spec, "main", configs)
+    main_store = where(spec, "main")
+    out["main"] = sweep(main_store, configs)
     seeds = seed_configs(out["main"], ch.seeds, ch.seed_group)
-    out["seeds"] = run_sweep(ResultStore(main_store), seeds, train_one,
-                             cost_fn=estimated_seconds, log=log, allow_train=allow_train,
-                             recompute_hint=hint) if seeds else []
+    out["seeds"] = sweep(main_store, seeds) if seeds else []
     return out
 
 
@@ -264,8 +266,10 @@ class Verdict:
 
 def verdict(record: dict, threshold: float) -> Verdict:
     """The verdict on R (paper count) of one record against ``threshold`` bits/param."""
+    from kcl.stats import r_interval
+
     r = record["result"]
-    low, high = r.get("R_ci") or (r["R"], r["R"])
+    low, high = r_interval(r)
     if not (np.isfinite(r["R"]) and low <= r["R"] <= high):
         raise ValueError(f"record {record.get('key')}: R={r['R']} is not inside its interval [{low}, {high}]")
     return Verdict(threshold=threshold, value=r["R"], low=low, high=high)
@@ -284,20 +288,20 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
     ch = CHAPTERS[chapter]
     root_path = repo_root(root)
     lines = []
-    _, spec, configs = chapter_sweep(chapter, profile, root, "pilot")
-    store = ResultStore(root_path / spec["store"])
-    pilot = plan(store, configs, estimated_seconds)
+    _, spec, pilot_configs = chapter_sweep(chapter, profile, root, "pilot")
+    store = ResultStore(_store_of(spec, chapter, root))
+    pilot = plan(store, pilot_configs, estimated_seconds)
     lines.append(f"pilot {store.root.relative_to(root_path)}: {pilot.summary()}")
     if pilot.missing:
         _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=[spec["base"]["train"]["lr"]])
-        main = plan(ResultStore(root_path / spec["store"]), configs, estimated_seconds)
+        main = plan(ResultStore(_store_of(spec, chapter, root)), configs, estimated_seconds)
         cost = 3 * (main.cost_seconds or 0) / 3600
         lines.append(f"main  {spec['store']}: {3 * len(configs)} runs once the pilot has chosen its 3 rates; "
                      f"estimated {cost:.1f} h; then {len(ch.seeds)} seed reruns per peak")
         return lines
-    grid = lr_grid_from_pilot(store.records())
+    grid = lr_grid_from_pilot([store.get(c) for c in pilot_configs])
     _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
-    main_store = ResultStore(root_path / spec["store"])
+    main_store = ResultStore(_store_of(spec, chapter, root))
     main = plan(main_store, configs, estimated_seconds)
     lines.append(f"main  {spec['store']} (rates {grid}): {main.summary()}")
     if not main.missing and ch.seeds:

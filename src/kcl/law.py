@@ -7,24 +7,17 @@ every point of a figure (the envelope's top, not a per-N maximum: fact sheet §6
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
-from kcl.stats import Judgement, best_of_lr, judge, peak, seed_interval
+from kcl.catalog import model_label
+from kcl.stats import Judgement, best_of_lr, judge, judge_ratio, peak, r_interval, seed_interval
 
 NEAR_PERFECT_R_MAX = 1.8  # Result 1(b): models with R^max ≤ 1.8 are near-perfect (R ≈ R^max)
 
 
-def model_label(config: dict) -> str:
-    m = config["model"]
-    return f"{m['arch']}-{m['n_layer']}-{m['n_head']} d={m.get('d_model') or 64 * m['n_head']}"
-
-
 def data_label(config: dict) -> str:
+    """A data set's short name for charts: ``bioD N=1,000``."""
     d = config["data"]
-    if d["name"] == "bioD":
-        return f"bioD N={d['n_people']:,}"
     return f"{d['name']} N={d['n_people']:,}"
 
 
@@ -33,9 +26,9 @@ def points_frame(records: list[dict]) -> pd.DataFrame:
     rows = []
     for record in best_of_lr(records):
         c, r = record["config"], record["result"]
-        low, high = r.get("R_ci") or (r["R"], r["R"])
+        low, high = r_interval(r)
         rows.append({
-            "data": data_label(c), "N": c["data"]["n_people"], "model": model_label(c),
+            "data": data_label(c), "N": c["data"]["n_people"], "model": model_label(c["model"]),
             "layers": c["model"]["n_layer"], "d": c["model"].get("d_model") or 64 * c["model"]["n_head"],
             "exposures": c["train"]["exposures"], "seed": c["train"]["seed"],
             "P": r["params"]["total"], "P_non_embedding": r["params"]["non_embedding"],
@@ -53,7 +46,7 @@ def lr_frame(records: list[dict]) -> pd.DataFrame:
     rows = []
     for record in records:
         c, r = record["config"], record["result"]
-        rows.append({"data": data_label(c), "model": model_label(c), "P": r["params"]["total"],
+        rows.append({"data": data_label(c), "model": model_label(c["model"]), "P": r["params"]["total"],
                      "lr": c["train"]["lr"], "R": r["R"], "seed": c["train"]["seed"]})
     return pd.DataFrame(rows)
 
@@ -68,10 +61,10 @@ def headline(main: list[dict], seeds: list[dict]) -> dict:
         mean, low, high = seed_interval(values)
         basis = f"mean over {len(values)} seeds, 95% t-interval"
     else:
-        mean, (low, high) = r["R"], (r.get("R_ci") or (r["R"], r["R"]))
+        mean, (low, high) = r["R"], r_interval(r)
         basis = "seed 0, 95% bootstrap interval over people"
     return {"record": top, "R": mean, "low": low, "high": high, "values": values, "basis": basis,
-            "seed0_ci": r.get("R_ci"), "model": model_label(top["config"]), "data": data_label(top["config"])}
+            "model": model_label(top["config"]["model"]), "data": data_label(top["config"])}
 
 
 def _field(config: dict, dotted: str):
@@ -124,13 +117,9 @@ def claims_result4(main100: list[dict], seeds100: list[dict], main1000: list[dic
                    seeds1000: list[dict]) -> list[Judgement]:
     """Result 4: peak R ≥ 1 at 100 exposures; the 1000-exposure peak at most 2× the 100 one."""
     h100, h1000 = headline(main100, seeds100), headline(main1000, seeds1000)
-    ratio = h1000["R"] / h100["R"]
-    # interval of a ratio of two independent estimates: the extreme combinations of their intervals
-    low = h1000["low"] / h100["high"] if h100["high"] > 0 else math.inf
-    high = h1000["high"] / h100["low"] if h100["low"] > 0 else math.inf
     return [judge("peak R(F) at 100 exposures", 1.0, h100["R"], h100["low"], h100["high"], "at_least"),
-            judge("peak at 1000 exposures / peak at 100 exposures", 2.0, ratio, min(low, ratio),
-                  max(high, ratio), "at_most")]
+            judge_ratio("peak at 1000 exposures / peak at 100 exposures", 2.0,
+                        (h1000["R"], h1000["low"], h1000["high"]), (h100["R"], h100["low"], h100["high"]))]
 
 
 # -- result 2: data types side by side ------------------------------------------------------------
@@ -181,12 +170,12 @@ def knob_frame(records: list[dict]) -> pd.DataFrame:
         top = peak(members)
         c, r = top["config"], top["result"]
         knob = varied_knob(c["data"])
-        low, high = r.get("R_ci") or (r["R"], r["R"])
+        low, high = r_interval(r)
         rows.append({"knob": knob, "value": c["data"][knob] if knob != "default" else None,
                      "setting": ", ".join(f"{k}={c['data'][k]}" for k in KNOBS), "N": c["data"]["n_people"],
-                     "model": model_label(c), "P": r["params"]["total"], "R": r["R"], "R_low": low, "R_high": high,
+                     "model": model_label(c["model"]), "P": r["params"]["total"], "R": r["R"], "R_low": low, "R_high": high,
                      "R_max": r["R_max"], "R_non_embedding": r["R_non_embedding"], "best_lr": c["train"]["lr"],
-                     "models_tried": ", ".join(f"{model_label(m['config'])}: {m['result']['R']:.3f}" for m in members),
+                     "models_tried": ", ".join(f"{model_label(m['config']['model'])}: {m['result']['R']:.3f}" for m in members),
                      "bits_name": r["bits_name"], "bits_value": r["bits_value"], "bits_diversity": r["bits_diversity"],
                      "max_bits_name": r["max_bits_name"], "max_bits_value": r["max_bits_value"],
                      "max_bits_diversity": r["max_bits_diversity"], "accuracy": r["accuracy_mean"]})
@@ -209,10 +198,8 @@ def judge_bios_1000(bios_head: dict) -> Judgement:
 def claims_bios_100(records_100: list[dict], bios_head_1000: dict) -> list[Judgement]:
     """Result 4 on bioS: R ≥ 1 at 100 exposures, and the 1000-exposure figure at most 2× it."""
     top = peak(best_of_lr(records_100))["result"]
-    low, high = top.get("R_ci") or (top["R"], top["R"])
-    ratio = bios_head_1000["R"] / top["R"] if top["R"] else math.inf
-    r_low = bios_head_1000["low"] / high if high > 0 else math.inf
-    r_high = bios_head_1000["high"] / low if low > 0 else math.inf
+    low, high = r_interval(top)
+    h = bios_head_1000
     return [judge("bioS: R(F) at 100 exposures (seed 0)", 1.0, top["R"], low, high, "at_least"),
-            judge("bioS: R at 1000 exposures / R at 100 exposures", 2.0, ratio, min(r_low, ratio),
-                  max(r_high, ratio), "at_most")]
+            judge_ratio("bioS: R at 1000 exposures / R at 100 exposures", 2.0, (h["R"], h["low"], h["high"]),
+                        (top["R"], low, high))]

@@ -9,6 +9,9 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from kcl.catalog import model_label
+from kcl.stats import r_interval
+
 WIDTH = 520
 TERMS = ("name", "value", "diversity")  # the three terms of Definition 4.1 (bioS has no diversity)
 KINDS = ["measured (lower bound)", "maximum (perfect model)"]
@@ -26,9 +29,8 @@ def setup() -> None:
 def run_label(record: dict) -> str:
     """A short name of a record's run: model, exposures, learning rate, seed."""
     c = record["config"]
-    m, t = c["model"], c["train"]
-    width = m.get("d_model") or 64 * m["n_head"]
-    return f"{m['arch']}-{m['n_layer']}-{m['n_head']} d={width} E={t['exposures']} lr={t['lr']:g} seed={t['seed']}"
+    t = c["train"]
+    return f"{model_label(c['model'])} E={t['exposures']} lr={t['lr']:g} seed={t['seed']}"
 
 
 def loss_curve_frame(records: list[dict]) -> pd.DataFrame:
@@ -82,7 +84,7 @@ def capacity_frame(records: list[dict], control_results: dict | None = None) -> 
     rows = []
     for record in records:
         r = record["result"]
-        low, high = r.get("R_ci") or (r["R"], r["R"])
+        low, high = r_interval(r)
         rows.append({"predictor": "trained model", "R": r["R"], "low": low, "high": high, "R_max": r["R_max"]})
     for kind, r in (control_results or {}).items():
         rows.append({"predictor": f"{kind} control", "R": r["R"], "low": r["R"], "high": r["R"], "R_max": r["R_max"]})

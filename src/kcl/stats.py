@@ -74,6 +74,22 @@ def judge(claim: str, paper: float, value: float, low: float, high: float, kind:
     return Judgement(claim, float(paper), kind, float(value), float(low), float(high))
 
 
+def r_interval(result: dict) -> tuple[float, float]:
+    """A record result's bootstrap interval on R, or (R, R) when it was measured without one."""
+    low, high = result.get("R_ci") or (result["R"], result["R"])
+    return low, high
+
+
+def judge_ratio(claim: str, paper: float, top: tuple[float, float, float], bottom: tuple[float, float, float],
+                kind: str = "at_most") -> Judgement:
+    """``judge`` on the ratio of two independent estimates, each (value, low, high); the ratio's
+    interval is the extreme combination of theirs (infinite where a denominator bound is ≤ 0)."""
+    value = top[0] / bottom[0] if bottom[0] else math.inf
+    low = top[1] / bottom[2] if bottom[2] > 0 else math.inf
+    high = top[2] / bottom[1] if bottom[1] > 0 else math.inf
+    return judge(claim, paper, value, min(low, value), max(high, value), kind)
+
+
 # -- records → points ------------------------------------------------------------------------------
 def _without(config: dict, *dotted: str) -> str:
     """A config as a canonical string with the ``dotted`` fields removed (the grouping key)."""
