@@ -303,3 +303,37 @@ def test_sigkilled_sweep_keeps_finished_records_and_resumes(tmp_path):
     assert sorted(c.i for c in run_fn.calls) == sorted(set(range(6)) - set(finished))
     assert [r["result"]["sq"] for r in records] == [i * i for i in range(6)]
     assert len(store.records()) == 6 and not list(root.glob(".*.tmp"))
+
+
+def test_parallel_workers_store_every_record_in_input_order(tmp_path):
+    """``workers=2``: spawned processes each store their own record; the result is the same as one
+    at a time. (``dataclasses.asdict`` and kcl's DataConfig are importable in a spawned worker.)"""
+    import dataclasses
+
+    from kcl.data import DataConfig
+
+    store = ResultStore(tmp_path)
+    configs = [DataConfig(n_people=10 + i) for i in range(3)]
+    store.put(configs[1], dataclasses.asdict(configs[1]))
+    logs = []
+    records = run_sweep(store, configs, dataclasses.asdict, workers=2, log=logs.append)
+    assert "2 of 3 runs missing" in logs[0] and "2 at a time" in logs[0]
+    assert [r["result"]["n_people"] for r in records] == [10, 11, 12]
+    assert len(store.records()) == 3 and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_parallel_worker_error_is_raised_and_stores_nothing(tmp_path):
+    import operator
+
+    from kcl.data import DataConfig
+
+    store = ResultStore(tmp_path)
+    with pytest.raises(TypeError, match="subscriptable"):
+        run_sweep(store, [DataConfig(n_people=10), DataConfig(n_people=11)], operator.itemgetter(0), workers=2,
+                  log=lambda *_: None)
+    assert store.records() == []
+
+
+def test_workers_must_be_positive(tmp_path):
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        run_sweep(ResultStore(tmp_path), [Cfg()], Counter(), workers=0, log=lambda *_: None)

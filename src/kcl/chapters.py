@@ -14,6 +14,7 @@ a missing or stale record raises ``MissingResultsError`` naming the command that
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,11 +184,12 @@ def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = F
 def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
                   store: str | Path | None = None, root: str | Path | None = None,
                   progress: bool = False, log: Callable[[str], object] = print,
-                  checkpoint_dir: str | Path | None = None) -> dict[str, list[dict]]:
+                  checkpoint_dir: str | Path | None = None, workers: int = 1) -> dict[str, list[dict]]:
     """A law chapter's records: ``{"pilot": [...], "main": [...], "seeds": [...]}``, in that
     order: the pilot's best learning rate and its ×½ and ×2 neighbours are the main sweep's rates
     (book/protocol.md), and the seeds rerun the main sweep's peak. Trains only what is missing,
-    and only if ``allow_train``; with ``checkpoint_dir`` a killed run resumes where it stopped."""
+    and only if ``allow_train``; with ``checkpoint_dir`` a killed run resumes where it stopped;
+    ``workers`` runs that many configs at once (``kcl.store.run_sweep``)."""
     from kcl.law import seed_configs
     from kcl.run import estimated_seconds, run
     from kcl.stats import lr_grid_from_pilot
@@ -204,8 +206,9 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
 
     def sweep(folder: Path, configs) -> list[dict]:
         return run_sweep(ResultStore(folder), configs,
-                         lambda c: run(c, progress=progress, checkpoint_dir=checkpoint_dir),
-                         cost_fn=estimated_seconds, log=log, allow_train=allow_train, recompute_hint=hint)
+                         functools.partial(run, progress=progress and workers == 1, checkpoint_dir=checkpoint_dir),
+                         cost_fn=estimated_seconds, log=log, allow_train=allow_train, recompute_hint=hint,
+                         workers=workers)
 
     out: dict[str, list[dict]] = {}
     _, spec, configs = chapter_sweep(chapter, profile, root, "pilot")

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -31,6 +32,17 @@ def _load_sweep(path: str, overrides: list[str]) -> tuple[dict, list]:
         base = set_path(base, key, yaml.safe_load(raw))
     spec["base"] = base
     return spec, expand_sweep(spec)
+
+
+def _workers(text: str) -> int:
+    """``--workers``: a positive integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--workers takes a positive integer (runs at once), got {text!r}")
+    return value
 
 
 def _summary_line(record: dict) -> str:
@@ -61,11 +73,14 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--device", default="auto")
         p.add_argument("--dry-run", action="store_true", help="print the plan and cost, train nothing")
         p.add_argument("--no-progress", action="store_true")
+        p.add_argument("--workers", type=_workers, default=1,
+                       help="runs at once, each on cpu_count/N threads (2 on 2 cores: see the Performance page)")
     chapter = sub.add_parser("chapter", help="train what a law chapter misses: its pilot, main sweep and seed reruns")
     chapter.add_argument("name", help="a chapter of kcl.chapters.CHAPTERS, e.g. result1")
     chapter.add_argument("--profile", default="cpu", choices=["cpu", "gpu", "smoke"])
     chapter.add_argument("--dry-run", action="store_true", help="print what is missing, train nothing")
     chapter.add_argument("--checkpoints", default="checkpoints", help="folder for in-run checkpoints (never committed)")
+    chapter.add_argument("--workers", type=_workers, default=1, help="runs at once, each on cpu_count/N threads")
     show = sub.add_parser("show", help="print a record, or one line per record of a store")
     show.add_argument("path")
     bench = sub.add_parser("bench", help="throughput benchmark: training, transformers, measurement, data")
@@ -100,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 print("\n".join(chapter_plan(args.name, args.profile)))
                 return 0
             parts = chapter_parts(args.name, args.profile, allow_train=True, progress=False,
-                                  checkpoint_dir=args.checkpoints)
+                                  checkpoint_dir=args.checkpoints, workers=args.workers)
         except MissingResultsError as err:
             print(f"kcl: {err}", file=sys.stderr)
             return 1
@@ -134,10 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         configs = configs[:1]
     store = ResultStore(Path(args.store or spec.get("store") or "results/adhoc"))
+    progress = not args.no_progress and args.workers == 1  # bars of parallel runs would interleave
     records = run_sweep(store, configs,
-                        lambda c: run(c, checkpoint_dir=args.checkpoints, checkpoint_every=args.checkpoint_every,
-                                      progress=not args.no_progress, device=args.device),
-                        cost_fn=estimated_seconds, dry_run=args.dry_run)
+                        functools.partial(run, checkpoint_dir=args.checkpoints, checkpoint_every=args.checkpoint_every,
+                                          progress=progress, device=args.device),
+                        cost_fn=estimated_seconds, dry_run=args.dry_run, workers=args.workers)
     for record in records:
         print(_summary_line(record))
     return 0

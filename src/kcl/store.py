@@ -364,23 +364,46 @@ def plan(store: ResultStore, configs: Iterable, cost_fn: Callable[[Any], float] 
     return result
 
 
+def _limit_threads(threads: int) -> None:
+    """A sweep worker's initializer: ``threads`` torch threads (one per core it is meant to use)."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _run_and_store(root: str, run_fn: Callable[[Any], dict], config) -> tuple[dict, float]:
+    """A worker's job: run one config and store its record itself, so that a record is never lost
+    with its parent process. Returns the record and the wall seconds."""
+    t0 = time.monotonic()
+    record = ResultStore(root).put(config, run_fn(config))
+    return record, time.monotonic() - t0
+
+
 def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dict],
               cost_fn: Callable[[Any], float] | None = None, dry_run: bool = False,
               log: Callable[[str], Any] = print, allow_train: bool = True,
-              recompute_hint: str | None = None) -> list[dict]:
+              recompute_hint: str | None = None, workers: int = 1) -> list[dict]:
     """Run what is missing, store each record as soon as it finishes, return the records.
 
     The plan summary is logged before anything runs. ``dry_run`` returns the existing records
     (input order, missing ones left out) without running. ``allow_train=False`` raises
     ``MissingResultsError`` if anything is missing, naming ``recompute_hint`` as the command that
     recomputes it. Otherwise returns one record per input config, in input order.
+
+    ``workers > 1`` runs that many configs at once, each in its own process with
+    ``cpu_count // workers`` torch threads (``run_fn`` must then be picklable, e.g. a
+    ``functools.partial`` of a module-level function). Tiny models are limited by per-operator
+    overhead, so on 2 cores two one-thread runs get more done than one two-thread run
+    (``kcl bench`` measures the gain; the Performance page shows it).
     """
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
     configs = list(configs)
     for config in configs:
         _check_config(config)
     store.clean_temp()
     todo = plan(store, configs, cost_fn)
-    log(f"{store.root}: {todo.summary()}")
+    log(f"{store.root}: {todo.summary()}" + (f" ({workers} at a time)" if workers > 1 and todo.missing else ""))
     if dry_run:
         return [r for r in (store.get(c) for c in configs) if r is not None]
     if todo.missing and not allow_train:
@@ -388,13 +411,16 @@ def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dic
         raise MissingResultsError(f"{len(todo.missing)} of {todo.total} runs missing from {store.root}; "
                                   f"to recompute them: {hint}", todo.missing)
     by_key = {}
-    for i, config in enumerate(todo.missing, 1):
-        key = config_key(config)
-        log(f"[{i}/{len(todo.missing)}] running {key}")
-        t0 = time.monotonic()
-        result = run_fn(config)
-        by_key[key] = store.put(config, result)
-        log(f"[{i}/{len(todo.missing)}] stored {key} ({_duration(time.monotonic() - t0)})")
+    n = len(todo.missing)
+    if workers > 1 and n > 1:
+        by_key.update(_run_parallel(store, todo.missing, run_fn, min(workers, n), log))
+    else:
+        for i, config in enumerate(todo.missing, 1):
+            key = config_key(config)
+            log(f"[{i}/{n}] running {key}")
+            t0 = time.monotonic()
+            by_key[key] = store.put(config, run_fn(config))
+            log(f"[{i}/{n}] stored {key} ({_duration(time.monotonic() - t0)})")
     records = []
     for config in configs:
         key = config_key(config)
@@ -402,3 +428,44 @@ def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dic
             by_key[key] = store.get(config)
         records.append(by_key[key])
     return records
+
+
+def _run_parallel(store: ResultStore, missing: list, run_fn, workers: int, log) -> dict:
+    """Run ``missing`` on ``workers`` spawned processes; each stores its own record on finishing.
+
+    Spawned, not forked: a fork of a process whose OpenMP pool has run can hang. If one run fails,
+    the others already started finish and are stored, then the error is raised."""
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    n, out, error = len(missing), {}, None
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_limit_threads,
+                             initargs=(threads,)) as pool:
+        queue = list(enumerate(missing, 1))
+        running = {}
+
+        def submit():
+            i, config = queue.pop(0)
+            log(f"[{i}/{n}] running {config_key(config)}")
+            running[pool.submit(_run_and_store, str(store.root), run_fn, config)] = (i, config)
+
+        while queue and len(running) < workers:
+            submit()
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                i, config = running.pop(future)
+                try:
+                    record, seconds = future.result()
+                except BaseException as err:  # noqa: BLE001 -- re-raised once the others are done
+                    error = error or err
+                    log(f"[{i}/{n}] failed {config_key(config)}: {err}")
+                    continue
+                out[record["key"]] = record
+                log(f"[{i}/{n}] stored {record['key']} ({_duration(seconds)})")
+            while queue and len(running) < workers and error is None:
+                submit()
+    if error is not None:
+        raise error
+    return out
