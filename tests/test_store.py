@@ -337,3 +337,17 @@ def test_parallel_worker_error_is_raised_and_stores_nothing(tmp_path):
 def test_workers_must_be_positive(tmp_path):
     with pytest.raises(ValueError, match="workers must be a positive integer"):
         run_sweep(ResultStore(tmp_path), [Cfg()], Counter(), workers=0, log=lambda *_: None)
+
+
+def test_worker_threads_bind_training_too(monkeypatch):
+    """A worker's thread limit holds inside ``kcl.train.train``, which takes every core unless
+    OMP_NUM_THREADS says otherwise."""
+    import torch
+
+    threads = torch.get_num_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", "")
+    try:
+        store_mod._limit_threads(1)
+        assert os.environ["OMP_NUM_THREADS"] == "1" and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)

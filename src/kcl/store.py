@@ -365,9 +365,11 @@ def plan(store: ResultStore, configs: Iterable, cost_fn: Callable[[Any], float] 
 
 
 def _limit_threads(threads: int) -> None:
-    """A sweep worker's initializer: ``threads`` torch threads (one per core it is meant to use)."""
+    """A sweep worker's initializer: ``threads`` torch threads (one per core it is meant to use).
+    OMP_NUM_THREADS too, which ``kcl.train.train`` respects instead of taking every core."""
     import torch
 
+    os.environ["OMP_NUM_THREADS"] = str(threads)
     torch.set_num_threads(threads)
 
 
