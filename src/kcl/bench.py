@@ -17,10 +17,12 @@ included even when tied) + 12 × layers × context × width for attention (PaLM,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -63,18 +65,19 @@ class _HFLogits(nn.Module):
 
 
 def time_training(model: nn.Module, vocab: int, batch: int, seq: int, seconds: float = 3.0,
-                  warmup_steps: int = 3) -> dict:
-    """Tokens/s of kcl's training step on random tokens (no padding), timed for ``seconds``."""
+                  warmup_steps: int = 3, amp_dtype: torch.dtype | None = None) -> dict:
+    """Tokens/s of kcl's training step on random tokens (no padding), timed for ``seconds``;
+    ``amp_dtype`` runs the forward pass under CPU autocast."""
     cfg = TrainConfig(lr=1e-3)
     opt = make_optimizer(model, cfg)
     gen = torch.Generator().manual_seed(0)
     seqs = torch.randint(2, vocab, (batch, seq + 1), generator=gen)
     model.train()
     for _ in range(warmup_steps):
-        train_step(model, opt, seqs, pad=1, lr=1e-3, cfg=cfg)
+        train_step(model, opt, seqs, pad=1, lr=1e-3, cfg=cfg, amp_dtype=amp_dtype)
     steps, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds or steps < 3:
-        train_step(model, opt, seqs, pad=1, lr=1e-3, cfg=cfg)
+        train_step(model, opt, seqs, pad=1, lr=1e-3, cfg=cfg, amp_dtype=amp_dtype)
         steps += 1
     elapsed = time.perf_counter() - t0
     return {"steps_per_second": steps / elapsed, "tokens_per_second": steps * batch * seq / elapsed}
@@ -211,32 +214,215 @@ def bench_threads(seconds: float = 3.0, models=MODELS[:1] + MODELS[2:3], shape=S
     return rows
 
 
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` torch threads, then restore the previous number."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
+def bench_variants(seconds: float = 3.0, cases=None, compile_: bool = True, threads: int = 1,
+                   log=print) -> list[dict]:
+    """What else was tried, measured against kcl's eager fp32 step on the same case and with
+    ``threads`` torch threads (1: what each run of a 2-worker sweep gets): bf16 autocast on the
+    CPU, and ``torch.compile`` (its compile time is reported apart, not in the rate)."""
+    cases = cases or PROFILE_CASES
+    with torch_threads(threads):
+        return _variants(seconds, cases, compile_, threads, log)
+
+
+def _variants(seconds, cases, compile_, threads, log) -> list[dict]:
+    rows = []
+    for spec, (label, batch, seq) in cases:
+        base = time_training(spec.build(), spec.vocab, batch, seq, seconds)["tokens_per_second"]
+        variants = [("bf16 autocast", lambda: time_training(spec.build(), spec.vocab, batch, seq, seconds,
+                                                             amp_dtype=torch.bfloat16))]
+        if compile_:
+            variants.append(("torch.compile", lambda: _time_compiled(spec, batch, seq, seconds)))
+        for name, fn in variants:
+            try:
+                out = fn()
+            except Exception as err:  # noqa: BLE001 -- a variant that cannot run here is a result too
+                log(f"  {spec.name:16s} {label:22s} {name:14s} failed: {type(err).__name__}: {err}")
+                rows.append({"model": spec.name, "shape": label, "variant": name, "error": f"{type(err).__name__}"})
+                continue
+            row = {"model": spec.name, "shape": label, "variant": name, "threads": threads,
+                   "eager_fp32_tokens_per_s": round(base),
+                   "variant_tokens_per_s": round(out["tokens_per_second"]),
+                   "speedup": round(out["tokens_per_second"] / base, 2)}
+            if "compile_seconds" in out:
+                row["compile_seconds"] = round(out["compile_seconds"], 1)
+            log(f"  {spec.name:16s} {label:22s} {name:14s} {row['variant_tokens_per_s']:>9,} tok/s "
+                f"against eager fp32 {row['eager_fp32_tokens_per_s']:>9,}: {row['speedup']:.2f}×"
+                + (f" (compile {row['compile_seconds']} s)" if "compile_seconds" in row else ""))
+            rows.append(row)
+    return rows
+
+
+def _time_compiled(spec, batch: int, seq: int, seconds: float) -> dict:
+    model = spec.build()
+    compiled = torch.compile(model)
+    t0 = time.perf_counter()
+    cfg = TrainConfig(lr=1e-3)
+    opt = make_optimizer(model, cfg)
+    seqs = torch.randint(2, spec.vocab, (batch, seq + 1), generator=torch.Generator().manual_seed(0))
+    train_step(compiled, opt, seqs, pad=1, lr=1e-3, cfg=cfg)  # compiles forward and backward
+    compile_seconds = time.perf_counter() - t0
+    return {**time_training(compiled, spec.vocab, batch, seq, seconds), "compile_seconds": compile_seconds}
+
+
+#: Operator families of a training step, by the aten names the profiler reports (first match wins).
+OP_FAMILIES = (
+    ("matmul", ("aten::mm", "aten::addmm", "aten::bmm", "aten::matmul", "aten::linear", "aten::baddbmm")),
+    ("attention", ("scaled_dot_product", "flash_attention", "_efficient_attention", "aten::softmax",
+                   "aten::_softmax")),
+    ("optimizer", ("adam", "Optimizer.step", "aten::_foreach", "clip_grad", "aten::norm", "aten::linalg_vector_norm")),
+    ("loss and output", ("cross_entropy", "nll_loss", "log_softmax")),
+    ("embedding", ("aten::embedding",)),
+)
+
+
+def _family(name: str) -> str:
+    low = name.lower()
+    for family, needles in OP_FAMILIES:
+        if any(n.lower() in low for n in needles):
+            return family
+    return "elementwise and other"
+
+
+def profile_step(model: nn.Module, vocab: int, batch: int, seq: int, steps: int = 10) -> dict:
+    """Where a training step's time goes: self CPU time of the profiled operators by family, as a
+    share of the step's wall time (the rest, "python and dispatch", is time outside any operator)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    cfg = TrainConfig(lr=1e-3)
+    opt = make_optimizer(model, cfg)
+    seqs = torch.randint(2, vocab, (batch, seq + 1), generator=torch.Generator().manual_seed(0))
+    model.train()
+    for _ in range(3):
+        train_step(model, opt, seqs, pad=1, lr=1e-3, cfg=cfg)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            train_step(model, opt, seqs, pad=1, lr=1e-3, cfg=cfg)
+        wall = time.perf_counter() - t0
+    shares: dict[str, float] = {}
+    ops = 0
+    for event in prof.key_averages():
+        if event.key.startswith("aten::") or "adam" in event.key.lower():
+            shares[_family(event.key)] = shares.get(_family(event.key), 0.0) + event.self_cpu_time_total / 1e6
+            ops += event.count if event.key.startswith("aten::") else 0
+    out = {family: round(seconds / wall, 3) for family, seconds in shares.items()}
+    out["python and dispatch"] = round(max(0.0, 1 - sum(shares.values()) / wall), 3)
+    return {"ms_per_step": round(1000 * wall / steps, 2), "aten_ops_per_step": round(ops / steps), "shares": out}
+
+
+#: (model, shape) pairs the profile covers: the chapters' workhorse and the d = 128 model.
+PROFILE_CASES = ((MODELS[0], SHAPES[0]), (MODELS[4], SHAPES[1]))
+
+
+def bench_profile(cases=PROFILE_CASES, threads: int = 1, hf: bool = True, log=print) -> list[dict]:
+    """``profile_step`` for kcl and for transformers' classes on the same cases, with ``threads``
+    torch threads (1: what each of a 2-worker sweep's runs gets)."""
+    from kcl.models import to_hf
+
+    rows = []
+    with torch_threads(threads):
+        for spec, (label, batch, seq) in cases:
+            impls = [("kcl", spec.build())] + ([("transformers", _HFLogits(to_hf(spec.build())))] if hf else [])
+            for impl, model in impls:
+                prof = profile_step(model, spec.vocab, batch, seq)
+                rows.append({"model": spec.name, "arch": spec.arch, "shape": label, "impl": impl, "threads": threads,
+                             **prof})
+                top = ", ".join(f"{k} {v:.0%}" for k, v in sorted(prof["shares"].items(), key=lambda kv: -kv[1]))
+                log(f"  {spec.name:16s} {label:22s} {impl:12s} {prof['ms_per_step']:7.2f} ms/step, "
+                    f"{prof['aten_ops_per_step']} ops: {top}")
+    return rows
+
+
 def machine() -> dict:
     return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
             "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cuda": torch.cuda.is_available()}
 
 
-def run_bench(seconds: float = 3.0, hf: bool = True, quick: bool = False, log=print) -> dict:
-    """The whole benchmark; ``quick`` runs one model and shape (for tests)."""
+SECTIONS = ("training", "threads", "profile", "variants", "measurement", "pipeline")
+
+
+def run_bench(seconds: float = 3.0, hf: bool = True, quick: bool = False, only: str | None = None,
+              previous: dict | None = None, log=print) -> dict:
+    """The whole benchmark; ``quick`` runs one model and shape (for tests). ``only`` reruns one
+    section into ``previous`` (a record), keeping the others; each section keeps the time and the
+    share of the machine's CPU that other processes used meanwhile (``other_cpu_share``), so a page
+    can tell numbers taken on a busy machine."""
     import transformers
 
-    peak = max(matmul_peak(1024), matmul_peak(2048, repeats=5))
-    log(f"fp32 matmul peak: {peak:.1f} GFLOP/s on {os.cpu_count()} cores")
+    if only is not None and only not in SECTIONS:
+        raise ValueError(f"only must be one of {', '.join(SECTIONS)}, got {only!r}")
+    if only is not None and previous is None:
+        raise ValueError("only reruns a section of an existing record: pass previous")
+    record = dict(previous or {})
+    record["machine"] = {**machine(), "transformers": transformers.__version__}
+    if only in (None, "training"):
+        peak = max(matmul_peak(1024), matmul_peak(2048, repeats=5))
+        log(f"fp32 matmul peak: {peak:.1f} GFLOP/s on {os.cpu_count()} cores")
+        record["matmul_peak_gflops"] = round(peak, 1)
     models, shapes = (MODELS[:1], SHAPES[:1]) if quick else (MODELS, SHAPES)
-    log("training:")
-    training = bench_training(peak, seconds, models, shapes, hf=hf, log=log)
-    threads = []
-    if not quick:
-        log("threads (one run on every core, or one run per core):")
-        threads = bench_threads(seconds, log=log)
-    log("measurement:")
-    measurement = bench_measurement((1000,) if quick else (1000, 10_000), log=log)
-    log("data pipeline:")
-    pipeline = bench_pipeline(0.5 if quick else 2.0, log=log)
-    return {"machine": {**machine(), "transformers": transformers.__version__},
-            "matmul_peak_gflops": round(peak, 1), "training": training, "threads": threads, "measurement": measurement,
-            "pipeline": pipeline, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    runs = {
+        "training": ("training:", lambda: bench_training(record["matmul_peak_gflops"], seconds, models, shapes,
+                                                           hf=hf, log=log)),
+        "threads": ("threads (one run on every core, or one run per core):",
+                    lambda: [] if quick else bench_threads(seconds, log=log)),
+        "profile": ("profile (one thread; the share of a step's time by operator family):",
+                    lambda: bench_profile(PROFILE_CASES[:1] if quick else PROFILE_CASES, hf=hf, log=log)),
+        "variants": ("tried (against eager fp32, same case):",
+                     lambda: bench_variants(seconds, cases=PROFILE_CASES[:1] if quick else None, compile_=not quick,
+                                            log=log)),
+        "measurement": ("measurement:", lambda: bench_measurement((1000,) if quick else (1000, 10_000), log=log)),
+        "pipeline": ("data pipeline:", lambda: bench_pipeline(0.5 if quick else 2.0, log=log)),
+    }
+    measured = record.setdefault("measured", {})
+    for section in SECTIONS if only is None else (only,):
+        title, fn = runs[section]
+        log(title)
+        before = _cpu_seconds()
+        record[section] = fn()
+        measured[section] = {"created": _now(), "other_cpu_share": _other_share(before, _cpu_seconds())}
+    if only is None:
+        record["created"] = _now()
+    return record
+
+
+def _cpu_seconds() -> tuple[float, float, float] | None:
+    """(wall, CPU seconds of the whole machine, CPU seconds of this process and its children),
+    from /proc/stat (Linux); None elsewhere."""
+    import resource
+
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    busy = (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    own = sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                resource.getrusage(resource.RUSAGE_CHILDREN)))
+    return time.monotonic(), busy, own
+
+
+def _other_share(before, after) -> float | None:
+    """The share of all cores that other processes kept busy between two ``_cpu_seconds``."""
+    if before is None or after is None or after[0] <= before[0]:
+        return None
+    other = (after[1] - before[1]) - (after[2] - before[2])
+    return round(min(1.0, max(0.0, other / ((after[0] - before[0]) * (os.cpu_count() or 1)))), 3)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def tables(record: dict) -> dict:
@@ -248,6 +434,16 @@ def tables(record: dict) -> dict:
     training = training[[c for c in keep if c in training]].rename(columns={
         "kcl_tokens_per_s": "kcl tokens/s", "kcl_mfu": "kcl MFU", "hf_tokens_per_s": "transformers tokens/s",
         "speedup_vs_hf": "kcl / transformers"})
-    return {"training": training, "threads": pd.DataFrame(record.get("threads", [])),
-            "measurement": pd.DataFrame(record["measurement"]),
+    profile = pd.DataFrame([{"model": r["model"], "shape": r["shape"], "impl": r["impl"], "threads": r["threads"],
+                             "ms/step": r["ms_per_step"], "aten ops/step": r["aten_ops_per_step"],
+                             **r["shares"]} for r in record.get("profile", [])])
+    if len(profile):  # families in the order of kcl's first case, largest first; missing ones are 0
+        families = sorted(record["profile"][0]["shares"], key=lambda f: -record["profile"][0]["shares"][f])
+        profile = profile[["model", "shape", "impl", "threads", "ms/step", "aten ops/step",
+                           *families]].fillna(0.0)
+    variants = pd.DataFrame(record.get("variants", [])).rename(columns={
+        "eager_fp32_tokens_per_s": "eager fp32 tokens/s", "variant_tokens_per_s": "variant tokens/s",
+        "compile_seconds": "compile s"})
+    return {"training": training, "threads": pd.DataFrame(record.get("threads", [])), "profile": profile,
+            "variants": variants, "measurement": pd.DataFrame(record["measurement"]),
             "pipeline": pd.DataFrame(record["pipeline"]), "machine": pd.Series(record["machine"])}

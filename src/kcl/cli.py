@@ -88,13 +88,23 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--seconds", type=float, default=3.0, help="timing window per training case")
     bench.add_argument("--no-hf", action="store_true", help="skip the transformers comparison")
     bench.add_argument("--quick", action="store_true", help="one model and shape (a smoke check)")
+    bench.add_argument("--only", choices=["training", "threads", "profile", "variants", "measurement", "pipeline"],
+                       help="rerun one section into the existing record at --out, keeping the others")
     args = parser.parse_args(argv)
 
     if args.command == "bench":
         from kcl.bench import run_bench
         from kcl.store import write_json_atomic
 
-        record = run_bench(seconds=args.seconds, hf=not args.no_hf, quick=args.quick)
+        previous = None
+        if args.only:
+            if not Path(args.out).is_file():
+                print(f"kcl: --only {args.only} updates an existing record, and there is none at {args.out}; "
+                      f"run `kcl bench` first", file=sys.stderr)
+                return 2
+            previous = json.loads(Path(args.out).read_text())
+        record = run_bench(seconds=args.seconds, hf=not args.no_hf, quick=args.quick, only=args.only,
+                           previous=previous)
         write_json_atomic(Path(args.out), record)
         print(f"wrote {args.out}")
         return 0
