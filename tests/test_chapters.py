@@ -206,3 +206,20 @@ def test_chapter_plan_lists_every_part_without_training():
     assert lines[0].startswith("pilot results/pilots/lr-1000") and lines[1].startswith("main  results/result1")
     with pytest.raises(ValueError, match="nothing to plan"):
         chapters.chapter_plan("result1", "smoke")
+
+
+def test_parts_or_pending_names_what_is_missing(monkeypatch):
+    from kcl import chapters
+    from kcl.store import MissingResultsError
+
+    def missing(*args, **kwargs):
+        raise MissingResultsError("3 of 5 runs missing", [object()] * 3)
+
+    monkeypatch.setattr(chapters, "chapter_parts", missing)
+    monkeypatch.setattr(chapters, "chapter_records", missing)
+    parts, text = chapters.parts_or_pending("result2", "cpu")
+    assert parts is None and "3 runs" in text and "`kcl chapter result2 --workers 2`" in text
+    parts, text = chapters.parts_or_pending("result4-bios", "cpu")
+    assert parts is None and "`kcl sweep sweeps/result4-bios.yaml --workers 2`" in text
+    monkeypatch.setattr(chapters, "chapter_parts", lambda *a, **k: {"main": []})
+    assert chapters.parts_or_pending("result2", "cpu") == ({"main": []}, "")

@@ -222,6 +222,32 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     return out
 
 
+def parts_or_pending(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
+                     log: Callable[[str], object] = print) -> tuple[dict | list | None, str]:
+    """A chapter's records (``chapter_parts`` for a law chapter, else ``chapter_records``) and "",
+    or None and a sentence saying what is missing and the command that computes it, while its
+    records are incomplete. For the parts of a chapter that lean on another, unfinished one: the
+    page says what is pending instead of failing the build or showing a partial figure."""
+    from kcl.store import MissingResultsError
+
+    ch = CHAPTERS[chapter]
+    try:
+        if ch.pilot:
+            return chapter_parts(chapter, profile, allow_train=allow_train, log=log), ""
+        return chapter_records(chapter, profile, allow_train=allow_train, log=log), ""
+    except MissingResultsError as err:
+        command = f"kcl chapter {chapter} --workers 2" if ch.pilot else f"kcl sweep {ch.sweeps['cpu']} --workers 2"
+        return None, (f"*Pending: {ch.title} — {len(err.missing)} runs of its sweeps are still missing "
+                      f"(`{command}` computes them); this part appears once they are committed.*")
+
+
+def pilot_records(chapter: str, profile: str = "cpu") -> list[dict]:
+    """The learning-rate pilot's records that exist so far (trains nothing; may be incomplete)."""
+    _, spec, configs = chapter_sweep(chapter, profile, part="pilot")
+    store = ResultStore(_store_of(spec, chapter, None))
+    return [r for r in (store.get(c) for c in configs) if r is not None]
+
+
 def record_config(record: dict):
     """The ``RunConfig`` a record was made from."""
     from kcl.run import config_from_dict

@@ -158,6 +158,13 @@ def verdicts_markdown(judgements: Iterable[Judgement], profile: str) -> str:
     return f"{lines}\n\n(profile `{profile}`; bits per parameter under the paper's count)"
 
 
+#: Threads of a record made before the training summary kept them: every core of the 2-core
+#: machines the records were made on (``kcl.train.train`` took all cores then).
+THREADS_BEFORE_RECORDED = 2
+
+
 def cpu_hours(records: Iterable[dict]) -> float:
-    """Training wall time of ``records`` in hours (the compute a chapter reports)."""
-    return sum(r["result"]["train"]["wall_seconds"] for r in records) / 3600
+    """Core-hours of training of ``records`` (the compute a chapter reports): each run's wall time
+    times the threads it trained on (two runs at once on one thread each cost one core each)."""
+    return sum(r["result"]["train"]["wall_seconds"] * r["result"]["train"].get("threads", THREADS_BEFORE_RECORDED)
+               for r in records) / 3600

@@ -251,7 +251,7 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
     return {"steps": state["step"], "estimated_steps": total, "tokens": state["tokens"],
             "wall_seconds": round(elapsed, 2), "tokens_per_second": round(state["tokens"] / max(elapsed, 1e-9), 1),
             "device": str(dev), "precision": str(amp_dtype or torch.float32).replace("torch.", ""),
-            "loss_curve": state["curve"], "config": asdict(cfg)}
+            "threads": torch.get_num_threads(), "loss_curve": state["curve"], "config": asdict(cfg)}
 
 
 def save_checkpoint(path: Path, model, opt, state) -> None:
