@@ -6,8 +6,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 KCL=${KCL:-.venv/bin/kcl}
+WORKERS=${WORKERS:-2}  # runs at once (see the Performance page)
 for sweep in "$@"; do
   echo "== $(date -u +%FT%TZ) $sweep"
-  "$KCL" sweep "$sweep" --no-progress || { echo "== $sweep failed (exit $?)"; exit 1; }
+  "$KCL" sweep "$sweep" --no-progress --workers "$WORKERS" || { echo "== $sweep failed (exit $?)"; exit 1; }
 done
 echo "== $(date -u +%FT%TZ) queue done"

@@ -46,12 +46,13 @@ def _workers(text: str) -> int:
 
 
 def _summary_line(record: dict) -> str:
+    from kcl.catalog import model_label
+
     r, c = record["result"], record["config"]
-    model = c["model"]
     ci = r.get("R_ci")
     interval = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
-    return (f"{record['key']}  {c['data']['name']}(N={c['data']['n_people']}) {model['arch']}-{model['n_layer']}-"
-            f"{model['n_head']} d={model['d_model']} E={c['train']['exposures']} lr={c['train']['lr']:g}  "
+    return (f"{record['key']}  {c['data']['name']}(N={c['data']['n_people']}) {model_label(c['model'])} "
+            f"E={c['train']['exposures']} lr={c['train']['lr']:g}  "
             f"R={r['R']:.3f}{interval} R_max={r['R_max']:.3f} R_nonemb={r['R_non_embedding']:.3f} "
             f"P={r['params']['total']:,} acc={r['accuracy_mean']:.3f} "
             f"{r['train']['wall_seconds']:.0f}s {r['train']['tokens_per_second']:.0f} tok/s")
