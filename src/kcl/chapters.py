@@ -223,11 +223,12 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
 
 
 def parts_or_pending(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
-                     log: Callable[[str], object] = print) -> tuple[dict | list | None, str]:
+                     log: Callable[[str], object] = lambda _: None) -> tuple[dict | list | None, str]:
     """A chapter's records (``chapter_parts`` for a law chapter, else ``chapter_records``) and "",
     or None and a sentence saying what is missing and the command that computes it, while its
     records are incomplete. For the parts of a chapter that lean on another, unfinished one: the
-    page says what is pending instead of failing the build or showing a partial figure."""
+    page says what is pending instead of failing the build or showing a partial figure. Quiet by
+    default: the sentence says what a plan line would."""
     from kcl.store import MissingResultsError
 
     ch = CHAPTERS[chapter]
