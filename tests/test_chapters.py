@@ -223,3 +223,13 @@ def test_parts_or_pending_names_what_is_missing(monkeypatch):
     assert parts is None and "`kcl sweep sweeps/result4-bios.yaml --workers 2`" in text
     monkeypatch.setattr(chapters, "chapter_parts", lambda *a, **k: {"main": []})
     assert chapters.parts_or_pending("result2", "cpu") == ({"main": []}, "")
+
+
+def test_smoke_store_is_shared_when_asked(monkeypatch, tmp_path):
+    from kcl import chapters
+
+    monkeypatch.delenv(chapters.SMOKE_STORE_ENV, raising=False)
+    first, second = chapters._smoke_store("result1"), chapters._smoke_store("result1")
+    assert first != second  # fresh temporary folders by default
+    monkeypatch.setenv(chapters.SMOKE_STORE_ENV, str(tmp_path))
+    assert chapters._smoke_store("result1") == str(tmp_path / "result1")

@@ -7,6 +7,7 @@ whole chapter path (sweep → run → record → charts → verdict) without tou
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -17,6 +18,21 @@ ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(p.name for p in NB_DIR.glob("*.ipynb"))
 SMOKE = {"profile": "smoke", "allow_train": True}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shared_smoke_store(tmp_path_factory):
+    """One smoke store for the session's notebooks (kcl.chapters.SMOKE_STORE_ENV): each chapter's
+    smoke sweep trains once, not once per notebook that reads it. The kernels inherit it."""
+    from kcl.chapters import SMOKE_STORE_ENV
+
+    saved = os.environ.get(SMOKE_STORE_ENV)
+    os.environ[SMOKE_STORE_ENV] = str(tmp_path_factory.mktemp("smoke-store"))
+    yield
+    if saved is None:
+        os.environ.pop(SMOKE_STORE_ENV, None)
+    else:
+        os.environ[SMOKE_STORE_ENV] = saved
 
 
 def _results_snapshot() -> dict:
@@ -42,7 +58,7 @@ def test_notebook_is_clean_and_parameterised(name):
     assert values.get("profile") == "cpu" and values.get("allow_train") is False
 
 
-@pytest.mark.timeout(720)  # result 4 trains four chapters' smoke sweeps (about 2 min on an idle machine)
+@pytest.mark.timeout(720)  # result 4 reads five chapters' smoke sweeps (about 2 min on an idle machine if alone)
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_in_smoke_profile(name, tmp_path):
     before = _results_snapshot()

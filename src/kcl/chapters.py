@@ -15,6 +15,7 @@ a missing or stale record raises ``MissingResultsError`` naming the command that
 from __future__ import annotations
 
 import functools
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,6 +160,19 @@ def chapter_sweep(chapter: str, profile: str = "cpu", root: str | Path | None = 
     return path, spec, expand_sweep(spec)
 
 
+SMOKE_STORE_ENV = "KCL_SMOKE_STORE"
+
+
+def _smoke_store(chapter: str) -> str:
+    """Where the smoke profile trains: a fresh temporary folder, or ``$KCL_SMOKE_STORE/<chapter>``
+    when that is set, so that notebooks reading each other's chapters (result 4 reads results 1
+    and 2) train each smoke sweep once per test session instead of once per notebook."""
+    shared = os.environ.get(SMOKE_STORE_ENV)
+    if shared:
+        return str(Path(shared) / chapter)
+    return tempfile.mkdtemp(prefix=f"kcl-smoke-{chapter}-")
+
+
 def _store_of(spec: dict, chapter: str, root: str | Path | None) -> Path:
     """Where a sweep's records live: its file's ``store``, else ``results/<chapter>``."""
     return repo_root(root) / spec.get("store", f"results/{chapter}")
@@ -173,8 +187,7 @@ def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = F
 
     path, spec, configs = chapter_sweep(chapter, profile, root)
     if store is None:
-        store = (tempfile.mkdtemp(prefix=f"kcl-smoke-{chapter}-") if profile == "smoke"
-                 else _store_of(spec, chapter, root))
+        store = _smoke_store(chapter) if profile == "smoke" else _store_of(spec, chapter, root)
     relative = path.relative_to(repo_root(root))
     hint = f"`kcl sweep {relative}` (or `make {chapter}`)" if profile != "smoke" else "the smoke profile trains"
     return run_sweep(ResultStore(store), configs, lambda c: run(c, progress=progress), cost_fn=estimated_seconds,
@@ -198,7 +211,7 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     if not ch.pilot:
         raise ValueError(f"chapter {chapter!r} has no learning-rate pilot; use chapter_records")
     if store is None and profile == "smoke":
-        store = tempfile.mkdtemp(prefix=f"kcl-smoke-{chapter}-")
+        store = _smoke_store(chapter)
     hint = f"`kcl chapter {chapter}`" if profile != "smoke" else "the smoke profile trains"
 
     def where(spec, part) -> Path:
