@@ -233,3 +233,28 @@ def test_smoke_store_is_shared_when_asked(monkeypatch, tmp_path):
     assert first != second  # fresh temporary folders by default
     monkeypatch.setenv(chapters.SMOKE_STORE_ENV, str(tmp_path))
     assert chapters._smoke_store("result1") == str(tmp_path / "result1")
+
+
+def test_each_seed_at_its_own_best_rate():
+    """Protocol addendum 2026-11-29: the peak is rerun at every seed × rate, and each seed's figure
+    is its best rate's, as seed 0's is."""
+    from dataclasses import asdict, replace
+
+    from kcl.law import headline, headline_per_seed, seed_rate_configs
+
+    main = [_law_record(0.001, 1.0)[1], _law_record(0.002, 1.4)[1], _law_record(0.002, 1.1, d=32)[1]]
+    reruns = seed_rate_configs(main, (1, 2))
+    assert sorted((c.train.seed, c.train.lr) for c in reruns) == [(1, 0.001), (1, 0.002), (2, 0.001), (2, 0.002)]
+    assert all(c.model.d_model == 16 and c.data.seed == c.train.seed for c in reruns)
+
+    def rec(config, R):
+        return {"config": json.loads(json.dumps(asdict(config))), "result": {"R": R}, "key": config_key(config)}
+
+    runs = [rec(c, {(1, 0.001): 0.9, (1, 0.002): 0.5, (2, 0.001): 1.2, (2, 0.002): 1.3}[(c.train.seed, c.train.lr)])
+            for c in reruns]
+    other_point = rec(replace(reruns[0], model=replace(reruns[0].model, d_model=32)), 5.0)  # not the peak: ignored
+    h = headline_per_seed(main, runs + [other_point])
+    assert h["values"] == [1.4, 0.9, 1.3] and h["rates"] == [0.002, 0.001, 0.002] and h["seeds"] == [0, 1, 2]
+    assert h["R"] == pytest.approx(3.6 / 3) and h["low"] < h["R"] < h["high"]
+    fixed = headline(main, [r for r in runs if r["config"]["train"]["lr"] == 0.002])
+    assert fixed["values"] == [1.4, 0.5, 1.3]  # v1: every seed at seed 0's best rate

@@ -42,6 +42,7 @@ class Chapter:
     pilot: dict = field(default_factory=dict)  # profile → learning-rate pilot sweep (kcl.stats.lr_grid_from_pilot)
     seeds: tuple[int, ...] = ()  # reruns of the peak point at these seeds (data and training seed)
     seed_group: str | None = None  # rerun each group's peak instead (a dotted field, e.g. data.name)
+    seed_all_rates: bool = False  # also rerun the peak at every seed × every rate (law.seed_rate_configs)
 
 
 # The smoke profile of the law chapters: 40 people, two tiny models, two rates, seconds in all.
@@ -64,7 +65,7 @@ CHAPTERS = {
         sweeps={"cpu": "sweeps/result1.yaml", "gpu": "sweeps/gpu/result1.yaml"},
         pilot={"cpu": "sweeps/pilot-lr-1000.yaml", "gpu": "sweeps/gpu/pilot-lr-1000.yaml"},
         claim="after 1000 exposures the peak capacity ratio is at least 2 bits per parameter (Result 1)",
-        threshold=2.0, seeds=(1, 2), smoke=_SMOKE_LAW, smoke_grid=_SMOKE_GRID,
+        threshold=2.0, seeds=(1, 2), seed_all_rates=True, smoke=_SMOKE_LAW, smoke_grid=_SMOKE_GRID,
     ),
     "result2": Chapter(
         title="Result 2: bioS, bioS-simple and the bioR proxy",
@@ -200,10 +201,11 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
                   checkpoint_dir: str | Path | None = None, workers: int = 1) -> dict[str, list[dict]]:
     """A law chapter's records: ``{"pilot": [...], "main": [...], "seeds": [...]}``, in that
     order: the pilot's best learning rate and its ×½ and ×2 neighbours are the main sweep's rates
-    (book/protocol.md), and the seeds rerun the main sweep's peak. Trains only what is missing,
+    (book/protocol.md), and the seeds rerun the main sweep's peak; with ``seed_all_rates``,
+    ``"seed_rates"`` reruns it at every seed and rate (each seed's own best rate). Trains only what is missing,
     and only if ``allow_train``; with ``checkpoint_dir`` a killed run resumes where it stopped;
     ``workers`` runs that many configs at once (``kcl.store.run_sweep``)."""
-    from kcl.law import seed_configs
+    from kcl.law import seed_configs, seed_rate_configs
     from kcl.run import estimated_seconds, run
     from kcl.stats import lr_grid_from_pilot
 
@@ -232,6 +234,8 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     out["main"] = sweep(main_store, configs)
     seeds = seed_configs(out["main"], ch.seeds, ch.seed_group)
     out["seeds"] = sweep(main_store, seeds) if seeds else []
+    if ch.seed_all_rates:  # the protocol's addendum of 2026-11-29: each seed at its own best rate
+        out["seed_rates"] = sweep(main_store, seed_rate_configs(out["main"], ch.seeds))
     return out
 
 
@@ -348,11 +352,14 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
     main = plan(main_store, configs, estimated_seconds)
     lines.append(f"main  {spec['store']} (rates {grid}): {main.summary()}")
     if not main.missing and ch.seeds:
-        from kcl.law import seed_configs
+        from kcl.law import seed_configs, seed_rate_configs
 
         records = [main_store.get(c) for c in configs]
         seeds = plan(main_store, seed_configs(records, ch.seeds, ch.seed_group), estimated_seconds)
         lines.append(f"seeds {spec['store']}: {seeds.summary()}")
+        if ch.seed_all_rates:
+            rates = plan(main_store, seed_rate_configs(records, ch.seeds), estimated_seconds)
+            lines.append(f"seed × rate reruns {spec['store']}: {rates.summary()}")
     elif ch.seeds:
         lines.append(f"seeds: {len(ch.seeds)} reruns per peak, once the main sweep is complete")
     return lines

@@ -92,6 +92,50 @@ def seed_configs(main_records: list[dict], seeds: tuple[int, ...], group_by: str
     return out
 
 
+def seed_rate_configs(main_records: list[dict], seeds: tuple[int, ...]) -> list:
+    """The peak point rerun at every seed and at every learning rate the main sweep tried for it
+    (protocol addendum 2026-11-29: each seed takes its own best rate, as seed 0 did)."""
+    from dataclasses import replace
+
+    if not seeds or not main_records:
+        return []
+    top = peak(best_of_lr(main_records))
+    out = []
+    for base in seed_configs([top], seeds):
+        out += [replace(base, train=replace(base.train, lr=lr)) for lr, _ in top["lr_tried"]]
+    return out
+
+
+def headline_per_seed(main: list[dict], seed_runs: list[dict]) -> dict:
+    """The peak point's figure per seed, each seed at its own best learning rate (seed 0: the main
+    sweep's), the mean over seeds and a Student-t interval (``headline`` keeps seed 0's rate)."""
+    top = peak(best_of_lr(main))
+    same_point = [r for r in seed_runs if _without_seed(r["config"]) == _without_seed(top["config"])]
+    by_seed: dict[int, float] = {top["config"]["train"]["seed"]: top["result"]["R"]}
+    rates: dict[int, float] = {top["config"]["train"]["seed"]: top["config"]["train"]["lr"]}
+    for record in same_point:
+        seed = record["config"]["train"]["seed"]
+        if record["result"]["R"] > by_seed.get(seed, float("-inf")):
+            by_seed[seed], rates[seed] = record["result"]["R"], record["config"]["train"]["lr"]
+    values = [by_seed[s] for s in sorted(by_seed)]
+    if len(values) < 2:
+        raise ValueError("headline_per_seed needs reruns of the peak at another seed")
+    mean, low, high = seed_interval(values)
+    return {"record": top, "R": mean, "low": low, "high": high, "values": values,
+            "rates": [rates[s] for s in sorted(by_seed)], "seeds": sorted(by_seed),
+            "basis": f"mean over {len(values)} seeds, each at its best of {len(top['lr_tried'])} rates, 95% t-interval",
+            "model": model_label(top["config"]["model"]), "data": data_label(top["config"])}
+
+
+def _without_seed(config: dict) -> str:
+    """A config's identity without its seeds and learning rate (which point it is)."""
+    import json
+
+    c = {**config, "data": {**config["data"], "seed": None},
+         "train": {**config["train"], "seed": None, "lr": None}}
+    return json.dumps(c, sort_keys=True)
+
+
 def near_perfect(points: pd.DataFrame) -> pd.DataFrame:
     """The points of Result 1(b): R^max ≤ 1.8."""
     return points[points["R_max"] <= NEAR_PERFECT_R_MAX]
