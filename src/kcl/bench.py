@@ -198,11 +198,8 @@ def bench_threads(seconds: float = 3.0, models=MODELS[:1] + MODELS[2:3], shape=S
     for spec in models:
         threads = torch.get_num_threads()
         all_threads = time_training(spec.build(), spec.vocab, batch, seq, seconds)["tokens_per_second"]
-        torch.set_num_threads(1)
-        try:
+        with torch_threads(1):
             one = time_training(spec.build(), spec.vocab, batch, seq, seconds)["tokens_per_second"]
-        finally:
-            torch.set_num_threads(threads)
         with mp.get_context("spawn").Pool(cores) as pool:
             parallel = sum(pool.map(_one_thread_worker, [(spec, batch, seq, seconds)] * cores))
         row = {"model": spec.name, "arch": spec.arch, "shape": label, "one_run_all_threads": round(all_threads),

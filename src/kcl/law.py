@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from kcl.catalog import model_label
-from kcl.stats import Judgement, best_of_lr, judge, judge_ratio, peak, r_interval, seed_interval
+from kcl.stats import Judgement, _without, best_of_lr, judge, judge_ratio, peak, r_interval, seed_interval
 
 NEAR_PERFECT_R_MAX = 1.8  # Result 1(b): models with R^max ≤ 1.8 are near-perfect (R ≈ R^max)
 
@@ -106,11 +106,15 @@ def seed_rate_configs(main_records: list[dict], seeds: tuple[int, ...]) -> list:
     return out
 
 
+_SEEDS_AND_RATE = ("data.seed", "train.seed", "train.lr")  # what the reruns of one point vary
+
+
 def headline_per_seed(main: list[dict], seed_runs: list[dict]) -> dict:
     """The peak point's figure per seed, each seed at its own best learning rate (seed 0: the main
     sweep's), the mean over seeds and a Student-t interval (``headline`` keeps seed 0's rate)."""
     top = peak(best_of_lr(main))
-    same_point = [r for r in seed_runs if _without_seed(r["config"]) == _without_seed(top["config"])]
+    point = _without(top["config"], *_SEEDS_AND_RATE)
+    same_point = [r for r in seed_runs if _without(r["config"], *_SEEDS_AND_RATE) == point]
     by_seed: dict[int, float] = {top["config"]["train"]["seed"]: top["result"]["R"]}
     rates: dict[int, float] = {top["config"]["train"]["seed"]: top["config"]["train"]["lr"]}
     for record in same_point:
@@ -125,15 +129,6 @@ def headline_per_seed(main: list[dict], seed_runs: list[dict]) -> dict:
             "rates": [rates[s] for s in sorted(by_seed)], "seeds": sorted(by_seed),
             "basis": f"mean over {len(values)} seeds, each at its best of {len(top['lr_tried'])} rates, 95% t-interval",
             "model": model_label(top["config"]["model"]), "data": data_label(top["config"])}
-
-
-def _without_seed(config: dict) -> str:
-    """A config's identity without its seeds and learning rate (which point it is)."""
-    import json
-
-    c = {**config, "data": {**config["data"], "seed": None},
-         "train": {**config["train"], "seed": None, "lr": None}}
-    return json.dumps(c, sort_keys=True)
 
 
 def near_perfect(points: pd.DataFrame) -> pd.DataFrame:
