@@ -7,18 +7,27 @@ every point of a figure (the envelope's top, not a per-N maximum: fact sheet §6
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from kcl.catalog import model_label
 from kcl.stats import Judgement, _without, best_of_lr, judge, judge_ratio, peak, r_interval, seed_interval
 
 NEAR_PERFECT_R_MAX = 1.8  # Result 1(b): models with R^max ≤ 1.8 are near-perfect (R ≈ R^max)
+# Result 3's bioD knobs and their default setting (book/protocol.md, "Results 2 and 3").
+KNOBS = ("K", "C", "D", "L", "T")
+DEFAULT_KNOBS = {"K": 4, "C": 4, "D": 64, "L": 1, "T": 64}
+# The ranges Fig. 2 sweeps (paper §5.2; fact sheet §3.5).
+PAPER_KNOB_RANGES = {"K": (1, 50), "C": (1, 50), "D": (10, 10_000), "L": (1, 50), "T": (20, 40_000)}
 
 
 def data_label(config: dict) -> str:
-    """A data set's short name for charts: ``bioD N=1,000``."""
+    """A data set's short name for charts: ``bioD N=1,000``; a bioD knob moved from the default
+    is named too (``bioD K=16 N=270``), so result 3's settings stay apart."""
     d = config["data"]
-    return f"{d['name']} N={d['n_people']:,}"
+    moved = [f"{k}={d[k]}" for k in KNOBS if d["name"] == "bioD" and k in d and d[k] != DEFAULT_KNOBS[k]]
+    return " ".join([d["name"], *moved, f"N={d['n_people']:,}"])
 
 
 def points_frame(records: list[dict]) -> pd.DataFrame:
@@ -184,10 +193,6 @@ def claims_result2(main: list[dict], seeds: list[dict]) -> list[Judgement]:
 
 
 # -- result 3: the bioD knobs -----------------------------------------------------------------------
-KNOBS = ("K", "C", "D", "L", "T")
-DEFAULT_KNOBS = {"K": 4, "C": 4, "D": 64, "L": 1, "T": 64}
-
-
 def varied_knob(data: dict) -> str:
     """Which knob a bioD setting moves away from the default ("default" if none)."""
     moved = [k for k in KNOBS if data[k] != DEFAULT_KNOBS[k]]
@@ -218,6 +223,20 @@ def knob_frame(records: list[dict]) -> pd.DataFrame:
                      "bits_name": r["bits_name"], "bits_value": r["bits_value"], "bits_diversity": r["bits_diversity"],
                      "max_bits_name": r["max_bits_name"], "max_bits_value": r["max_bits_value"],
                      "max_bits_diversity": r["max_bits_diversity"], "accuracy": r["accuracy_mean"]})
+    return pd.DataFrame(rows)
+
+
+def knob_coverage(settings: pd.DataFrame) -> pd.DataFrame:
+    """Per knob: the paper's range (§5.2), the values our settings took (the default included) and
+    the share of the paper's range they span on a log scale (0 when only one value was tried)."""
+    rows = []
+    for knob in KNOBS:
+        values = sorted({DEFAULT_KNOBS[knob], *settings.loc[settings["knob"] == knob, "value"].astype(int)})
+        low, high = PAPER_KNOB_RANGES[knob]
+        inside = [min(max(v, low), high) for v in (values[0], values[-1])]
+        share = math.log(inside[1] / inside[0]) / math.log(high / low)
+        rows.append({"knob": knob, "paper": f"{low:,}–{high:,}", "ours": ", ".join(f"{v:,}" for v in values),
+                     "log_share_of_paper_range": round(share, 2)})
     return pd.DataFrame(rows)
 
 

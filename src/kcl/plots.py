@@ -176,14 +176,14 @@ def ratio_vs_params(points: pd.DataFrame, claim: float | None = None,
 
 
 def lr_sweep(frame: pd.DataFrame, title: str = "Every learning rate tried (each point takes the best)") -> alt.Chart:
-    """R against the learning rate, one line per model, one panel per data set."""
+    """R against the learning rate, one line per model, one panel per data set (three to a row)."""
     return alt.Chart(frame).mark_line(point=True).encode(
         x=alt.X("lr:Q", title="peak learning rate", scale=alt.Scale(type="log")),
         y=alt.Y("R:Q", title="bits per parameter (R)"),
         color=alt.Color("model:N", title="model", sort=alt.SortField("P")),
         detail="seed:N",
         tooltip=["data", "model", alt.Tooltip("lr:Q", format="g"), alt.Tooltip("R:Q", format=".3f"), "seed"],
-    ).properties(width=260, height=220).facet(column=alt.Column("data:N", title=None), title=title)
+    ).properties(width=260, height=220).facet(facet=alt.Facet("data:N", title=None), columns=3, title=title)
 
 
 # -- results 2 and 3 ------------------------------------------------------------------------------
