@@ -214,6 +214,9 @@ def test_plan_counts_dedup_and_summary(tmp_path):
     assert plan(store, configs).cost_seconds is None
     assert "no cost estimate" in plan(store, configs).summary()
     assert plan(store, configs[:7]).summary().startswith("0 of 7 runs missing")
+    # two runs at once share the work, but never finish before the longest run
+    assert plan(store, configs, cost_fn=lambda c: 250.0, workers=2).cost_seconds == 375.0
+    assert plan(store, configs, cost_fn=lambda c: 100.0 * c.i, workers=8).cost_seconds == 900.0
 
 
 def test_run_sweep_logs_plan_first_and_returns_in_input_order(tmp_path):

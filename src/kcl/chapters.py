@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 import yaml
 
-from kcl.store import ResultStore, run_sweep
+from kcl.store import Plan, ResultStore, plan, run_sweep, threads_per_worker
 
 PROFILES = ("smoke", "cpu", "gpu")
 
@@ -222,8 +222,8 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     def sweep(folder: Path, configs) -> list[dict]:
         return run_sweep(ResultStore(folder), configs,
                          functools.partial(run, progress=progress and workers == 1, checkpoint_dir=checkpoint_dir),
-                         cost_fn=estimated_seconds, log=log, allow_train=allow_train, recompute_hint=hint,
-                         workers=workers)
+                         cost_fn=functools.partial(estimated_seconds, threads=threads_per_worker(workers)),
+                         log=log, allow_train=allow_train, recompute_hint=hint, workers=workers)
 
     out: dict[str, list[dict]] = {}
     _, spec, configs = chapter_sweep(chapter, profile, root, "pilot")
@@ -322,26 +322,29 @@ def verdict(record: dict, threshold: float) -> Verdict:
     return Verdict(threshold=threshold, value=r["R"], low=low, high=high)
 
 
-def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = None) -> list[str]:
-    """What ``kcl chapter`` would run, part by part, with estimated costs; trains nothing. Before
-    the pilot has finished, the main sweep is costed at its base rate ×3 (its rates are not known
-    yet) and the seed reruns are left out."""
+def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = None, workers: int = 1) -> list[str]:
+    """What ``kcl chapter`` would run, part by part, with estimated wall times for ``workers``
+    runs at once; trains nothing. Before the pilot has finished, the main sweep is costed at its
+    base rate ×3 (its rates are not known yet) and the seed reruns are left out."""
     from kcl.run import estimated_seconds
-    from kcl.store import plan
     from kcl.stats import lr_grid_from_pilot
 
     if profile == "smoke":
         raise ValueError("the smoke profile trains into a temporary folder; there is nothing to plan")
+
+    def costed(store_: ResultStore, configs_) -> Plan:
+        return plan(store_, configs_, functools.partial(estimated_seconds, threads=threads_per_worker(workers)), workers)
+
     ch = CHAPTERS[chapter]
     root_path = repo_root(root)
     lines = []
     _, spec, pilot_configs = chapter_sweep(chapter, profile, root, "pilot")
     store = ResultStore(_store_of(spec, chapter, root))
-    pilot = plan(store, pilot_configs, estimated_seconds)
+    pilot = costed(store, pilot_configs)
     lines.append(f"pilot {store.root.relative_to(root_path)}: {pilot.summary()}")
     if pilot.missing:
         _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=[spec["base"]["train"]["lr"]])
-        main = plan(ResultStore(_store_of(spec, chapter, root)), configs, estimated_seconds)
+        main = costed(ResultStore(_store_of(spec, chapter, root)), configs)
         cost = 3 * (main.cost_seconds or 0) / 3600
         lines.append(f"main  {spec['store']}: {3 * len(configs)} runs once the pilot has chosen its 3 rates; "
                      f"estimated {cost:.1f} h; then {len(ch.seeds)} seed reruns per peak")
@@ -349,16 +352,16 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
     grid = lr_grid_from_pilot([store.get(c) for c in pilot_configs])
     _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
     main_store = ResultStore(_store_of(spec, chapter, root))
-    main = plan(main_store, configs, estimated_seconds)
+    main = costed(main_store, configs)
     lines.append(f"main  {spec['store']} (rates {grid}): {main.summary()}")
     if not main.missing and ch.seeds:
         from kcl.law import seed_configs, seed_rate_configs
 
         records = [main_store.get(c) for c in configs]
-        seeds = plan(main_store, seed_configs(records, ch.seeds, ch.seed_group), estimated_seconds)
+        seeds = costed(main_store, seed_configs(records, ch.seeds, ch.seed_group))
         lines.append(f"seeds {spec['store']}: {seeds.summary()}")
         if ch.seed_all_rates:
-            rates = plan(main_store, seed_rate_configs(records, ch.seeds), estimated_seconds)
+            rates = costed(main_store, seed_rate_configs(records, ch.seeds))
             lines.append(f"seed × rate reruns {spec['store']}: {rates.summary()}")
     elif ch.seeds:
         lines.append(f"seeds: {len(ch.seeds)} reruns per peak, once the main sweep is complete")

@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.out}")
         return 0
 
-    from kcl.store import MissingResultsError, ResultStore, run_sweep
+    from kcl.store import MissingResultsError, ResultStore, run_sweep, threads_per_worker
 
     if args.command == "chapter":
         from kcl.chapters import CHAPTERS, chapter_parts
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.dry_run:
                 from kcl.chapters import chapter_plan
 
-                print("\n".join(chapter_plan(args.name, args.profile)))
+                print("\n".join(chapter_plan(args.name, args.profile, workers=args.workers)))
                 return 0
             parts = chapter_parts(args.name, args.profile, allow_train=True, progress=False,
                                   checkpoint_dir=args.checkpoints, workers=args.workers)
@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     records = run_sweep(store, configs,
                         functools.partial(run, checkpoint_dir=args.checkpoints, checkpoint_every=args.checkpoint_every,
                                           progress=progress, device=args.device),
-                        cost_fn=estimated_seconds, dry_run=args.dry_run, workers=args.workers)
+                        cost_fn=functools.partial(estimated_seconds, threads=threads_per_worker(args.workers)),
+                        dry_run=args.dry_run, workers=args.workers)
     for record in records:
         print(_summary_line(record))
     return 0

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from kcl.capacity import capacity, measure_losses
+from kcl.cost import CostModel, machine_cost_model
 from kcl.data import DataConfig, make_dataset
 from kcl.models import ModelConfig, build_model
 from kcl.params import count_parameters
@@ -86,18 +87,17 @@ def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoi
     return result
 
 
-def estimated_seconds(config: RunConfig, flops_per_second: float = 25e9) -> float:
-    """A rough cost: 6·P·tokens (all vocabulary rows) at ``flops_per_second`` effective.
-
-    The default is about 13% of the fp32 matmul peak measured on a 2-core machine.
-    """
+def estimated_seconds(config: RunConfig, threads: int | None = None, cost: CostModel | None = None) -> float:
+    """One run's wall seconds on ``threads`` threads (default: torch's current count), by ``cost``
+    (default: the model fitted to the stored records at that thread count, ``kcl.cost``)."""
+    cost = cost or machine_cost_model(threads or torch.get_num_threads())
     dataset, model = build(config)
     steps = estimate_steps(dataset, config.train)
     seq = config.train.window if config.train.packing == "concat" else int(dataset.render(
         [0], __import__("numpy").random.default_rng(0)).lengths[0]) + 2
     tokens = steps * config.train.batch_size * seq
     n_params = sum(p.numel() for p in model.parameters())
-    return 6 * n_params * tokens / flops_per_second
+    return cost.seconds(6 * n_params * tokens, steps)
 
 
 # -- configs from plain dicts (YAML sweep files, the command line) -------------------------------

@@ -333,7 +333,7 @@ class Plan:
 
     done: list = field(default_factory=list)
     missing: list = field(default_factory=list)
-    cost_seconds: float | None = None  # sum of cost_fn over missing; None without a cost_fn
+    cost_seconds: float | None = None  # cost_fn over missing, shared by the workers; None without a cost_fn
     stale: list = field(default_factory=list)  # missing configs with a record from another version
 
     @property
@@ -352,16 +352,25 @@ class Plan:
         return text + f"; estimated {_duration(self.cost_seconds)} on this machine"
 
 
-def plan(store: ResultStore, configs: Iterable, cost_fn: Callable[[Any], float] | None = None) -> Plan:
-    """Split ``configs`` into done and missing, and estimate the missing ones' cost in seconds."""
+def plan(store: ResultStore, configs: Iterable, cost_fn: Callable[[Any], float] | None = None,
+         workers: int = 1) -> Plan:
+    """Split ``configs`` into done and missing, and estimate the missing ones' wall time in seconds:
+    ``cost_fn`` (one run's seconds) summed and shared by ``workers`` runs at once (never shorter
+    than the longest run)."""
     result = Plan()
     for config in _unique(configs):
         (result.done if store.has(config) else result.missing).append(config)
     if cost_fn is not None:
-        result.cost_seconds = float(sum(cost_fn(config) for config in result.missing))
+        costs = [cost_fn(config) for config in result.missing]
+        result.cost_seconds = float(max(sum(costs) / workers, max(costs, default=0.0)))
     if result.missing:
         result.stale = store.stale(result.missing)
     return result
+
+
+def threads_per_worker(workers: int = 1) -> int:
+    """The torch threads each of ``workers`` runs at once gets: the cores shared out evenly."""
+    return max(1, (os.cpu_count() or 1) // workers)
 
 
 def _limit_threads(threads: int) -> None:
@@ -404,7 +413,7 @@ def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dic
     for config in configs:
         _check_config(config)
     store.clean_temp()
-    todo = plan(store, configs, cost_fn)
+    todo = plan(store, configs, cost_fn, workers)
     log(f"{store.root}: {todo.summary()}" + (f" ({workers} at a time)" if workers > 1 and todo.missing else ""))
     if dry_run:
         return [r for r in (store.get(c) for c in configs) if r is not None]
@@ -440,7 +449,7 @@ def _run_parallel(store: ResultStore, missing: list, run_fn, workers: int, log) 
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = threads_per_worker(workers)
     n, out, error = len(missing), {}, None
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_limit_threads,
                              initargs=(threads,)) as pool:
