@@ -1,5 +1,6 @@
 """The project files agree with each other: environment.yml follows pyproject.toml."""
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -22,3 +23,12 @@ def test_environment_yml_matches_pyproject():
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_api_page_documents_every_module():
+    """book/api.md lists each module of kcl (the command-line entry points aside)."""
+    package = ROOT / "src" / "kcl"
+    modules = {".".join(p.relative_to(package.parent).with_suffix("").parts).removesuffix(".__init__")
+               for p in package.rglob("*.py")} - {"kcl.cli", "kcl.__main__"}
+    listed = set(re.findall(r"automodule:: (\S+)", (ROOT / "book" / "api.md").read_text()))
+    assert modules - listed == set(), "add these to book/api.md"
