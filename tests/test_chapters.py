@@ -6,6 +6,7 @@ import json
 import math
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -258,3 +259,22 @@ def test_each_seed_at_its_own_best_rate():
     assert h["R"] == pytest.approx(3.6 / 3) and h["low"] < h["R"] < h["high"]
     fixed = headline(main, [r for r in runs if r["config"]["train"]["lr"] == 0.002])
     assert fixed["values"] == [1.4, 0.5, 1.3]  # v1: every seed at seed 0's best rate
+
+
+@pytest.mark.parametrize("name", [n for n in chapters.CHAPTERS if n != "reference"])
+def test_gpu_presets_are_their_own_sweeps_and_every_setting_fits_the_context(name):
+    """The gpu profile (untested here) never writes into a cpu store, and each of its data settings
+    builds and fits the model's 512-token context (checked at N = 50: the length does not depend on N)."""
+    from kcl.models.config import ModelConfig
+
+    ch = chapters.CHAPTERS[name]
+    parts = ["main"] + (["pilot"] if ch.pilot else [])
+    for part in parts:
+        path, spec, configs = chapters.chapter_sweep(name, "gpu", part=part, lr_grid=[1e-3])
+        assert path.parent.name == "gpu" and spec["store"].startswith("results/gpu/"), path
+        _, cpu_spec, _ = chapters.chapter_sweep(name, "cpu", part=part, lr_grid=[1e-3])
+        assert spec["store"] != cpu_spec["store"]
+        for data in {c.data for c in configs if c.data.name == "bioD"}:
+            small = make_dataset(DataConfig(**{**data.__dict__, "n_people": 50}))
+            longest = max(small.render(range(50), np.random.default_rng(0)).lengths)
+            assert longest + 2 <= ModelConfig.max_seq_len, (data, longest)

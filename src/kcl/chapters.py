@@ -69,8 +69,8 @@ CHAPTERS = {
     ),
     "result2": Chapter(
         title="Result 2: bioS, bioS-simple and the bioR proxy",
-        sweeps={"cpu": "sweeps/result2.yaml", "gpu": "sweeps/result2.yaml"},
-        pilot={"cpu": "sweeps/pilot-lr-bios.yaml", "gpu": "sweeps/pilot-lr-bios.yaml"},
+        sweeps={"cpu": "sweeps/result2.yaml", "gpu": "sweeps/gpu/result2.yaml"},
+        pilot={"cpu": "sweeps/pilot-lr-bios.yaml", "gpu": "sweeps/gpu/pilot-lr-1000.yaml"},
         claim="bioS-simple and bioR also reach about 2 bits per parameter, slightly below bioS (Result 2)",
         threshold=2.0, seeds=(1, 2), seed_group="data.name",
         smoke={"data.n_people": 30, "train.exposures": 4, "train.batch_size": 4, "train.window": 128, "bootstrap": 50},
@@ -78,8 +78,8 @@ CHAPTERS = {
     ),
     "result3": Chapter(
         title="Result 3: the bioD knobs K, C, D, L, T",
-        sweeps={"cpu": "sweeps/result3.yaml", "gpu": "sweeps/result3.yaml"},
-        pilot={"cpu": "sweeps/pilot-lr-1000.yaml", "gpu": "sweeps/pilot-lr-1000.yaml"},
+        sweeps={"cpu": "sweeps/result3.yaml", "gpu": "sweeps/gpu/result3.yaml"},
+        pilot={"cpu": "sweeps/pilot-lr-1000.yaml", "gpu": "sweeps/gpu/pilot-lr-biod.yaml"},
         claim="on bioD, whatever K, C, D, L and T, GPT2 reaches a peak capacity ratio of at least 2 (Result 3)",
         threshold=2.0, smoke={**_SMOKE_LAW, "train.batch_size": 4},
         smoke_grid={"data.K, data.C, data.D, data.L, data.T, data.n_people":
@@ -88,7 +88,7 @@ CHAPTERS = {
     ),
     "result4-bios": Chapter(
         title="Result 4 on bioS: result 2's bioS point at 100 exposures",
-        sweeps={"cpu": "sweeps/result4-bios.yaml", "gpu": "sweeps/result4-bios.yaml"},
+        sweeps={"cpu": "sweeps/result4-bios.yaml", "gpu": "sweeps/gpu/result4-bios.yaml"},
         claim="after 100 exposures bioS is stored at about 1 bit per parameter or more (Result 4)",
         threshold=1.0, smoke={"data.n_people": 30, "train.exposures": 4, "train.batch_size": 4, "train.window": 128,
                               "bootstrap": 50}, smoke_grid={"train.lr": [0.005, 0.01, 0.02]},
