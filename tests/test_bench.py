@@ -1,6 +1,6 @@
 import json
 
-from kcl.bench import flops_per_token, run_bench
+from kcl.bench import flops_per_token
 from kcl.cli import main
 from kcl.models import ModelConfig, build_model
 

@@ -1,4 +1,3 @@
-import json
 import os
 import signal
 import subprocess
@@ -9,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kcl.cli import main
-from kcl.run import RunConfig, config_from_dict, expand_sweep, run
+from kcl.run import config_from_dict, expand_sweep, run
 from kcl.store import ResultStore, config_key
 
 TINY = {

@@ -3,7 +3,6 @@ import pytest
 import torch
 
 from kcl.data import DataConfig, make_dataset
-from kcl.data.base import NAME
 from kcl.models import ModelConfig, build_model
 from kcl.train import TrainConfig, iter_batches, lr_at, round_sequences, train
 
@@ -48,7 +47,6 @@ def test_windows_cover_the_stream_once():
     seqs = round_sequences(ds, cfg, 0)
     assert all(len(s) == 51 for s in seqs[:-1]) and len(seqs[-1]) <= 51
     rebuilt = np.concatenate([seqs[0]] + [s[1:] for s in seqs[1:]])
-    bios_tokens = sum(len(b) for b in [None] if False) or None
     n_bios_tokens = len(rebuilt) - (ds.n_people + 1)  # minus the EOS separators
     assert (rebuilt == ds.vocab.eos_id).sum() == ds.n_people + 1
     assert n_bios_tokens > 0

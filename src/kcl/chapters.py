@@ -7,7 +7,7 @@ A chapter names one sweep file per profile:
 * ``cpu``: the committed records of the sweep sized for a 2-core machine (``results/<store>``);
 * ``gpu``: the sweep sized for a larger machine (the same file when a chapter has no larger one).
 
-``chapter_records`` returns the records through ``kcl.store.run_sweep``, which prints how many runs
+``chapter_records`` returns the records through ``kcl.sweep.run_sweep``, which prints how many runs
 are missing and their estimated cost first. With ``allow_train=False`` (what the book build uses)
 a missing or stale record raises ``MissingResultsError`` naming the command that recomputes it.
 """
@@ -24,7 +24,8 @@ from typing import Callable
 import numpy as np
 import yaml
 
-from kcl.store import Plan, ResultStore, plan, run_sweep, threads_per_worker
+from kcl.store import ResultStore
+from kcl.sweep import Plan, plan, run_sweep, threads_per_worker
 
 PROFILES = ("smoke", "cpu", "gpu")
 
@@ -204,7 +205,7 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     (book/protocol.md), and the seeds rerun the main sweep's peak; with ``seed_all_rates``,
     ``"seed_rates"`` reruns it at every seed and rate (each seed's own best rate). Trains only what is missing,
     and only if ``allow_train``; with ``checkpoint_dir`` a killed run resumes where it stopped;
-    ``workers`` runs that many configs at once (``kcl.store.run_sweep``)."""
+    ``workers`` runs that many configs at once (``kcl.sweep.run_sweep``)."""
     from kcl.law import seed_configs, seed_rate_configs
     from kcl.run import estimated_seconds, run
     from kcl.stats import lr_grid_from_pilot

@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.out}")
         return 0
 
-    from kcl.store import MissingResultsError, ResultStore, run_sweep, threads_per_worker
+    from kcl.store import MissingResultsError, ResultStore
+    from kcl.sweep import run_sweep, threads_per_worker
 
     if args.command == "chapter":
         from kcl.chapters import CHAPTERS, chapter_parts

@@ -145,7 +145,6 @@ def _bars() -> alt.Chart:
 
 def _capacity(measured: pd.DataFrame) -> alt.Chart:
     axis = alt.Axis(format="~s", grid=True)
-    x = alt.X("P:Q", scale=alt.Scale(type="log"), axis=axis, title="model parameters P (paper count)")
     y = alt.Y("bits:Q", scale=alt.Scale(type="log"), axis=axis, title="bits")
     # the 2 and 1 bits/param lines over P in [total/100, 100·total], around the current setting
     lines = _with_knobs(alt.Chart(alt.sequence(-2, 2.01, 0.25, as_="s"))).transform_calculate(

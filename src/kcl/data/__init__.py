@@ -6,7 +6,7 @@ first, with an error that names it and its allowed range).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from kcl.data.base import GENDER, NAME, OTHER, VALUE, Bios, Dataset

@@ -166,7 +166,7 @@ def from_hf(hf_model) -> KCLTransformer:
     theirs = {k: v.detach() for k, v in hf_model.state_dict().items()}
     model = build_model(cfg)
     sd = {ours: theirs[k] for ours, k in _key_map(cfg).items()}
-    h, kv, hd = cfg.n_head, cfg.n_kv_head, cfg.head_dim
+    h, hd = cfg.n_head, cfg.head_dim
     for i in range(cfg.n_layer):
         if HF_ARCHS[cfg.arch] == "gpt_neox":
             pre = f"gpt_neox.layers.{i}.attention.query_key_value"

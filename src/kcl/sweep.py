@@ -1,0 +1,179 @@
+"""Sweeps: which runs of a list of configs are missing, what they will cost, and running them.
+
+``run_sweep`` trains only what ``kcl.store.ResultStore`` lacks and stores each record as soon as
+its run finishes, so a sweep killed at any moment loses nothing finished and resumes where it
+stopped. ``workers > 1`` runs several configs at once in spawned processes, each on its share of
+the cores (``kcl bench`` measures when that pays off).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from kcl.store import MissingResultsError, ResultStore, _check_config, _unique, config_key
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@dataclass
+class Plan:
+    """What a sweep would do: finished and missing configs (unique, in order) and the cost."""
+
+    done: list = field(default_factory=list)
+    missing: list = field(default_factory=list)
+    cost_seconds: float | None = None  # cost_fn over missing, shared by the workers; None without a cost_fn
+    stale: list = field(default_factory=list)  # missing configs with a record from another version
+
+    @property
+    def total(self) -> int:
+        return len(self.done) + len(self.missing)
+
+    def summary(self) -> str:
+        """E.g. "3 of 10 runs missing; estimated 12.5 min on this machine"."""
+        text = f"{len(self.missing)} of {self.total} runs missing"
+        if self.stale:
+            text += f" ({len(self.stale)} stale: older semantics_version)"
+        if not self.missing:
+            return text + "; nothing to run"
+        if self.cost_seconds is None:
+            return text + "; no cost estimate"
+        return text + f"; estimated {_duration(self.cost_seconds)} on this machine"
+
+
+def plan(store: ResultStore, configs: Iterable, cost_fn: Callable[[Any], float] | None = None,
+         workers: int = 1) -> Plan:
+    """Split ``configs`` into done and missing, and estimate the missing ones' wall time in seconds:
+    ``cost_fn`` (one run's seconds) summed and shared by ``workers`` runs at once (never shorter
+    than the longest run)."""
+    result = Plan()
+    for config in _unique(configs):
+        (result.done if store.has(config) else result.missing).append(config)
+    if cost_fn is not None:
+        costs = [cost_fn(config) for config in result.missing]
+        result.cost_seconds = float(max(sum(costs) / workers, max(costs, default=0.0)))
+    if result.missing:
+        result.stale = store.stale(result.missing)
+    return result
+
+
+def threads_per_worker(workers: int = 1) -> int:
+    """The torch threads each of ``workers`` runs at once gets: the cores shared out evenly."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def _limit_threads(threads: int) -> None:
+    """A sweep worker's initializer: ``threads`` torch threads (one per core it is meant to use).
+    OMP_NUM_THREADS too, which ``kcl.train.train`` respects instead of taking every core."""
+    import torch
+
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    torch.set_num_threads(threads)
+
+
+def _run_and_store(root: str, run_fn: Callable[[Any], dict], config) -> tuple[dict, float]:
+    """A worker's job: run one config and store its record itself, so that a record is never lost
+    with its parent process. Returns the record and the wall seconds."""
+    t0 = time.monotonic()
+    record = ResultStore(root).put(config, run_fn(config))
+    return record, time.monotonic() - t0
+
+
+def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dict],
+              cost_fn: Callable[[Any], float] | None = None, dry_run: bool = False,
+              log: Callable[[str], Any] = print, allow_train: bool = True,
+              recompute_hint: str | None = None, workers: int = 1) -> list[dict]:
+    """Run what is missing, store each record as soon as it finishes, return the records.
+
+    The plan summary is logged before anything runs. ``dry_run`` returns the existing records
+    (input order, missing ones left out) without running. ``allow_train=False`` raises
+    ``MissingResultsError`` if anything is missing, naming ``recompute_hint`` as the command that
+    recomputes it. Otherwise returns one record per input config, in input order.
+
+    ``workers > 1`` runs that many configs at once, each in its own process with
+    ``cpu_count // workers`` torch threads (``run_fn`` must then be picklable, e.g. a
+    ``functools.partial`` of a module-level function). Tiny models are limited by per-operator
+    overhead, so on 2 cores two one-thread runs get more done than one two-thread run
+    (``kcl bench`` measures the gain; the Performance page shows it).
+    """
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    configs = list(configs)
+    for config in configs:
+        _check_config(config)
+    store.clean_temp()
+    todo = plan(store, configs, cost_fn, workers)
+    log(f"{store.root}: {todo.summary()}" + (f" ({workers} at a time)" if workers > 1 and todo.missing else ""))
+    if dry_run:
+        return [r for r in (store.get(c) for c in configs) if r is not None]
+    if todo.missing and not allow_train:
+        hint = recompute_hint or "run the sweep with allow_train=True (e.g. `kcl sweep <sweep file>`)"
+        raise MissingResultsError(f"{len(todo.missing)} of {todo.total} runs missing from {store.root}; "
+                                  f"to recompute them: {hint}", todo.missing)
+    by_key = {}
+    n = len(todo.missing)
+    if workers > 1 and n > 1:
+        by_key.update(_run_parallel(store, todo.missing, run_fn, min(workers, n), log))
+    else:
+        for i, config in enumerate(todo.missing, 1):
+            key = config_key(config)
+            log(f"[{i}/{n}] running {key}")
+            t0 = time.monotonic()
+            by_key[key] = store.put(config, run_fn(config))
+            log(f"[{i}/{n}] stored {key} ({_duration(time.monotonic() - t0)})")
+    records = []
+    for config in configs:
+        key = config_key(config)
+        if key not in by_key:
+            by_key[key] = store.get(config)
+        records.append(by_key[key])
+    return records
+
+
+def _run_parallel(store: ResultStore, missing: list, run_fn, workers: int, log) -> dict:
+    """Run ``missing`` on ``workers`` spawned processes; each stores its own record on finishing.
+
+    Spawned, not forked: a fork of a process whose OpenMP pool has run can hang. If one run fails,
+    the others already started finish and are stored, then the error is raised."""
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    threads = threads_per_worker(workers)
+    n, out, error = len(missing), {}, None
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_limit_threads,
+                             initargs=(threads,)) as pool:
+        queue = list(enumerate(missing, 1))
+        running = {}
+
+        def submit():
+            i, config = queue.pop(0)
+            log(f"[{i}/{n}] running {config_key(config)}")
+            running[pool.submit(_run_and_store, str(store.root), run_fn, config)] = (i, config)
+
+        while queue and len(running) < workers:
+            submit()
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                i, config = running.pop(future)
+                try:
+                    record, seconds = future.result()
+                except BaseException as err:  # noqa: BLE001 -- re-raised once the others are done
+                    error = error or err
+                    log(f"[{i}/{n}] failed {config_key(config)}: {err}")
+                    continue
+                out[record["key"]] = record
+                log(f"[{i}/{n}] stored {record['key']} ({_duration(seconds)})")
+            while queue and len(running) < workers and error is None:
+                submit()
+    if error is not None:
+        raise error
+    return out
