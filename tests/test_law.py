@@ -39,6 +39,7 @@ def test_knob_frame_takes_each_settings_peak_over_models_and_rates():
     frame = law.knob_frame(records).set_index("knob")
     assert list(frame.index) == ["default", "K"]
     assert frame.loc["default", "R"] == 2.1 and frame.loc["default", "best_lr"] == 1e-2
+    assert frame.loc["default", "best_lr_at_edge"] == "highest" and frame.loc["K", "best_lr_at_edge"] == ""  # one rate each
     assert frame.loc["K", "R"] == 2.4 and frame.loc["K", "value"] == 16 and frame.loc["K", "N"] == 270
     claims = law.claims_result3(frame.reset_index())
     assert [c.outcome for c in claims] == ["reproduced", "reproduced"]

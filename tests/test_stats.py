@@ -74,3 +74,13 @@ def test_interval_and_ratio_judgement():
     j = stats.judge_ratio("1000 / 100", 2.0, (2.0, 1.8, 2.2), (1.0, 0.9, 1.1))
     assert (j.value, j.low, j.high) == pytest.approx((2.0, 1.8 / 1.1, 2.2 / 0.9)) and j.outcome == "reproduced"
     assert stats.judge_ratio("r", 2.0, (2.0, 1.9, 2.1), (0.5, -0.1, 0.6)).high == float("inf")
+
+
+def test_rate_at_edge_flags_a_best_rate_at_the_end_of_its_grid():
+    def best(lr, tried):
+        return {"config": {"train": {"lr": lr}}, "lr_tried": [(t, 1.0) for t in tried]}
+
+    assert stats.rate_at_edge(best(5e-3, [5e-3, 1e-2, 2e-2])) == "lowest"
+    assert stats.rate_at_edge(best(2e-2, [5e-3, 1e-2, 2e-2])) == "highest"
+    assert stats.rate_at_edge(best(1e-2, [5e-3, 1e-2, 2e-2])) == ""
+    assert stats.rate_at_edge(best(1e-2, [1e-2])) == ""

@@ -12,7 +12,8 @@ import math
 import pandas as pd
 
 from kcl.catalog import model_label
-from kcl.stats import Judgement, _without, best_of_lr, judge, judge_ratio, peak, r_interval, seed_interval
+from kcl.stats import (Judgement, _without, best_of_lr, judge, judge_ratio, peak, r_interval, rate_at_edge,
+                       seed_interval)
 
 NEAR_PERFECT_R_MAX = 1.8  # Result 1(b): models with R^max ≤ 1.8 are near-perfect (R ≈ R^max)
 # Result 3's bioD knobs and their default setting (book/protocol.md, "Results 2 and 3").
@@ -44,7 +45,8 @@ def points_frame(records: list[dict]) -> pd.DataFrame:
             "bits": r["bits"], "max_bits": r["max_bits"], "R": r["R"], "R_low": low, "R_high": high,
             "R_max": r["R_max"], "R_non_embedding": r["R_non_embedding"],
             "R_over_R_max": r["R"] / r["R_max"], "accuracy": r["accuracy_mean"],
-            "best_lr": c["train"]["lr"], "lr_tried": ", ".join(f"{lr:g}: {R:.3f}" for lr, R in record["lr_tried"]),
+            "best_lr": c["train"]["lr"], "best_lr_at_edge": rate_at_edge(record),
+            "lr_tried": ", ".join(f"{lr:g}: {R:.3f}" for lr, R in record["lr_tried"]),
             "minutes": r["train"]["wall_seconds"] / 60, "key": record["key"],
         })
     return pd.DataFrame(rows)
@@ -219,7 +221,7 @@ def knob_frame(records: list[dict]) -> pd.DataFrame:
                      "setting": ", ".join(f"{k}={c['data'][k]}" for k in KNOBS), "N": c["data"]["n_people"],
                      "model": model_label(c["model"]), "P": r["params"]["total"], "R": r["R"], "R_low": low, "R_high": high,
                      "R_max": r["R_max"], "R_non_embedding": r["R_non_embedding"], "best_lr": c["train"]["lr"],
-                     "models_tried": ", ".join(f"{model_label(m['config']['model'])}: {m['result']['R']:.3f}" for m in members),
+                     "best_lr_at_edge": rate_at_edge(top), "models_tried": ", ".join(f"{model_label(m['config']['model'])}: {m['result']['R']:.3f}" for m in members),
                      "bits_name": r["bits_name"], "bits_value": r["bits_value"], "bits_diversity": r["bits_diversity"],
                      "max_bits_name": r["max_bits_name"], "max_bits_value": r["max_bits_value"],
                      "max_bits_diversity": r["max_bits_diversity"], "accuracy": r["accuracy_mean"]})

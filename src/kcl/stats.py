@@ -120,6 +120,16 @@ def best_of_lr(records: Iterable[dict]) -> list[dict]:
     return best
 
 
+def rate_at_edge(best: dict) -> str:
+    """Where a ``best_of_lr`` record's rate sits in the rates it was tried at: "lowest" or
+    "highest" (a rate beyond the grid might have done better), else "" (inside, or one rate)."""
+    rates = [lr for lr, _ in best["lr_tried"]]
+    lr = best["config"]["train"]["lr"]
+    if len(rates) < 2:
+        return ""
+    return "lowest" if lr == min(rates) else "highest" if lr == max(rates) else ""
+
+
 def peak(records: Iterable[dict], key: str = "R") -> dict:
     """The record with the highest ``result[key]`` (the envelope's top over a whole figure)."""
     records = list(records)
