@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -134,8 +135,11 @@ def test_static_chart_has_every_slider_and_handles_measured_points(tmp_path):
     ResultStore(tmp_path / "result3-K").put(bio_d, fake_result())
     ResultStore(tmp_path / "result3-K").put(TINY.__class__(data=DataConfig(name="bioS", n_people=10)), fake_result())
     ResultStore(tmp_path / "reference").put(bio_d, fake_result())  # not a result-3 store
+    slower = dataclasses.replace(bio_d, train=dataclasses.replace(bio_d.train, lr=2 * bio_d.train.lr))
+    ResultStore(tmp_path / "result3-K").put(slower, fake_result(R=0.5, ci=(0.4, 0.6)))  # same point, worse rate
     measured = explorer.measured_points(tmp_path)
     assert len(measured) == 1 and measured.iloc[0].K == 2 and measured.iloc[0].P == 1000
+    assert measured.iloc[0].R == 1.5 and measured.iloc[0].lr == bio_d.train.lr
     with_points = json.dumps(explorer.static_explorer(measured).to_dict())
     assert "measured runs (bright where" in with_points and "no result-3 records yet" not in with_points
 

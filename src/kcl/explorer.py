@@ -49,22 +49,25 @@ def bit_content(N: int, K: int, C: int, D: int, L: int, T: int, N0: int = N0_PAP
 
 
 # -- measured points (result-3 sweeps) -------------------------------------------------------------
-MEASURED_COLUMNS = ["store", "N", "K", "C", "D", "L", "T", "N0", "P", "bits", "R", "R_max", "accuracy"]
+MEASURED_COLUMNS = ["store", "N", "K", "C", "D", "L", "T", "N0", "P", "bits", "R", "R_max", "accuracy", "lr"]
 
 
 def measured_points(results_dir: str | Path = "results", pattern: str = "result3*") -> pd.DataFrame:
-    """One row per current bioD record in ``results_dir/<pattern>/`` (empty if there is none)."""
+    """One row per bioD point in ``results_dir/<pattern>/``: each setting and model at its best
+    learning rate (``kcl.stats.best_of_lr``), current records only (empty if there is none)."""
+    from kcl.stats import best_of_lr
     from kcl.store import ResultStore
 
     rows = []
     for folder in sorted(Path(results_dir).glob(pattern)):
-        for record in ResultStore(folder).records():
-            d, r = record.get("config", {}).get("data", {}), record.get("result", {})
-            if d.get("name") != "bioD" or "R" not in r:
-                continue
+        runs = [r for r in ResultStore(folder).records()
+                if r.get("config", {}).get("data", {}).get("name") == "bioD" and "R" in r.get("result", {})]
+        for record in best_of_lr(runs):
+            d, r = record["config"]["data"], record["result"]
             rows.append({"store": folder.name, "N": d["n_people"], "K": d["K"], "C": d["C"], "D": d["D"],
                          "L": d["L"], "T": d["T"], "N0": int(np.prod(d["pools"])), "P": r["params"]["total"],
-                         "bits": r["bits"], "R": r["R"], "R_max": r["R_max"], "accuracy": r.get("accuracy_mean")})
+                         "bits": r["bits"], "R": r["R"], "R_max": r["R_max"], "accuracy": r.get("accuracy_mean"),
+                         "lr": record["config"]["train"]["lr"]})
     return pd.DataFrame(rows, columns=MEASURED_COLUMNS)
 
 
@@ -170,7 +173,7 @@ def _capacity(measured: pd.DataFrame) -> alt.Chart:
             size=alt.condition("datum.here", alt.value(120), alt.value(30)),
             tooltip=["store", "N", "K", "C", "D", "L", "T", alt.Tooltip("P:Q", format=","),
                      alt.Tooltip("R:Q", format=".3f"), alt.Tooltip("R_max:Q", format=".3f"),
-                     alt.Tooltip("accuracy:Q", format=".2f")]))
+                     alt.Tooltip("accuracy:Q", format=".2f"), alt.Tooltip("lr:Q", format="g", title="best rate")]))
     subtitle = ("green: measured runs (bright where the setting matches the sliders)" if len(measured)
                 else "no result-3 records yet: measured runs will appear here")
     return alt.layer(*layers).properties(
