@@ -1,7 +1,7 @@
 """Sphinx extension of the book: no page refers to a CDN (listed in ``_config.yml``).
 
-Jupyter Book 1 always loads sphinx-thebe, which puts ``const THEBE_JS_URL = "https://unpkg.com/…"``
-on every page (twice, hence a console error) although launching code on the page is switched off
+Jupyter Book 1 always loads sphinx-thebe, which puts a ``const THEBE_JS_URL`` pointing at a CDN on
+every page (twice, hence a console error) although launching code on the page is switched off
 (``launch_buttons.thebe: false``). This extension drops thebe's scripts from the pages, and warns
 about and drops any other script loaded from a remote address.
 """
