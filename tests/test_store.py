@@ -43,7 +43,9 @@ class Other:  # same fields as Cfg, different class
 
 
 def _python(code: str, **kwargs) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    """A Python subprocess that imports kcl from this checkout and this folder's test modules."""
+    paths = [SRC, str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 

@@ -75,19 +75,9 @@ def test_sigkilled_sweep_keeps_finished_records_and_resumes(tmp_path):
     root = tmp_path / "store"
     proc = _python(f"""
         import time
-        from dataclasses import dataclass, field
         from kcl.store import ResultStore
         from kcl.sweep import run_sweep
-        @dataclass(frozen=True)
-        class Inner:
-            width: int = 4
-            lr: float = 1e-3
-        @dataclass(frozen=True)
-        class Cfg:
-            i: int = 0
-            name: str = "a"
-            inner: Inner = field(default_factory=Inner)
-            tags: tuple = ("x", 1)
+        from test_store import Cfg
         def run_fn(config):
             time.sleep(0.3)
             return {{"i": config.i, "sq": config.i ** 2}}

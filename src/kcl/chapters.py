@@ -25,7 +25,7 @@ import numpy as np
 import yaml
 
 from kcl.store import ResultStore
-from kcl.sweep import Plan, plan, run_sweep, threads_per_worker
+from kcl.sweep import Plan, plan, run_sweep
 
 PROFILES = ("smoke", "cpu", "gpu")
 
@@ -207,7 +207,7 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     and only if ``allow_train``; with ``checkpoint_dir`` a killed run resumes where it stopped;
     ``workers`` runs that many configs at once (``kcl.sweep.run_sweep``)."""
     from kcl.law import seed_configs, seed_rate_configs
-    from kcl.run import estimated_seconds, run
+    from kcl.run import run, sweep_cost
     from kcl.stats import lr_grid_from_pilot
 
     ch = CHAPTERS[chapter]
@@ -223,8 +223,7 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     def sweep(folder: Path, configs) -> list[dict]:
         return run_sweep(ResultStore(folder), configs,
                          functools.partial(run, progress=progress and workers == 1, checkpoint_dir=checkpoint_dir),
-                         cost_fn=functools.partial(estimated_seconds, threads=threads_per_worker(workers)),
-                         log=log, allow_train=allow_train, recompute_hint=hint, workers=workers)
+                         cost_fn=sweep_cost(workers), log=log, allow_train=allow_train, recompute_hint=hint, workers=workers)
 
     out: dict[str, list[dict]] = {}
     _, spec, configs = chapter_sweep(chapter, profile, root, "pilot")
@@ -327,14 +326,14 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
     """What ``kcl chapter`` would run, part by part, with estimated wall times for ``workers``
     runs at once; trains nothing. Before the pilot has finished, the main sweep is costed at its
     base rate ×3 (its rates are not known yet) and the seed reruns are left out."""
-    from kcl.run import estimated_seconds
+    from kcl.run import sweep_cost
     from kcl.stats import lr_grid_from_pilot
 
     if profile == "smoke":
         raise ValueError("the smoke profile trains into a temporary folder; there is nothing to plan")
 
     def costed(store_: ResultStore, configs_) -> Plan:
-        return plan(store_, configs_, functools.partial(estimated_seconds, threads=threads_per_worker(workers)), workers)
+        return plan(store_, configs_, sweep_cost(workers), workers)
 
     ch = CHAPTERS[chapter]
     root_path = repo_root(root)

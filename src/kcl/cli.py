@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from kcl.store import MissingResultsError, ResultStore
-    from kcl.sweep import run_sweep, threads_per_worker
+    from kcl.sweep import run_sweep
 
     if args.command == "chapter":
         from kcl.chapters import CHAPTERS, chapter_parts
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(json.loads(path.read_text()), indent=2))
         return 0
 
-    from kcl.run import estimated_seconds, run
+    from kcl.run import run, sweep_cost
 
     try:
         spec, configs = _load_sweep(args.sweep_file, args.set)
@@ -165,8 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     records = run_sweep(store, configs,
                         functools.partial(run, checkpoint_dir=args.checkpoints, checkpoint_every=args.checkpoint_every,
                                           progress=progress, device=args.device),
-                        cost_fn=functools.partial(estimated_seconds, threads=threads_per_worker(args.workers)),
-                        dry_run=args.dry_run, workers=args.workers)
+                        cost_fn=sweep_cost(args.workers), dry_run=args.dry_run, workers=args.workers)
     for record in records:
         print(_summary_line(record))
     return 0

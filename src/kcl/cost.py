@@ -52,7 +52,7 @@ def fit_cost_model(records: list[dict], threads: int) -> CostModel:
     """Least squares of wall seconds on (flops, steps) over the records trained on ``threads``
     threads (records from before threads were recorded count as 2, the machine's cores then)."""
     rows = [(run_flops(r), r["result"]["train"]["steps"], r["result"]["train"]["wall_seconds"])
-            for r in records if _trained(r) and r["result"]["train"].get("threads", 2) == threads]
+            for r in _trained_on(records, threads)]
     if len(rows) < MIN_RECORDS:
         return CostModel(threads=threads)
     design = np.array([[flops, steps] for flops, steps, _ in rows])
@@ -91,6 +91,11 @@ def _trained(record: dict) -> bool:
             and "trainable_all_rows" in record["result"].get("params", {}))
 
 
+def _trained_on(records: list[dict], threads: int) -> list[dict]:
+    """The training records made on ``threads`` threads (before threads were recorded: 2)."""
+    return [r for r in records if _trained(r) and r["result"]["train"].get("threads", 2) == threads]
+
+
 def fit_report(records: list[dict]) -> list[dict]:
     """Per thread count: the fitted model and how far the records' wall times fall from it (actual
     over estimated: 5th, 50th, 95th percentile, in sample), beside the FLOP-only default."""
@@ -98,7 +103,7 @@ def fit_report(records: list[dict]) -> list[dict]:
     by_threads = sorted({r["result"]["train"].get("threads", 2) for r in records if _trained(r)})
     for threads in by_threads:
         model = fit_cost_model(records, threads)
-        mine = [r for r in records if _trained(r) and r["result"]["train"].get("threads", 2) == threads]
+        mine = _trained_on(records, threads)
         row = {"threads": threads, "records": len(mine), "GFLOP/s": round(float(model.flops_per_second) / 1e9, 1),
                "ms per step": round(model.seconds_per_step * 1e3, 2)}
         for name, m in (("fitted", model), ("FLOPs only", CostModel())):

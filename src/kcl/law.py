@@ -27,7 +27,7 @@ def data_label(config: dict) -> str:
     """A data set's short name for charts: ``bioD N=1,000``; a bioD knob moved from the default
     is named too (``bioD K=16 N=270``), so result 3's settings stay apart."""
     d = config["data"]
-    moved = [f"{k}={d[k]}" for k in KNOBS if d["name"] == "bioD" and k in d and d[k] != DEFAULT_KNOBS[k]]
+    moved = [f"{k}={d[k]}" for k in moved_knobs(d)] if d["name"] == "bioD" else []
     return " ".join([d["name"], *moved, f"N={d['n_people']:,}"])
 
 
@@ -195,9 +195,14 @@ def claims_result2(main: list[dict], seeds: list[dict]) -> list[Judgement]:
 
 
 # -- result 3: the bioD knobs -----------------------------------------------------------------------
+def moved_knobs(data: dict) -> list[str]:
+    """The bioD knobs a setting moves away from the default."""
+    return [k for k in KNOBS if data[k] != DEFAULT_KNOBS[k]]
+
+
 def varied_knob(data: dict) -> str:
     """Which knob a bioD setting moves away from the default ("default" if none)."""
-    moved = [k for k in KNOBS if data[k] != DEFAULT_KNOBS[k]]
+    moved = moved_knobs(data)
     if len(moved) > 1:
         raise ValueError(f"setting {data} moves more than one knob: {moved}")
     return moved[0] if moved else "default"
@@ -221,7 +226,8 @@ def knob_frame(records: list[dict]) -> pd.DataFrame:
                      "setting": ", ".join(f"{k}={c['data'][k]}" for k in KNOBS), "N": c["data"]["n_people"],
                      "model": model_label(c["model"]), "P": r["params"]["total"], "R": r["R"], "R_low": low, "R_high": high,
                      "R_max": r["R_max"], "R_non_embedding": r["R_non_embedding"], "best_lr": c["train"]["lr"],
-                     "best_lr_at_edge": rate_at_edge(top), "models_tried": ", ".join(f"{model_label(m['config']['model'])}: {m['result']['R']:.3f}" for m in members),
+                     "best_lr_at_edge": rate_at_edge(top),
+                     "models_tried": ", ".join(f"{model_label(m['config']['model'])}: {m['result']['R']:.3f}" for m in members),
                      "bits_name": r["bits_name"], "bits_value": r["bits_value"], "bits_diversity": r["bits_diversity"],
                      "max_bits_name": r["max_bits_name"], "max_bits_value": r["max_bits_value"],
                      "max_bits_diversity": r["max_bits_diversity"], "accuracy": r["accuracy_mean"]})

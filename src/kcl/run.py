@@ -8,6 +8,7 @@ per config and skips what is already finished.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import typing
 import time
@@ -98,6 +99,14 @@ def estimated_seconds(config: RunConfig, threads: int | None = None, cost: CostM
     tokens = steps * config.train.batch_size * seq
     n_params = sum(p.numel() for p in model.parameters())
     return cost.seconds(6 * n_params * tokens, steps)
+
+
+def sweep_cost(workers: int = 1):
+    """``estimated_seconds`` for the runs of a sweep with ``workers`` at once, each on its share of
+    the cores (``kcl.sweep.threads_per_worker``): the ``cost_fn`` of ``kcl.sweep.run_sweep``."""
+    from kcl.sweep import threads_per_worker
+
+    return functools.partial(estimated_seconds, threads=threads_per_worker(workers))
 
 
 # -- configs from plain dicts (YAML sweep files, the command line) -------------------------------
