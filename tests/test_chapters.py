@@ -264,6 +264,28 @@ def test_each_seed_at_its_own_best_rate():
     assert fixed["values"] == [1.4, 0.5, 1.3]  # v1: every seed at seed 0's best rate
 
 
+def test_a_setting_whose_peak_rate_is_at_an_edge_gets_one_rate_beyond_it():
+    """Protocol addendum 2026-11-30 (result 3): every model of an edge-peaked setting, once at half
+    the lowest (twice the highest) rate; a setting whose peak rate is inside the grid, nothing."""
+    from dataclasses import asdict, replace
+
+    from kcl.law import edge_rate_configs
+
+    def at(config, lr, R):
+        config = replace(config, train=replace(config.train, lr=lr))
+        return {"config": json.loads(json.dumps(asdict(config))), "result": {"R": R}, "key": config_key(config)}
+
+    low_edge = [_law_record(0.001, 1.4)[1], _law_record(0.002, 1.0)[1], _law_record(0.004, 0.9)[1],
+                _law_record(0.001, 1.1, d=32)[1], _law_record(0.002, 1.2, d=32)[1], _law_record(0.004, 1.0, d=32)[1]]
+    other = replace(_law_record(0.001, 0)[0], data=replace(TINY.data, K=3))  # another setting: peak inside
+    inside = [at(other, 0.001, 1.0), at(other, 0.002, 1.5), at(other, 0.004, 1.2)]
+    reruns = edge_rate_configs(low_edge + inside)
+    assert sorted((c.model.d_model, c.train.lr) for c in reruns) == [(16, 0.0005), (32, 0.0005)]
+    high_edge = [at(other, 0.001, 1.0), at(other, 0.002, 1.1), at(other, 0.004, 1.2)]
+    assert [c.train.lr for c in edge_rate_configs(high_edge)] == [0.008]
+    assert all(c.data == TINY.data for c in reruns)
+
+
 @pytest.mark.parametrize("name", [n for n in chapters.CHAPTERS if n != "reference"])
 def test_gpu_presets_are_their_own_sweeps_and_every_setting_fits_the_context(name):
     """The gpu profile (untested here) never writes into a cpu store, and each of its data settings

@@ -44,6 +44,7 @@ class Chapter:
     seeds: tuple[int, ...] = ()  # reruns of the peak point at these seeds (data and training seed)
     seed_group: str | None = None  # rerun each group's peak instead (a dotted field, e.g. data.name)
     seed_all_rates: bool = False  # also rerun the peak at every seed × every rate (law.seed_rate_configs)
+    edge_rates: bool = False  # one rate beyond the grid where a setting's peak is at its edge (law.edge_rate_configs)
 
 
 # The smoke profile of the law chapters: 40 people, two tiny models, two rates, seconds in all.
@@ -82,7 +83,7 @@ CHAPTERS = {
         sweeps={"cpu": "sweeps/result3.yaml", "gpu": "sweeps/gpu/result3.yaml"},
         pilot={"cpu": "sweeps/pilot-lr-1000.yaml", "gpu": "sweeps/gpu/pilot-lr-biod.yaml"},
         claim="on bioD, whatever K, C, D, L and T, GPT2 reaches a peak capacity ratio of at least 2 (Result 3)",
-        threshold=2.0, smoke={**_SMOKE_LAW, "train.batch_size": 4},
+        threshold=2.0, edge_rates=True, smoke={**_SMOKE_LAW, "train.batch_size": 4},
         smoke_grid={"data.K, data.C, data.D, data.L, data.T, data.n_people":
                     [[1, 4, 64, 1, 64, 40], [4, 4, 64, 2, 64, 20]],
                     "model.n_layer, model.n_head, model.d_model": [[1, 2, 16]], "train.lr": [0.005, 0.01, 0.02]},
@@ -180,6 +181,21 @@ def _store_of(spec: dict, chapter: str, root: str | Path | None) -> Path:
     return repo_root(root) / spec.get("store", f"results/{chapter}")
 
 
+def follow_ups(chapter: str, main_records: list[dict]) -> dict[str, list]:
+    """The reruns a chapter derives from its complete main sweep, by part name: ``seeds`` (the
+    peak at other seeds), ``seed_rates`` (addendum 2026-11-29: every seed × rate) and
+    ``edge_rates`` (addendum 2026-11-30: one rate beyond an edge peak). All go into the main store."""
+    from kcl.law import edge_rate_configs, seed_configs, seed_rate_configs
+
+    ch = CHAPTERS[chapter]
+    out = {"seeds": seed_configs(main_records, ch.seeds, ch.seed_group)}
+    if ch.seed_all_rates:
+        out["seed_rates"] = seed_rate_configs(main_records, ch.seeds)
+    if ch.edge_rates:
+        out["edge_rates"] = edge_rate_configs(main_records)
+    return out
+
+
 def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
                     store: str | Path | None = None, root: str | Path | None = None,
                     progress: bool = False, log: Callable[[str], object] = print) -> list[dict]:
@@ -203,10 +219,10 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     """A law chapter's records: ``{"pilot": [...], "main": [...], "seeds": [...]}``, in that
     order: the pilot's best learning rate and its ×½ and ×2 neighbours are the main sweep's rates
     (book/protocol.md), and the seeds rerun the main sweep's peak; with ``seed_all_rates``,
-    ``"seed_rates"`` reruns it at every seed and rate (each seed's own best rate). Trains only what is missing,
+    ``"seed_rates"`` reruns it at every seed and rate (each seed's own best rate); with ``edge_rates``,
+    ``"edge_rates"`` adds one rate beyond an edge peak (``follow_ups``). Trains only what is missing,
     and only if ``allow_train``; with ``checkpoint_dir`` a killed run resumes where it stopped;
     ``workers`` runs that many configs at once (``kcl.sweep.run_sweep``)."""
-    from kcl.law import seed_configs, seed_rate_configs
     from kcl.run import run, sweep_cost
     from kcl.stats import lr_grid_from_pilot
 
@@ -232,10 +248,8 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
     main_store = where(spec, "main")
     out["main"] = sweep(main_store, configs)
-    seeds = seed_configs(out["main"], ch.seeds, ch.seed_group)
-    out["seeds"] = sweep(main_store, seeds) if seeds else []
-    if ch.seed_all_rates:  # the protocol's addendum of 2026-11-29: each seed at its own best rate
-        out["seed_rates"] = sweep(main_store, seed_rate_configs(out["main"], ch.seeds))
+    for part, reruns in follow_ups(chapter, out["main"]).items():
+        out[part] = sweep(main_store, reruns) if reruns else []
     return out
 
 
@@ -354,15 +368,11 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
     main_store = ResultStore(_store_of(spec, chapter, root))
     main = costed(main_store, configs)
     lines.append(f"main  {spec['store']} (rates {grid}): {main.summary()}")
-    if not main.missing and ch.seeds:
-        from kcl.law import seed_configs, seed_rate_configs
-
-        records = [main_store.get(c) for c in configs]
-        seeds = costed(main_store, seed_configs(records, ch.seeds, ch.seed_group))
-        lines.append(f"seeds {spec['store']}: {seeds.summary()}")
-        if ch.seed_all_rates:
-            rates = costed(main_store, seed_rate_configs(records, ch.seeds))
-            lines.append(f"seed × rate reruns {spec['store']}: {rates.summary()}")
-    elif ch.seeds:
-        lines.append(f"seeds: {len(ch.seeds)} reruns per peak, once the main sweep is complete")
+    if not main.missing:
+        reruns = follow_ups(chapter, [main_store.get(c) for c in configs])
+        for part, configs_ in reruns.items():
+            if configs_:
+                lines.append(f"{part} {spec['store']}: {costed(main_store, configs_).summary()}")
+    elif ch.seeds or ch.edge_rates:
+        lines.append("seed and edge-rate reruns: once the main sweep is complete")
     return lines

@@ -117,6 +117,31 @@ def seed_rate_configs(main_records: list[dict], seeds: tuple[int, ...]) -> list:
     return out
 
 
+
+def edge_rate_configs(main_records: list[dict]) -> list:
+    """Protocol addendum 2026-11-30 (result 3): a data setting whose peak (over its models, each at
+    its best rate) sits at the lowest rate tried is rerun, every model of it, once at half that
+    rate; at the highest, once at twice it. Settings whose peak rate lies inside the grid get none."""
+    from dataclasses import replace
+
+    from kcl.run import config_from_dict
+
+    settings: dict = {}
+    for record in best_of_lr(main_records):
+        settings.setdefault(_without(record["config"], "model", "train.lr"), []).append(record)
+    out = []
+    for members in settings.values():
+        top = peak(members)
+        edge = rate_at_edge(top)
+        if not edge:
+            continue
+        rates = [lr for lr, _ in top["lr_tried"]]
+        beyond = min(rates) / 2 if edge == "lowest" else max(rates) * 2
+        for member in members:
+            config = config_from_dict(member["config"])
+            out.append(replace(config, train=replace(config.train, lr=beyond)))
+    return out
+
 _SEEDS_AND_RATE = ("data.seed", "train.seed", "train.lr")  # what the reruns of one point vary
 
 
