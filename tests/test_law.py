@@ -56,3 +56,14 @@ def test_knob_coverage_spans_the_default_and_the_settings_on_a_log_scale():
     assert cover.loc["C", "ours"] == "4" and cover.loc["C", "log_share_of_paper_range"] == 0
     assert cover.loc["T", "ours"] == "64, 2,048"
     assert cover.loc["T", "paper"] == "20–40,000"
+
+
+def test_edge_rate_frame_sets_each_edge_setting_beside_its_widened_figure():
+    main = [record(5e-3, 1.9), record(1e-2, 2.1), record(2e-2, 2.0),                    # default: inside
+            record(5e-3, 1.7, K=16, N=270), record(1e-2, 1.5, K=16, N=270), record(2e-2, 1.0, K=16, N=270)]
+    extra = [record(2.5e-3, 1.8, K=16, N=270)]
+    frame = law.edge_rate_frame(law.knob_frame(main), law.knob_frame(main + extra))
+    assert list(frame["setting"]) == ["K=16, C=4, D=64, L=1, T=64"]
+    row = frame.iloc[0]
+    assert (row.R, row.best_lr, row.best_lr_at_edge) == (1.7, 5e-3, "lowest")
+    assert (row.R_widened, row.best_lr_widened, row.best_lr_at_edge_widened) == (1.8, 2.5e-3, "lowest")

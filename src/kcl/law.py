@@ -273,6 +273,13 @@ def knob_coverage(settings: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def edge_rate_frame(committed: pd.DataFrame, widened: pd.DataFrame) -> pd.DataFrame:
+    """The settings whose committed peak rate was at an edge (addendum 2026-11-30), their committed
+    figure beside the one with the extra rate (two ``knob_frame`` tables: main, main + edge runs)."""
+    keep = ["setting", "N", "model", "R", "R_low", "R_high", "best_lr", "best_lr_at_edge"]
+    at_edge = committed.loc[committed["best_lr_at_edge"] != "", keep]
+    return at_edge.merge(widened[keep], on=["setting", "N"], suffixes=("", "_widened"))
+
 def claims_result3(settings: pd.DataFrame) -> list[Judgement]:
     """Result 3: every setting's peak R ≥ 2."""
     return [judge(f"{row.setting} (N={row.N:,}): peak R(F)", 2.0, row.R, row.R_low, row.R_high, "at_least")
