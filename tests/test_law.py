@@ -67,3 +67,12 @@ def test_edge_rate_frame_sets_each_edge_setting_beside_its_widened_figure():
     row = frame.iloc[0]
     assert (row.R, row.best_lr, row.best_lr_at_edge) == (1.7, 5e-3, "lowest")
     assert (row.R_widened, row.best_lr_widened, row.best_lr_at_edge_widened) == (1.8, 2.5e-3, "lowest")
+
+
+def test_bios_at_100_exposures_is_judged_alone_until_result_2_gives_its_1000_exposure_figure():
+    rare = [record(5e-3, 0.8), record(1e-2, 1.2)]
+    alone = law.claims_bios_100(rare, None)
+    assert len(alone) == 1 and alone[0].value == 1.2 and alone[0].outcome == "reproduced"
+    both = law.claims_bios_100(rare, {"R": 3.0, "low": 2.8, "high": 3.2})
+    assert len(both) == 2 and both[1].value == pytest.approx(2.5)   # 3.0 / 1.2, more than the paper's 2
+    assert both[1].outcome != "reproduced"

@@ -293,11 +293,15 @@ def judge_bios_1000(bios_head: dict) -> Judgement:
                  bios_head["R"], bios_head["low"], bios_head["high"], "at_least")
 
 
-def claims_bios_100(records_100: list[dict], bios_head_1000: dict) -> list[Judgement]:
-    """Result 4 on bioS: R ≥ 1 at 100 exposures, and the 1000-exposure figure at most 2× it."""
+def claims_bios_100(records_100: list[dict], bios_head_1000: dict | None) -> list[Judgement]:
+    """Result 4 on bioS: R ≥ 1 at 100 exposures, and the 1000-exposure figure (result 2's bioS
+    point over its seeds) at most 2× it; without that figure (``None``: result 2 still running),
+    the first claim alone."""
     top = peak(best_of_lr(records_100))["result"]
     low, high = r_interval(top)
-    h = bios_head_1000
-    return [judge("bioS: R(F) at 100 exposures (seed 0)", 1.0, top["R"], low, high, "at_least"),
-            judge_ratio("bioS: R at 1000 exposures / R at 100 exposures", 2.0, (h["R"], h["low"], h["high"]),
-                        (top["R"], low, high))]
+    claims = [judge("bioS: R(F) at 100 exposures (seed 0)", 1.0, top["R"], low, high, "at_least")]
+    if bios_head_1000 is not None:
+        h = bios_head_1000
+        claims.append(judge_ratio("bioS: R at 1000 exposures / R at 100 exposures", 2.0,
+                                  (h["R"], h["low"], h["high"]), (top["R"], low, high)))
+    return claims
