@@ -12,11 +12,16 @@ from kcl.run import ModelSpec, RunConfig, estimated_seconds
 from kcl.train import TrainConfig, estimate_steps
 
 
-def fake_record(flops_rows: int, tokens: int, steps: int, wall: float, threads: int | None = 1) -> dict:
+def fake_record(flops_rows: int, tokens: int, steps: int, wall: float, threads: int | None = 1,
+                context: int = 32, vocab: int = 400, n_layer: int = 2, d_model: int = 16) -> dict:
     train = {"steps": steps, "tokens": tokens, "wall_seconds": wall}
     if threads is not None:
         train["threads"] = threads
-    return {"result": {"params": {"trainable_all_rows": flops_rows}, "train": train}}
+    batch = max(1, round(tokens / (steps * context)))
+    return {"config": {"model": {"n_layer": n_layer, "d_model": d_model}, "train": {"batch_size": batch},
+                       "data": {"name": "bioD"}},
+            "result": {"params": {"trainable_all_rows": flops_rows, "non_embedding": flops_rows - vocab * d_model},
+                       "train": train, "data": {"vocab_size": vocab}}}
 
 
 def test_fit_recovers_the_rate_and_the_per_step_cost():
@@ -30,6 +35,36 @@ def test_fit_recovers_the_rate_and_the_per_step_cost():
     assert model.flops_per_second == pytest.approx(rate, rel=1e-6)
     assert model.seconds_per_step == pytest.approx(per_step, rel=1e-6)
     assert "fitted to 5 records" in model.basis
+
+
+def test_fit_prices_attention_and_the_output_softmax_and_never_a_negative_price():
+    """bioS in 512-token windows with a vocabulary of thousands costs 3–4× what 6·P·tokens says:
+    the fit recovers each term's price from records that differ in context and vocabulary."""
+    from kcl.cost import record_work
+
+    rate, per_step, per_attention, per_logit = 60e9, 3e-3, 1 / 5e9, 1e-8
+    shapes = [(20_000, 10**7, 5_000, 32, 400), (40_000, 10**7, 1_000, 512, 2_000), (80_000, 2 * 10**7, 8_000, 64, 400),
+              (10_000, 5 * 10**6, 20_000, 32, 3_000), (150_000, 10**7, 2_000, 256, 1_000), (30_000, 10**7, 3_000, 512, 200)]
+    records = []
+    for rows, tokens, steps, context, vocab in shapes:
+        record = fake_record(rows, tokens, steps, 0.0, context=context, vocab=vocab)
+        w = record_work(record)
+        record["result"]["train"]["wall_seconds"] = (w.flops / rate + w.steps * per_step + w.attention * per_attention
+                                                     + w.logits * per_logit)
+        records.append(record)
+    model = fit_cost_model(records, threads=1)
+    assert model.flops_per_second == pytest.approx(rate, rel=1e-6)
+    assert model.seconds_per_step == pytest.approx(per_step, rel=1e-6)
+    assert model.seconds_per_attention_flop == pytest.approx(per_attention, rel=1e-6)
+    assert model.seconds_per_logit == pytest.approx(per_logit, rel=1e-6)
+    assert "attention at 5.0 GFLOP/s" in model.basis
+    two = fit_cost_model(records, threads=1, terms=("flops", "steps"))
+    assert two.seconds_per_attention_flop == 0 and two.seconds_per_logit == 0
+    for record in records:  # steps that make things faster: the fit drops the term instead of pricing it below 0
+        w = record_work(record)
+        record["result"]["train"]["wall_seconds"] = w.flops / rate - w.steps * per_step + 50.0
+    model = fit_cost_model(records, threads=1)
+    assert model.seconds_per_step >= 0 and model.seconds_per_attention_flop >= 0 and model.seconds_per_logit >= 0
 
 
 def test_too_few_records_fall_back_to_the_defaults():

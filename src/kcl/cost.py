@@ -1,12 +1,18 @@
-"""What a run costs on this machine, before it runs: a two-term model fitted to the stored records.
+"""What a run costs on this machine, before it runs: a model fitted to the stored records.
 
-A training run's wall time is about ``6·P·tokens / F + steps · s``: the arithmetic (P counts
-every vocabulary row, as the optimizer updates them all) at an effective rate F, plus a fixed cost
-s per optimizer step (operator launches, the optimizer itself, data). On the chapters' tiny models
-the second term is often the larger, which a FLOP count alone misses by 2–4×. Both terms are
-fitted by least squares to the records already in ``results/`` that were trained on the same
-number of threads, so the estimate follows this machine type; with too few such records the
-defaults below are used and the estimate says so.
+A training run's wall time is about
+
+    6·P·tokens / F  +  a · 6·n_layer·context·d·tokens  +  b · tokens·vocabulary  +  steps · s
+
+the parameters' arithmetic (P counts every vocabulary row, as the optimizer updates them all) at
+an effective rate F; the attention scores over each token's context (Kaplan et al.'s term, which
+6·P leaves out); the output softmax's elements, memory-bound on a CPU; and a fixed cost s per
+optimizer step (operator launches, the optimizer, data). On the chapters' tiny models the last
+term is often the larger; bioS in 512-token windows with a vocabulary of thousands is dominated
+by the middle two, which a count of 6·P alone misses by 3–4×. The terms are fitted by least
+squares to the records already in ``results/`` that were trained on the same number of threads,
+so the estimate follows this machine type; a term whose fitted price comes out negative is
+dropped, and with too few records the defaults below are used and the estimate says so.
 """
 
 from __future__ import annotations
@@ -20,50 +26,107 @@ import numpy as np
 
 DEFAULT_FLOPS_PER_SECOND = 25e9  # about 13% of the fp32 matmul peak of a 2-core machine
 MIN_RECORDS = 5  # fewer records at a thread count than this: the defaults
+TERMS = ("flops", "attention", "logits", "steps")  # Work's fields, the fit's columns in this order
+TWO_TERMS = ("flops", "steps")  # the model before the attention and softmax terms (kept for comparison)
+
+
+@dataclass(frozen=True)
+class Work:
+    """What one run computes, in the units the cost model prices."""
+
+    flops: float  # 6·P·tokens, P over every vocabulary row
+    attention: float  # 6·n_layer·context·d·tokens: scores and their use, forward and backward
+    logits: float  # tokens·vocabulary: the output softmax's elements
+    steps: int
+
+    @classmethod
+    def of(cls, n_params: int, tokens: float, steps: int, n_layer: int, d_model: int, context: float,
+           vocab: int) -> "Work":
+        return cls(flops=6.0 * n_params * tokens, attention=6.0 * n_layer * context * d_model * tokens,
+                   logits=float(tokens) * vocab, steps=steps)
+
+    def row(self, terms: tuple[str, ...] = TERMS) -> list[float]:
+        return [float(getattr(self, t)) for t in terms]
 
 
 @dataclass(frozen=True)
 class CostModel:
-    """Seconds of one run = flops / flops_per_second + steps · seconds_per_step, on ``threads``."""
+    """Seconds of one run: ``flops / flops_per_second + attention · seconds_per_attention_flop +
+    logits · seconds_per_logit + steps · seconds_per_step``, on ``threads``."""
 
     flops_per_second: float = DEFAULT_FLOPS_PER_SECOND
     seconds_per_step: float = 0.0
+    seconds_per_attention_flop: float = 0.0
+    seconds_per_logit: float = 0.0
     threads: int | None = None
     n_records: int = 0  # records it was fitted to (0: the defaults)
 
-    def seconds(self, flops: float, steps: int) -> float:
-        return flops / self.flops_per_second + steps * self.seconds_per_step
+    def seconds(self, work: Work) -> float:
+        return (work.flops / self.flops_per_second + work.attention * self.seconds_per_attention_flop
+                + work.logits * self.seconds_per_logit + work.steps * self.seconds_per_step)
 
     @property
     def basis(self) -> str:
         if not self.n_records:
             return f"default rate {self.flops_per_second / 1e9:.0f} GFLOP/s"
+        extra = ""
+        if self.seconds_per_attention_flop:
+            extra += f" + attention at {1e-9 / self.seconds_per_attention_flop:.1f} GFLOP/s"
+        if self.seconds_per_logit:
+            extra += f" + {self.seconds_per_logit * 1e9:.1f} ns per softmax element"
         return (f"fitted to {self.n_records} records on {self.threads} thread(s): "
-                f"{self.flops_per_second / 1e9:.1f} GFLOP/s + {self.seconds_per_step * 1e3:.2f} ms per step")
+                f"{self.flops_per_second / 1e9:.1f} GFLOP/s + {self.seconds_per_step * 1e3:.2f} ms per step{extra}")
 
 
-def run_flops(record: dict) -> float:
-    """6·P·tokens of a finished run, P over every vocabulary row (what the optimizer updates)."""
-    r = record["result"]
-    return 6.0 * r["params"]["trainable_all_rows"] * r["train"]["tokens"]
+def record_work(record: dict) -> Work:
+    """The ``Work`` of a finished run, from its record (context: the tokens per sequence it trained
+    on; vocabulary: the data's, else every embedding row the parameter count saw)."""
+    r, model = record["result"], record["config"]["model"]
+    train, params = r["train"], r["params"]
+    d = model["d_model"]
+    context = train["tokens"] / max(1, train["steps"] * record["config"]["train"]["batch_size"])
+    vocab = r.get("data", {}).get("vocab_size") or round((params["trainable_all_rows"] - params["non_embedding"]) / d)
+    return Work.of(params["trainable_all_rows"], train["tokens"], train["steps"], model["n_layer"], d, context, vocab)
 
 
-def fit_cost_model(records: list[dict], threads: int) -> CostModel:
-    """Least squares of wall seconds on (flops, steps) over the records trained on ``threads``
-    threads (records from before threads were recorded count as 2, the machine's cores then)."""
-    rows = [(run_flops(r), r["result"]["train"]["steps"], r["result"]["train"]["wall_seconds"])
-            for r in _trained_on(records, threads)]
-    if len(rows) < MIN_RECORDS:
+def fit_cost_model(records: list[dict], threads: int, terms: tuple[str, ...] = TERMS) -> CostModel:
+    """Least squares of wall seconds on the ``terms`` of each record's work, over the records
+    trained on ``threads`` threads (records from before threads were recorded count as 2, the
+    machine's cores then). No price may be negative: of the fits that keep flops and any subset of
+    the other terms, the one with all prices ≥ 0 and the least squared error (a non-negative least
+    squares by enumeration: three optional terms, eight fits)."""
+    mine = _trained_on(records, threads)
+    if len(mine) < MIN_RECORDS:
         return CostModel(threads=threads)
-    design = np.array([[flops, steps] for flops, steps, _ in rows])
-    wall = np.array([w for *_, w in rows])
-    (per_flop, per_step), *_ = np.linalg.lstsq(design, wall, rcond=None)
-    if per_flop <= 0 or per_step < 0:  # degenerate records (e.g. all the same size): keep it simple
-        per_flop = float(wall.sum() / design[:, 0].sum())
-        per_step = 0.0
-    return CostModel(flops_per_second=1.0 / per_flop, seconds_per_step=float(per_step), threads=threads,
-                     n_records=len(rows))
+    work = np.array([record_work(r).row() for r in mine])
+    wall = np.array([r["result"]["train"]["wall_seconds"] for r in mine])
+    price = _nonnegative_fit(work, wall, [TERMS.index(t) for t in terms])
+    if price.get("flops", 0) <= 0:  # degenerate records (e.g. all the same size): keep it simple
+        return CostModel(flops_per_second=float(work[:, 0].sum() / wall.sum()), threads=threads,
+                         n_records=len(mine))
+    return CostModel(flops_per_second=1.0 / price["flops"], seconds_per_step=float(price.get("steps", 0.0)),
+                     seconds_per_attention_flop=float(price.get("attention", 0.0)),
+                     seconds_per_logit=float(price.get("logits", 0.0)), threads=threads, n_records=len(mine))
 
+
+
+def _nonnegative_fit(work: np.ndarray, wall: np.ndarray, columns: list[int]) -> dict[str, float]:
+    """Term → price of the best least-squares fit of ``wall`` on ``columns`` (flops, column 0,
+    always among them) and any subset of the others whose prices are all non-negative."""
+    from itertools import combinations
+
+    optional = [c for c in columns if c != 0]
+    best: tuple[float, dict] | None = None
+    for size in range(len(optional) + 1):
+        for subset in combinations(optional, size):
+            kept = [0, *subset]
+            prices, *_ = np.linalg.lstsq(work[:, kept], wall, rcond=None)
+            if (prices < 0).any() or prices[0] == 0:
+                continue
+            error = float(((work[:, kept] @ prices - wall) ** 2).sum())
+            if best is None or error < best[0]:
+                best = (error, {TERMS[c]: float(p) for c, p in zip(kept, prices)})
+    return best[1] if best else {}
 
 @functools.lru_cache(maxsize=8)
 def machine_cost_model(threads: int, results_dir: str | None = None) -> CostModel:
@@ -88,7 +151,8 @@ def machine_cost_model(threads: int, results_dir: str | None = None) -> CostMode
 def _trained(record: dict) -> bool:
     train = record.get("result", {}).get("train") if isinstance(record, dict) else None
     return (isinstance(train, dict) and {"steps", "tokens", "wall_seconds"} <= train.keys()
-            and "trainable_all_rows" in record["result"].get("params", {}))
+            and {"trainable_all_rows", "non_embedding"} <= record["result"].get("params", {}).keys()
+            and "model" in record.get("config", {}))
 
 
 def _trained_on(records: list[dict], threads: int) -> list[dict]:
@@ -97,19 +161,33 @@ def _trained_on(records: list[dict], threads: int) -> list[dict]:
 
 
 def fit_report(records: list[dict]) -> list[dict]:
-    """Per thread count: the fitted model and how far the records' wall times fall from it (actual
-    over estimated: 5th, 50th, 95th percentile, in sample), beside the FLOP-only default."""
+    """Per thread count: the fitted prices and how far the records' wall times fall from the
+    estimate (actual over estimated: 5th, 50th, 95th percentile, in sample), beside the two-term
+    model (flops and steps) and a FLOP count alone; and the same ratio on the bioS-like records
+    (bioS, bioS-simple, the bioR proxy), whose attention and softmax the 6·P count misses."""
     rows = []
     by_threads = sorted({r["result"]["train"].get("threads", 2) for r in records if _trained(r)})
     for threads in by_threads:
         model = fit_cost_model(records, threads)
         mine = _trained_on(records, threads)
         row = {"threads": threads, "records": len(mine), "GFLOP/s": round(float(model.flops_per_second) / 1e9, 1),
-               "ms per step": round(model.seconds_per_step * 1e3, 2)}
-        for name, m in (("fitted", model), ("FLOPs only", CostModel())):
-            ratios = [r["result"]["train"]["wall_seconds"] / m.seconds(run_flops(r), r["result"]["train"]["steps"])
-                      for r in mine]
-            low, mid, high = np.percentile(ratios, [5, 50, 95])
-            row[f"actual / {name}"] = f"{mid:.2f} ({low:.2f}–{high:.2f})"
+               "ms per step": round(model.seconds_per_step * 1e3, 2),
+               "attention GFLOP/s": round(1e-9 / model.seconds_per_attention_flop, 1) if model.seconds_per_attention_flop else None,
+               "ns per softmax element": round(model.seconds_per_logit * 1e9, 2)}
+        fits = (("fitted", model), ("two-term", fit_cost_model(records, threads, TWO_TERMS)), ("FLOPs only", CostModel()))
+        for name, m in fits:
+            row[f"actual / {name}"] = _spread([_ratio(r, m) for r in mine])
+        text = [r for r in mine if r["config"]["data"]["name"] != "bioD"]
+        for name, m in fits[:2]:
+            row[f"bioS-like: actual / {name}"] = _spread([_ratio(r, m) for r in text]) if text else ""
         rows.append(row)
     return rows
+
+
+def _ratio(record: dict, model: CostModel) -> float:
+    return record["result"]["train"]["wall_seconds"] / model.seconds(record_work(record))
+
+
+def _spread(ratios: list[float]) -> str:
+    low, mid, high = np.percentile(ratios, [5, 50, 95])
+    return f"{mid:.2f} ({low:.2f}–{high:.2f}, {len(ratios)} runs)"

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from kcl.capacity import capacity, measure_losses
-from kcl.cost import CostModel, machine_cost_model
+from kcl.cost import CostModel, Work, machine_cost_model
 from kcl.data import DataConfig, make_dataset
 from kcl.models import ModelConfig, build_model
 from kcl.params import count_parameters
@@ -98,7 +98,9 @@ def estimated_seconds(config: RunConfig, threads: int | None = None, cost: CostM
         [0], __import__("numpy").random.default_rng(0)).lengths[0]) + 2
     tokens = steps * config.train.batch_size * seq
     n_params = sum(p.numel() for p in model.parameters())
-    return cost.seconds(6 * n_params * tokens, steps)
+    work = Work.of(n_params, tokens, steps, config.model.n_layer, config.model.d_model, seq,
+                   len(dataset.vocab))
+    return cost.seconds(work)
 
 
 def sweep_cost(workers: int = 1):
