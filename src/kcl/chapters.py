@@ -268,9 +268,14 @@ def parts_or_pending(chapter: str, profile: str = "cpu", *, allow_train: bool = 
             return chapter_parts(chapter, profile, allow_train=allow_train, log=log), ""
         return chapter_records(chapter, profile, allow_train=allow_train, log=log), ""
     except MissingResultsError as err:
-        command = f"kcl chapter {chapter} --workers 2" if ch.pilot else f"kcl sweep {ch.sweeps['cpu']} --workers 2"
-        return None, (f"*Pending: {ch.title} — {len(err.missing)} runs of its sweeps are still missing "
-                      f"(`{command}` computes them); this part appears once they are committed.*")
+        if ch.pilot:  # parts run in order: only the first incomplete one is counted
+            missing = (f"{len(err.missing)} runs of its first incomplete part are still missing, and the parts "
+                       f"after it follow (`kcl chapter {chapter} --dry-run` lists them with their estimated cost; "
+                       f"`kcl chapter {chapter} --workers 2` computes them)")
+        else:
+            missing = (f"{len(err.missing)} runs of its sweep are still missing "
+                       f"(`kcl sweep {ch.sweeps['cpu']} --workers 2` computes them)")
+        return None, f"*Pending: {ch.title} — {missing}; this part appears once they are committed.*"
 
 
 def pilot_records(chapter: str, profile: str = "cpu") -> list[dict]:
