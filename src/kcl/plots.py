@@ -217,7 +217,8 @@ def knob_sweep(settings: pd.DataFrame, claim: float = 2.0,
         rows += [{**row, "knob": knob, "value": DEFAULT_KNOBS[knob], "setting": "default"} for knob in KNOBS]
     frame = pd.DataFrame(rows)
     frame["is_default"] = frame["setting"] == "default"
-    base = alt.Chart().encode(x=alt.X("value:Q", title="knob value", scale=alt.Scale(type="log")))
+    base = alt.Chart().encode(x=alt.X("value:Q", title="knob value", scale=alt.Scale(type="log"),
+                                                 axis=alt.Axis(values=[1, 10, 100, 1000, 10000], format=",")))
     layers = [base.mark_rule().encode(y="R_low:Q", y2="R_high:Q"),
               base.mark_line(color="#bbb").encode(y="R:Q"),
               base.mark_point(filled=True, size=60).encode(
