@@ -101,3 +101,24 @@ def test_fit_report_compares_the_fit_with_flops_alone():
     assert row["threads"] == 1 and row["records"] == 6 and row["GFLOP/s"] == 25.0
     assert row["actual / fitted"].startswith("1.00")
     assert not row["actual / FLOPs only"].startswith("1.00")  # the per-step cost is missing from it
+
+
+@pytest.mark.parametrize("packing", ["per_bio", "concat"])
+def test_the_estimate_sees_the_work_its_record_will_show(packing):
+    """``run.estimated_work`` (from a config, before the run) and ``cost.record_work`` (from the
+    record, after it) describe the same run: two routes to one number must agree."""
+    from dataclasses import asdict
+
+    from kcl.cost import record_work
+    from kcl.run import estimated_work, run
+
+    config = RunConfig(data=DataConfig(name="bioD", n_people=40, K=2, C=2, D=8, L=1, T=8, pools=(10, 10, 10)),
+                       model=ModelSpec(n_layer=1, n_head=2, d_model=16),
+                       train=TrainConfig(exposures=4, batch_size=4, packing=packing, window=64))
+    record = {"config": json.loads(json.dumps(asdict(config))), "result": run(config, progress=False)}
+    before, after = estimated_work(config), record_work(record)
+    assert after.steps == pytest.approx(before.steps, rel=0.1)
+    # the plan takes full batches of full sequences; a run this small ends on a partial one (about 10%
+    # fewer tokens), and attention grows with tokens × context, so it moves about twice as much
+    for term, rel in (("flops", 0.15), ("logits", 0.15), ("attention", 0.3)):
+        assert getattr(after, term) == pytest.approx(getattr(before, term), rel=rel), term

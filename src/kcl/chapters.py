@@ -269,11 +269,11 @@ def parts_or_pending(chapter: str, profile: str = "cpu", *, allow_train: bool = 
         return chapter_records(chapter, profile, allow_train=allow_train, log=log), ""
     except MissingResultsError as err:
         if ch.pilot:  # parts run in order: only the first incomplete one is counted
-            missing = (f"{len(err.missing)} runs of its first incomplete part are still missing, and the parts "
+            missing = (f"{_runs(len(err.missing))} of its first incomplete part still missing, and the parts "
                        f"after it follow (`kcl chapter {chapter} --dry-run` lists them with their estimated cost; "
                        f"`kcl chapter {chapter} --workers 2` computes them)")
         else:
-            missing = (f"{len(err.missing)} runs of its sweep are still missing "
+            missing = (f"{_runs(len(err.missing))} of its sweep still missing "
                        f"(`kcl sweep {ch.sweeps['cpu']} --workers 2` computes them)")
         return None, f"*Pending: {ch.title} — {missing}; this part appears once they are committed.*"
 
@@ -366,7 +366,7 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
         main = costed(ResultStore(_store_of(spec, chapter, root)), configs)
         cost = 3 * (main.cost_seconds or 0) / 3600
         lines.append(f"main  {spec['store']}: {3 * len(configs)} runs once the pilot has chosen its 3 rates; "
-                     f"estimated {cost:.1f} h; then {len(ch.seeds)} seed reruns per peak")
+                     f"estimated {cost:.1f} h" + "".join(f"; then {what}" for what in _rerun_parts(ch)))
         return lines
     grid = lr_grid_from_pilot([store.get(c) for c in pilot_configs])
     _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
@@ -378,6 +378,20 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
         for part, configs_ in reruns.items():
             if configs_:
                 lines.append(f"{part} {spec['store']}: {costed(main_store, configs_).summary()}")
-    elif ch.seeds or ch.edge_rates:
-        lines.append("seed and edge-rate reruns: once the main sweep is complete")
+    elif _rerun_parts(ch):
+        lines.append(f"{' and '.join(_rerun_parts(ch))}: once the main sweep is complete")
     return lines
+
+
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
+
+
+def _rerun_parts(ch: Chapter) -> list[str]:
+    """What ``follow_ups`` will add once the main sweep is complete, in words."""
+    out = []
+    if ch.seeds:
+        out.append(f"{len(ch.seeds)} seed reruns per peak" + (" at every rate" if ch.seed_all_rates else ""))
+    if ch.edge_rates:
+        out.append("one rate beyond the grid for each setting that peaks at its edge")
+    return out

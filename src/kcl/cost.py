@@ -8,8 +8,10 @@ the parameters' arithmetic (P counts every vocabulary row, as the optimizer upda
 an effective rate F; the attention scores over each token's context (Kaplan et al.'s term, which
 6·P leaves out); the output softmax's elements, memory-bound on a CPU; and a fixed cost s per
 optimizer step (operator launches, the optimizer, data). On the chapters' tiny models the last
-term is often the larger; bioS in 512-token windows with a vocabulary of thousands is dominated
-by the middle two, which a count of 6·P alone misses by 3–4×. The terms are fitted by least
+term is often the larger; bioS in long windows with a vocabulary of thousands spends most of its
+time in the middle two, which a count of 6·P alone misses. While the bioS-like records share one
+shape their attention and softmax work are proportional, so the records fix the two prices' sum
+for that shape, not each (the split comes from the bioD records). The terms are fitted by least
 squares to the records already in ``results/`` that were trained on the same number of threads,
 so the estimate follows this machine type; a term whose fitted price comes out negative is
 dropped, and with too few records the defaults below are used and the estimate says so.
@@ -93,8 +95,8 @@ def fit_cost_model(records: list[dict], threads: int, terms: tuple[str, ...] = T
     """Least squares of wall seconds on the ``terms`` of each record's work, over the records
     trained on ``threads`` threads (records from before threads were recorded count as 2, the
     machine's cores then). No price may be negative: of the fits that keep flops and any subset of
-    the other terms, the one with all prices ≥ 0 and the least squared error (a non-negative least
-    squares by enumeration: three optional terms, eight fits)."""
+    the other ``terms``, the one with all prices ≥ 0 and the least squared error (a non-negative
+    least squares by enumeration, flops always kept)."""
     mine = _trained_on(records, threads)
     if len(mine) < MIN_RECORDS:
         return CostModel(threads=threads)
@@ -173,7 +175,7 @@ def fit_report(records: list[dict]) -> list[dict]:
         row = {"threads": threads, "records": len(mine), "GFLOP/s": round(float(model.flops_per_second) / 1e9, 1),
                "ms per step": round(model.seconds_per_step * 1e3, 2),
                "attention GFLOP/s": round(1e-9 / model.seconds_per_attention_flop, 1) if model.seconds_per_attention_flop else None,
-               "ns per softmax element": round(model.seconds_per_logit * 1e9, 2)}
+               "ns per softmax element": round(model.seconds_per_logit * 1e9, 2) if model.seconds_per_logit else None}
         fits = (("fitted", model), ("two-term", fit_cost_model(records, threads, TWO_TERMS)), ("FLOPs only", CostModel()))
         for name, m in fits:
             row[f"actual / {name}"] = _spread([_ratio(r, m) for r in mine])

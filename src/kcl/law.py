@@ -233,6 +233,11 @@ def varied_knob(data: dict) -> str:
     return moved[0] if moved else "default"
 
 
+def setting_label(data: dict) -> str:
+    """A bioD setting's knobs: ``K=16, C=4, D=64, L=1, T=64``."""
+    return ", ".join(f"{k}={data[k]}" for k in KNOBS)
+
+
 def knob_frame(records: list[dict]) -> pd.DataFrame:
     """One row per bioD setting: the knob it moves, its value, N, the peak point over models (best
     learning rate each) with its interval, and the three terms of the bits (Definition 4.1)."""
@@ -248,7 +253,7 @@ def knob_frame(records: list[dict]) -> pd.DataFrame:
         knob = varied_knob(c["data"])
         low, high = r_interval(r)
         rows.append({"knob": knob, "value": c["data"][knob] if knob != "default" else None,
-                     "setting": ", ".join(f"{k}={c['data'][k]}" for k in KNOBS), "N": c["data"]["n_people"],
+                     "setting": setting_label(c["data"]), "N": c["data"]["n_people"],
                      "model": model_label(c["model"]), "P": r["params"]["total"], "R": r["R"], "R_low": low, "R_high": high,
                      "R_max": r["R_max"], "R_non_embedding": r["R_non_embedding"], "best_lr": c["train"]["lr"],
                      "best_lr_at_edge": rate_at_edge(top),
@@ -273,12 +278,14 @@ def knob_coverage(settings: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def edge_rate_frame(committed: pd.DataFrame, widened: pd.DataFrame) -> pd.DataFrame:
-    """The settings whose committed peak rate was at an edge (addendum 2026-11-30), their committed
-    figure beside the one with the extra rate (two ``knob_frame`` tables: main, main + edge runs)."""
+def edge_rate_frame(committed: pd.DataFrame, widened: pd.DataFrame, reran: list[dict]) -> pd.DataFrame:
+    """The settings the addendum of 2026-11-30 reran (those of the ``reran`` records), their
+    committed figure beside the one with the extra rate (two ``knob_frame`` tables: main, and
+    main + the edge runs)."""
     keep = ["setting", "N", "model", "R", "R_low", "R_high", "best_lr", "best_lr_at_edge"]
-    at_edge = committed.loc[committed["best_lr_at_edge"] != "", keep]
-    return at_edge.merge(widened[keep], on=["setting", "N"], suffixes=("", "_widened"))
+    rows = {(setting_label(r["config"]["data"]), r["config"]["data"]["n_people"]) for r in reran}
+    chosen = committed[[(s, n) in rows for s, n in zip(committed["setting"], committed["N"])]]
+    return chosen[keep].merge(widened[keep], on=["setting", "N"], suffixes=("", "_widened"))
 
 def claims_result3(settings: pd.DataFrame) -> list[Judgement]:
     """Result 3: every setting's peak R ≥ 2."""

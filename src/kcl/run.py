@@ -88,19 +88,24 @@ def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoi
     return result
 
 
-def estimated_seconds(config: RunConfig, threads: int | None = None, cost: CostModel | None = None) -> float:
-    """One run's wall seconds on ``threads`` threads (default: torch's current count), by ``cost``
-    (default: the model fitted to the stored records at that thread count, ``kcl.cost``)."""
-    cost = cost or machine_cost_model(threads or torch.get_num_threads())
+def estimated_work(config: RunConfig) -> Work:
+    """What ``config`` will compute, before it runs (``kcl.cost.record_work`` reads the same from a
+    finished run's record): steps as the trainer plans them, tokens per sequence from the window
+    (concat packing) or one biography's length (per-biography packing)."""
     dataset, model = build(config)
     steps = estimate_steps(dataset, config.train)
     seq = config.train.window if config.train.packing == "concat" else int(dataset.render(
         [0], __import__("numpy").random.default_rng(0)).lengths[0]) + 2
     tokens = steps * config.train.batch_size * seq
     n_params = sum(p.numel() for p in model.parameters())
-    work = Work.of(n_params, tokens, steps, config.model.n_layer, config.model.d_model, seq,
-                   len(dataset.vocab))
-    return cost.seconds(work)
+    return Work.of(n_params, tokens, steps, config.model.n_layer, config.model.d_model, seq, len(dataset.vocab))
+
+
+def estimated_seconds(config: RunConfig, threads: int | None = None, cost: CostModel | None = None) -> float:
+    """One run's wall seconds on ``threads`` threads (default: torch's current count), by ``cost``
+    (default: the model fitted to the stored records at that thread count, ``kcl.cost``)."""
+    cost = cost or machine_cost_model(threads or torch.get_num_threads())
+    return cost.seconds(estimated_work(config))
 
 
 def sweep_cost(workers: int = 1):
