@@ -117,7 +117,6 @@ def seed_rate_configs(main_records: list[dict], seeds: tuple[int, ...]) -> list:
     return out
 
 
-
 def edge_rate_configs(main_records: list[dict]) -> list:
     """Protocol addendum 2026-11-30 (result 3): a data setting whose peak (over its models, each at
     its best rate) sits at the lowest rate tried is rerun, every model of it, once at half that
@@ -141,6 +140,7 @@ def edge_rate_configs(main_records: list[dict]) -> list:
             config = config_from_dict(member["config"])
             out.append(replace(config, train=replace(config.train, lr=beyond)))
     return out
+
 
 _SEEDS_AND_RATE = ("data.seed", "train.seed", "train.lr")  # what the reruns of one point vary
 
