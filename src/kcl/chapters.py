@@ -71,10 +71,11 @@ CHAPTERS = {
     ),
     "result2": Chapter(
         title="Result 2: bioS, bioS-simple and the bioR proxy",
-        sweeps={"cpu": "sweeps/result2.yaml", "gpu": "sweeps/gpu/result2.yaml"},
+        # protocol v2 (2026-11-30): d = 32 at N = 4000; v1's sweeps/result2.yaml (d = 16) never ran
+        sweeps={"cpu": "sweeps/result2-v2.yaml", "gpu": "sweeps/gpu/result2.yaml"},
         pilot={"cpu": "sweeps/pilot-lr-bios.yaml", "gpu": "sweeps/gpu/pilot-lr-1000.yaml"},
         claim="bioS-simple and bioR also reach about 2 bits per parameter, slightly below bioS (Result 2)",
-        threshold=2.0, seeds=(1, 2), seed_group="data.name",
+        threshold=2.0, seeds=(1, 2), seed_group="data.name", edge_rates=True,
         smoke={"data.n_people": 30, "train.exposures": 4, "train.batch_size": 4, "train.window": 128, "bootstrap": 50},
         smoke_grid={"data.name": ["bioS", "bioS-simple", "bioR-proxy"], "train.lr": [0.005, 0.01, 0.02]},
     ),
@@ -91,6 +92,13 @@ CHAPTERS = {
     "result4-bios": Chapter(
         title="Result 4 on bioS: result 2's bioS point at 100 exposures",
         sweeps={"cpu": "sweeps/result4-bios.yaml", "gpu": "sweeps/gpu/result4-bios.yaml"},
+        claim="after 100 exposures bioS is stored at about 1 bit per parameter or more (Result 4)",
+        threshold=1.0, smoke={"data.n_people": 30, "train.exposures": 4, "train.batch_size": 4, "train.window": 128,
+                              "bootstrap": 50}, smoke_grid={"train.lr": [0.005, 0.01, 0.02]},
+    ),
+    "result4-bios-v2": Chapter(
+        title="Result 4 on bioS, protocol v2: result 2's bioS point (d = 32) at 100 exposures",
+        sweeps={"cpu": "sweeps/result4-bios-v2.yaml", "gpu": "sweeps/gpu/result4-bios.yaml"},
         claim="after 100 exposures bioS is stored at about 1 bit per parameter or more (Result 4)",
         threshold=1.0, smoke={"data.n_people": 30, "train.exposures": 4, "train.batch_size": 4, "train.window": 128,
                               "bootstrap": 50}, smoke_grid={"train.lr": [0.005, 0.01, 0.02]},
