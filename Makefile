@@ -49,6 +49,7 @@ chapters: $(STAMP)
 	$(BIN)/kcl chapter result3 --workers $(WORKERS)
 	$(BIN)/kcl chapter result2 --workers $(WORKERS)
 	$(BIN)/kcl sweep sweeps/result4-bios.yaml --no-progress --workers $(WORKERS)
+	$(BIN)/kcl sweep sweeps/result4-bios-v2.yaml --no-progress --workers $(WORKERS)
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q

@@ -69,6 +69,25 @@ def test_edge_rate_frame_sets_each_edge_setting_beside_its_widened_figure():
     assert (row.R_widened, row.best_lr_widened, row.best_lr_at_edge_widened) == (1.8, 2.5e-3, "lowest")
 
 
+def test_widened_points_shows_only_the_points_the_extra_rates_touched():
+    def full(lr, R, name):
+        r = record(lr, R)
+        r["config"]["data"]["name"] = name
+        r["result"]["params"]["non_embedding"] = 100
+        r["result"].update(bits=1.0, max_bits=2.0, train={"wall_seconds": 60})
+        return r
+
+    main = [full(lr, R, "bioS") for lr, R in ((5e-3, 1.0), (1e-2, 1.2), (2e-2, 1.4))]
+    main += [full(lr, R, "bioS-simple") for lr, R in ((5e-3, 1.0), (1e-2, 1.3), (2e-2, 1.1))]
+    extra = [full(4e-2, 1.6, "bioS")]
+    frame = law.widened_points(main, extra)
+    assert list(frame["data"]) == ["bioS N=1,000"]
+    row = frame.iloc[0]
+    assert (row.R, row.best_lr, row.best_lr_at_edge) == (1.4, 2e-2, "highest")
+    assert (row.R_widened, row.best_lr_widened, row.best_lr_at_edge_widened) == (1.6, 4e-2, "highest")
+    assert law.widened_points(main, []).empty
+
+
 def test_bios_at_100_exposures_is_judged_alone_until_result_2_gives_its_1000_exposure_figure():
     rare = [record(5e-3, 0.8), record(1e-2, 1.2)]
     alone = law.claims_bios_100(rare, None)
@@ -76,3 +95,13 @@ def test_bios_at_100_exposures_is_judged_alone_until_result_2_gives_its_1000_exp
     both = law.claims_bios_100(rare, {"R": 3.0, "low": 2.8, "high": 3.2})
     assert len(both) == 2 and both[1].value == pytest.approx(2.5)   # 3.0 / 1.2, more than the paper's 2
     assert both[1].outcome == "partly reproduced"  # 25% above the paper's 2: within 40%
+
+
+def test_below_zero_note_names_the_attributes_under_a_uniform_guess():
+    good, bad = record(1e-2, 0.5), record(2e-2, -0.3)
+    for r, per_attribute in ((good, {"city": 4.0}), (bad, {"city": -120.0, "date": 300.0})):
+        r["result"]["bits_per_attribute"] = per_attribute
+    assert law.below_zero_note([good], "100 exposures") == ""
+    bad["result"]["bits_name"] = -7.0
+    note = law.below_zero_note([bad], "100 exposures")
+    assert "names, city" in note and "-7, -120 bits" in note and "date" not in note

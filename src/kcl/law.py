@@ -62,6 +62,17 @@ def lr_frame(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def widened_points(main: list[dict], extra: list[dict]) -> pd.DataFrame:
+    """The points that ``extra`` (runs at rates beyond the grid) touched: each one's figure from
+    ``main`` alone beside its figure with those runs added (``points_frame`` of both)."""
+    keys = ["data", "N", "model"]
+    keep = keys + ["R", "R_low", "R_high", "best_lr", "best_lr_at_edge"]
+    committed, widened = points_frame(main)[keep], points_frame(main + extra)[keep]
+    touched = set(points_frame(extra)[keys].itertuples(index=False, name=None)) if extra else set()
+    chosen = committed[[tuple(row) in touched for row in committed[keys].itertuples(index=False, name=None)]]
+    return chosen.merge(widened, on=keys, suffixes=("", "_widened"))
+
+
 def headline(main: list[dict], seeds: list[dict]) -> dict:
     """The peak point of ``main`` and, with its reruns at other seeds, the mean over seeds and a
     Student-t interval; with no reruns, the peak's own bootstrap interval."""
@@ -287,6 +298,7 @@ def edge_rate_frame(committed: pd.DataFrame, widened: pd.DataFrame, reran: list[
     chosen = committed[[(s, n) in rows for s, n in zip(committed["setting"], committed["N"])]]
     return chosen[keep].merge(widened[keep], on=["setting", "N"], suffixes=("", "_widened"))
 
+
 def claims_result3(settings: pd.DataFrame) -> list[Judgement]:
     """Result 3: every setting's peak R ≥ 2."""
     return [judge(f"{row.setting} (N={row.N:,}): peak R(F)", 2.0, row.R, row.R_low, row.R_high, "at_least")
@@ -298,6 +310,20 @@ def judge_bios_1000(bios_head: dict) -> Judgement:
     """Result 1 on bioS: the bioS point of result 2 (mean over seeds) ≥ 2 bits per parameter."""
     return judge(f"bioS ({bios_head['model']}, {bios_head['data']}): R(F) at 1000 exposures", 2.0,
                  bios_head["R"], bios_head["low"], bios_head["high"], "at_least")
+
+
+def below_zero_note(records: list[dict], after: str) -> str:
+    """For a sweep whose peak R is negative, a sentence saying what that means (the bound is not
+    clipped at zero, book/bits.md): the attributes on which the model does worse than a uniform
+    guess over their possible values, and by how many bits; "" when the peak is not negative."""
+    best = peak(best_of_lr(records))["result"]
+    if best["R"] >= 0:
+        return ""
+    below = {a: b for a, b in {"names": best["bits_name"], **best["bits_per_attribute"]}.items() if b < 0}
+    return (f"R is below zero. On {', '.join(below)} this model does worse than a predictor that knows only the "
+            f"possible values of each (for names, the name pools) and guesses uniformly among them "
+            f"({', '.join(f'{b:,.0f}' for b in below.values())} bits), so after {after} the bound sees no "
+            "knowledge of these attributes in it.")
 
 
 def claims_bios_100(records_100: list[dict], bios_head_1000: dict | None) -> list[Judgement]:

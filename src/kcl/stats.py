@@ -61,7 +61,7 @@ class Judgement:
 
     def sentence(self) -> str:
         sign = {"about": "≈", "at_least": "≥", "at_most": "≤"}[self.kind]
-        return (f"{self.claim}: paper {sign} {self.paper:g}; ours {self.value:.3f} "
+        return (f"{self.claim}: paper {sign} {self.paper:.4g}; ours {self.value:.3f} "
                 f"[{self.low:.3f}, {self.high:.3f}] → **{self.outcome}**")
 
 
