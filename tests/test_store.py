@@ -42,10 +42,10 @@ class Other:  # same fields as Cfg, different class
     tags: tuple = ("x", 1)
 
 
-def _python(code: str, **kwargs) -> subprocess.Popen:
+def _python(code: str, env_extra: dict | None = None, **kwargs) -> subprocess.Popen:
     """A Python subprocess that imports kcl from this checkout and this folder's test modules."""
     paths = [SRC, str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), **(env_extra or {})}
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -139,6 +140,50 @@ def test_parallel_worker_error_is_raised_and_stores_nothing(tmp_path):
         run_sweep(store, [DataConfig(n_people=10), DataConfig(n_people=11)], operator.itemgetter(0), workers=2,
                   log=lambda *_: None)
     assert store.records() == []
+
+
+def record_pid_then_sleep(config) -> dict:
+    """A worker's slow job for the test below: leave its pid in $KCL_TEST_PIDS, then sleep."""
+    (Path(os.environ["KCL_TEST_PIDS"]) / str(os.getpid())).touch()
+    time.sleep(120)
+    return {}
+
+
+def _alive(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "\tZ" not in next(line for line in status.read_text().splitlines() if line.startswith("State:"))
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_workers_exit_when_their_sweep_is_killed(tmp_path):
+    """A sweep killed by SIGKILL leaves no worker training on (each watches its parent)."""
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    proc = _python(f"""
+        from kcl.data import DataConfig
+        from kcl.store import ResultStore
+        from kcl.sweep import run_sweep
+        from test_sweep import record_pid_then_sleep
+        run_sweep(ResultStore({str(tmp_path / "store")!r}), [DataConfig(n_people=10), DataConfig(n_people=11)],
+                  record_pid_then_sleep, workers=2, log=lambda *a: None)
+    """, env_extra={"KCL_TEST_PIDS": str(pids)})
+    deadline = time.monotonic() + 60
+    try:
+        while len(list(pids.iterdir())) < 2:
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "workers too slow to start"
+            time.sleep(0.1)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=10)
+    workers = [int(p.name) for p in pids.iterdir()]
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers), f"workers {workers} outlived their sweep"
 
 
 def test_workers_must_be_positive(tmp_path):

@@ -70,13 +70,31 @@ def threads_per_worker(workers: int = 1) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def _limit_threads(threads: int) -> None:
+def _limit_threads(threads: int, parent_pid: int | None = None) -> None:
     """A sweep worker's initializer: ``threads`` torch threads (one per core it is meant to use).
-    OMP_NUM_THREADS too, which ``kcl.train.train`` respects instead of taking every core."""
+    OMP_NUM_THREADS too, which ``kcl.train.train`` respects instead of taking every core. With
+    ``parent_pid``, the worker also exits once that process is gone (``_exit_with_parent``)."""
     import torch
 
     os.environ["OMP_NUM_THREADS"] = str(threads)
     torch.set_num_threads(threads)
+    if parent_pid is not None:
+        _exit_with_parent(parent_pid)
+
+
+def _exit_with_parent(parent_pid: int, every: float = 2.0) -> None:
+    """Exit this process soon after ``parent_pid`` stops being its parent. A sweep killed by a
+    signal it cannot handle (SIGTERM, SIGKILL) would otherwise leave its workers training on, for
+    hours, on the cores the next sweep needs. A worker that exits mid-run loses nothing stored: its
+    record is written only when its run finishes, and its checkpoint is resumed next time."""
+    import threading
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="kcl-exit-with-parent", daemon=True).start()
 
 
 def _run_and_store(root: str, run_fn: Callable[[Any], dict], config) -> tuple[dict, float]:
@@ -149,7 +167,7 @@ def _run_parallel(store: ResultStore, missing: list, run_fn, workers: int, log) 
     threads = threads_per_worker(workers)
     n, out, error = len(missing), {}, None
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_limit_threads,
-                             initargs=(threads,)) as pool:
+                             initargs=(threads, os.getpid())) as pool:
         queue = list(enumerate(missing, 1))
         running = {}
 
