@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kcl import catalog, chapters, explorer
+from kcl import catalog, chapters, explorer, law
 from kcl.data import DataConfig, make_dataset
 from kcl.run import ModelSpec, RunConfig
 from kcl.store import MissingResultsError, ResultStore, config_key
@@ -224,7 +224,7 @@ def test_parts_or_pending_names_what_is_missing(monkeypatch):
     parts, text = chapters.parts_or_pending("result2", "cpu")
     assert parts is None and "3 runs" in text and "`kcl chapter result2 --workers 2`" in text
     parts, text = chapters.parts_or_pending("result4-bios", "cpu")
-    assert parts is None and "`kcl sweep sweeps/result4-bios.yaml --workers 2`" in text
+    assert parts is None and "`kcl chapter result4-bios --workers 2`" in text
     monkeypatch.setattr(chapters, "chapter_parts", lambda *a, **k: {"main": []})
     assert chapters.parts_or_pending("result2", "cpu") == ({"main": []}, "")
 
@@ -303,3 +303,16 @@ def test_gpu_presets_are_their_own_sweeps_and_every_setting_fits_the_context(nam
             small = make_dataset(DataConfig(**{**data.__dict__, "n_people": 50}))
             longest = max(small.render(range(50), np.random.default_rng(0)).lengths)
             assert longest + 2 <= ModelConfig.max_seq_len, (data, longest)
+
+
+def test_a_chapter_without_a_pilot_has_parts_too(tmp_path):
+    """result4-bios lists its rates itself: no pilot part, its main sweep, and one rate beyond an
+    edge peak (addendum 2026-11-30), all in one store."""
+    parts = chapters.chapter_parts("result4-bios", "smoke", allow_train=True, store=tmp_path, log=lambda _: None)
+    assert "pilot" not in parts and len(parts["main"]) == 3 and parts["seeds"] == []
+    edge = law.rate_at_edge(law.peak(law.best_of_lr(parts["main"])))
+    assert len(parts["edge_rates"]) == (1 if edge else 0)
+    if edge:
+        assert parts["edge_rates"][0]["config"]["train"]["lr"] == {"lowest": 0.0025, "highest": 0.04}[edge]
+    lines = chapters.chapter_plan("result4-bios")
+    assert lines[0].startswith("main  results/result4-bios:")

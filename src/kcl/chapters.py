@@ -93,15 +93,17 @@ CHAPTERS = {
         title="Result 4 on bioS: result 2's bioS point at 100 exposures",
         sweeps={"cpu": "sweeps/result4-bios.yaml", "gpu": "sweeps/gpu/result4-bios.yaml"},
         claim="after 100 exposures bioS is stored at about 1 bit per parameter or more (Result 4)",
-        threshold=1.0, smoke={"data.n_people": 30, "train.exposures": 4, "train.batch_size": 4, "train.window": 128,
-                              "bootstrap": 50}, smoke_grid={"train.lr": [0.005, 0.01, 0.02]},
+        threshold=1.0, edge_rates=True,
+        smoke={"data.n_people": 30, "train.exposures": 4, "train.batch_size": 4, "train.window": 128,
+               "bootstrap": 50}, smoke_grid={"train.lr": [0.005, 0.01, 0.02]},
     ),
     "result4-bios-v2": Chapter(
         title="Result 4 on bioS, protocol v2: result 2's bioS point (d = 32) at 100 exposures",
         sweeps={"cpu": "sweeps/result4-bios-v2.yaml", "gpu": "sweeps/gpu/result4-bios.yaml"},
         claim="after 100 exposures bioS is stored at about 1 bit per parameter or more (Result 4)",
-        threshold=1.0, smoke={"data.n_people": 30, "train.exposures": 4, "train.batch_size": 4, "train.window": 128,
-                              "bootstrap": 50}, smoke_grid={"train.lr": [0.005, 0.01, 0.02]},
+        threshold=1.0, edge_rates=True,
+        smoke={"data.n_people": 30, "train.exposures": 4, "train.batch_size": 4, "train.window": 128,
+               "bootstrap": 50}, smoke_grid={"train.lr": [0.005, 0.01, 0.02]},
     ),
     "result4-v2": Chapter(
         title="Result 4, protocol v2: 100 exposures in 25,000 steps",
@@ -206,12 +208,15 @@ def follow_ups(chapter: str, main_records: list[dict]) -> dict[str, list]:
 
 def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
                     store: str | Path | None = None, root: str | Path | None = None,
-                    progress: bool = False, log: Callable[[str], object] = print) -> list[dict]:
-    """The records of a chapter's sweep for ``profile``; trains only what is missing, and only
-    if ``allow_train``. The smoke profile uses a fresh temporary store unless ``store`` is given."""
+                    progress: bool = False, log: Callable[[str], object] = print,
+                    configs: list | None = None) -> list[dict]:
+    """The records of a chapter's sweep for ``profile`` (or of ``configs``, e.g. its follow-ups,
+    in the sweep's store); trains only what is missing, and only if ``allow_train``. The smoke
+    profile uses a fresh temporary store unless ``store`` is given."""
     from kcl.run import estimated_seconds, run
 
-    path, spec, configs = chapter_sweep(chapter, profile, root)
+    path, spec, sweep_configs = chapter_sweep(chapter, profile, root)
+    configs = sweep_configs if configs is None else configs
     if store is None:
         store = _smoke_store(chapter) if profile == "smoke" else _store_of(spec, chapter, root)
     relative = path.relative_to(repo_root(root))
@@ -224,9 +229,10 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
                   store: str | Path | None = None, root: str | Path | None = None,
                   progress: bool = False, log: Callable[[str], object] = print,
                   checkpoint_dir: str | Path | None = None, workers: int = 1) -> dict[str, list[dict]]:
-    """A law chapter's records: ``{"pilot": [...], "main": [...], "seeds": [...]}``, in that
-    order: the pilot's best learning rate and its ×½ and ×2 neighbours are the main sweep's rates
-    (book/protocol.md), and the seeds rerun the main sweep's peak; with ``seed_all_rates``,
+    """A chapter's records: ``{"pilot": [...], "main": [...], "seeds": [...]}``, in that order
+    (no ``"pilot"`` for a chapter without one, whose sweep file lists its rates): the pilot's best
+    learning rate and its ×½ and ×2 neighbours are the main sweep's rates (book/protocol.md), and
+    the seeds rerun the main sweep's peak; with ``seed_all_rates``,
     ``"seed_rates"`` reruns it at every seed and rate (each seed's own best rate); with ``edge_rates``,
     ``"edge_rates"`` adds one rate beyond an edge peak (``follow_ups``). Trains only what is missing,
     and only if ``allow_train``; with ``checkpoint_dir`` a killed run resumes where it stopped;
@@ -235,8 +241,6 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     from kcl.stats import lr_grid_from_pilot
 
     ch = CHAPTERS[chapter]
-    if not ch.pilot:
-        raise ValueError(f"chapter {chapter!r} has no learning-rate pilot; use chapter_records")
     if store is None and profile == "smoke":
         store = _smoke_store(chapter)
     hint = f"`kcl chapter {chapter}`" if profile != "smoke" else "the smoke profile trains"
@@ -250,9 +254,11 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
                          cost_fn=sweep_cost(workers), log=log, allow_train=allow_train, recompute_hint=hint, workers=workers)
 
     out: dict[str, list[dict]] = {}
-    _, spec, configs = chapter_sweep(chapter, profile, root, "pilot")
-    out["pilot"] = sweep(where(spec, "pilot"), configs)
-    grid = None if profile == "smoke" else lr_grid_from_pilot(out["pilot"])
+    grid = None
+    if ch.pilot:
+        _, spec, configs = chapter_sweep(chapter, profile, root, "pilot")
+        out["pilot"] = sweep(where(spec, "pilot"), configs)
+        grid = None if profile == "smoke" else lr_grid_from_pilot(out["pilot"])
     _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
     main_store = where(spec, "main")
     out["main"] = sweep(main_store, configs)
@@ -262,28 +268,20 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
 
 
 def parts_or_pending(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
-                     log: Callable[[str], object] = lambda _: None) -> tuple[dict | list | None, str]:
-    """A chapter's records (``chapter_parts`` for a law chapter, else ``chapter_records``) and "",
-    or None and a sentence saying what is missing and the command that computes it, while its
-    records are incomplete. For the parts of a chapter that lean on another, unfinished one: the
-    page says what is pending instead of failing the build or showing a partial figure. Quiet by
-    default: the sentence says what a plan line would."""
+                     log: Callable[[str], object] = lambda _: None) -> tuple[dict | None, str]:
+    """A chapter's records by part (``chapter_parts``) and "", or None and a sentence saying what
+    is missing and the command that computes it, while its records are incomplete. For the parts of
+    a chapter that lean on another, unfinished one: the page says what is pending instead of failing
+    the build or showing a partial figure. Quiet by default: the sentence says what a plan line would."""
     from kcl.store import MissingResultsError
 
-    ch = CHAPTERS[chapter]
     try:
-        if ch.pilot:
-            return chapter_parts(chapter, profile, allow_train=allow_train, log=log), ""
-        return chapter_records(chapter, profile, allow_train=allow_train, log=log), ""
-    except MissingResultsError as err:
-        if ch.pilot:  # parts run in order: only the first incomplete one is counted
-            missing = (f"{_runs(len(err.missing))} of its first incomplete part still missing, and the parts "
-                       f"after it follow (`kcl chapter {chapter} --dry-run` lists them with their estimated cost; "
-                       f"`kcl chapter {chapter} --workers 2` computes them)")
-        else:
-            missing = (f"{_runs(len(err.missing))} of its sweep still missing "
-                       f"(`kcl sweep {ch.sweeps['cpu']} --workers 2` computes them)")
-        return None, f"*Pending: {ch.title} — {missing}; this part appears once they are committed.*"
+        return chapter_parts(chapter, profile, allow_train=allow_train, log=log), ""
+    except MissingResultsError as err:  # parts run in order: only the first incomplete one is counted
+        missing = (f"{_runs(len(err.missing))} of its first incomplete part still missing, and any parts after "
+                   f"it follow (`kcl chapter {chapter} --dry-run` lists them with their estimated cost; "
+                   f"`kcl chapter {chapter} --workers 2` computes them)")
+        return None, f"*Pending: {CHAPTERS[chapter].title} — {missing}; this part appears once they are committed.*"
 
 
 def pilot_records(chapter: str, profile: str = "cpu") -> list[dict]:
@@ -364,23 +362,25 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
 
     ch = CHAPTERS[chapter]
     root_path = repo_root(root)
-    lines = []
-    _, spec, pilot_configs = chapter_sweep(chapter, profile, root, "pilot")
-    store = ResultStore(_store_of(spec, chapter, root))
-    pilot = costed(store, pilot_configs)
-    lines.append(f"pilot {store.root.relative_to(root_path)}: {pilot.summary()}")
-    if pilot.missing:
-        _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=[spec["base"]["train"]["lr"]])
-        main = costed(ResultStore(_store_of(spec, chapter, root)), configs)
-        cost = 3 * (main.cost_seconds or 0) / 3600
-        lines.append(f"main  {spec['store']}: {3 * len(configs)} runs once the pilot has chosen its 3 rates; "
-                     f"estimated {cost:.1f} h" + "".join(f"; then {what}" for what in _rerun_parts(ch)))
-        return lines
-    grid = lr_grid_from_pilot([store.get(c) for c in pilot_configs])
+    lines, grid = [], None
+    if ch.pilot:
+        _, spec, pilot_configs = chapter_sweep(chapter, profile, root, "pilot")
+        store = ResultStore(_store_of(spec, chapter, root))
+        pilot = costed(store, pilot_configs)
+        lines.append(f"pilot {store.root.relative_to(root_path)}: {pilot.summary()}")
+        if pilot.missing:
+            _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=[spec["base"]["train"]["lr"]])
+            main = costed(ResultStore(_store_of(spec, chapter, root)), configs)
+            cost = 3 * (main.cost_seconds or 0) / 3600
+            lines.append(f"main  {spec['store']}: {3 * len(configs)} runs once the pilot has chosen its 3 rates; "
+                         f"estimated {cost:.1f} h" + "".join(f"; then {what}" for what in _rerun_parts(ch)))
+            return lines
+        grid = lr_grid_from_pilot([store.get(c) for c in pilot_configs])
     _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
     main_store = ResultStore(_store_of(spec, chapter, root))
     main = costed(main_store, configs)
-    lines.append(f"main  {spec['store']} (rates {grid}): {main.summary()}")
+    rates = f" (rates {grid})" if grid else ""
+    lines.append(f"main  {main_store.root.relative_to(root_path)}{rates}: {main.summary()}")
     if not main.missing:
         reruns = follow_ups(chapter, [main_store.get(c) for c in configs])
         for part, configs_ in reruns.items():

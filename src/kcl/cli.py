@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--no-progress", action="store_true")
         p.add_argument("--workers", type=_workers, default=1,
                        help="runs at once, each on cpu_count/N threads (2 on 2 cores: see the Performance page)")
-    chapter = sub.add_parser("chapter", help="train what a law chapter misses: its pilot, main sweep and seed reruns")
+    chapter = sub.add_parser("chapter", help="train what a chapter misses: its pilot, main sweep and reruns")
     chapter.add_argument("name", help="a chapter of kcl.chapters.CHAPTERS, e.g. result1")
     chapter.add_argument("--profile", default="cpu", choices=["cpu", "gpu", "smoke"])
     chapter.add_argument("--dry-run", action="store_true", help="print what is missing, train nothing")
@@ -116,9 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "chapter":
         from kcl.chapters import CHAPTERS, chapter_parts
 
-        if args.name not in CHAPTERS or not CHAPTERS[args.name].pilot:
-            laws = [n for n, c in CHAPTERS.items() if c.pilot]
-            print(f"kcl: unknown law chapter {args.name!r}; choose one of {', '.join(laws)}", file=sys.stderr)
+        if args.name not in CHAPTERS:
+            print(f"kcl: unknown chapter {args.name!r}; choose one of {', '.join(CHAPTERS)}", file=sys.stderr)
             return 2
         try:
             if args.dry_run:
