@@ -316,3 +316,31 @@ def test_a_chapter_without_a_pilot_has_parts_too(tmp_path):
         assert parts["edge_rates"][0]["config"]["train"]["lr"] == {"lowest": 0.0025, "highest": 0.04}[edge]
     lines = chapters.chapter_plan("result4-bios")
     assert lines[0].startswith("main  results/result4-bios:")
+
+
+def test_early_follow_ups_rerun_only_the_groups_whose_main_runs_are_all_stored():
+    """Result 2 groups by data type: once bioS's three rates are stored, its seed reruns (and, as
+    its peak sits at the highest rate, one rate beyond) may start while bioR still trains."""
+    _, _, configs = chapters.chapter_sweep("result2", "cpu", lr_grid=[0.005, 0.01, 0.02])
+    stored = {}
+
+    class Store:
+        def get(self, config):
+            return stored.get(config_key(config))
+
+    def put(config, R):
+        stored[config_key(config)] = {"config": json.loads(json.dumps(dataclasses.asdict(config))),
+                                      "result": {"R": R}, "key": config_key(config)}
+
+    assert chapters.early_follow_ups("result2", configs, Store()) == []
+    bios = [c for c in configs if c.data.name == "bioS"]
+    for config, R in zip(bios[:2], (0.5, 0.7)):
+        put(config, R)
+    assert chapters.early_follow_ups("result2", configs, Store()) == []   # bioS not complete yet
+    put(bios[2], 0.9)
+    early = chapters.early_follow_ups("result2", configs, Store())
+    assert {c.data.name for c in early} == {"bioS"}
+    assert sorted((c.train.seed, c.train.lr) for c in early) == [(0, 0.04), (1, 0.02), (2, 0.02)]
+    # result 1's seed reruns follow the sweep's overall peak: never early
+    _, _, law_configs = chapters.chapter_sweep("result1", "cpu", lr_grid=[0.005, 0.01, 0.02])
+    assert chapters.early_follow_ups("result1", law_configs, Store()) == []

@@ -203,3 +203,23 @@ def test_worker_threads_bind_training_too(monkeypatch):
         assert os.environ["OMP_NUM_THREADS"] == "1" and torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(threads)
+
+
+def test_idle_workers_take_more_configs_which_are_stored_not_returned(tmp_path):
+    import dataclasses
+
+    from kcl.data import DataConfig
+
+    store = ResultStore(tmp_path)
+    main = [DataConfig(n_people=10 + i) for i in range(3)]
+    extra = [DataConfig(n_people=20), main[0]]   # a config of the sweep itself is never run twice
+    asked = []
+
+    def more():
+        asked.append(len(store.records()))
+        return extra if len(asked) == 1 else []
+
+    records = run_sweep(store, main, dataclasses.asdict, workers=2, log=lambda *_: None, more=more)
+    assert [r["result"]["n_people"] for r in records] == [10, 11, 12]
+    assert store.get(DataConfig(n_people=20))["result"]["n_people"] == 20
+    assert len(store.records()) == 4 and asked and asked[0] >= 2   # asked only once the queue ran dry

@@ -14,6 +14,7 @@ a missing or stale record raises ``MissingResultsError`` naming the command that
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import tempfile
@@ -24,6 +25,7 @@ from typing import Callable
 import numpy as np
 import yaml
 
+from kcl.stats import _without
 from kcl.store import ResultStore
 from kcl.sweep import Plan, plan, run_sweep
 
@@ -206,6 +208,32 @@ def follow_ups(chapter: str, main_records: list[dict]) -> dict[str, list]:
     return out
 
 
+def early_follow_ups(chapter: str, configs: list, store: ResultStore) -> list:
+    """The follow-up reruns (``follow_ups``) that may start before the whole main sweep is done:
+    those of the groups whose main runs are all stored. A group is a ``seed_group`` value, else a
+    data setting (the config without model and rate), the unit ``follow_ups`` reruns per. Chapters
+    whose reruns depend on the sweep's overall peak (seeds without a group, or every seed × rate)
+    get none. For ``kcl.sweep.run_sweep``'s ``more``: a worker that would sit idle takes these."""
+    from kcl.store import _jsonable
+
+    ch = CHAPTERS[chapter]
+    if ch.seed_all_rates or (ch.seeds and not ch.seed_group):
+        return []
+
+    def group(config) -> str:
+        as_dict = _jsonable(dataclasses.asdict(config))
+        if ch.seed_group:
+            part, _, name = ch.seed_group.partition(".")
+            return str(as_dict[part][name])
+        return _without(as_dict, "model", "train.lr")
+
+    records: dict[str, list] = {}
+    for config in configs:
+        records.setdefault(group(config), []).append(store.get(config))
+    ready = [r for members in records.values() if all(members) for r in members]
+    return [c for reruns in follow_ups(chapter, ready).values() for c in reruns] if ready else []
+
+
 def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
                     store: str | Path | None = None, root: str | Path | None = None,
                     progress: bool = False, log: Callable[[str], object] = print,
@@ -248,10 +276,11 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     def where(spec, part) -> Path:
         return Path(store) / part if store is not None else _store_of(spec, chapter, root)
 
-    def sweep(folder: Path, configs) -> list[dict]:
+    def sweep(folder: Path, configs, more=None) -> list[dict]:
         return run_sweep(ResultStore(folder), configs,
                          functools.partial(run, progress=progress and workers == 1, checkpoint_dir=checkpoint_dir),
-                         cost_fn=sweep_cost(workers), log=log, allow_train=allow_train, recompute_hint=hint, workers=workers)
+                         cost_fn=sweep_cost(workers), log=log, allow_train=allow_train, recompute_hint=hint,
+                         workers=workers, more=more)
 
     out: dict[str, list[dict]] = {}
     grid = None
@@ -261,7 +290,9 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
         grid = None if profile == "smoke" else lr_grid_from_pilot(out["pilot"])
     _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
     main_store = where(spec, "main")
-    out["main"] = sweep(main_store, configs)
+    # a worker that would sit idle near the sweep's end starts the reruns of its finished groups
+    out["main"] = sweep(main_store, configs, more=functools.partial(early_follow_ups, chapter, configs,
+                                                                    ResultStore(main_store)))
     for part, reruns in follow_ups(chapter, out["main"]).items():
         out[part] = sweep(main_store, reruns) if reruns else []
     return out

@@ -108,7 +108,8 @@ def _run_and_store(root: str, run_fn: Callable[[Any], dict], config) -> tuple[di
 def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dict],
               cost_fn: Callable[[Any], float] | None = None, dry_run: bool = False,
               log: Callable[[str], Any] = print, allow_train: bool = True,
-              recompute_hint: str | None = None, workers: int = 1) -> list[dict]:
+              recompute_hint: str | None = None, workers: int = 1,
+              more: Callable[[], list] | None = None) -> list[dict]:
     """Run what is missing, store each record as soon as it finishes, return the records.
 
     The plan summary is logged before anything runs. ``dry_run`` returns the existing records
@@ -121,6 +122,10 @@ def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dic
     ``functools.partial`` of a module-level function). Tiny models are limited by per-operator
     overhead, so on 2 cores two one-thread runs get more done than one two-thread run
     (``kcl bench`` measures the gain; the Performance page shows it).
+
+    ``more`` (with ``workers > 1``): called whenever a worker would otherwise sit idle, it returns
+    further configs that may run now (e.g. reruns of the groups whose sweep is complete). They are
+    stored like the others but not returned: the caller's next sweep finds them in the store.
     """
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
@@ -138,8 +143,8 @@ def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dic
                                   f"to recompute them: {hint}", todo.missing)
     by_key = {}
     n = len(todo.missing)
-    if workers > 1 and n > 1:
-        by_key.update(_run_parallel(store, todo.missing, run_fn, min(workers, n), log))
+    if workers > 1 and (n > 1 or (n and more)):
+        by_key.update(_run_parallel(store, todo.missing, run_fn, workers if more else min(workers, n), log, more))
     else:
         for i, config in enumerate(todo.missing, 1):
             key = config_key(config)
@@ -156,8 +161,11 @@ def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dic
     return records
 
 
-def _run_parallel(store: ResultStore, missing: list, run_fn, workers: int, log) -> dict:
+def _run_parallel(store: ResultStore, missing: list, run_fn, workers: int, log,
+                  more: Callable[[], list] | None = None) -> dict:
     """Run ``missing`` on ``workers`` spawned processes; each stores its own record on finishing.
+    When the queue is empty and a worker is free, ``more()`` may add configs (not yet stored,
+    queued or running); their records are stored but not returned.
 
     Spawned, not forked: a fork of a process whose OpenMP pool has run can hang. If one run fails,
     the others already started finish and are stored, then the error is raised."""
@@ -170,14 +178,25 @@ def _run_parallel(store: ResultStore, missing: list, run_fn, workers: int, log) 
                              initargs=(threads, os.getpid())) as pool:
         queue = list(enumerate(missing, 1))
         running = {}
+        wanted = {config_key(c) for c in missing}
+
+        def label(i: int) -> str:
+            return f"[{i}/{n}]" if i else "[early]"
 
         def submit():
             i, config = queue.pop(0)
-            log(f"[{i}/{n}] running {config_key(config)}")
+            log(f"{label(i)} running {config_key(config)}")
             running[pool.submit(_run_and_store, str(store.root), run_fn, config)] = (i, config)
 
-        while queue and len(running) < workers:
-            submit()
+        def top_up():
+            if more is not None and not queue and len(running) < workers and error is None:
+                busy = {config_key(c) for _, c in running.values()}
+                queue.extend((0, c) for c in _unique(more())
+                             if config_key(c) not in busy and not store.has(c))
+            while queue and len(running) < workers and error is None:
+                submit()
+
+        top_up()
         while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -186,12 +205,12 @@ def _run_parallel(store: ResultStore, missing: list, run_fn, workers: int, log) 
                     record, seconds = future.result()
                 except BaseException as err:  # noqa: BLE001 -- re-raised once the others are done
                     error = error or err
-                    log(f"[{i}/{n}] failed {config_key(config)}: {err}")
+                    log(f"{label(i)} failed {config_key(config)}: {err}")
                     continue
-                out[record["key"]] = record
-                log(f"[{i}/{n}] stored {record['key']} ({_duration(seconds)})")
-            while queue and len(running) < workers and error is None:
-                submit()
+                if record["key"] in wanted:
+                    out[record["key"]] = record
+                log(f"{label(i)} stored {record['key']} ({_duration(seconds)})")
+            top_up()
     if error is not None:
         raise error
     return out
