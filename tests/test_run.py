@@ -115,5 +115,10 @@ def test_show_names_a_missing_path(tmp_path, capsys):
 
 
 def test_chapter_command_rejects_unknown_chapters(capsys):
-    assert main(["chapter", "reference"]) == 2
+    assert main(["chapter", "result99"]) == 2
     assert "result1" in capsys.readouterr().err
+
+
+def test_chapter_command_plans_a_chapter_without_a_pilot(capsys):
+    assert main(["chapter", "result4-bios", "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith("main  results/result4-bios:")
