@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from kcl.cost import CostModel, fit_cost_model, fit_report, machine_cost_model
+from kcl.cost import CostModel, fit_cost_model, fit_report, holdout_report, machine_cost_model
 from kcl.data import DataConfig
 from kcl.run import ModelSpec, RunConfig, estimated_seconds
 from kcl.train import TrainConfig, estimate_steps
@@ -122,3 +122,22 @@ def test_the_estimate_sees_the_work_its_record_will_show(packing):
     # fewer tokens), and attention grows with tokens × context, so it moves about twice as much
     for term, rel in (("flops", 0.15), ("logits", 0.15), ("attention", 0.3)):
         assert getattr(after, term) == pytest.approx(getattr(before, term), rel=rel), term
+
+
+def test_holdout_report_estimates_each_store_from_the_others():
+    """A sweep whose runs cost twice what the other sweeps' prices say shows a ratio of 2."""
+    rate, per_step = 20e9, 4e-3
+
+    def wall(rows, tokens, steps):
+        return 6 * rows * tokens / rate + steps * per_step
+
+    shapes = [(20_000, 10**7, 5_000), (40_000, 10**7, 1_000), (80_000, 2 * 10**7, 8_000),
+              (10_000, 5 * 10**6, 20_000), (150_000, 10**7, 2_000), (30_000, 10**7, 3_000)]
+    stores = {"a": [fake_record(*s, wall(*s)) for s in shapes[:3]],
+              "b": [fake_record(*s, wall(*s)) for s in shapes[3:]],
+              "slow": [fake_record(60_000, 10**7, 4_000, 2 * wall(60_000, 10**7, 4_000))],
+              "other threads": [fake_record(60_000, 10**7, 4_000, 1.0, threads=2)]}
+    rows = {row["store"]: row for row in holdout_report(stores, threads=1)}
+    assert set(rows) == {"a", "b", "slow"}   # nothing on 1 thread in "other threads"
+    assert rows["slow"]["actual / estimate"] == pytest.approx(2.0, abs=0.01)
+    assert rows["slow"]["runs"] == 1 and rows["a"]["data"] == "bioD"

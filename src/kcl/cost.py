@@ -130,6 +130,7 @@ def _nonnegative_fit(work: np.ndarray, wall: np.ndarray, columns: list[int]) -> 
                 best = (error, {TERMS[c]: float(p) for c, p in zip(kept, prices)})
     return best[1] if best else {}
 
+
 @functools.lru_cache(maxsize=8)
 def machine_cost_model(threads: int, results_dir: str | None = None) -> CostModel:
     """The cost model fitted to every record under ``results_dir`` (default: the checkout's
@@ -183,6 +184,25 @@ def fit_report(records: list[dict]) -> list[dict]:
         for name, m in fits[:2]:
             row[f"bioS-like: actual / {name}"] = _spread([_ratio(r, m) for r in text]) if text else ""
         rows.append(row)
+    return rows
+
+
+def holdout_report(stores: dict[str, list[dict]], threads: int) -> list[dict]:
+    """A forecast check: each store (a sweep's folder) estimated by the model fitted to every
+    other store, as ``kcl chapter --dry-run`` estimates a sweep before any of its runs exist.
+    Per store with records on ``threads`` threads: its runs and actual / estimated wall time
+    (median, and the lowest and highest run)."""
+    rows = []
+    for name, records in stores.items():
+        mine = _trained_on(records, threads)
+        if not mine:
+            continue
+        others = [r for other, rs in stores.items() if other != name for r in rs]
+        model = fit_cost_model(others, threads)
+        ratios = [_ratio(r, model) for r in mine]
+        rows.append({"store": name, "runs": len(mine), "data": ", ".join(sorted({r["config"]["data"]["name"] for r in mine})),
+                     "actual / estimate": round(float(np.median(ratios)), 2),
+                     "range": f"{min(ratios):.2f}–{max(ratios):.2f}"})
     return rows
 
 
