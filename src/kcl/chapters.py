@@ -53,6 +53,9 @@ class Chapter:
 _SMOKE_LAW = {"data.n_people": 40, "train.exposures": 10, "train.batch_size": 8, "bootstrap": 50}
 _SMOKE_GRID = {"model.n_layer, model.n_head, model.d_model": [[1, 2, 16], [2, 2, 16]],
                "train.lr": [0.01, 0.02]}
+# The smoke profile of the bioS chapters: 30 people, 4 exposures in 128-token windows.
+_SMOKE_BIOS = {"data.n_people": 30, "train.exposures": 4, "train.batch_size": 4, "train.window": 128, "bootstrap": 50}
+_SMOKE_BIOS_RATES = {"train.lr": [0.005, 0.01, 0.02]}
 
 CHAPTERS = {
     "reference": Chapter(
@@ -78,8 +81,7 @@ CHAPTERS = {
         pilot={"cpu": "sweeps/pilot-lr-bios.yaml", "gpu": "sweeps/gpu/pilot-lr-1000.yaml"},
         claim="bioS-simple and bioR also reach about 2 bits per parameter, slightly below bioS (Result 2)",
         threshold=2.0, seeds=(1, 2), seed_group="data.name", edge_rates=True,
-        smoke={"data.n_people": 30, "train.exposures": 4, "train.batch_size": 4, "train.window": 128, "bootstrap": 50},
-        smoke_grid={"data.name": ["bioS", "bioS-simple", "bioR-proxy"], "train.lr": [0.005, 0.01, 0.02]},
+        smoke=_SMOKE_BIOS, smoke_grid={"data.name": ["bioS", "bioS-simple", "bioR-proxy"], **_SMOKE_BIOS_RATES},
     ),
     "result3": Chapter(
         title="Result 3: the bioD knobs K, C, D, L, T",
@@ -95,17 +97,13 @@ CHAPTERS = {
         title="Result 4 on bioS: result 2's bioS point at 100 exposures",
         sweeps={"cpu": "sweeps/result4-bios.yaml", "gpu": "sweeps/gpu/result4-bios.yaml"},
         claim="after 100 exposures bioS is stored at about 1 bit per parameter or more (Result 4)",
-        threshold=1.0, edge_rates=True,
-        smoke={"data.n_people": 30, "train.exposures": 4, "train.batch_size": 4, "train.window": 128,
-               "bootstrap": 50}, smoke_grid={"train.lr": [0.005, 0.01, 0.02]},
+        threshold=1.0, edge_rates=True, smoke=_SMOKE_BIOS, smoke_grid=_SMOKE_BIOS_RATES,
     ),
     "result4-bios-v2": Chapter(
         title="Result 4 on bioS, protocol v2: result 2's bioS point (d = 32) at 100 exposures",
         sweeps={"cpu": "sweeps/result4-bios-v2.yaml", "gpu": "sweeps/gpu/result4-bios.yaml"},
         claim="after 100 exposures bioS is stored at about 1 bit per parameter or more (Result 4)",
-        threshold=1.0, edge_rates=True,
-        smoke={"data.n_people": 30, "train.exposures": 4, "train.batch_size": 4, "train.window": 128,
-               "bootstrap": 50}, smoke_grid={"train.lr": [0.005, 0.01, 0.02]},
+        threshold=1.0, edge_rates=True, smoke=_SMOKE_BIOS, smoke_grid=_SMOKE_BIOS_RATES,
     ),
     "result4-v2": Chapter(
         title="Result 4, protocol v2: 100 exposures in 25,000 steps",
@@ -214,6 +212,7 @@ def early_follow_ups(chapter: str, configs: list, store: ResultStore) -> list:
     data setting (the config without model and rate), the unit ``follow_ups`` reruns per. Chapters
     whose reruns depend on the sweep's overall peak (seeds without a group, or every seed × rate)
     get none. For ``kcl.sweep.run_sweep``'s ``more``: a worker that would sit idle takes these."""
+    from kcl.law import _field
     from kcl.store import _jsonable
 
     ch = CHAPTERS[chapter]
@@ -222,10 +221,7 @@ def early_follow_ups(chapter: str, configs: list, store: ResultStore) -> list:
 
     def group(config) -> str:
         as_dict = _jsonable(dataclasses.asdict(config))
-        if ch.seed_group:
-            part, _, name = ch.seed_group.partition(".")
-            return str(as_dict[part][name])
-        return _without(as_dict, "model", "train.lr")
+        return str(_field(as_dict, ch.seed_group)) if ch.seed_group else _without(as_dict, "model", "train.lr")
 
     records: dict[str, list] = {}
     for config in configs:
@@ -236,15 +232,12 @@ def early_follow_ups(chapter: str, configs: list, store: ResultStore) -> list:
 
 def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
                     store: str | Path | None = None, root: str | Path | None = None,
-                    progress: bool = False, log: Callable[[str], object] = print,
-                    configs: list | None = None) -> list[dict]:
-    """The records of a chapter's sweep for ``profile`` (or of ``configs``, e.g. its follow-ups,
-    in the sweep's store); trains only what is missing, and only if ``allow_train``. The smoke
-    profile uses a fresh temporary store unless ``store`` is given."""
+                    progress: bool = False, log: Callable[[str], object] = print) -> list[dict]:
+    """The records of a chapter's sweep for ``profile``; trains only what is missing, and only
+    if ``allow_train``. The smoke profile uses a fresh temporary store unless ``store`` is given."""
     from kcl.run import estimated_seconds, run
 
-    path, spec, sweep_configs = chapter_sweep(chapter, profile, root)
-    configs = sweep_configs if configs is None else configs
+    path, spec, configs = chapter_sweep(chapter, profile, root)
     if store is None:
         store = _smoke_store(chapter) if profile == "smoke" else _store_of(spec, chapter, root)
     relative = path.relative_to(repo_root(root))
