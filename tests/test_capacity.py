@@ -3,9 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from kcl.capacity import capacity, measurement_bios, person_losses
+from kcl.capacity import capacity, loss_by_position, measurement_bios, person_losses, sentence_positions
 from kcl.controls import control_losses
-from kcl.data import DataConfig, make_dataset
+from kcl.data import VALUE, DataConfig, make_dataset
 
 PARAMS = {"total": 10_000, "non_embedding": 4_000}
 
@@ -105,3 +105,30 @@ def test_biod_diversity_term_vanishes_when_the_diversity_set_is_the_whole_space(
     out = control_capacity(ds, "uniform")
     assert out["max_bits_diversity"] == 0 and out["bits_diversity"] == 0
     assert out["bits"] == pytest.approx(0, abs=1e-9)
+
+
+@pytest.mark.parametrize("cfg", [BIOS, DataConfig(name="bioR-proxy", n_people=50, rewrites=3), BIOD])
+def test_sentence_positions_rank_the_value_sentences_of_each_bio(cfg):
+    ds = make_dataset(cfg)
+    bios = measurement_bios(ds)[0]
+    positions = sentence_positions(bios, ds.n_people, len(ds.attributes))
+    stated = sorted({int(a) for a in bios.attr[bios.role == VALUE]})  # attributes stated in the bio
+    for i in range(ds.n_people):  # a permutation of 0..k-1 over the stated attributes, -1 elsewhere
+        assert sorted(positions[i, stated]) == list(range(len(stated)))
+        assert (np.delete(positions[i], stated) == -1).all()
+    for i in range(0, ds.n_people, 7):  # rank 0 is the attribute whose value comes first in the bio
+        sl = slice(bios.offsets[i], bios.offsets[i + 1])
+        first_value = bios.attr[sl][bios.role[sl] == VALUE][0]
+        assert positions[bios.person[i], first_value] == 0
+
+
+def test_loss_by_position_pools_renderings_by_position():
+    position = np.array([[0, 1], [1, 0], [0, 1]])
+    value = np.array([[math.log(2), 0.0], [0.0, 2 * math.log(2)], [3 * math.log(2), 0.0]])
+    parts = [{"position": position, "value": value},
+             {"position": np.array([[1, 0], [0, 1], [0, 1]]), "value": value}]  # a second rendering
+    out = loss_by_position(parts, ("a", "b"))
+    # a at position 0: persons 0, 2 of rendering 1 (1 and 3 bits), persons 1, 2 of rendering 2 (0 and 3)
+    assert out["a"]["people"] == [4, 2] and out["a"]["loss_bits"] == pytest.approx([1.75, 0.5])
+    assert out["b"]["people"] == [2, 4] and out["b"]["loss_bits"] == pytest.approx([1.0, 0.5])
+    assert loss_by_position([{"position": -np.ones((2, 1), int), "value": np.zeros((2, 1))}], ("c",)) == {}

@@ -32,6 +32,8 @@ def test_run_end_to_end_gives_a_complete_record():
     assert set(result["accuracy"]) == {"ID1", "ID2"}
     assert result["train"]["steps"] == 150 and result["train"]["tokens_per_second"] > 0
     assert result["R_ci"][0] <= result["R"] <= result["R_ci"][1]
+    by_position = result["loss_by_position"]  # bioD: K = 2 value sentences per bio, in random order
+    assert set(by_position) == {"ID1", "ID2"} and all(sum(v["people"]) == 40 for v in by_position.values())
 
 
 def test_sweep_expansion_and_bad_fields():

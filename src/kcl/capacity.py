@@ -93,17 +93,60 @@ def person_losses(bios: Bios, loss: np.ndarray, correct: np.ndarray, n_people: i
     first = knowledge & (bios.chunk <= 0)  # chunk -1 (no chunks) or chunk 0
     np.add.at(out["value1"], (person_of_token[first], bios.attr[first].astype(np.int64)), loss[first])
     np.logical_and.at(out["exact"], (p, a), correct[knowledge])
+    out["position"] = sentence_positions(bios, n_people, n_attributes)
     return out
+
+
+def sentence_positions(bios: Bios, n_people: int, n_attributes: int) -> np.ndarray:
+    """For each person and attribute, the rank of the sentence that states the value among the
+    bio's value sentences (0: the first, whose subject is the full name; later ones refer to the
+    person by pronoun, §2.2); -1 where the bio states no value of that attribute."""
+    person_of_token = np.repeat(bios.person, bios.lengths)
+    is_value = bios.role == VALUE
+    first = np.full((n_people, n_attributes), np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(first, (person_of_token[is_value], bios.attr[is_value].astype(np.int64)),
+                  np.nonzero(is_value)[0])
+    rank = np.argsort(np.argsort(first, axis=1, kind="stable"), axis=1, kind="stable")
+    return np.where(first == np.iinfo(np.int64).max, -1, rank)
+
+
+def loss_by_position(parts: list[dict], attributes: tuple[str, ...]) -> dict:
+    """Mean value loss (bits per person) of each attribute by the position of its sentence
+    (``sentence_positions``), pooled over the measurement renderings ``parts`` (``person_losses``
+    of each): ``{attribute: {"loss_bits": [...], "people": [...]}}``, one entry per position."""
+    out = {}
+    for k, name in enumerate(attributes):
+        positions = np.concatenate([p["position"][:, k] for p in parts])
+        if (positions < 0).all():
+            continue
+        losses = np.concatenate([p["value"][:, k] for p in parts]) / math.log(2)
+        counts = np.bincount(positions[positions >= 0])
+        sums = np.bincount(positions[positions >= 0], weights=losses[positions >= 0], minlength=len(counts))
+        out[name] = {"loss_bits": [float(s / c) if c else math.nan for s, c in zip(sums, counts)],
+                     "people": [int(c) for c in counts]}
+    return out
+
+
+def rendering_losses(model: torch.nn.Module, dataset: Dataset, seed: int = 1234, renderings: int = 1,
+                     batch_size: int = 256) -> list[dict]:
+    """``person_losses`` of ``model`` on each of the ``renderings`` measurement texts."""
+    parts = []
+    for bios in measurement_bios(dataset, seed, renderings):
+        loss, correct = token_losses(model, bios, dataset.vocab.eos_id, dataset.vocab.pad_id, batch_size)
+        parts.append(person_losses(bios, loss, correct, dataset.n_people, len(dataset.attributes)))
+    return parts
+
+
+def average_losses(parts: list[dict]) -> dict:
+    """Per-person losses averaged over renderings (sentence positions differ between renderings,
+    so they are left out: ``loss_by_position`` reads them per rendering)."""
+    return {key: np.mean([p[key] for p in parts], axis=0) for key in parts[0] if key != "position"}
 
 
 def measure_losses(model: torch.nn.Module, dataset: Dataset, seed: int = 1234, renderings: int = 1,
                    batch_size: int = 256) -> dict:
     """Per-person losses of ``model``, averaged over ``renderings`` measurement texts."""
-    parts = []
-    for bios in measurement_bios(dataset, seed, renderings):
-        loss, correct = token_losses(model, bios, dataset.vocab.eos_id, dataset.vocab.pad_id, batch_size)
-        parts.append(person_losses(bios, loss, correct, dataset.n_people, len(dataset.attributes)))
-    return {key: np.mean([p[key] for p in parts], axis=0) for key in parts[0]}
+    return average_losses(rendering_losses(model, dataset, seed, renderings, batch_size))
 
 
 def capacity(dataset: Dataset, losses: dict, params: dict, *, bootstrap: int = 1000, seed: int = 0,

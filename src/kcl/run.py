@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from kcl.capacity import capacity, measure_losses
+from kcl.capacity import average_losses, capacity, loss_by_position, rendering_losses
 from kcl.cost import CostModel, Work, machine_cost_model
 from kcl.data import DataConfig, make_dataset
 from kcl.models import ModelConfig, build_model
@@ -78,8 +78,9 @@ def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoi
                     progress=progress, device=device)
     summary.pop("config", None)
     t0 = time.monotonic()
-    losses = measure_losses(model, dataset, config.measure_seed, config.renderings)
-    result = capacity(dataset, losses, params, bootstrap=config.bootstrap, seed=config.measure_seed)
+    parts = rendering_losses(model, dataset, config.measure_seed, config.renderings)
+    result = capacity(dataset, average_losses(parts), params, bootstrap=config.bootstrap, seed=config.measure_seed)
+    result["loss_by_position"] = loss_by_position(parts, dataset.attributes)
     result["measure_seconds"] = round(time.monotonic() - t0, 2)
     result["train"] = summary
     result["data"] = dataset.describe()
