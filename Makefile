@@ -48,8 +48,9 @@ chapters: $(STAMP)
 	$(BIN)/kcl chapter result4-v2 --workers $(WORKERS)
 	$(BIN)/kcl chapter result3 --workers $(WORKERS)
 	$(BIN)/kcl chapter result2 --workers $(WORKERS)
-	$(BIN)/kcl sweep sweeps/result4-bios.yaml --no-progress --workers $(WORKERS)
-	$(BIN)/kcl sweep sweeps/result4-bios-v2.yaml --no-progress --workers $(WORKERS)
+	$(BIN)/kcl chapter result4-bios --workers $(WORKERS)
+	$(BIN)/kcl chapter result4-bios-v2 --workers $(WORKERS)
+	$(BIN)/kcl chapter bios-position --workers $(WORKERS)
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q

@@ -105,3 +105,13 @@ def test_below_zero_note_names_the_attributes_under_a_uniform_guess():
     bad["result"]["bits_name"] = -7.0
     note = law.below_zero_note([bad], "100 exposures")
     assert "names, city" in note and "-7, -120 bits" in note and "date" not in note
+
+
+def test_retrain_note_compares_the_record_of_the_same_key():
+    from kcl.law import retrain_note
+
+    committed = [{"key": "a", "result": {"R": 0.5}}, {"key": "b", "result": {"R": 1.0}}]
+    assert "R = 1.0200 against the committed 1.0000, 2.00% apart, within" in retrain_note(
+        {"key": "b", "result": {"R": 1.02}}, committed)
+    assert "outside the 3% retrain tolerance" in retrain_note({"key": "a", "result": {"R": 0.6}}, committed)
+    assert retrain_note({"key": "c", "result": {"R": 1.0}}, committed) == ""

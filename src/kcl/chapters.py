@@ -105,6 +105,13 @@ CHAPTERS = {
         claim="after 100 exposures bioS is stored at about 1 bit per parameter or more (Result 4)",
         threshold=1.0, edge_rates=True, smoke=_SMOKE_BIOS, smoke_grid=_SMOKE_BIOS_RATES,
     ),
+    "bios-position": Chapter(
+        title="Diagnostic: result 4's best bioS point, retrained, with its bits by sentence position",
+        sweeps={"cpu": "sweeps/diag-position.yaml", "gpu": "sweeps/gpu/diag-position.yaml"},
+        claim=("a diagnostic, not a claim of the paper: the point must retrain to its committed R; its "
+               "figure is judged against result 4's 1 bit per parameter"),
+        threshold=1.0, smoke=_SMOKE_BIOS,
+    ),
     "result4-v2": Chapter(
         title="Result 4, protocol v2: 100 exposures in 25,000 steps",
         sweeps={"cpu": "sweeps/result4-v2.yaml", "gpu": "sweeps/gpu/result4.yaml"},

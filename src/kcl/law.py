@@ -15,6 +15,7 @@ from kcl.catalog import model_label
 from kcl.stats import (Judgement, _without, best_of_lr, judge, judge_ratio, peak, r_interval, rate_at_edge,
                        seed_interval)
 
+RETRAIN_TOLERANCE = 0.03  # a point retrained from its config must come back this close (relative R)
 NEAR_PERFECT_R_MAX = 1.8  # Result 1(b): models with R^max ≤ 1.8 are near-perfect (R ≈ R^max)
 # Result 3's bioD knobs and their default setting (book/protocol.md, "Results 2 and 3").
 KNOBS = ("K", "C", "D", "L", "T")
@@ -338,3 +339,17 @@ def claims_bios_100(records_100: list[dict], bios_head_1000: dict | None) -> lis
         claims.append(judge_ratio("bioS: R at 1000 exposures / R at 100 exposures", 2.0,
                                   (h["R"], h["low"], h["high"]), (top["R"], low, high)))
     return claims
+
+
+def retrain_note(retrained: dict, committed: list[dict]) -> str:
+    """A sentence comparing ``retrained`` with the record of the same config (same key) among
+    ``committed``: both R, their relative difference and whether it is within
+    ``RETRAIN_TOLERANCE``; "" when no committed record has that config."""
+    match = next((r for r in committed if r["key"] == retrained["key"]), None)
+    if match is None:
+        return ""
+    new, old = retrained["result"]["R"], match["result"]["R"]
+    diff = abs(new - old) / abs(old) if old else math.inf
+    verdict = "within" if diff <= RETRAIN_TOLERANCE else "outside"
+    return (f"Retrained from its config (key {retrained['key']}): R = {new:.4f} against the committed "
+            f"{old:.4f}, {diff:.2%} apart, {verdict} the {RETRAIN_TOLERANCE:.0%} retrain tolerance.")

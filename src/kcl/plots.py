@@ -242,3 +242,23 @@ def bits_terms_by_setting(settings: pd.DataFrame,
         color=alt.Color("term:N", sort=list(TERMS), title="term"),
         tooltip=["setting", "term", alt.Tooltip("bits:Q", format=",.0f")],
     ).properties(width=WIDTH, height=22 * max(len(settings), 1))
+
+
+
+def bits_by_position(records: list[dict],
+                     title: str = "Bits per person by sentence: the one that names the person, or a later one") -> alt.Chart:
+    """Grouped bars (``kcl.positions.position_frame``): each attribute's bits per person when its sentence opens
+    the biography beside when it comes later; a grey tick marks the maximum, log2(values)."""
+    from kcl.positions import SENTENCES, position_frame
+
+    frame = position_frame(records)
+    base = alt.Chart().encode(x=alt.X("attribute:N", title=None, sort=None))
+    bars = base.mark_bar().encode(
+        xOffset=alt.XOffset("sentence:N", sort=SENTENCES),
+        y=alt.Y("bits_per_person:Q", title="bits per person (lower bound)"),
+        color=alt.Color("sentence:N", title=None, sort=SENTENCES, legend=alt.Legend(orient="bottom", labelLimit=0)),
+        tooltip=["run", "attribute", "sentence", "people", alt.Tooltip("bits_per_person:Q", format=".2f"),
+                 alt.Tooltip("max_bits_per_person:Q", format=".2f")])
+    ticks = base.mark_tick(color="#888", thickness=2, size=30).encode(y="max_bits_per_person:Q")
+    return alt.layer(bars, ticks, data=frame).properties(width=260, height=220).facet(
+        column=alt.Column("run:N", title=None), title=title)
