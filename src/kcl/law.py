@@ -63,15 +63,24 @@ def lr_frame(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+WIDENED_COLUMNS = ["R", "R_low", "R_high", "best_lr", "best_lr_at_edge"]
+
+
+def beside_widened(committed: pd.DataFrame, widened: pd.DataFrame, keys: list[str], touched: set,
+                   columns: list[str]) -> pd.DataFrame:
+    """The rows of ``committed`` whose ``keys`` are in ``touched``, each beside its row of
+    ``widened`` (the same table with the runs at rates beyond the grid added; suffix
+    ``_widened``). Results 2 and 3 and bioS at 100 exposures show their addenda this way."""
+    chosen = committed[[tuple(row) in touched for row in committed[keys].itertuples(index=False, name=None)]]
+    return chosen[keys + columns].merge(widened[keys + columns], on=keys, suffixes=("", "_widened"))
+
+
 def widened_points(main: list[dict], extra: list[dict]) -> pd.DataFrame:
     """The points that ``extra`` (runs at rates beyond the grid) touched: each one's figure from
     ``main`` alone beside its figure with those runs added (``points_frame`` of both)."""
     keys = ["data", "N", "model"]
-    keep = keys + ["R", "R_low", "R_high", "best_lr", "best_lr_at_edge"]
-    committed, widened = points_frame(main)[keep], points_frame(main + extra)[keep]
     touched = set(points_frame(extra)[keys].itertuples(index=False, name=None)) if extra else set()
-    chosen = committed[[tuple(row) in touched for row in committed[keys].itertuples(index=False, name=None)]]
-    return chosen.merge(widened, on=keys, suffixes=("", "_widened"))
+    return beside_widened(points_frame(main), points_frame(main + extra), keys, touched, WIDENED_COLUMNS)
 
 
 def headline(main: list[dict], seeds: list[dict]) -> dict:
@@ -294,10 +303,8 @@ def edge_rate_frame(committed: pd.DataFrame, widened: pd.DataFrame, reran: list[
     """The settings the addendum of 2026-11-30 reran (those of the ``reran`` records), their
     committed figure beside the one with the extra rate (two ``knob_frame`` tables: main, and
     main + the edge runs)."""
-    keep = ["setting", "N", "model", "R", "R_low", "R_high", "best_lr", "best_lr_at_edge"]
-    rows = {(setting_label(r["config"]["data"]), r["config"]["data"]["n_people"]) for r in reran}
-    chosen = committed[[(s, n) in rows for s, n in zip(committed["setting"], committed["N"])]]
-    return chosen[keep].merge(widened[keep], on=["setting", "N"], suffixes=("", "_widened"))
+    touched = {(setting_label(r["config"]["data"]), r["config"]["data"]["n_people"]) for r in reran}
+    return beside_widened(committed, widened, ["setting", "N"], touched, ["model"] + WIDENED_COLUMNS)
 
 
 def claims_result3(settings: pd.DataFrame) -> list[Judgement]:
