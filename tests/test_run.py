@@ -82,6 +82,9 @@ def test_a_killed_run_resumes_from_its_checkpoint(tmp_path):
     import torch
     step_at_kill = torch.load(saved[0], weights_only=False)["state"]["step"]
     assert 0 < step_at_kill < 2000
+    from kcl.run import checkpoint_progress  # what `kcl chapter --dry-run` reports of a run under way
+    assert checkpoint_progress(config_from_dict(base), ckpts) == pytest.approx(step_at_kill / 2000)
+    assert checkpoint_progress(config_from_dict(TINY), ckpts) is None
     assert subprocess.run(cmd, env=env, capture_output=True).returncode == 0
     record = ResultStore(tmp_path / "store").records()[0]
     assert record["result"]["train"]["steps"] == 2000

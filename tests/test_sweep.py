@@ -33,6 +33,18 @@ def test_plan_counts_dedup_and_summary(tmp_path):
     assert plan(store, configs, cost_fn=lambda c: 100.0 * c.i, workers=8).cost_seconds == 900.0
 
 
+def test_plan_costs_only_what_runs_under_way_have_left(tmp_path):
+    store = ResultStore(tmp_path)
+    configs = [Cfg(i=i) for i in range(3)]
+    store.put(configs[0], {})
+    shares = {1: 0.75}  # config 1 has a checkpoint three quarters through, config 2 none
+    p = plan(store, configs, cost_fn=lambda c: 400.0, progress_fn=lambda c: shares.get(c.i))
+    assert p.under_way == {config_key(configs[1]): 0.75}
+    assert p.cost_seconds == 100.0 + 400.0
+    assert p.summary() == ("2 of 3 runs missing (1 under way, trained 75% by their checkpoints); "
+                           "estimated 8.3 min on this machine")
+
+
 def test_run_sweep_logs_plan_first_and_returns_in_input_order(tmp_path):
     store = ResultStore(tmp_path)
     store.put(Cfg(i=1), {"i": 1, "sq": 1})

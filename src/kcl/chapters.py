@@ -265,10 +265,11 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     ``"edge_rates"`` adds one rate beyond an edge peak (``follow_ups``). Trains only what is missing,
     and only if ``allow_train``; with ``checkpoint_dir`` a killed run resumes where it stopped;
     ``workers`` runs that many configs at once (``kcl.sweep.run_sweep``)."""
-    from kcl.run import run, sweep_cost
+    from kcl.run import checkpoint_progress, run, sweep_cost
     from kcl.stats import lr_grid_from_pilot
 
     ch = CHAPTERS[chapter]
+    under_way = functools.partial(checkpoint_progress, checkpoint_dir=checkpoint_dir) if checkpoint_dir else None
     if store is None and profile == "smoke":
         store = _smoke_store(chapter)
     hint = f"`kcl chapter {chapter}`" if profile != "smoke" else "the smoke profile trains"
@@ -280,7 +281,7 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
         return run_sweep(ResultStore(folder), configs,
                          functools.partial(run, progress=progress and workers == 1, checkpoint_dir=checkpoint_dir),
                          cost_fn=sweep_cost(workers), log=log, allow_train=allow_train, recompute_hint=hint,
-                         workers=workers, more=more)
+                         workers=workers, more=more, progress_fn=under_way)
 
     out: dict[str, list[dict]] = {}
     grid = None
@@ -378,18 +379,21 @@ def verdict(record: dict, threshold: float) -> Verdict:
     return Verdict(threshold=threshold, value=r["R"], low=low, high=high)
 
 
-def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = None, workers: int = 1) -> list[str]:
+def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = None, workers: int = 1,
+                 checkpoint_dir: str | Path | None = None) -> list[str]:
     """What ``kcl chapter`` would run, part by part, with estimated wall times for ``workers``
     runs at once; trains nothing. Before the pilot has finished, the main sweep is costed at its
-    base rate ×3 (its rates are not known yet) and the seed reruns are left out."""
-    from kcl.run import sweep_cost
+    base rate ×3 (its rates are not known yet) and the seed reruns are left out. Runs with a
+    checkpoint in ``checkpoint_dir`` are shown under way and costed for what is left."""
+    from kcl.run import checkpoint_progress, sweep_cost
     from kcl.stats import lr_grid_from_pilot
 
     if profile == "smoke":
         raise ValueError("the smoke profile trains into a temporary folder; there is nothing to plan")
+    under_way = functools.partial(checkpoint_progress, checkpoint_dir=checkpoint_dir) if checkpoint_dir else None
 
     def costed(store_: ResultStore, configs_) -> Plan:
-        return plan(store_, configs_, sweep_cost(workers), workers)
+        return plan(store_, configs_, sweep_cost(workers), workers, under_way)
 
     ch = CHAPTERS[chapter]
     root_path = repo_root(root)

@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.dry_run:
                 from kcl.chapters import chapter_plan
 
-                print("\n".join(chapter_plan(args.name, args.profile, workers=args.workers)))
+                print("\n".join(chapter_plan(args.name, args.profile, workers=args.workers,
+                                              checkpoint_dir=args.checkpoints)))
                 return 0
             parts = chapter_parts(args.name, args.profile, allow_train=True, progress=False,
                                   checkpoint_dir=args.checkpoints, workers=args.workers)
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(json.loads(path.read_text()), indent=2))
         return 0
 
-    from kcl.run import run, sweep_cost
+    from kcl.run import checkpoint_progress, run, sweep_cost
 
     try:
         spec, configs = _load_sweep(args.sweep_file, args.set)
@@ -164,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     records = run_sweep(store, configs,
                         functools.partial(run, checkpoint_dir=args.checkpoints, checkpoint_every=args.checkpoint_every,
                                           progress=progress, device=args.device),
-                        cost_fn=sweep_cost(args.workers), dry_run=args.dry_run, workers=args.workers)
+                        cost_fn=sweep_cost(args.workers), dry_run=args.dry_run, workers=args.workers,
+                        progress_fn=functools.partial(checkpoint_progress, checkpoint_dir=args.checkpoints))
     for record in records:
         print(_summary_line(record))
     return 0

@@ -89,6 +89,20 @@ def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoi
     return result
 
 
+def checkpoint_progress(config: RunConfig, checkpoint_dir: str | Path | None) -> float | None:
+    """The share of ``config``'s training steps its in-run checkpoint in ``checkpoint_dir`` has
+    done (0–1), or None when it has none. Checkpoints written before the step total was saved in
+    them get it from the trainer's plan (``estimate_steps``)."""
+    from kcl.store import config_key
+
+    path = Path(checkpoint_dir) / f"{config_key(config)}.pt" if checkpoint_dir else None
+    if path is None or not path.is_file():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=False)["state"]
+    total = state.get("total_steps") or estimate_steps(make_dataset(config.data), config.train)
+    return min(state["step"] / max(total, 1), 1.0)
+
+
 def estimated_work(config: RunConfig) -> Work:
     """What ``config`` will compute, before it runs (``kcl.cost.record_work`` reads the same from a
     finished run's record): steps as the trainer plans them, tokens per sequence from the window

@@ -32,6 +32,7 @@ class Plan:
     missing: list = field(default_factory=list)
     cost_seconds: float | None = None  # cost_fn over missing, shared by the workers; None without a cost_fn
     stale: list = field(default_factory=list)  # missing configs with a record from another version
+    under_way: dict = field(default_factory=dict)  # config key → share trained (from its checkpoint)
 
     @property
     def total(self) -> int:
@@ -42,6 +43,9 @@ class Plan:
         text = f"{len(self.missing)} of {self.total} runs missing"
         if self.stale:
             text += f" ({len(self.stale)} stale: older semantics_version)"
+        if self.under_way:
+            shares = ", ".join(f"{share:.0%}" for share in self.under_way.values())
+            text += f" ({len(self.under_way)} under way, trained {shares} by their checkpoints)"
         if not self.missing:
             return text + "; nothing to run"
         if self.cost_seconds is None:
@@ -50,15 +54,19 @@ class Plan:
 
 
 def plan(store: ResultStore, configs: Iterable, cost_fn: Callable[[Any], float] | None = None,
-         workers: int = 1) -> Plan:
+         workers: int = 1, progress_fn: Callable[[Any], float | None] | None = None) -> Plan:
     """Split ``configs`` into done and missing, and estimate the missing ones' wall time in seconds:
     ``cost_fn`` (one run's seconds) summed and shared by ``workers`` runs at once (never shorter
-    than the longest run)."""
+    than the longest run). ``progress_fn`` gives the share of a missing run already trained (its
+    checkpoint, ``kcl.run.checkpoint_progress``) or None; only the rest is costed."""
     result = Plan()
     for config in _unique(configs):
         (result.done if store.has(config) else result.missing).append(config)
+    if progress_fn is not None:
+        shares = {config_key(c): progress_fn(c) for c in result.missing}
+        result.under_way = {key: share for key, share in shares.items() if share is not None}
     if cost_fn is not None:
-        costs = [cost_fn(config) for config in result.missing]
+        costs = [cost_fn(config) * (1 - result.under_way.get(config_key(config), 0.0)) for config in result.missing]
         result.cost_seconds = float(max(sum(costs) / workers, max(costs, default=0.0)))
     if result.missing:
         result.stale = store.stale(result.missing)
@@ -109,7 +117,8 @@ def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dic
               cost_fn: Callable[[Any], float] | None = None, dry_run: bool = False,
               log: Callable[[str], Any] = print, allow_train: bool = True,
               recompute_hint: str | None = None, workers: int = 1,
-              more: Callable[[], list] | None = None) -> list[dict]:
+              more: Callable[[], list] | None = None,
+              progress_fn: Callable[[Any], float | None] | None = None) -> list[dict]:
     """Run what is missing, store each record as soon as it finishes, return the records.
 
     The plan summary is logged before anything runs. ``dry_run`` returns the existing records
@@ -126,6 +135,7 @@ def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dic
     ``more`` (with ``workers > 1``): called whenever a worker would otherwise sit idle, it returns
     further configs that may run now (e.g. reruns of the groups whose sweep is complete). They are
     stored like the others but not returned: the caller's next sweep finds them in the store.
+    ``progress_fn``: see ``plan``.
     """
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
@@ -133,7 +143,7 @@ def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dic
     for config in configs:
         _check_config(config)
     store.clean_temp()
-    todo = plan(store, configs, cost_fn, workers)
+    todo = plan(store, configs, cost_fn, workers, progress_fn)
     log(f"{store.root}: {todo.summary()}" + (f" ({workers} at a time)" if workers > 1 and todo.missing else ""))
     if dry_run:
         return [r for r in (store.get(c) for c in configs) if r is not None]

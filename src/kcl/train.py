@@ -216,6 +216,7 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["optimizer"])
         state = saved["state"]
+    state["total_steps"] = total  # read by kcl.run.checkpoint_progress
     pad = dataset.vocab.pad_id
     log_every = max(1, total // 200)
     running, running_n = 0.0, 0
