@@ -344,3 +344,39 @@ def test_early_follow_ups_rerun_only_the_groups_whose_main_runs_are_all_stored()
     # result 1's seed reruns follow the sweep's overall peak: never early
     _, _, law_configs = chapters.chapter_sweep("result1", "cpu", lr_grid=[0.005, 0.01, 0.02])
     assert chapters.early_follow_ups("result1", law_configs, Store()) == []
+
+
+def test_runs_under_way_are_measured_on_their_checkpoints(tmp_path, monkeypatch):
+    """A chapter's run killed mid-training is found by its checkpoint and measured there (nothing
+    stored); a stored run and a run without a checkpoint are not listed."""
+    import yaml
+
+    from kcl.cli import _under_way_line
+    from kcl.run import build
+    from kcl.train import train
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "sweeps").mkdir()
+    as_dict = json.loads(json.dumps(dataclasses.asdict(TINY)))
+    as_dict["train"].update(exposures=20, batch_size=4)  # a few dozen steps
+    spec = {"store": "results/tiny", "base": {k: as_dict[k] for k in ("data", "model", "train")},
+            "grid": {"train.lr": [0.01, 0.02, 0.04]}}
+    (tmp_path / "sweeps" / "tiny.yaml").write_text(yaml.safe_dump(spec))
+    monkeypatch.setitem(chapters.CHAPTERS, "tiny", chapters.Chapter(
+        title="tiny", sweeps={"cpu": "sweeps/tiny.yaml"}, claim="", threshold=1.0))
+    _, _, configs = chapters.chapter_sweep("tiny", "cpu", tmp_path)
+    stored, killed, untouched = configs
+    ResultStore(tmp_path / "results" / "tiny").put(stored, {"R": 1.0})
+    ckpts = tmp_path / "checkpoints"
+    for config in (stored, killed):  # the stored one's checkpoint is a leftover: ignored
+        dataset, model = build(config)
+        train(model, dataset, config.train, checkpoint=ckpts / f"{config_key(config)}.pt", progress=False,
+              stop_after_steps=2)
+    found = chapters.runs_under_way("tiny", "cpu", tmp_path, ckpts)
+    assert [c for c, _ in found] == [killed]
+    result = found[0][1]
+    assert result["checkpoint"]["step"] == 2 and 0 < result["checkpoint"]["share"] < 1
+    assert result["R_ci"][0] <= result["R"] <= result["R_ci"][1]
+    assert f"{config_key(killed)}  bioD" in _under_way_line(killed, result)
+    assert "trained (step 2 of" in _under_way_line(killed, result)
+    assert not (tmp_path / "results" / "tiny" / f"{config_key(killed)}.json").exists()

@@ -426,6 +426,48 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
     return lines
 
 
+def runs_under_way(chapter: str, profile: str = "cpu", root: str | Path | None = None,
+                   checkpoint_dir: str | Path = "checkpoints") -> list[tuple]:
+    """``(config, result)`` for every run of the chapter that is not stored yet but has an in-run
+    checkpoint, the result measured on that checkpoint (``kcl.run.measure_checkpoint``: mid-
+    schedule, never a record). The runs looked for: the pilot's, the main sweep's once the pilot
+    has chosen its rates, and the reruns that may already have started (``early_follow_ups``, or
+    all of ``follow_ups`` once the main sweep is stored)."""
+    from kcl.run import measure_checkpoint
+    from kcl.stats import lr_grid_from_pilot
+    from kcl.store import _unique
+
+    if profile == "smoke":
+        raise ValueError("the smoke profile trains into a temporary folder; it has no runs under way")
+    ch = CHAPTERS[chapter]
+    looked_for, grid = [], None
+    if ch.pilot:
+        _, spec, pilot_configs = chapter_sweep(chapter, profile, root, "pilot")
+        pilot_store = ResultStore(_store_of(spec, chapter, root))
+        looked_for += [(pilot_store, c) for c in pilot_configs]
+        pilot = [pilot_store.get(c) for c in pilot_configs]
+        if not all(pilot):
+            return _measured(looked_for, checkpoint_dir, measure_checkpoint)
+        grid = lr_grid_from_pilot(pilot)
+    _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
+    store = ResultStore(_store_of(spec, chapter, root))
+    main = [store.get(c) for c in configs]
+    reruns = ([c for part in follow_ups(chapter, main).values() for c in part] if all(main)
+              else early_follow_ups(chapter, configs, store))
+    looked_for += [(store, c) for c in _unique(configs + reruns)]
+    return _measured(looked_for, checkpoint_dir, measure_checkpoint)
+
+
+def _measured(looked_for: list[tuple], checkpoint_dir, measure_checkpoint) -> list[tuple]:
+    out = []
+    for store, config in looked_for:
+        if not store.has(config):
+            result = measure_checkpoint(config, checkpoint_dir)
+            if result is not None:
+                out.append((config, result))
+    return out
+
+
 def _runs(n: int) -> str:
     return f"{n} run" if n == 1 else f"{n} runs"
 

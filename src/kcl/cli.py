@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import sys
@@ -58,6 +59,22 @@ def _summary_line(record: dict) -> str:
             f"{r['train']['wall_seconds']:.0f}s {r['train']['tokens_per_second']:.0f} tok/s")
 
 
+def _under_way_line(config, result: dict) -> str:
+    """A run under way, measured on its checkpoint (``kcl.chapters.runs_under_way``)."""
+    from kcl.positions import position_frame, position_shares
+    from kcl.store import _jsonable, config_key
+
+    at, ci = result["checkpoint"], result["R_ci"]
+    line = (f"{config_key(config)}  {config.label()}: {at['share']:.0%} trained (step {at['step']:,} of "
+            f"{at['total_steps']:,}, about {at['exposures']:.0f} exposures); so far R={result['R']:.3f} "
+            f"[{ci[0]:.3f}, {ci[1]:.3f}] R_max={result['R_max']:.3f} acc={result['accuracy_mean']:.3f}")
+    frame = position_frame([{"config": _jsonable(dataclasses.asdict(config)), "result": result}])
+    if not frame.empty:
+        first, later = position_shares(frame)
+        line += f"; of the attributes' maximum, {first:.0%} where named, {later:.0%} where 'he'/'she'"
+    return line
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kcl", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     chapter.add_argument("name", help="a chapter of kcl.chapters.CHAPTERS, e.g. result1")
     chapter.add_argument("--profile", default="cpu", choices=["cpu", "gpu", "smoke"])
     chapter.add_argument("--dry-run", action="store_true", help="print what is missing, train nothing")
+    chapter.add_argument("--under-way", action="store_true",
+                         help="measure the runs under way on their last checkpoints (seconds each; nothing stored)")
     chapter.add_argument("--checkpoints", default="checkpoints", help="folder for in-run checkpoints (never committed)")
     chapter.add_argument("--workers", type=_workers, default=1, help="runs at once, each on cpu_count/N threads")
     show = sub.add_parser("show", help="print a record, or one line per record of a store")
@@ -120,6 +139,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kcl: unknown chapter {args.name!r}; choose one of {', '.join(CHAPTERS)}", file=sys.stderr)
             return 2
         try:
+            if args.under_way:
+                from kcl.chapters import runs_under_way
+
+                found = runs_under_way(args.name, args.profile, checkpoint_dir=args.checkpoints)
+                print("\n".join(_under_way_line(c, r) for c, r in found) or f"no runs under way in {args.checkpoints}/")
+                return 0
             if args.dry_run:
                 from kcl.chapters import chapter_plan
 

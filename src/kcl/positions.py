@@ -43,6 +43,15 @@ def position_frame(records: list[dict]) -> pd.DataFrame:
                                        "bits_per_person", "max_bits_per_person"])
 
 
+def position_shares(frame: pd.DataFrame) -> tuple[float, float]:
+    """Of the bits per person a perfect model holds on the counted attributes, the share this one
+    holds where the sentence names the person and where it says he or she (one run's rows of
+    ``position_frame``)."""
+    sums = frame.groupby("sentence")[["bits_per_person", "max_bits_per_person"]].sum()
+    first, later = (sums.loc[s] for s in SENTENCES)
+    return (first.bits_per_person / first.max_bits_per_person, later.bits_per_person / later.max_bits_per_person)
+
+
 def position_summary(records: list[dict]) -> str:
     """One sentence per run: the bits per person summed over the attributes, in the first sentence
     and in later ones, each as a share of the maximum ("" without position data)."""
@@ -51,8 +60,9 @@ def position_summary(records: list[dict]) -> str:
     for run, rows in frame.groupby("run", sort=False):
         sums = rows.groupby("sentence")[["bits_per_person", "max_bits_per_person"]].sum()
         first, later = (sums.loc[s] for s in SENTENCES)
+        share_first, share_later = position_shares(rows)
         lines.append(f"- {run}: where the attribute's sentence names the person, "
                      f"{first.bits_per_person:.1f} of {first.max_bits_per_person:.1f} bits per person "
-                     f"({first.bits_per_person / first.max_bits_per_person:.0%}); where it says he or she, "
-                     f"{later.bits_per_person:.1f} ({later.bits_per_person / later.max_bits_per_person:.0%}).")
+                     f"({share_first:.0%}); where it says he or she, "
+                     f"{later.bits_per_person:.1f} ({share_later:.0%}).")
     return "\n".join(lines)

@@ -78,14 +78,42 @@ def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoi
                     progress=progress, device=device)
     summary.pop("config", None)
     t0 = time.monotonic()
-    parts = rendering_losses(model, dataset, config.measure_seed, config.renderings)
-    result = capacity(dataset, average_losses(parts), params, bootstrap=config.bootstrap, seed=config.measure_seed)
-    result["loss_by_position"] = loss_by_position(parts, dataset.attributes)
+    result = measure(model, dataset, config, params)
     result["measure_seconds"] = round(time.monotonic() - t0, 2)
     result["train"] = summary
     result["data"] = dataset.describe()
     if ckpt and ckpt.exists():
         ckpt.unlink()  # finished: the record is the result, the checkpoint is not kept
+    return result
+
+
+def measure(model, dataset, config: RunConfig, params: dict, bootstrap: int | None = None) -> dict:
+    """Bits, R and the rest of ``kcl.capacity.capacity`` for a trained ``model``, with the value
+    loss by sentence position; ``bootstrap`` defaults to the config's."""
+    parts = rendering_losses(model, dataset, config.measure_seed, config.renderings)
+    result = capacity(dataset, average_losses(parts), params, seed=config.measure_seed,
+                      bootstrap=config.bootstrap if bootstrap is None else bootstrap)
+    result["loss_by_position"] = loss_by_position(parts, dataset.attributes)
+    return result
+
+
+def measure_checkpoint(config: RunConfig, checkpoint_dir: str | Path, bootstrap: int = 200) -> dict | None:
+    """A run under way measured on its last in-run checkpoint, or None without one. Mid-schedule
+    (the learning rate has not decayed yet), so never a record: a look at how far it has come.
+    ``result["checkpoint"]`` says where: step, total steps, share, exposures so far."""
+    from kcl.store import config_key
+
+    path = Path(checkpoint_dir) / f"{config_key(config)}.pt"
+    if not path.is_file():
+        return None
+    dataset, model = build(config)
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    model.load_state_dict(saved["model"])
+    result = measure(model, dataset, config, count_parameters(model, dataset.used_token_ids()), bootstrap)
+    state = saved["state"]
+    total = state.get("total_steps") or estimate_steps(dataset, config.train)
+    result["checkpoint"] = {"step": state["step"], "total_steps": total, "share": state["step"] / total,
+                            "exposures": state["step"] / total * config.train.exposures}
     return result
 
 
