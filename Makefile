@@ -51,6 +51,7 @@ chapters: $(STAMP)
 	$(BIN)/kcl chapter result4-bios --workers $(WORKERS)
 	$(BIN)/kcl chapter result4-bios-v2 --workers $(WORKERS)
 	$(BIN)/kcl chapter bios-position --workers $(WORKERS)
+	$(BIN)/kcl chapter bios-pools --workers $(WORKERS)
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q

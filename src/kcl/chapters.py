@@ -112,6 +112,13 @@ CHAPTERS = {
                "figure is judged against result 4's 1 bit per parameter"),
         threshold=1.0, smoke=_SMOKE_BIOS,
     ),
+    "bios-pools": Chapter(
+        title="Diagnostic: result 4's best bioS point with the paper's name pools (400 × 400 × 1000)",
+        sweeps={"cpu": "sweeps/diag-pools.yaml", "gpu": "sweeps/gpu/diag-pools.yaml"},
+        claim=("a diagnostic, not a claim of the paper: does bioS at 100 exposures store more when fewer "
+               "people share each name token"),
+        threshold=1.0, smoke=_SMOKE_BIOS,
+    ),
     "result4-v2": Chapter(
         title="Result 4, protocol v2: 100 exposures in 25,000 steps",
         sweeps={"cpu": "sweeps/result4-v2.yaml", "gpu": "sweeps/gpu/result4.yaml"},
