@@ -17,7 +17,7 @@ def control_record(kind: str) -> dict:
     losses = person_losses(bios, *control_losses(ds, bios, kind), ds.n_people, len(ds.attributes))
     result = capacity(ds, losses, {"total": 1000, "non_embedding": 400}, bootstrap=0)
     result["loss_by_position"] = loss_by_position([losses], ds.attributes)
-    config = {"data": {"name": "bioS", "n_people": ds.n_people}, "model": {"arch": "gpt2", "n_layer": 1, "n_head": 1, "d_model": 8},
+    config = {"data": {"name": "bioS", "n_people": ds.n_people, "pools": [400, 400, 1000]}, "model": {"arch": "gpt2", "n_layer": 1, "n_head": 1, "d_model": 8},
               "train": {"exposures": 0, "lr": 0.0, "seed": 0}}
     return {"config": config, "result": result}
 
@@ -38,5 +38,5 @@ def test_bits_by_position_of_the_controls(kind, expected):
 
 def test_position_summary_names_both_shares():
     text = positions.position_summary([control_record("oracle")])
-    assert text.count("(100%)") == 2 and text.startswith("- bioS · gpt2-1-1 d=8")
+    assert text.count("(100%)") == 2 and text.startswith("- bioS, pools 400×400×1000 · gpt2-1-1 d=8")
     assert positions.position_summary([{**control_record("uniform"), "result": {"bits_per_attribute": {}}}]) == ""

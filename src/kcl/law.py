@@ -42,8 +42,11 @@ def points_frame(records: list[dict]) -> pd.DataFrame:
             "data": data_label(c), "N": c["data"]["n_people"], "model": model_label(c["model"]),
             "layers": c["model"]["n_layer"], "d": c["model"].get("d_model") or 64 * c["model"]["n_head"],
             "exposures": c["train"]["exposures"], "seed": c["train"]["seed"],
+            "name_pools": " × ".join(str(n) for n in c["data"].get("pools", ())),
+            "used_tokens": r["params"].get("used_tokens"),
             "P": r["params"]["total"], "P_non_embedding": r["params"]["non_embedding"],
-            "bits": r["bits"], "max_bits": r["max_bits"], "R": r["R"], "R_low": low, "R_high": high,
+            "bits": r["bits"], "bits_name": r.get("bits_name"), "bits_value": r.get("bits_value"),
+            "max_bits": r["max_bits"], "R": r["R"], "R_low": low, "R_high": high,
             "R_max": r["R_max"], "R_non_embedding": r["R_non_embedding"],
             "R_over_R_max": r["R"] / r["R_max"], "accuracy": r["accuracy_mean"],
             "best_lr": c["train"]["lr"], "best_lr_at_edge": rate_at_edge(record),
@@ -279,7 +282,7 @@ def knob_frame(records: list[dict]) -> pd.DataFrame:
                      "R_max": r["R_max"], "R_non_embedding": r["R_non_embedding"], "best_lr": c["train"]["lr"],
                      "best_lr_at_edge": rate_at_edge(top),
                      "models_tried": ", ".join(f"{model_label(m['config']['model'])}: {m['result']['R']:.3f}" for m in members),
-                     "bits_name": r["bits_name"], "bits_value": r["bits_value"], "bits_diversity": r["bits_diversity"],
+                     "bits_name": r.get("bits_name"), "bits_value": r.get("bits_value"), "bits_diversity": r["bits_diversity"],
                      "max_bits_name": r["max_bits_name"], "max_bits_value": r["max_bits_value"],
                      "max_bits_diversity": r["max_bits_diversity"], "accuracy": r["accuracy_mean"]})
     return pd.DataFrame(rows)

@@ -16,6 +16,15 @@ import pandas as pd
 SENTENCES = ["first sentence (full name)", "later sentence (pronoun)"]
 
 
+def _data_label(data: dict) -> str:
+    """``bioS, pools 100³`` or ``bioS, pools 400×400×1000``: the runs compared differ in these."""
+    pools = data.get("pools") or ()
+    if not pools:
+        return data["name"]
+    same = len(set(pools)) == 1
+    return f"{data['name']}, pools " + (f"{pools[0]}³" if same else "×".join(str(n) for n in pools))
+
+
 def position_frame(records: list[dict]) -> pd.DataFrame:
     """Bits per person of each counted attribute by where its sentence stands: first (it names the
     person) or later (a pronoun), pooled over the later positions. A person's bits on an attribute
@@ -34,7 +43,7 @@ def position_frame(records: list[dict]) -> pd.DataFrame:
             loss, people = by["loss_bits"], by["people"]
             later = sum(l * p for l, p in zip(loss[1:], people[1:])) / max(sum(people[1:]), 1)
             for sentence, value, count in ((SENTENCES[0], loss[0], people[0]), (SENTENCES[1], later, sum(people[1:]))):
-                rows.append({"run": f"{record['config']['data']['name']} · {run_label(record)}",
+                rows.append({"run": f"{_data_label(record['config']['data'])} · {run_label(record)}",
                              "data": record["config"]["data"]["name"],
                              "exposures": record["config"]["train"]["exposures"], "attribute": attr,
                              "sentence": sentence, "people": count, "bits_per_person": most - value,
