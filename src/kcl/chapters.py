@@ -440,7 +440,6 @@ def runs_under_way(chapter: str, profile: str = "cpu", root: str | Path | None =
     schedule, never a record). The runs looked for: the pilot's, the main sweep's once the pilot
     has chosen its rates, and the reruns that may already have started (``early_follow_ups``, or
     all of ``follow_ups`` once the main sweep is stored)."""
-    from kcl.run import measure_checkpoint
     from kcl.stats import lr_grid_from_pilot
     from kcl.store import _unique
 
@@ -454,7 +453,7 @@ def runs_under_way(chapter: str, profile: str = "cpu", root: str | Path | None =
         looked_for += [(pilot_store, c) for c in pilot_configs]
         pilot = [pilot_store.get(c) for c in pilot_configs]
         if not all(pilot):
-            return _measured(looked_for, checkpoint_dir, measure_checkpoint)
+            return _measured(looked_for, checkpoint_dir)
         grid = lr_grid_from_pilot(pilot)
     _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
     store = ResultStore(_store_of(spec, chapter, root))
@@ -462,10 +461,14 @@ def runs_under_way(chapter: str, profile: str = "cpu", root: str | Path | None =
     reruns = ([c for part in follow_ups(chapter, main).values() for c in part] if all(main)
               else early_follow_ups(chapter, configs, store))
     looked_for += [(store, c) for c in _unique(configs + reruns)]
-    return _measured(looked_for, checkpoint_dir, measure_checkpoint)
+    return _measured(looked_for, checkpoint_dir)
 
 
-def _measured(looked_for: list[tuple], checkpoint_dir, measure_checkpoint) -> list[tuple]:
+def _measured(looked_for: list[tuple], checkpoint_dir) -> list[tuple]:
+    """``(config, checkpoint measurement)`` of the ``(store, config)`` pairs not stored yet that
+    have a checkpoint."""
+    from kcl.run import measure_checkpoint
+
     out = []
     for store, config in looked_for:
         if not store.has(config):
