@@ -69,11 +69,9 @@ def build(config: RunConfig):
 def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoint_every: float = 300.0,
         progress: bool = True, device: str = "auto") -> dict:
     """Train and measure one config; returns the result part of its record."""
-    from kcl.store import config_key
-
     dataset, model = build(config)
     params = count_parameters(model, dataset.used_token_ids())
-    ckpt = Path(checkpoint_dir) / f"{config_key(config)}.pt" if checkpoint_dir else None
+    ckpt = _checkpoint_file(config, checkpoint_dir)
     summary = train(model, dataset, config.train, checkpoint=ckpt, checkpoint_every=checkpoint_every,
                     progress=progress, device=device)
     summary.pop("config", None)
@@ -97,38 +95,43 @@ def measure(model, dataset, config: RunConfig, params: dict, bootstrap: int | No
     return result
 
 
+def _checkpoint_file(config: RunConfig, checkpoint_dir: str | Path | None) -> Path | None:
+    """Where ``run`` keeps ``config``'s in-run checkpoint in ``checkpoint_dir`` (None: no folder)."""
+    from kcl.store import config_key
+
+    return Path(checkpoint_dir) / f"{config_key(config)}.pt" if checkpoint_dir else None
+
+
+def _total_steps(state: dict, config: RunConfig, dataset=None) -> int:
+    """A checkpoint's planned steps; checkpoints written before they kept it get the trainer's plan."""
+    return state.get("total_steps") or estimate_steps(dataset or make_dataset(config.data), config.train)
+
+
 def measure_checkpoint(config: RunConfig, checkpoint_dir: str | Path, bootstrap: int = 200) -> dict | None:
     """A run under way measured on its last in-run checkpoint, or None without one. Mid-schedule
     (the learning rate has not decayed yet), so never a record: a look at how far it has come.
     ``result["checkpoint"]`` says where: step, total steps, share, exposures so far."""
-    from kcl.store import config_key
-
-    path = Path(checkpoint_dir) / f"{config_key(config)}.pt"
-    if not path.is_file():
+    path = _checkpoint_file(config, checkpoint_dir)
+    if path is None or not path.is_file():
         return None
     dataset, model = build(config)
     saved = torch.load(path, map_location="cpu", weights_only=False)
     model.load_state_dict(saved["model"])
     result = measure(model, dataset, config, count_parameters(model, dataset.used_token_ids()), bootstrap)
-    state = saved["state"]
-    total = state.get("total_steps") or estimate_steps(dataset, config.train)
-    result["checkpoint"] = {"step": state["step"], "total_steps": total, "share": state["step"] / total,
-                            "exposures": state["step"] / total * config.train.exposures}
+    step, total = saved["state"]["step"], _total_steps(saved["state"], config, dataset)
+    result["checkpoint"] = {"step": step, "total_steps": total, "share": step / total,
+                            "exposures": step / total * config.train.exposures}
     return result
 
 
 def checkpoint_progress(config: RunConfig, checkpoint_dir: str | Path | None) -> float | None:
     """The share of ``config``'s training steps its in-run checkpoint in ``checkpoint_dir`` has
-    done (0–1), or None when it has none. Checkpoints written before the step total was saved in
-    them get it from the trainer's plan (``estimate_steps``)."""
-    from kcl.store import config_key
-
-    path = Path(checkpoint_dir) / f"{config_key(config)}.pt" if checkpoint_dir else None
+    done (0–1), or None when it has none."""
+    path = _checkpoint_file(config, checkpoint_dir)
     if path is None or not path.is_file():
         return None
     state = torch.load(path, map_location="cpu", weights_only=False)["state"]
-    total = state.get("total_steps") or estimate_steps(make_dataset(config.data), config.train)
-    return min(state["step"] / max(total, 1), 1.0)
+    return min(state["step"] / max(_total_steps(state, config), 1), 1.0)
 
 
 def estimated_work(config: RunConfig) -> Work:
