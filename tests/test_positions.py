@@ -36,7 +36,41 @@ def test_bits_by_position_of_the_controls(kind, expected):
     assert plots.bits_by_position([control_record(kind)]).to_dict()["facet"]
 
 
+def made_up_record(by_position: dict, name: str = "bioS") -> dict:
+    """A record of 10 people whose attributes each hold 8 bits (log2 of 256 values) at most, with
+    the given ``loss_by_position``; the mean loss is whatever makes bits = 0."""
+    loss = {a: 8 * math.log(2) for a in by_position}
+    config = {"data": {"name": name, "n_people": 10, "pools": [10, 10, 10]},
+              "model": {"arch": "gpt2", "n_layer": 1, "n_head": 1, "d_model": 8},
+              "train": {"exposures": 1, "lr": 0.1, "seed": 0}}
+    return {"config": config, "result": {"bits_per_attribute": {a: 0.0 for a in by_position},
+                                         "loss_per_attribute": loss, "loss_by_position": by_position}}
+
+
+def test_position_frame_weights_the_later_places_and_skips_empty_ones():
+    record = made_up_record({"a": {"loss_bits": [2.0, 4.0, None, 7.0], "people": [5, 3, 0, 1]},
+                             "b": {"loss_bits": [None, 6.0], "people": [0, 10]}})
+    frame = positions.position_frame([record]).set_index(["attribute", "sentence"])
+    first, later = positions.SENTENCES
+    assert frame.loc[("a", first), "bits_per_person"] == pytest.approx(8 - 2)
+    assert frame.loc[("a", later), "bits_per_person"] == pytest.approx(8 - (3 * 4 + 7) / 4)
+    assert frame.loc[("a", later), "people"] == 4
+    assert ("b", first) not in frame.index  # nobody's b stood first: no row, not a full score
+    assert frame.loc[("b", later), "bits_per_person"] == pytest.approx(2.0)
+    sums = positions.position_sums(frame.reset_index())
+    assert sums[first] == pytest.approx((6.0, 8.0)) and sums[later] == pytest.approx((3.25 + 2.0, 16.0))
+    assert positions.position_frame([made_up_record(record["result"]["loss_by_position"], "bioD")]).empty
+
+
 def test_position_summary_names_both_shares():
     text = positions.position_summary([control_record("oracle")])
     assert text.count("(100%)") == 2 and text.startswith("- bioS, pools 400×400×1000 · gpt2-1-1 d=8")
     assert positions.position_summary([{**control_record("uniform"), "result": {"bits_per_attribute": {}}}]) == ""
+
+
+def test_figures_quote_the_record():
+    record = control_record("oracle")
+    record["result"]["params"] = {"total": 1000, "non_embedding": 400}
+    got = positions.figures(record, "x")
+    assert got["x_R"] == f"{record['result']['R']:.3f}" and got["x_embedding_share"] == "60%"
+    assert got["x_first"] == got["x_most"] == got["x_later"] == "46.6"  # the oracle holds every bit

@@ -199,3 +199,16 @@ def test_to_frame_flattens_and_exports_csv(tmp_path):
     back = pd.read_csv(out).sort_values("config.i")
     assert back["result.bits"].tolist() == [1.5, 2.5] and len(back) == 2
     assert ResultStore(tmp_path / "nowhere").to_frame().empty
+
+
+def test_records_are_strict_json_with_null_for_non_finite_numbers(tmp_path):
+    """Browsers' JSON.parse rejects NaN: a result's NaN or infinity (numpy's too) is stored as null."""
+    import numpy as np
+
+    store = ResultStore(tmp_path)
+    result = {"R": 1.5, "gap": float("nan"), "by": {"x": [np.float32("nan"), np.float64(2.0), float("inf")]}}
+    record = store.put(Cfg(i=1), result)
+    text = (tmp_path / f"{record['key']}.json").read_text()
+    strict = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in a record"))
+    assert strict["result"]["gap"] is None and strict["result"]["by"]["x"] == [None, 2.0, None]
+    assert record["result"] == strict["result"] and strict["result"]["R"] == 1.5

@@ -38,7 +38,7 @@ def test_plan_costs_only_what_runs_under_way_have_left(tmp_path):
     configs = [Cfg(i=i) for i in range(3)]
     store.put(configs[0], {})
     shares = {1: 0.75}  # config 1 has a checkpoint three quarters through, config 2 none
-    p = plan(store, configs, cost_fn=lambda c: 400.0, progress_fn=lambda c: shares.get(c.i))
+    p = plan(store, configs, cost_fn=lambda c: 400.0, trained_share_fn=lambda c: shares.get(c.i))
     assert p.under_way == {config_key(configs[1]): 0.75}
     assert p.cost_seconds == 100.0 + 400.0
     assert p.summary() == ("2 of 3 runs missing (1 under way, trained 75% by their checkpoints); "

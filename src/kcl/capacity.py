@@ -113,7 +113,9 @@ def sentence_positions(bios: Bios, n_people: int, n_attributes: int) -> np.ndarr
 def loss_by_position(parts: list[dict], attributes: tuple[str, ...]) -> dict:
     """Mean value loss (bits per person) of each attribute by the position of its sentence
     (``sentence_positions``), pooled over the measurement renderings ``parts`` (``person_losses``
-    of each): ``{attribute: {"loss_bits": [...], "people": [...]}}``, one entry per position."""
+    of each): ``{attribute: {"loss_bits": [...], "people": [...]}}``, one entry per position;
+    ``people`` counts persons × renderings, and a position nobody's value stands at has loss None
+    (the company city never comes first: it follows the employer in measurement texts)."""
     out = {}
     for k, name in enumerate(attributes):
         positions = np.concatenate([p["position"][:, k] for p in parts])
@@ -122,7 +124,7 @@ def loss_by_position(parts: list[dict], attributes: tuple[str, ...]) -> dict:
         losses = np.concatenate([p["value"][:, k] for p in parts]) / math.log(2)
         counts = np.bincount(positions[positions >= 0])
         sums = np.bincount(positions[positions >= 0], weights=losses[positions >= 0], minlength=len(counts))
-        out[name] = {"loss_bits": [float(s / c) if c else math.nan for s, c in zip(sums, counts)],
+        out[name] = {"loss_bits": [float(s / c) if c else None for s, c in zip(sums, counts)],
                      "people": [int(c) for c in counts]}
     return out
 

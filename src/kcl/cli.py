@@ -69,8 +69,9 @@ def _under_way_line(config, result: dict) -> str:
             f"{at['total_steps']:,}, about {at['exposures']:.0f} exposures); so far R={result['R']:.3f} "
             f"[{ci[0]:.3f}, {ci[1]:.3f}] R_max={result['R_max']:.3f} acc={result['accuracy_mean']:.3f}")
     frame = position_frame([{"config": _jsonable(dataclasses.asdict(config)), "result": result}])
-    if not frame.empty:
-        first, later = position_shares(frame)
+    shares = position_shares(frame)
+    if len(shares) == 2:
+        first, later = shares.values()
         line += f"; of the attributes' maximum, {first:.0%} where named, {later:.0%} where 'he'/'she'"
     return line
 
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                         functools.partial(run, checkpoint_dir=args.checkpoints, checkpoint_every=args.checkpoint_every,
                                           progress=progress, device=args.device),
                         cost_fn=sweep_cost(args.workers), dry_run=args.dry_run, workers=args.workers,
-                        progress_fn=functools.partial(checkpoint_progress, checkpoint_dir=args.checkpoints))
+                        trained_share_fn=functools.partial(checkpoint_progress, checkpoint_dir=args.checkpoints))
     for record in records:
         print(_summary_line(record))
     return 0

@@ -3,8 +3,10 @@
 A bioS biography names the person in its first sentence only; the later sentences say "he" or
 "she" (paper §2.2; Part 3.1 App. A.1 calls the variant with the name in every sentence
 "fullname"). So a value in a later sentence can be recalled only through the name some sentences
-back. Every record carries its value loss by sentence position (``kcl.capacity.loss_by_position``);
-this module turns it into bits per person (a diagnostic the paper does not report).
+back, but it also has the earlier values before it, which identify the person too: the split is a
+diagnostic, not a controlled test of the pronoun. Every record carries its value loss by sentence
+position (``kcl.capacity.loss_by_position``); this module turns it into bits per person (the paper
+reports nothing of the kind).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import math
 import pandas as pd
 
 SENTENCES = ["first sentence (full name)", "later sentence (pronoun)"]
+BIOGRAPHIES = ("bioS", "bioS-simple", "bioR-proxy")  # the data sets whose later sentences say he/she
 
 
 def _data_label(data: dict) -> str:
@@ -25,53 +28,83 @@ def _data_label(data: dict) -> str:
     return f"{data['name']}, pools " + (f"{pools[0]}³" if same else "×".join(str(n) for n in pools))
 
 
+def _pooled(loss: list, people: list) -> tuple[float, int]:
+    """Mean loss over the positions that hold anyone, weighted by how many, and that count."""
+    pairs = [(l, p) for l, p in zip(loss, people) if p]
+    count = sum(p for _, p in pairs)
+    return (sum(l * p for l, p in pairs) / count if count else math.nan), count
+
+
 def position_frame(records: list[dict]) -> pd.DataFrame:
-    """Bits per person of each counted attribute by where its sentence stands: first (it names the
-    person) or later (a pronoun), pooled over the later positions. A person's bits on an attribute
-    are log2(possible values) − the value's loss in bits; log2(possible values) is recovered from
-    the record as bits / N + mean loss / ln 2 (Definition 4.3), so no data set is rebuilt. Records
-    without ``loss_by_position`` (written before it existed) give no rows."""
+    """Bits per person of each value attribute of a biography data set (birth date, birth city,
+    university, major, employer: gender is counted too but has no sentence of its own, and the
+    company city is not counted) by where its sentence stands: first, naming the person, or later,
+    saying "he"/"she", pooled over the later positions. A person's bits on an attribute are
+    log2(possible values) − the value's loss in bits; log2(possible values) is recovered from the
+    record as bits / N + mean loss / ln 2 (Definition 4.3), so no data set is rebuilt. Records of
+    other data sets, or without ``loss_by_position`` (written before it existed), give no rows,
+    nor does a sentence place that no one's value stands at."""
     from kcl.plots import run_label
 
     rows = []
     for record in records:
-        r, n = record["result"], record["config"]["data"]["n_people"]
+        c, r = record["config"], record["result"]
+        if c["data"]["name"] not in BIOGRAPHIES:
+            continue
         for attr, by in (r.get("loss_by_position") or {}).items():
             if attr not in r["bits_per_attribute"]:
-                continue  # company city is not counted (it follows from the employer)
-            most = r["bits_per_attribute"][attr] / n + r["loss_per_attribute"][attr] / math.log(2)
+                continue  # company city: not counted (it follows from the employer)
+            most = r["bits_per_attribute"][attr] / c["data"]["n_people"] + r["loss_per_attribute"][attr] / math.log(2)
             loss, people = by["loss_bits"], by["people"]
-            later = sum(l * p for l, p in zip(loss[1:], people[1:])) / max(sum(people[1:]), 1)
-            for sentence, value, count in ((SENTENCES[0], loss[0], people[0]), (SENTENCES[1], later, sum(people[1:]))):
-                rows.append({"run": f"{_data_label(record['config']['data'])} · {run_label(record)}",
-                             "data": record["config"]["data"]["name"],
-                             "exposures": record["config"]["train"]["exposures"], "attribute": attr,
-                             "sentence": sentence, "people": count, "bits_per_person": most - value,
-                             "max_bits_per_person": most})
+            for sentence, (value, count) in zip(SENTENCES, (_pooled(loss[:1], people[:1]),
+                                                            _pooled(loss[1:], people[1:]))):
+                if count:
+                    rows.append({"run": f"{_data_label(c['data'])} · {run_label(record)}", "data": c["data"]["name"],
+                                 "exposures": c["train"]["exposures"], "attribute": attr, "sentence": sentence,
+                                 "people": count, "bits_per_person": most - value, "max_bits_per_person": most})
     return pd.DataFrame(rows, columns=["run", "data", "exposures", "attribute", "sentence", "people",
                                        "bits_per_person", "max_bits_per_person"])
 
 
-def position_shares(frame: pd.DataFrame) -> tuple[float, float]:
-    """Of the bits per person a perfect model holds on the counted attributes, the share this one
-    holds where the sentence names the person and where it says he or she (one run's rows of
-    ``position_frame``)."""
+def position_sums(frame: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """One run's rows of ``position_frame`` summed over the attributes, per sentence place:
+    ``{sentence: (bits per person, maximum)}``; a place with no rows is left out."""
     sums = frame.groupby("sentence")[["bits_per_person", "max_bits_per_person"]].sum()
-    first, later = (sums.loc[s] for s in SENTENCES)
-    return (first.bits_per_person / first.max_bits_per_person, later.bits_per_person / later.max_bits_per_person)
+    return {s: (float(sums.loc[s].bits_per_person), float(sums.loc[s].max_bits_per_person))
+            for s in SENTENCES if s in sums.index}
+
+
+def position_shares(frame: pd.DataFrame) -> dict[str, float]:
+    """Of the bits per person a perfect model holds on the value attributes, the share this one
+    holds per sentence place (``position_sums``)."""
+    return {s: bits / most for s, (bits, most) in position_sums(frame).items()}
 
 
 def position_summary(records: list[dict]) -> str:
-    """One sentence per run: the bits per person summed over the attributes, in the first sentence
-    and in later ones, each as a share of the maximum ("" without position data)."""
-    frame = position_frame(records)
+    """One line per run: the bits per person summed over the value attributes, where their
+    sentence names the person and where it says he or she, each as a share of the maximum ("" without
+    position data)."""
+    words = {SENTENCES[0]: "where the attribute's sentence names the person",
+             SENTENCES[1]: "where it says he or she"}
     lines = []
-    for run, rows in frame.groupby("run", sort=False):
-        sums = rows.groupby("sentence")[["bits_per_person", "max_bits_per_person"]].sum()
-        first, later = (sums.loc[s] for s in SENTENCES)
-        share_first, share_later = position_shares(rows)
-        lines.append(f"- {run}: where the attribute's sentence names the person, "
-                     f"{first.bits_per_person:.1f} of {first.max_bits_per_person:.1f} bits per person "
-                     f"({share_first:.0%}); where it says he or she, "
-                     f"{later.bits_per_person:.1f} ({share_later:.0%}).")
+    for run, rows in position_frame(records).groupby("run", sort=False):
+        parts = [f"{words[s]}, {bits:.1f} of {most:.1f} bits per person ({bits / most:.0%})"
+                 for s, (bits, most) in position_sums(rows).items()]
+        lines.append(f"- {run}: " + "; ".join(parts) + ".")
     return "\n".join(lines)
+
+
+def figures(record: dict, prefix: str) -> dict[str, str]:
+    """The numbers a diagnostic's reading quotes, formatted, keyed ``{prefix}_{name}`` (for
+    ``myst_nb.glue``): R, R_max, P, the embedding's share of P, the bits of the names and of the
+    birth dates, and the bits per person summed over the value attributes where their sentence
+    names the person (``first``), where it says he or she (``later``), and at most (``most``)."""
+    r = record["result"]
+    sums = position_sums(position_frame([record]))
+    first, later = (sums.get(s, (math.nan, math.nan)) for s in SENTENCES)
+    out = {"R": f"{r['R']:.3f}", "R_max": f"{r['R_max']:.2f}", "P": f"{r['params']['total'] / 1000:.0f}K",
+           "embedding_share": f"{1 - r['params']['non_embedding'] / r['params']['total']:.0%}",
+           "bits": f"{r['bits'] / 1000:.1f}K", "name_bits": f"{r['bits_name'] / 1000:.1f}K",
+           "birth_date_bits": f"{r['bits_per_attribute'].get('birth_date', math.nan) / 1000:.1f}K",
+           "first": f"{first[0]:.1f}", "later": f"{later[0]:.1f}", "most": f"{first[1]:.1f}"}
+    return {f"{prefix}_{k}": v for k, v in out.items()}

@@ -104,7 +104,9 @@ def _checkpoint_file(config: RunConfig, checkpoint_dir: str | Path | None) -> Pa
 
 def _total_steps(state: dict, config: RunConfig, dataset=None) -> int:
     """A checkpoint's planned steps; checkpoints written before they kept it get the trainer's plan."""
-    return state.get("total_steps") or estimate_steps(dataset or make_dataset(config.data), config.train)
+    if state.get("total_steps"):
+        return state["total_steps"]
+    return estimate_steps(make_dataset(config.data) if dataset is None else dataset, config.train)
 
 
 def measure_checkpoint(config: RunConfig, checkpoint_dir: str | Path, bootstrap: int = 200) -> dict | None:
@@ -119,7 +121,7 @@ def measure_checkpoint(config: RunConfig, checkpoint_dir: str | Path, bootstrap:
     model.load_state_dict(saved["model"])
     result = measure(model, dataset, config, count_parameters(model, dataset.used_token_ids()), bootstrap)
     step, total = saved["state"]["step"], _total_steps(saved["state"], config, dataset)
-    result["checkpoint"] = {"step": step, "total_steps": total, "share": step / total,
+    result["checkpoint"] = {"step": step, "total_steps": total, "share": min(step / max(total, 1), 1.0),
                             "exposures": step / total * config.train.exposures}
     return result
 
@@ -130,7 +132,7 @@ def checkpoint_progress(config: RunConfig, checkpoint_dir: str | Path | None) ->
     path = _checkpoint_file(config, checkpoint_dir)
     if path is None or not path.is_file():
         return None
-    state = torch.load(path, map_location="cpu", weights_only=False)["state"]
+    state = torch.load(path, map_location="cpu", weights_only=False, mmap=True)["state"]  # mmap: weights not read
     return min(state["step"] / max(_total_steps(state, config), 1), 1.0)
 
 

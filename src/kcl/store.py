@@ -58,6 +58,19 @@ def _check_config(config) -> None:
         raise TypeError(f"a config must be a dataclass instance, got {type(config).__name__}: {config!r}")
 
 
+def _finite(obj):
+    """``obj`` with every non-finite float (numpy's too) in its dicts and lists replaced by None."""
+    if hasattr(obj, "dtype") and hasattr(obj, "item") and getattr(obj, "ndim", None) == 0:
+        obj = obj.item()  # a numpy scalar
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def _jsonable(obj):
     """A JSON-safe, canonical copy: tuples/sets → lists, non-finite floats → strings, Paths → str."""
     if obj is None or isinstance(obj, (bool, int, str)):
@@ -224,7 +237,8 @@ class ResultStore:
             "kcl_version": kcl.__version__,
             "git_commit": git_commit(),
         }
-        text = json.dumps(record, indent=1, default=_jsonable)  # fails here, before any file exists
+        # strict JSON (browsers' JSON.parse rejects NaN): a non-finite float of a result becomes null
+        text = json.dumps(_finite(record), indent=1, default=_jsonable, allow_nan=False)  # fails before any file exists
         record = json.loads(text)  # what a later get() returns, e.g. numpy scalars as plain numbers
         _atomic_write_text(self.root / f"{record['key']}.json", text + "\n")
         return record

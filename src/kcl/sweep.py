@@ -54,16 +54,16 @@ class Plan:
 
 
 def plan(store: ResultStore, configs: Iterable, cost_fn: Callable[[Any], float] | None = None,
-         workers: int = 1, progress_fn: Callable[[Any], float | None] | None = None) -> Plan:
+         workers: int = 1, trained_share_fn: Callable[[Any], float | None] | None = None) -> Plan:
     """Split ``configs`` into done and missing, and estimate the missing ones' wall time in seconds:
     ``cost_fn`` (one run's seconds) summed and shared by ``workers`` runs at once (never shorter
-    than the longest run). ``progress_fn`` gives the share of a missing run already trained (its
+    than the longest run). ``trained_share_fn`` gives the share of a missing run already trained (its
     checkpoint, ``kcl.run.checkpoint_progress``) or None; only the rest is costed."""
     result = Plan()
     for config in _unique(configs):
         (result.done if store.has(config) else result.missing).append(config)
-    if progress_fn is not None:
-        shares = {config_key(c): progress_fn(c) for c in result.missing}
+    if trained_share_fn is not None:
+        shares = {config_key(c): trained_share_fn(c) for c in result.missing}
         result.under_way = {key: share for key, share in shares.items() if share is not None}
     if cost_fn is not None:
         costs = [cost_fn(config) * (1 - result.under_way.get(config_key(config), 0.0)) for config in result.missing]
@@ -118,7 +118,7 @@ def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dic
               log: Callable[[str], Any] = print, allow_train: bool = True,
               recompute_hint: str | None = None, workers: int = 1,
               more: Callable[[], list] | None = None,
-              progress_fn: Callable[[Any], float | None] | None = None) -> list[dict]:
+              trained_share_fn: Callable[[Any], float | None] | None = None) -> list[dict]:
     """Run what is missing, store each record as soon as it finishes, return the records.
 
     The plan summary is logged before anything runs. ``dry_run`` returns the existing records
@@ -135,7 +135,7 @@ def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dic
     ``more`` (with ``workers > 1``): called whenever a worker would otherwise sit idle, it returns
     further configs that may run now (e.g. reruns of the groups whose sweep is complete). They are
     stored like the others but not returned: the caller's next sweep finds them in the store.
-    ``progress_fn``: see ``plan``.
+    ``trained_share_fn``: see ``plan``.
     """
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
@@ -143,7 +143,7 @@ def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dic
     for config in configs:
         _check_config(config)
     store.clean_temp()
-    todo = plan(store, configs, cost_fn, workers, progress_fn)
+    todo = plan(store, configs, cost_fn, workers, trained_share_fn)
     log(f"{store.root}: {todo.summary()}" + (f" ({workers} at a time)" if workers > 1 and todo.missing else ""))
     if dry_run:
         return [r for r in (store.get(c) for c in configs) if r is not None]
