@@ -52,6 +52,7 @@ chapters: $(STAMP)
 	$(BIN)/kcl chapter result4-bios-v2 --workers $(WORKERS)
 	$(BIN)/kcl chapter bios-position --workers $(WORKERS)
 	$(BIN)/kcl chapter bios-pools --workers $(WORKERS)
+	$(BIN)/kcl chapter bios-simple --workers $(WORKERS)
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q

@@ -117,6 +117,12 @@ CHAPTERS = {
         claim="none (a diagnostic, book/protocol.md): does bioS store more when fewer people share a name token",
         smoke=_SMOKE_BIOS,
     ),
+    "bios-simple": Chapter(
+        title="Diagnostic: result 4's best bioS point on bioS-simple (one fixed text per person)",
+        sweeps={"cpu": "sweeps/diag-simple.yaml", "gpu": "sweeps/gpu/diag-simple.yaml"},
+        claim="none (a diagnostic, book/protocol.md): does a fixed text tie attributes to names sooner",
+        smoke=_SMOKE_BIOS,
+    ),
     "result4-v2": Chapter(
         title="Result 4, protocol v2: 100 exposures in 25,000 steps",
         sweeps={"cpu": "sweeps/result4-v2.yaml", "gpu": "sweeps/gpu/result4.yaml"},
