@@ -74,3 +74,14 @@ def test_figures_quote_the_record():
     got = positions.figures(record, "x")
     assert got["x_R"] == f"{record['result']['R']:.3f}" and got["x_embedding_share"] == "60%"
     assert got["x_first"] == got["x_most"] == got["x_later"] == "46.6"  # the oracle holds every bit
+
+
+def test_comparison_shows_each_run_once():
+    records = [control_record("uniform"), control_record("oracle")]
+    records[1]["config"]["data"]["pools"] = [10, 10, 10]  # another point (best_of_lr keeps both)
+    for i, record in enumerate(records):
+        record["key"], record["result"]["train"] = f"k{i}", {"wall_seconds": 1.0}
+    table, chart, summary = positions.comparison(records)
+    assert list(table.columns) == positions.COMPARED and len(table) == 2
+    assert sorted(table["R"]) == pytest.approx(sorted(r["result"]["R"] for r in records), abs=1e-3)
+    assert chart.to_dict()["facet"] and summary.count("\n- ") == 1

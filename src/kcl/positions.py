@@ -108,3 +108,15 @@ def figures(record: dict, prefix: str) -> dict[str, str]:
            "birth_date_bits": f"{r['bits_per_attribute'].get('birth_date', math.nan) / 1000:.1f}K",
            "first": f"{first[0]:.1f}", "later": f"{later[0]:.1f}", "most": f"{first[1]:.1f}"}
     return {f"{prefix}_{k}": v for k, v in out.items()}
+
+
+COMPARED = ["data", "name_pools", "used_tokens", "P", "P_non_embedding", "bits_name", "bits_value", "R", "R_low",
+            "R_high", "R_max", "R_non_embedding"]
+
+
+def comparison(records: list[dict]) -> tuple[pd.DataFrame, object, str]:
+    """What a diagnostic page shows of runs side by side: their figures (``law.points_frame``), the
+    bits by sentence chart (``plots.bits_by_position``) and ``position_summary``."""
+    from kcl import law, plots
+
+    return law.points_frame(records)[COMPARED].round(3), plots.bits_by_position(records), position_summary(records)
