@@ -57,6 +57,14 @@ _SMOKE_GRID = {"model.n_layer, model.n_head, model.d_model": [[1, 2, 16], [2, 2,
 _SMOKE_BIOS = {"data.n_people": 30, "train.exposures": 4, "train.batch_size": 4, "train.window": 128, "bootstrap": 50}
 _SMOKE_BIOS_RATES = {"train.lr": [0.005, 0.01, 0.02]}
 
+def _diagnostic(name: str, subject: str, question: str) -> Chapter:
+    """A diagnostic (book/protocol.md, "Diagnostics"): no claim and no threshold; its sweep files
+    are ``sweeps/diag-NAME.yaml`` and ``sweeps/gpu/diag-NAME.yaml``; bioS's smoke profile."""
+    return Chapter(title=f"Diagnostic: {subject}",
+                   sweeps={"cpu": f"sweeps/diag-{name}.yaml", "gpu": f"sweeps/gpu/diag-{name}.yaml"},
+                   claim=f"none (a diagnostic, book/protocol.md): {question}", smoke=_SMOKE_BIOS)
+
+
 CHAPTERS = {
     "reference": Chapter(
         title="Calibration: the reference benchmark and the controls",
@@ -105,24 +113,15 @@ CHAPTERS = {
         claim="after 100 exposures bioS is stored at about 1 bit per parameter or more (Result 4)",
         threshold=1.0, edge_rates=True, smoke=_SMOKE_BIOS, smoke_grid=_SMOKE_BIOS_RATES,
     ),
-    "bios-position": Chapter(
-        title="Diagnostic: result 4's best bioS point, retrained, with its bits by sentence position",
-        sweeps={"cpu": "sweeps/diag-position.yaml", "gpu": "sweeps/gpu/diag-position.yaml"},
-        claim="none (a diagnostic, book/protocol.md); the retrained point must come back to its committed R",
-        smoke=_SMOKE_BIOS,
-    ),
-    "bios-pools": Chapter(
-        title="Diagnostic: result 4's best bioS point with the paper's name pools (400 × 400 × 1000)",
-        sweeps={"cpu": "sweeps/diag-pools.yaml", "gpu": "sweeps/gpu/diag-pools.yaml"},
-        claim="none (a diagnostic, book/protocol.md): does bioS store more when fewer people share a name token",
-        smoke=_SMOKE_BIOS,
-    ),
-    "bios-simple": Chapter(
-        title="Diagnostic: result 4's best bioS point on bioS-simple (one fixed text per person)",
-        sweeps={"cpu": "sweeps/diag-simple.yaml", "gpu": "sweeps/gpu/diag-simple.yaml"},
-        claim="none (a diagnostic, book/protocol.md): does a fixed text tie attributes to names sooner",
-        smoke=_SMOKE_BIOS,
-    ),
+    "bios-position": _diagnostic(
+        "position", "result 4's best bioS point, retrained, with its bits by sentence position",
+        "the retrained point must come back to its committed R"),
+    "bios-pools": _diagnostic(
+        "pools", "result 4's best bioS point with the paper's name pools (400 × 400 × 1000)",
+        "does bioS store more when fewer people share a name token"),
+    "bios-simple": _diagnostic(
+        "simple", "result 4's best bioS point on bioS-simple (one fixed text per person)",
+        "does a fixed text tie attributes to names sooner"),
     "result4-v2": Chapter(
         title="Result 4, protocol v2: 100 exposures in 25,000 steps",
         sweeps={"cpu": "sweeps/result4-v2.yaml", "gpu": "sweeps/gpu/result4.yaml"},
