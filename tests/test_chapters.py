@@ -212,6 +212,12 @@ def test_chapter_plan_lists_every_part_without_training():
         chapters.chapter_plan("result1", "smoke")
 
 
+def test_a_gpu_preset_can_be_planned_here():
+    """The gpu sweeps leave the width to GPT2-ℓ-h (64 per head); their dry run once raised on it."""
+    (line,) = chapters.chapter_plan("bios-position", "gpu", workers=2)
+    assert line.startswith("main  results/gpu/diagnostics/bios-position: 1 of 1 runs missing; estimated")
+
+
 def test_parts_or_pending_names_what_is_missing(monkeypatch):
     from kcl import chapters
     from kcl.store import MissingResultsError

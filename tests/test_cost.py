@@ -103,17 +103,18 @@ def test_fit_report_compares_the_fit_with_flops_alone():
     assert not row["actual / FLOPs only"].startswith("1.00")  # the per-step cost is missing from it
 
 
-@pytest.mark.parametrize("packing", ["per_bio", "concat"])
-def test_the_estimate_sees_the_work_its_record_will_show(packing):
+@pytest.mark.parametrize("packing, d_model", [("per_bio", 16), ("concat", 16), ("concat", None)])
+def test_the_estimate_sees_the_work_its_record_will_show(packing, d_model):
     """``run.estimated_work`` (from a config, before the run) and ``cost.record_work`` (from the
-    record, after it) describe the same run: two routes to one number must agree."""
+    record, after it) describe the same run: two routes to one number must agree. ``d_model=None``
+    (the paper's GPT2-ℓ-h width, 64 per head: every gpu sweep) once made both raise."""
     from dataclasses import asdict
 
     from kcl.cost import record_work
     from kcl.run import estimated_work, run
 
     config = RunConfig(data=DataConfig(name="bioD", n_people=40, K=2, C=2, D=8, L=1, T=8, pools=(10, 10, 10)),
-                       model=ModelSpec(n_layer=1, n_head=2, d_model=16),
+                       model=ModelSpec(n_layer=1, n_head=2, d_model=d_model),
                        train=TrainConfig(exposures=4, batch_size=4, packing=packing, window=64))
     record = {"config": json.loads(json.dumps(asdict(config))), "result": run(config, progress=False)}
     before, after = estimated_work(config), record_work(record)

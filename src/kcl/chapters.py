@@ -212,15 +212,21 @@ def follow_ups(chapter: str, main_records: list[dict]) -> dict[str, list]:
     """The reruns a chapter derives from its complete main sweep, by part name: ``seeds`` (the
     peak at other seeds), ``seed_rates`` (addendum 2026-11-29: every seed × rate) and
     ``edge_rates`` (addendum 2026-11-30: one rate beyond an edge peak). All go into the main store."""
+    return {part: configs_of(main_records) for part, (configs_of, _) in _rerun_kinds(CHAPTERS[chapter]).items()}
+
+
+def _rerun_kinds(ch: Chapter) -> dict[str, tuple[Callable[[list], list], str | None]]:
+    """The rerun parts of ``ch``: name → (main records → configs, the part in words for a plan, or
+    None where another part's words say it). ``follow_ups`` and ``_rerun_parts`` both read it."""
     from kcl.law import edge_rate_configs, seed_configs, seed_rate_configs
 
-    ch = CHAPTERS[chapter]
-    out = {"seeds": seed_configs(main_records, ch.seeds, ch.seed_group)}
+    seed_words = f"{len(ch.seeds)} seed reruns per peak" + (" at every rate" if ch.seed_all_rates else "")
+    kinds = {"seeds": (lambda main: seed_configs(main, ch.seeds, ch.seed_group), seed_words if ch.seeds else None)}
     if ch.seed_all_rates:
-        out["seed_rates"] = seed_rate_configs(main_records, ch.seeds)
+        kinds["seed_rates"] = (lambda main: seed_rate_configs(main, ch.seeds), None)
     if ch.edge_rates:
-        out["edge_rates"] = edge_rate_configs(main_records)
-    return out
+        kinds["edge_rates"] = (edge_rate_configs, "one rate beyond the grid for each setting that peaks at its edge")
+    return kinds
 
 
 def early_follow_ups(chapter: str, configs: list, store: ResultStore) -> list:
@@ -389,6 +395,39 @@ def verdict(record: dict, threshold: float) -> Verdict:
     return Verdict(threshold=threshold, value=r["R"], low=low, high=high)
 
 
+@dataclass
+class _StoredSweeps:
+    """How far a chapter's stored records decide its sweeps, read without training (``_stored_sweeps``;
+    ``chapter_parts`` walks the same way but trains each part before the next)."""
+
+    pilot: tuple[ResultStore, list, dict] | None  # (store, configs, spec); None without a pilot
+    grid: list | None  # the pilot's rates: None without a pilot or while it is incomplete
+    main: tuple[ResultStore, list, dict] | None  # (store, configs, spec); None while the pilot is incomplete
+    reruns: dict[str, list]  # ``follow_ups`` once the main sweep is stored, else ``{"early": early_follow_ups}``
+    main_complete: bool = False
+
+
+def _stored_sweeps(chapter: str, profile: str, root: str | Path | None) -> _StoredSweeps:
+    """Pilot → main sweep (at the pilot's rates) → reruns, as far as the stored records decide them."""
+    from kcl.stats import lr_grid_from_pilot
+
+    ch = CHAPTERS[chapter]
+    pilot, grid = None, None
+    if ch.pilot:
+        _, spec, configs = chapter_sweep(chapter, profile, root, "pilot")
+        pilot = (ResultStore(_store_of(spec, chapter, root)), configs, spec)
+        records = [pilot[0].get(c) for c in configs]
+        if not all(records):
+            return _StoredSweeps(pilot=pilot, grid=None, main=None, reruns={})
+        grid = lr_grid_from_pilot(records)
+    _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
+    store = ResultStore(_store_of(spec, chapter, root))
+    records = [store.get(c) for c in configs]
+    if all(records):
+        return _StoredSweeps(pilot, grid, (store, configs, spec), follow_ups(chapter, records), main_complete=True)
+    return _StoredSweeps(pilot, grid, (store, configs, spec), {"early": early_follow_ups(chapter, configs, store)})
+
+
 def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = None, workers: int = 1,
                  checkpoint_dir: str | Path | None = None) -> list[str]:
     """What ``kcl chapter`` would run, part by part, with estimated wall times for ``workers``
@@ -396,7 +435,6 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
     base rate ×3 (its rates are not known yet) and the seed reruns are left out. Runs with a
     checkpoint in ``checkpoint_dir`` are shown under way and costed for what is left."""
     from kcl.run import checkpoint_progress, sweep_cost
-    from kcl.stats import lr_grid_from_pilot
 
     if profile == "smoke":
         raise ValueError("the smoke profile trains into a temporary folder; there is nothing to plan")
@@ -407,30 +445,25 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
 
     ch = CHAPTERS[chapter]
     root_path = repo_root(root)
-    lines, grid = [], None
-    if ch.pilot:
-        _, spec, pilot_configs = chapter_sweep(chapter, profile, root, "pilot")
-        store = ResultStore(_store_of(spec, chapter, root))
-        pilot = costed(store, pilot_configs)
-        lines.append(f"pilot {store.root.relative_to(root_path)}: {pilot.summary()}")
-        if pilot.missing:
+    walk = _stored_sweeps(chapter, profile, root)
+    lines = []
+    if walk.pilot:
+        store, configs, spec = walk.pilot
+        lines.append(f"pilot {store.root.relative_to(root_path)}: {costed(store, configs).summary()}")
+        if walk.main is None:
             _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=[spec["base"]["train"]["lr"]])
             main = costed(ResultStore(_store_of(spec, chapter, root)), configs)
             cost = 3 * (main.cost_seconds or 0) / 3600
             lines.append(f"main  {spec['store']}: {3 * len(configs)} runs once the pilot has chosen its 3 rates; "
                          f"estimated {cost:.1f} h" + "".join(f"; then {what}" for what in _rerun_parts(ch)))
             return lines
-        grid = lr_grid_from_pilot([store.get(c) for c in pilot_configs])
-    _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
-    main_store = ResultStore(_store_of(spec, chapter, root))
-    main = costed(main_store, configs)
-    rates = f" (rates {grid})" if grid else ""
-    lines.append(f"main  {main_store.root.relative_to(root_path)}{rates}: {main.summary()}")
-    if not main.missing:
-        reruns = follow_ups(chapter, [main_store.get(c) for c in configs])
-        for part, configs_ in reruns.items():
+    store, configs, spec = walk.main
+    rates = f" (rates {walk.grid})" if walk.grid else ""
+    lines.append(f"main  {store.root.relative_to(root_path)}{rates}: {costed(store, configs).summary()}")
+    if walk.main_complete:
+        for part, configs_ in walk.reruns.items():
             if configs_:
-                lines.append(f"{part} {spec['store']}: {costed(main_store, configs_).summary()}")
+                lines.append(f"{part} {spec['store']}: {costed(store, configs_).summary()}")
     elif _rerun_parts(ch):
         lines.append(f"{' and '.join(_rerun_parts(ch))}: once the main sweep is complete")
     return lines
@@ -443,27 +476,16 @@ def runs_under_way(chapter: str, profile: str = "cpu", root: str | Path | None =
     schedule, never a record). The runs looked for: the pilot's, the main sweep's once the pilot
     has chosen its rates, and the reruns that may already have started (``early_follow_ups``, or
     all of ``follow_ups`` once the main sweep is stored)."""
-    from kcl.stats import lr_grid_from_pilot
     from kcl.store import _unique
 
     if profile == "smoke":
         raise ValueError("the smoke profile trains into a temporary folder; it has no runs under way")
-    ch = CHAPTERS[chapter]
-    looked_for, grid = [], None
-    if ch.pilot:
-        _, spec, pilot_configs = chapter_sweep(chapter, profile, root, "pilot")
-        pilot_store = ResultStore(_store_of(spec, chapter, root))
-        looked_for += [(pilot_store, c) for c in pilot_configs]
-        pilot = [pilot_store.get(c) for c in pilot_configs]
-        if not all(pilot):
-            return _measure_on_checkpoints(looked_for, checkpoint_dir)
-        grid = lr_grid_from_pilot(pilot)
-    _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
-    store = ResultStore(_store_of(spec, chapter, root))
-    main = [store.get(c) for c in configs]
-    reruns = ([c for part in follow_ups(chapter, main).values() for c in part] if all(main)
-              else early_follow_ups(chapter, configs, store))
-    looked_for += [(store, c) for c in _unique(configs + reruns)]
+    walk = _stored_sweeps(chapter, profile, root)
+    looked_for = [(walk.pilot[0], c) for c in walk.pilot[1]] if walk.pilot else []
+    if walk.main:
+        store, configs, _ = walk.main
+        reruns = [c for part in walk.reruns.values() for c in part]
+        looked_for += [(store, c) for c in _unique(configs + reruns)]
     return _measure_on_checkpoints(looked_for, checkpoint_dir)
 
 
@@ -487,9 +509,4 @@ def _runs(n: int) -> str:
 
 def _rerun_parts(ch: Chapter) -> list[str]:
     """What ``follow_ups`` will add once the main sweep is complete, in words."""
-    out = []
-    if ch.seeds:
-        out.append(f"{len(ch.seeds)} seed reruns per peak" + (" at every rate" if ch.seed_all_rates else ""))
-    if ch.edge_rates:
-        out.append("one rate beyond the grid for each setting that peaks at its edge")
-    return out
+    return [words for _, words in _rerun_kinds(ch).values() if words]

@@ -85,7 +85,7 @@ def record_work(record: dict) -> Work:
     on; vocabulary: the data's, else every embedding row the parameter count saw)."""
     r, model = record["result"], record["config"]["model"]
     train, params = r["train"], r["params"]
-    d = model["d_model"]
+    d = model["d_model"] or 64 * model["n_head"]  # None: the paper's GPT2-ℓ-h width
     context = train["tokens"] / max(1, train["steps"] * record["config"]["train"]["batch_size"])
     vocab = r.get("data", {}).get("vocab_size") or round((params["trainable_all_rows"] - params["non_embedding"]) / d)
     return Work.of(params["trainable_all_rows"], train["tokens"], train["steps"], model["n_layer"], d, context, vocab)

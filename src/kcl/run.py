@@ -146,7 +146,7 @@ def estimated_work(config: RunConfig) -> Work:
         [0], __import__("numpy").random.default_rng(0)).lengths[0]) + 2
     tokens = steps * config.train.batch_size * seq
     n_params = sum(p.numel() for p in model.parameters())
-    return Work.of(n_params, tokens, steps, config.model.n_layer, config.model.d_model, seq, len(dataset.vocab))
+    return Work.of(n_params, tokens, steps, config.model.n_layer, model.config.d_model, seq, len(dataset.vocab))
 
 
 def estimated_seconds(config: RunConfig, threads: int | None = None, cost: CostModel | None = None) -> float:
