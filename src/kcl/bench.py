@@ -226,7 +226,7 @@ def bench_variants(seconds: float = 3.0, cases=None, compile_: bool = True, thre
     """What else was tried, measured against kcl's eager fp32 step on the same case and with
     ``threads`` torch threads (1: what each run of a 2-worker sweep gets): bf16 autocast on the
     CPU, and ``torch.compile`` (its compile time is reported apart, not in the rate)."""
-    cases = cases or PROFILE_CASES
+    cases = cases or VARIANT_CASES
     with torch_threads(threads):
         return _variants(seconds, cases, compile_, threads, log)
 
@@ -319,6 +319,10 @@ def profile_step(model: nn.Module, vocab: int, batch: int, seq: int, steps: int 
 
 #: (model, shape) pairs the profile covers: the chapters' workhorse and the d = 128 model.
 PROFILE_CASES = ((MODELS[0], SHAPES[0]), (MODELS[4], SHAPES[1]))
+#: The variants' cases: the profile's, and result 2's long runs (d = 32, bioS's word-level vocabulary
+#: of 1,850 tokens, batch 48 × 512), the runs a faster step would shorten most.
+VARIANT_CASES = PROFILE_CASES + ((BenchModel("d32 bioS (result 2)", "gpt2", 2, 2, 32, 1850),
+                                  ("bioS window 48×512", 48, 512)),)
 
 
 def bench_profile(cases=PROFILE_CASES, threads: int = 1, hf: bool = True, log=print) -> list[dict]:
