@@ -37,9 +37,15 @@ def _data_label(d: dict) -> str:
     return f"{d.get('name')}(N={d.get('n_people')})"
 
 
+def model_width(m: dict) -> int:
+    """A model's hidden size from its config dict: ``d_model``, or 64 per head where it is None
+    (the paper's GPT2-ℓ-h, as ``ModelConfig`` fills it in)."""
+    return m.get("d_model") or 64 * m["n_head"]
+
+
 def model_label(m: dict) -> str:
     """A model's short name from its config dict: ``gpt2-2-2 d=32`` (plus any extra options)."""
-    width = m.get("d_model") or 64 * m["n_head"]
+    width = model_width(m)
     options = "".join(f",{k}={v}" for k, v in (m.get("options") or []))
     return f"{m['arch']}-{m['n_layer']}-{m['n_head']} d={width}{options}"
 

@@ -83,9 +83,11 @@ class CostModel:
 def record_work(record: dict) -> Work:
     """The ``Work`` of a finished run, from its record (context: the tokens per sequence it trained
     on; vocabulary: the data's, else every embedding row the parameter count saw)."""
+    from kcl.catalog import model_width
+
     r, model = record["result"], record["config"]["model"]
     train, params = r["train"], r["params"]
-    d = model["d_model"] or 64 * model["n_head"]  # None: the paper's GPT2-ℓ-h width
+    d = model_width(model)
     context = train["tokens"] / max(1, train["steps"] * record["config"]["train"]["batch_size"])
     vocab = r.get("data", {}).get("vocab_size") or round((params["trainable_all_rows"] - params["non_embedding"]) / d)
     return Work.of(params["trainable_all_rows"], train["tokens"], train["steps"], model["n_layer"], d, context, vocab)

@@ -11,7 +11,7 @@ import math
 
 import pandas as pd
 
-from kcl.catalog import model_label
+from kcl.catalog import model_label, model_width
 from kcl.stats import (Judgement, _without, best_of_lr, judge, judge_ratio, peak, r_interval, rate_at_edge,
                        seed_interval)
 
@@ -40,7 +40,7 @@ def points_frame(records: list[dict]) -> pd.DataFrame:
         low, high = r_interval(r)
         rows.append({
             "data": data_label(c), "N": c["data"]["n_people"], "model": model_label(c["model"]),
-            "layers": c["model"]["n_layer"], "d": c["model"].get("d_model") or 64 * c["model"]["n_head"],
+            "layers": c["model"]["n_layer"], "d": model_width(c["model"]),
             "exposures": c["train"]["exposures"], "seed": c["train"]["seed"],
             "name_pools": " × ".join(str(n) for n in c["data"].get("pools", ())),
             "used_tokens": r["params"].get("used_tokens"),
