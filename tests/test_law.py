@@ -115,3 +115,21 @@ def test_retrain_note_compares_the_record_of_the_same_key():
         {"key": "b", "result": {"R": 1.02}}, committed)
     assert "outside the 3% retrain tolerance" in retrain_note({"key": "a", "result": {"R": 0.6}}, committed)
     assert retrain_note({"key": "c", "result": {"R": 1.0}}, committed) == ""
+
+
+def test_near_perfect_is_judged_on_the_lowest_point_below_the_boundary():
+    def point(lr, R, R_max, N):
+        r = record(lr, R, N=N)
+        r["result"].update(R_max=R_max, R_ci=[R - 0.05, R + 0.05], bits=1.0, max_bits=2.0, train={"wall_seconds": 60})
+        r["result"]["params"]["non_embedding"] = 100
+        return r
+
+    above = law.points_frame([point(1e-2, 1.5, 2.6, 4000)])
+    assert law.judge_near_perfect(above) is None                      # R^max 2.6: nothing to judge
+    points = law.points_frame([point(1e-2, 0.60, 0.66, 1000), point(5e-3, 0.50, 0.66, 1000),
+                               point(1e-2, 0.40, 1.30, 2000)])
+    below = law.judge_near_perfect(points, "bioS")
+    assert below.claim.startswith("bioS: R / R^max") and "N=2,000" in below.claim
+    assert below.value == pytest.approx(0.40 / 1.30) and below.outcome == "not reproduced"
+    near = law.judge_near_perfect(law.points_frame([point(1e-2, 0.62, 0.66, 1000)]))
+    assert near.outcome == "reproduced"                               # 0.94: within 15% of 1
