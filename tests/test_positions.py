@@ -85,3 +85,17 @@ def test_comparison_shows_each_run_once():
     assert list(table.columns) == positions.COMPARED and len(table) == 2
     assert sorted(table["R"]) == pytest.approx(sorted(r["result"]["R"] for r in records), abs=1e-3)
     assert chart.to_dict()["facet"] and summary.count("\n- ") == 1
+
+
+@pytest.mark.parametrize("kind, expected", [("uniform", 0.0), ("oracle", 1.0)])
+def test_attribute_parts_add_up_to_the_record_and_the_controls_score_none_or_all(kind, expected):
+    record = control_record(kind)
+    frame = positions.attribute_frame([record])
+    r = record["result"]
+    assert list(frame["part"]) == ["names", "birth_date", "birth_city", "university", "major", "employer", "gender"]
+    assert frame["bits"].sum() == pytest.approx(r["bits"] - r["bits_diversity"])
+    assert frame["max_bits"].sum() == pytest.approx(r["max_bits"] - r["max_bits_diversity"])
+    assert frame.set_index("part").loc["gender", "max_bits"] == pytest.approx(120)   # one bit per person
+    assert frame["share"].to_numpy() == pytest.approx(expected, abs=1e-9)
+    table = positions.attribute_table([record, control_record("oracle" if kind == "uniform" else "uniform")])
+    assert table.shape == (2, 7) and list(table.columns)[0] == "names"

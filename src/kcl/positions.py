@@ -66,6 +66,35 @@ def position_frame(records: list[dict]) -> pd.DataFrame:
                                        "bits_per_person", "max_bits_per_person"])
 
 
+def attribute_frame(records: list[dict]) -> pd.DataFrame:
+    """Where each run's bits are by what they are about: the names (the name term of Definition 4.1)
+    and each counted attribute, gender included (Definition 4.3), as bits stored beside the most a
+    perfect model stores; an attribute's maximum is recovered from the record as bits + N · mean
+    loss / ln 2, as in ``position_frame``. One row per record (numbered in order) and part."""
+    from kcl.plots import run_label
+
+    rows = []
+    for number, record in enumerate(records):
+        c, r = record["config"], record["result"]
+        run = f"{_data_label(c['data'])} · {run_label(record)}"
+        parts = {"names": (r["bits_name"], r["max_bits_name"])}
+        for attr, bits in r["bits_per_attribute"].items():
+            parts[attr] = (bits, bits + c["data"]["n_people"] * r["loss_per_attribute"][attr] / math.log(2))
+        for part, (bits, most) in parts.items():
+            rows.append({"record": number, "run": run, "part": part, "bits": bits, "max_bits": most,
+                         "share": bits / most})
+    return pd.DataFrame(rows, columns=["record", "run", "part", "bits", "max_bits", "share"])
+
+
+def attribute_table(records: list[dict]) -> pd.DataFrame:
+    """``attribute_frame`` as a table to read: one row per run, one column per part, each cell the
+    share of that part's maximum the run stores (negative: worse than a uniform guess)."""
+    frame = attribute_frame(records)
+    table = frame.pivot(index="record", columns="part", values="share")[list(dict.fromkeys(frame["part"]))]
+    table.index = frame.groupby("record")["run"].first()
+    return table.rename_axis(columns=None)
+
+
 def position_sums(frame: pd.DataFrame) -> dict[str, tuple[float, float]]:
     """One run's rows of ``position_frame`` summed over the attributes, per sentence place:
     ``{sentence: (bits per person, maximum)}``; a place with no rows is left out."""
