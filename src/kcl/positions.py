@@ -1,4 +1,5 @@
-"""Where a bioS model keeps its bits: by the position of the sentence that states a value.
+"""Where a bioS model keeps its bits: by what they are about (the names, each attribute, the gender
+bit; ``attribute_frame``) and by the position of the sentence that states a value.
 
 A bioS biography names the person in its first sentence only; the later sentences say "he" or
 "she" (paper §2.2; Part 3.1 App. A.1 calls the variant with the name in every sentence
