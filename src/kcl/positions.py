@@ -36,6 +36,12 @@ def _pooled(loss: list, people: list) -> tuple[float, int]:
     return (sum(l * p for l, p in pairs) / count if count else math.nan), count
 
 
+def _most_per_person(result: dict, attr: str, n_people: int) -> float:
+    """log2(possible values) of ``attr``, recovered from a record as bits / N + mean loss / ln 2
+    (Definition 4.3), so that no data set is rebuilt."""
+    return result["bits_per_attribute"][attr] / n_people + result["loss_per_attribute"][attr] / math.log(2)
+
+
 def position_frame(records: list[dict]) -> pd.DataFrame:
     """Bits per person of each value attribute of a biography data set (birth date, birth city,
     university, major, employer: gender is counted too but has no sentence of its own, and the
@@ -55,7 +61,7 @@ def position_frame(records: list[dict]) -> pd.DataFrame:
         for attr, by in (r.get("loss_by_position") or {}).items():
             if attr not in r["bits_per_attribute"]:
                 continue  # company city: not counted (it follows from the employer)
-            most = r["bits_per_attribute"][attr] / c["data"]["n_people"] + r["loss_per_attribute"][attr] / math.log(2)
+            most = _most_per_person(r, attr, c["data"]["n_people"])
             loss, people = by["loss_bits"], by["people"]
             for sentence, (value, count) in zip(SENTENCES, (_pooled(loss[:1], people[:1]),
                                                             _pooled(loss[1:], people[1:]))):
@@ -80,7 +86,7 @@ def attribute_frame(records: list[dict]) -> pd.DataFrame:
         run = f"{_data_label(c['data'])} · {run_label(record)}"
         parts = {"names": (r["bits_name"], r["max_bits_name"])}
         for attr, bits in r["bits_per_attribute"].items():
-            parts[attr] = (bits, bits + c["data"]["n_people"] * r["loss_per_attribute"][attr] / math.log(2))
+            parts[attr] = (bits, c["data"]["n_people"] * _most_per_person(r, attr, c["data"]["n_people"]))
         for part, (bits, most) in parts.items():
             rows.append({"record": number, "run": run, "part": part, "bits": bits, "max_bits": most,
                          "share": bits / most})
