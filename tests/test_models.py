@@ -91,6 +91,31 @@ def test_arch_defaults():
     assert ModelConfig.from_dict(c2.to_dict()) == c2
 
 
+def test_the_width_rule_is_read_the_same_everywhere():
+    """d_model=None means 64 per head [P §2.3] in the model, in run names and in the run table."""
+    import dataclasses
+
+    from kcl.catalog import model_label, model_width
+    from kcl.run import ModelSpec
+
+    for spec in (ModelSpec(n_layer=2, n_head=3), ModelSpec(n_layer=2, n_head=2, d_model=32)):
+        built = spec.model_config(vocab_size=V)
+        as_stored = dataclasses.asdict(spec)
+        assert model_width(as_stored) == built.d_model
+        assert model_label(as_stored).split()[1] == f"d={built.d_model}"
+        assert spec.label() == built.name()
+
+
+def test_the_run_table_imports_without_torch():
+    """``kcl.catalog`` (the book's run table) reads the width rule without loading torch."""
+    import subprocess
+    import sys
+
+    code = "import sys, kcl.catalog; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 @pytest.mark.parametrize("kw, knob", [
     ({"arch": "bert"}, "arch"), ({"n_layer": 0}, "n_layer"), ({"n_head": 0}, "n_head"),
     ({"vocab_size": 0}, "vocab_size"), ({"d_model": 30}, "d_model"), ({"d_model": 12}, "d_model"),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from kcl.models.config import default_width
 from kcl.store import ResultStore
 
 #: Column order of the table (and of the CSV the book offers for download).
@@ -38,9 +39,9 @@ def _data_label(d: dict) -> str:
 
 
 def model_width(m: dict) -> int:
-    """A model's hidden size from its config dict: ``d_model``, or 64 per head where it is None
-    (the paper's GPT2-ℓ-h, as ``ModelConfig`` fills it in)."""
-    return m.get("d_model") or 64 * m["n_head"]
+    """A model's hidden size from its config dict: ``d_model``, or the paper's GPT2-ℓ-h width where
+    it is None (``default_width``, as ``ModelConfig`` fills it in)."""
+    return m.get("d_model") or default_width(m["n_head"])
 
 
 def model_label(m: dict) -> str:

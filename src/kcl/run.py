@@ -21,7 +21,7 @@ import torch
 from kcl.capacity import average_losses, capacity, loss_by_position, rendering_losses
 from kcl.cost import CostModel, Work, machine_cost_model
 from kcl.data import DataConfig, make_dataset
-from kcl.models import ModelConfig, build_model
+from kcl.models import ModelConfig, build_model, default_width
 from kcl.params import count_parameters
 from kcl.train import TrainConfig, estimate_steps, train
 
@@ -41,7 +41,7 @@ class ModelSpec:
                            d_model=self.d_model, **dict(self.options))
 
     def label(self) -> str:
-        width = self.d_model or 64 * self.n_head
+        width = self.d_model or default_width(self.n_head)
         return f"{self.arch}-{self.n_layer}-{self.n_head}" + ("" if self.d_model is None else f"-d{width}")
 
 

@@ -21,6 +21,12 @@ MLP_KIND = {"gpt2": "standard", "gpt2_quarter_mlp": "standard", "gpt2_no_mlp": "
             "llama": "gated", "mistral": "gated", "llama_std_mlp": "std_silu"}
 
 
+def default_width(n_head: int) -> int:
+    """GPT2-ℓ-h's hidden size [P §2.3]: h heads of dimension 64. The one place the rule is written:
+    ``ModelConfig`` fills ``d_model=None`` with it, and run names and the run table read it."""
+    return 64 * n_head
+
+
 def default_kv_heads(arch: str, n_head: int) -> int:
     """Mistral's GQA [fact sheet §5.1]: 4 KV groups if h ≡ 0 (mod 4), 1 if h is odd, else 2."""
     if arch != "mistral":
@@ -74,7 +80,7 @@ class ModelConfig:
             v = getattr(self, knob)
             _check(isinstance(v, int) and not isinstance(v, bool) and v >= 1, knob, "an integer >= 1", v)
         if self.d_model is None:
-            self.d_model = 64 * self.n_head
+            self.d_model = default_width(self.n_head)
         _check(isinstance(self.d_model, int) and self.d_model >= 1 and self.d_model % self.n_head == 0,
                "d_model", f"a positive multiple of n_head={self.n_head}", self.d_model)
         _check(self.head_dim % 2 == 0, "d_model", f"d_model/n_head even (head dim is {self.head_dim})",
@@ -143,7 +149,7 @@ class ModelConfig:
 
     def name(self) -> str:
         base = f"{self.arch}-{self.n_layer}-{self.n_head}"
-        return base if self.d_model == 64 * self.n_head else f"{base}-d{self.d_model}"
+        return base if self.d_model == default_width(self.n_head) else f"{base}-d{self.d_model}"
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
