@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kcl import catalog, chapters, explorer, law
+from kcl import catalog, chapters, explorer, law, progress
 from kcl.data import DataConfig, make_dataset
 from kcl.run import ModelSpec, RunConfig
 from kcl.store import MissingResultsError, ResultStore, config_key
@@ -206,15 +206,15 @@ def test_more_law_chapters_shrink_in_smoke(name):
 
 
 def test_chapter_plan_lists_every_part_without_training():
-    lines = chapters.chapter_plan("result1")
+    lines = progress.chapter_plan("result1")
     assert lines[0].startswith("pilot results/pilots/lr-1000") and lines[1].startswith("main  results/result1")
     with pytest.raises(ValueError, match="nothing to plan"):
-        chapters.chapter_plan("result1", "smoke")
+        progress.chapter_plan("result1", "smoke")
 
 
 def test_a_gpu_preset_can_be_planned_here():
     """The gpu sweeps leave the width to GPT2-ℓ-h (64 per head); their dry run once raised on it."""
-    (line,) = chapters.chapter_plan("bios-position", "gpu", workers=2)
+    (line,) = progress.chapter_plan("bios-position", "gpu", workers=2)
     assert line.startswith("main  results/gpu/diagnostics/bios-position: 1 of 1 runs missing; estimated")
 
 
@@ -320,7 +320,7 @@ def test_a_chapter_without_a_pilot_has_parts_too(tmp_path):
     assert len(parts["edge_rates"]) == (1 if edge else 0)
     if edge:
         assert parts["edge_rates"][0]["config"]["train"]["lr"] == {"lowest": 0.0025, "highest": 0.04}[edge]
-    lines = chapters.chapter_plan("result4-bios")
+    lines = progress.chapter_plan("result4-bios")
     assert lines[0].startswith("main  results/result4-bios:")
 
 
@@ -378,7 +378,7 @@ def test_runs_under_way_are_measured_on_their_checkpoints(tmp_path, monkeypatch)
         dataset, model = build(config)
         train(model, dataset, config.train, checkpoint=ckpts / f"{config_key(config)}.pt", progress=False,
               stop_after_steps=2)
-    found = chapters.runs_under_way("tiny", "cpu", tmp_path, ckpts)
+    found = progress.runs_under_way("tiny", "cpu", tmp_path, ckpts)
     assert [c for c, _ in found] == [killed]
     result = found[0][1]
     assert result["checkpoint"]["step"] == 2 and 0 < result["checkpoint"]["share"] < 1
@@ -386,3 +386,42 @@ def test_runs_under_way_are_measured_on_their_checkpoints(tmp_path, monkeypatch)
     assert f"{config_key(killed)}  bioD" in _under_way_line(killed, result)
     assert "trained (step 2 of" in _under_way_line(killed, result)
     assert not (tmp_path / "results" / "tiny" / f"{config_key(killed)}.json").exists()
+
+
+def test_stored_so_far_shows_a_running_chapter_without_a_verdict(tmp_path, monkeypatch):
+    """While a sweep runs, a page reads what is stored: the main runs so far, then the seed rerun its
+    finished group decides, and ``complete`` only once ``chapter_parts`` would need nothing more."""
+    import yaml
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "sweeps").mkdir()
+    as_dict = json.loads(json.dumps(dataclasses.asdict(TINY)))
+    spec = {"store": "results/tiny", "base": {k: as_dict[k] for k in ("data", "model", "train")},
+            "grid": {"train.lr": [0.01, 0.02, 0.04]}}
+    (tmp_path / "sweeps" / "tiny.yaml").write_text(yaml.safe_dump(spec))
+    monkeypatch.setitem(chapters.CHAPTERS, "tiny", chapters.Chapter(
+        title="tiny", sweeps={"cpu": "sweeps/tiny.yaml"}, claim="", threshold=1.0, seeds=(1,),
+        seed_group="data.name", edge_rates=True))
+    _, _, configs = chapters.chapter_sweep("tiny", "cpu", tmp_path)
+    store = ResultStore(tmp_path / "results" / "tiny")
+
+    so_far = progress.stored_so_far("tiny", "cpu", tmp_path)
+    assert so_far.parts == {"main": [], "seeds": [], "edge_rates": []} and not so_far.complete
+    assert so_far.summary() == "main: 0 of 3"
+    for config, R in zip(configs[:2], (0.5, 0.9)):
+        store.put(config, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
+    so_far = progress.stored_so_far("tiny", "cpu", tmp_path)
+    assert [r["result"]["R"] for r in so_far.parts["main"]] == [0.5, 0.9] and so_far.missing["main"] == [configs[2]]
+    assert so_far.summary() == "main: 2 of 3" and not so_far.complete
+    store.put(configs[2], fake_result(R=0.7, ci=(0.6, 0.8)))  # the peak (0.02) is inside the grid
+    so_far = progress.stored_so_far("tiny", "cpu", tmp_path)
+    (rerun,) = so_far.missing["seeds"]
+    assert (rerun.train.seed, rerun.train.lr) == (1, 0.02) and so_far.missing["edge_rates"] == []
+    assert so_far.summary() == "main: 3 of 3; seeds: 0 of 1" and not so_far.complete
+    store.put(rerun, fake_result(R=0.8, ci=(0.7, 0.9)))
+    so_far = progress.stored_so_far("tiny", "cpu", tmp_path)
+    assert so_far.complete and len(so_far.parts["seeds"]) == 1
+    parts = chapters.chapter_parts("tiny", "cpu", root=tmp_path, log=lambda _: None)  # trains nothing
+    assert {part: len(records) for part, records in parts.items()} == {"main": 3, "seeds": 1, "edge_rates": 0}
+    with pytest.raises(ValueError, match="smoke"):
+        progress.stored_so_far("tiny", "smoke", tmp_path)

@@ -27,7 +27,7 @@ import yaml
 
 from kcl.stats import _without
 from kcl.store import ResultStore
-from kcl.sweep import Plan, plan, run_sweep
+from kcl.sweep import run_sweep
 
 PROFILES = ("smoke", "cpu", "gpu")
 
@@ -236,18 +236,18 @@ def _rerun_kinds(ch: Chapter) -> dict[str, tuple[Callable[[list], list], str | N
     return kinds
 
 
-def early_follow_ups(chapter: str, configs: list, store: ResultStore) -> list:
-    """The follow-up reruns (``follow_ups``) that may start before the whole main sweep is done:
-    those of the groups whose main runs are all stored. A group is a ``seed_group`` value, else a
-    data setting (the config without model and rate), the unit ``follow_ups`` reruns per. Chapters
+def ready_follow_ups(chapter: str, configs: list, store: ResultStore) -> dict[str, list]:
+    """The follow-up reruns (``follow_ups``, by part) that may start before the whole main sweep is
+    done: those of the groups whose main runs are all stored. A group is a ``seed_group`` value, else
+    a data setting (the config without model and rate), the unit ``follow_ups`` reruns per. Chapters
     whose reruns depend on the sweep's overall peak (seeds without a group, or every seed × rate)
-    get none. For ``kcl.sweep.run_sweep``'s ``more``: a worker that would sit idle takes these."""
+    get none."""
     from kcl.law import _field
     from kcl.store import _jsonable
 
     ch = CHAPTERS[chapter]
     if ch.seed_all_rates or (ch.seeds and not ch.seed_group):
-        return []
+        return {}
 
     def group(config) -> str:
         as_dict = _jsonable(dataclasses.asdict(config))
@@ -257,7 +257,13 @@ def early_follow_ups(chapter: str, configs: list, store: ResultStore) -> list:
     for config in configs:
         records.setdefault(group(config), []).append(store.get(config))
     ready = [r for members in records.values() if all(members) for r in members]
-    return [c for reruns in follow_ups(chapter, ready).values() for c in reruns] if ready else []
+    return follow_ups(chapter, ready) if ready else {}
+
+
+def early_follow_ups(chapter: str, configs: list, store: ResultStore) -> list:
+    """``ready_follow_ups`` as one list, for ``kcl.sweep.run_sweep``'s ``more``: a worker that would
+    sit idle near the main sweep's end takes these."""
+    return [c for reruns in ready_follow_ups(chapter, configs, store).values() for c in reruns]
 
 
 def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
@@ -400,114 +406,6 @@ def verdict(record: dict, threshold: float) -> Verdict:
     if not (np.isfinite(r["R"]) and low <= r["R"] <= high):
         raise ValueError(f"record {record.get('key')}: R={r['R']} is not inside its interval [{low}, {high}]")
     return Verdict(threshold=threshold, value=r["R"], low=low, high=high)
-
-
-@dataclass
-class _StoredSweeps:
-    """How far a chapter's stored records decide its sweeps, read without training (``_stored_sweeps``;
-    ``chapter_parts`` walks the same way but trains each part before the next)."""
-
-    pilot: tuple[ResultStore, list, dict] | None  # (store, configs, spec); None without a pilot
-    grid: list | None  # the pilot's rates: None without a pilot or while it is incomplete
-    main: tuple[ResultStore, list, dict] | None  # (store, configs, spec); None while the pilot is incomplete
-    reruns: dict[str, list]  # ``follow_ups`` once the main sweep is stored, else ``{"early": early_follow_ups}``
-    main_complete: bool = False
-
-
-def _stored_sweeps(chapter: str, profile: str, root: str | Path | None) -> _StoredSweeps:
-    """Pilot → main sweep (at the pilot's rates) → reruns, as far as the stored records decide them."""
-    from kcl.stats import lr_grid_from_pilot
-
-    ch = CHAPTERS[chapter]
-    pilot, grid = None, None
-    if ch.pilot:
-        _, spec, configs = chapter_sweep(chapter, profile, root, "pilot")
-        pilot = (ResultStore(_store_of(spec, chapter, root)), configs, spec)
-        records = [pilot[0].get(c) for c in configs]
-        if not all(records):
-            return _StoredSweeps(pilot=pilot, grid=None, main=None, reruns={})
-        grid = lr_grid_from_pilot(records)
-    _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
-    store = ResultStore(_store_of(spec, chapter, root))
-    records = [store.get(c) for c in configs]
-    if all(records):
-        return _StoredSweeps(pilot, grid, (store, configs, spec), follow_ups(chapter, records), main_complete=True)
-    return _StoredSweeps(pilot, grid, (store, configs, spec), {"early": early_follow_ups(chapter, configs, store)})
-
-
-def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = None, workers: int = 1,
-                 checkpoint_dir: str | Path | None = None) -> list[str]:
-    """What ``kcl chapter`` would run, part by part, with estimated wall times for ``workers``
-    runs at once; trains nothing. Before the pilot has finished, the main sweep is costed at its
-    base rate ×3 (its rates are not known yet) and the seed reruns are left out. Runs with a
-    checkpoint in ``checkpoint_dir`` are shown under way and costed for what is left."""
-    from kcl.run import checkpoint_progress, sweep_cost
-
-    if profile == "smoke":
-        raise ValueError("the smoke profile trains into a temporary folder; there is nothing to plan")
-    under_way = functools.partial(checkpoint_progress, checkpoint_dir=checkpoint_dir) if checkpoint_dir else None
-
-    def costed(store_: ResultStore, configs_) -> Plan:
-        return plan(store_, configs_, sweep_cost(workers), workers, under_way)
-
-    ch = CHAPTERS[chapter]
-    root_path = repo_root(root)
-    walk = _stored_sweeps(chapter, profile, root)
-    lines = []
-    if walk.pilot:
-        store, configs, spec = walk.pilot
-        lines.append(f"pilot {store.root.relative_to(root_path)}: {costed(store, configs).summary()}")
-        if walk.main is None:
-            _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=[spec["base"]["train"]["lr"]])
-            main = costed(ResultStore(_store_of(spec, chapter, root)), configs)
-            cost = 3 * (main.cost_seconds or 0) / 3600
-            lines.append(f"main  {spec['store']}: {3 * len(configs)} runs once the pilot has chosen its 3 rates; "
-                         f"estimated {cost:.1f} h" + "".join(f"; then {what}" for what in _rerun_parts(ch)))
-            return lines
-    store, configs, spec = walk.main
-    rates = f" (rates {walk.grid})" if walk.grid else ""
-    lines.append(f"main  {store.root.relative_to(root_path)}{rates}: {costed(store, configs).summary()}")
-    if walk.main_complete:
-        for part, configs_ in walk.reruns.items():
-            if configs_:
-                lines.append(f"{part} {spec['store']}: {costed(store, configs_).summary()}")
-    elif _rerun_parts(ch):
-        lines.append(f"{' and '.join(_rerun_parts(ch))}: once the main sweep is complete")
-    return lines
-
-
-def runs_under_way(chapter: str, profile: str = "cpu", root: str | Path | None = None,
-                   checkpoint_dir: str | Path = "checkpoints") -> list[tuple]:
-    """``(config, result)`` for every run of the chapter that is not stored yet but has an in-run
-    checkpoint, the result measured on that checkpoint (``kcl.run.measure_checkpoint``: mid-
-    schedule, never a record). The runs looked for: the pilot's, the main sweep's once the pilot
-    has chosen its rates, and the reruns that may already have started (``early_follow_ups``, or
-    all of ``follow_ups`` once the main sweep is stored)."""
-    from kcl.store import _unique
-
-    if profile == "smoke":
-        raise ValueError("the smoke profile trains into a temporary folder; it has no runs under way")
-    walk = _stored_sweeps(chapter, profile, root)
-    looked_for = [(walk.pilot[0], c) for c in walk.pilot[1]] if walk.pilot else []
-    if walk.main:
-        store, configs, _ = walk.main
-        reruns = [c for part in walk.reruns.values() for c in part]
-        looked_for += [(store, c) for c in _unique(configs + reruns)]
-    return _measure_on_checkpoints(looked_for, checkpoint_dir)
-
-
-def _measure_on_checkpoints(looked_for: list[tuple], checkpoint_dir) -> list[tuple]:
-    """``(config, checkpoint measurement)`` of the ``(store, config)`` pairs not stored yet that
-    have a checkpoint."""
-    from kcl.run import measure_checkpoint
-
-    out = []
-    for store, config in looked_for:
-        if not store.has(config):
-            result = measure_checkpoint(config, checkpoint_dir)
-            if result is not None:
-                out.append((config, result))
-    return out
 
 
 def _runs(n: int) -> str:

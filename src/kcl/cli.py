@@ -60,7 +60,7 @@ def _summary_line(record: dict) -> str:
 
 
 def _under_way_line(config, result: dict) -> str:
-    """A run under way, measured on its checkpoint (``kcl.chapters.runs_under_way``)."""
+    """A run under way, measured on its checkpoint (``kcl.progress.runs_under_way``)."""
     from kcl.positions import position_frame, position_shares
     from kcl.store import _jsonable, config_key
 
@@ -141,13 +141,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         try:
             if args.under_way:
-                from kcl.chapters import runs_under_way
+                from kcl.progress import runs_under_way
 
                 found = runs_under_way(args.name, args.profile, checkpoint_dir=args.checkpoints)
                 print("\n".join(_under_way_line(c, r) for c, r in found) or f"no runs under way in {args.checkpoints}/")
                 return 0
             if args.dry_run:
-                from kcl.chapters import chapter_plan
+                from kcl.progress import chapter_plan
 
                 print("\n".join(chapter_plan(args.name, args.profile, workers=args.workers,
                                               checkpoint_dir=args.checkpoints)))

@@ -1,0 +1,203 @@
+"""How far a chapter has got, read from its stored records and checkpoints; trains nothing.
+
+``chapter_plan`` lists what ``kcl chapter`` would still run and its estimated cost
+(``kcl chapter NAME --dry-run``), ``runs_under_way`` measures the runs that have a checkpoint but
+no record yet (``--under-way``), and ``stored_so_far`` gives a chapter page the records it has while
+its sweep is still running, so that the page can show them, say what is missing, and hold back its
+verdict (``kcl.chapters.chapter_parts`` is the complete, verdict-ready view).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from kcl.chapters import (CHAPTERS, _rerun_kinds, _rerun_parts, _store_of, chapter_sweep, follow_ups,
+                          ready_follow_ups, repo_root)
+from kcl.store import ResultStore
+from kcl.sweep import Plan, plan
+
+
+@dataclass
+class _StoredSweeps:
+    """How far a chapter's stored records decide its sweeps, read without training (``_stored_sweeps``;
+    ``chapter_parts`` walks the same way but trains each part before the next)."""
+
+    pilot: tuple[ResultStore, list, dict] | None  # (store, configs, spec); None without a pilot
+    grid: list | None  # the pilot's rates: None without a pilot or while it is incomplete
+    main: tuple[ResultStore, list, dict] | None  # (store, configs, spec); None while the pilot is incomplete
+    reruns: dict[str, list]  # by part: ``follow_ups`` once the main sweep is stored, else ``ready_follow_ups``
+    main_complete: bool = False
+
+
+def _stored_sweeps(chapter: str, profile: str, root: str | Path | None) -> _StoredSweeps:
+    """Pilot → main sweep (at the pilot's rates) → reruns, as far as the stored records decide them."""
+    from kcl.stats import lr_grid_from_pilot
+
+    ch = CHAPTERS[chapter]
+    pilot, grid = None, None
+    if ch.pilot:
+        _, spec, configs = chapter_sweep(chapter, profile, root, "pilot")
+        pilot = (ResultStore(_store_of(spec, chapter, root)), configs, spec)
+        records = [pilot[0].get(c) for c in configs]
+        if not all(records):
+            return _StoredSweeps(pilot=pilot, grid=None, main=None, reruns={})
+        grid = lr_grid_from_pilot(records)
+    _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
+    store = ResultStore(_store_of(spec, chapter, root))
+    records = [store.get(c) for c in configs]
+    if all(records):
+        return _StoredSweeps(pilot, grid, (store, configs, spec), follow_ups(chapter, records), main_complete=True)
+    return _StoredSweeps(pilot, grid, (store, configs, spec), ready_follow_ups(chapter, configs, store))
+
+
+def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = None, workers: int = 1,
+                 checkpoint_dir: str | Path | None = None) -> list[str]:
+    """What ``kcl chapter`` would run, part by part, with estimated wall times for ``workers``
+    runs at once; trains nothing. Before the pilot has finished, the main sweep is costed at its
+    base rate ×3 (its rates are not known yet) and the seed reruns are left out. Runs with a
+    checkpoint in ``checkpoint_dir`` are shown under way and costed for what is left."""
+    from kcl.run import checkpoint_progress, sweep_cost
+
+    if profile == "smoke":
+        raise ValueError("the smoke profile trains into a temporary folder; there is nothing to plan")
+    under_way = functools.partial(checkpoint_progress, checkpoint_dir=checkpoint_dir) if checkpoint_dir else None
+
+    def costed(store_: ResultStore, configs_) -> Plan:
+        return plan(store_, configs_, sweep_cost(workers), workers, under_way)
+
+    ch = CHAPTERS[chapter]
+    root_path = repo_root(root)
+    walk = _stored_sweeps(chapter, profile, root)
+    lines = []
+    if walk.pilot:
+        store, configs, spec = walk.pilot
+        lines.append(f"pilot {store.root.relative_to(root_path)}: {costed(store, configs).summary()}")
+        if walk.main is None:
+            _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=[spec["base"]["train"]["lr"]])
+            main = costed(ResultStore(_store_of(spec, chapter, root)), configs)
+            cost = 3 * (main.cost_seconds or 0) / 3600
+            lines.append(f"main  {spec['store']}: {3 * len(configs)} runs once the pilot has chosen its 3 rates; "
+                         f"estimated {cost:.1f} h" + "".join(f"; then {what}" for what in _rerun_parts(ch)))
+            return lines
+    store, configs, spec = walk.main
+    rates = f" (rates {walk.grid})" if walk.grid else ""
+    lines.append(f"main  {store.root.relative_to(root_path)}{rates}: {costed(store, configs).summary()}")
+    if walk.main_complete:
+        for part, configs_ in walk.reruns.items():
+            if configs_:
+                lines.append(f"{part} {spec['store']}: {costed(store, configs_).summary()}")
+    elif _rerun_parts(ch):
+        lines.append(f"{' and '.join(_rerun_parts(ch))}: once the main sweep is complete")
+    return lines
+
+
+def runs_under_way(chapter: str, profile: str = "cpu", root: str | Path | None = None,
+                   checkpoint_dir: str | Path = "checkpoints") -> list[tuple]:
+    """``(config, result)`` for every run of the chapter that is not stored yet but has an in-run
+    checkpoint, the result measured on that checkpoint (``kcl.run.measure_checkpoint``: mid-
+    schedule, never a record). The runs looked for: the pilot's, the main sweep's once the pilot
+    has chosen its rates, and the reruns that may already have started (``ready_follow_ups``, or
+    all of ``follow_ups`` once the main sweep is stored)."""
+    from kcl.store import _unique
+
+    if profile == "smoke":
+        raise ValueError("the smoke profile trains into a temporary folder; it has no runs under way")
+    walk = _stored_sweeps(chapter, profile, root)
+    looked_for = [(walk.pilot[0], c) for c in walk.pilot[1]] if walk.pilot else []
+    if walk.main:
+        store, configs, _ = walk.main
+        reruns = [c for part in walk.reruns.values() for c in part]
+        looked_for += [(store, c) for c in _unique(configs + reruns)]
+    return _measure_on_checkpoints(looked_for, checkpoint_dir)
+
+
+def _measure_on_checkpoints(looked_for: list[tuple], checkpoint_dir) -> list[tuple]:
+    """``(config, checkpoint measurement)`` of the ``(store, config)`` pairs not stored yet that
+    have a checkpoint."""
+    from kcl.run import measure_checkpoint
+
+    out = []
+    for store, config in looked_for:
+        if not store.has(config):
+            result = measure_checkpoint(config, checkpoint_dir)
+            if result is not None:
+                out.append((config, result))
+    return out
+
+
+@dataclass
+class StoredSoFar:
+    """A chapter's records stored so far, by part (named as ``chapter_parts`` names them), and the
+    runs known to be missing: the main sweep's, and the reruns its finished groups already decide.
+    Reruns that only a complete main sweep decides are not known yet, so not counted."""
+
+    parts: dict[str, list[dict]]
+    missing: dict[str, list]  # part → configs without a record
+    complete: bool  # main sweep and every rerun stored: ``chapter_parts`` would return without training
+
+    def summary(self) -> str:
+        """How many runs of each part are stored, of how many known so far."""
+        counts = [f"{part}: {len(self.parts.get(part, []))} of {len(self.parts.get(part, [])) + len(missing)}"
+                  for part, missing in self.missing.items() if self.parts.get(part) or missing]
+        return "; ".join(counts)
+
+    def note(self, chapter: str) -> str:
+        """A page's banner while its sweep runs (Markdown): what is stored, by part and by data set,
+        what the figures below are, and that the verdict waits."""
+        from kcl.law import data_label
+        from kcl.store import _jsonable
+
+        by_data: dict[str, list[int]] = {}
+        for stored, configs in ((1, [r["config"] for r in self.parts.get("main", [])]),
+                                (0, [_jsonable(dataclasses.asdict(c)) for c in self.missing.get("main", [])])):
+            for config in configs:
+                by_data.setdefault(data_label(config), [0, 0])[1 - stored] += 1
+        data_sets = ", ".join(f"{label}: {done} of {done + left}" for label, (done, left) in by_data.items())
+        more = " (more reruns follow as the main sweep completes)" if self.missing.get("main") else ""
+        return (f"**Still running.** Runs stored so far: {self.summary()}{more}. Main runs by data set: "
+                f"{data_sets}. The figures below show only what is stored: each point is its best of the "
+                f"rates stored so far, seed 0, with its 95% bootstrap interval over people. The verdict "
+                f"waits for the whole sweep (`kcl chapter {chapter} --dry-run` lists what is left and "
+                f"its estimated cost).")
+
+
+def parts_or_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = False
+                    ) -> tuple[dict[str, list[dict]], StoredSoFar | None]:
+    """A chapter's records by part and None when its sweeps are complete (``chapter_parts``, which
+    trains what is missing if ``allow_train``); else the records stored so far and their
+    ``StoredSoFar`` (show them, with its ``note``, and hold back the verdict)."""
+    from kcl.chapters import parts_or_pending
+
+    parts, _ = parts_or_pending(chapter, profile, allow_train=allow_train)
+    if parts is not None:
+        return parts, None
+    so_far = stored_so_far(chapter, profile)
+    return so_far.parts, so_far
+
+
+def stored_so_far(chapter: str, profile: str = "cpu", root: str | Path | None = None) -> StoredSoFar:
+    """The records a chapter has stored so far (``StoredSoFar``); trains nothing. For a page whose
+    sweep is still running: it shows these and says what is missing, with no verdict yet."""
+    if profile == "smoke":
+        raise ValueError("the smoke profile trains into a temporary folder; it stores nothing to read so far")
+    walk = _stored_sweeps(chapter, profile, root)
+    parts: dict[str, list[dict]] = {}
+    missing: dict[str, list] = {}
+
+    def read(part: str, store: ResultStore, configs: list) -> None:
+        records = [store.get(c) for c in configs]
+        parts[part] = [r for r in records if r is not None]
+        missing[part] = [c for c, r in zip(configs, records) if r is None]
+
+    if walk.pilot:
+        read("pilot", walk.pilot[0], walk.pilot[1])
+    if walk.main:
+        store, configs, _ = walk.main
+        read("main", store, configs)
+        for part in _rerun_kinds(CHAPTERS[chapter]):  # every rerun part; empty where nothing decides it yet
+            read(part, store, walk.reruns.get(part, []))
+    complete = walk.main_complete and not any(missing.values())
+    return StoredSoFar(parts=parts, missing=missing, complete=complete)
