@@ -89,6 +89,16 @@ def test_runs_table_reads_every_store_and_skips_other_files(tmp_path):
     assert catalog.runs_table(tmp_path / "nothing").empty
 
 
+def test_run_records_keep_to_a_profile(tmp_path):
+    ResultStore(tmp_path / "result2").put(TINY, fake_result(R=1.2, ci=(1.1, 1.3)))
+    ResultStore(tmp_path / "gpu" / "result2").put(TINY, fake_result(R=0.7, ci=(0.6, 0.8)))
+    stores = {profile: [store for store, _ in catalog.run_records(tmp_path, profile)]
+              for profile in (None, "smoke", "cpu", "gpu")}
+    assert stores == {None: ["gpu/result2", "result2"], "smoke": [], "cpu": ["result2"], "gpu": ["gpu/result2"]}
+    with pytest.raises(ValueError, match="profile='laptop' is invalid"):
+        catalog.run_records(tmp_path, "laptop")
+
+
 @pytest.mark.parametrize("knobs", [dict(N=1000, K=4, C=4, D=64, L=1, T=64), dict(N=50, K=3, C=2, D=6, L=2, T=5),
                                    dict(N=200, K=1, C=7, D=100, L=3, T=20)])
 def test_bit_content_is_the_data_sets_r_max_numerator(knobs):

@@ -99,3 +99,20 @@ def test_attribute_parts_add_up_to_the_record_and_the_controls_score_none_or_all
     assert frame["share"].to_numpy() == pytest.approx(expected, abs=1e-9)
     table = positions.attribute_table([record, control_record("oracle" if kind == "uniform" else "uniform")])
     assert table.shape == (2, 7) and list(table.columns)[0] == "names"
+
+
+def test_across_records_reads_each_biography_record_once_and_sums_it_up():
+    uniform, oracle = control_record("uniform"), control_record("oracle")
+    for record in (uniform, oracle):
+        record["result"]["R"] = record["result"]["bits"] / 1000
+    other = {"config": {"data": {"name": "bioD"}}, "result": {}}  # not a biography: left out
+    table = positions.across_records([("a", uniform), ("b", oracle), ("c", other)])
+    assert list(table["store"]) == ["a", "b"] and set(table["data"]) == {"bioS"}
+    assert list(table.columns[:6]) == ["store", "data", "model", "exposures", "run", "R"]
+    assert table.loc[0, "names"] == pytest.approx(0, abs=1e-9) and table.loc[1, "names"] == pytest.approx(1)
+    assert table.loc[0, "gender_loss_nats"] == pytest.approx(math.log(2))   # a uniform guess: chance
+    assert table.loc[1, "gender_accuracy"] == pytest.approx(1.0)
+    summary = positions.across_summary(table)
+    assert summary.startswith("- **bioS, gpt2-1-1 d=8, 0 exposures** (2 records, R 0.000 to ")
+    assert "names 0% to 100%" in summary and "at most 100% of the bit" in summary
+    assert positions.across_records([("c", other)]).empty

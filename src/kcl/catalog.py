@@ -75,16 +75,26 @@ def _is_run_record(record: dict) -> bool:
             and isinstance(record.get("result"), dict) and "R" in record["result"])
 
 
-def runs_table(results_dir: str | Path = "results") -> pd.DataFrame:
+def run_records(results_dir: str | Path = "results", profile: str | None = None) -> list[tuple[str, dict]]:
     """Every current run record in any store under ``results_dir`` (nested stores such as
-    ``pilots/lr-100`` included), one row each (columns: ``COLUMNS``)."""
+    ``pilots/lr-100`` included), each with its store folder relative to ``results_dir``. With
+    ``profile``, only that profile's stores: ``gpu`` the ones under ``gpu/``, ``cpu`` all others,
+    ``smoke`` none (it trains into temporary folders)."""
+    if profile not in (None, "smoke", "cpu", "gpu"):
+        raise ValueError(f"profile={profile!r} is invalid; allowed: None, 'smoke', 'cpu' or 'gpu'")
     root = Path(results_dir)
-    rows = []
-    folders = sorted({p.parent for p in root.rglob("*.json")})
-    for folder in folders:
-        for record in ResultStore(folder).records():
-            if _is_run_record(record):
-                rows.append(record_row(folder.relative_to(root).as_posix(), record))
+    out = []
+    for folder in sorted({p.parent for p in root.rglob("*.json")}):
+        store = folder.relative_to(root).as_posix()
+        if profile == "smoke" or (profile is not None and store.startswith("gpu/") != (profile == "gpu")):
+            continue
+        out += [(store, record) for record in ResultStore(folder).records() if _is_run_record(record)]
+    return out
+
+
+def runs_table(results_dir: str | Path = "results") -> pd.DataFrame:
+    """``run_records`` as a table, one row per record (columns: ``COLUMNS``)."""
+    rows = [record_row(store, record) for store, record in run_records(results_dir)]
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 

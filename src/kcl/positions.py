@@ -102,6 +102,51 @@ def attribute_table(records: list[dict]) -> pd.DataFrame:
     return table.rename_axis(columns=None)
 
 
+def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
+    """The biography records side by side (``stored``: ``(store, record)`` pairs, as
+    ``kcl.catalog.run_records`` gives them; other data sets are left out), one row per record: its
+    store, data set, model, exposures, R, the share of each part's maximum it stores (``attribute_table``)
+    and the gender bit's two-way loss at the first pronoun (nats; ln 2 is chance) and accuracy."""
+    from kcl.catalog import model_label
+
+    kept = [(store, record) for store, record in stored if record["config"]["data"]["name"] in BIOGRAPHIES]
+    if not kept:
+        return pd.DataFrame()
+    table = attribute_table([record for _, record in kept]).reset_index()
+    results = [record["result"] for _, record in kept]
+    table.insert(0, "store", [store for store, _ in kept])
+    table.insert(1, "data", [record["config"]["data"]["name"] for _, record in kept])
+    table.insert(2, "model", [model_label(record["config"]["model"]) for _, record in kept])
+    table.insert(3, "exposures", [record["config"]["train"]["exposures"] for _, record in kept])
+    table.insert(5, "R", [r["R"] for r in results])
+    table["gender_loss_nats"] = [r["loss_per_attribute"]["gender"] for r in results]
+    table["gender_accuracy"] = [r["accuracy"]["gender"] for r in results]
+    return table
+
+
+def _span(values: pd.Series, form: str) -> str:
+    """``low to high`` in ``form`` (one figure where they agree as written; no "-0")."""
+    low, high = (format(v + 0.0, form).replace("-0%", "0%") for v in (values.min(), values.max()))
+    return low if low == high else f"{low} to {high}"
+
+
+def across_summary(table: pd.DataFrame) -> str:
+    """``across_records`` in words, one line per data set, model and exposures (in that order): how
+    many records, the range of each part's share over them, and of the gender bit's loss and accuracy."""
+    lines = []
+    groups = table.sort_values(["data", "model", "exposures"]).groupby(["data", "model", "exposures"], sort=False)
+    for (data, model, exposures), rows in groups:
+        parts = [c for c in rows.columns if c not in ("store", "data", "model", "exposures", "run", "R", "gender",
+                                                     "gender_loss_nats", "gender_accuracy")]
+        spans = ", ".join(f"{part.replace('_', ' ')} {_span(rows[part], '.0%')}" for part in parts)
+        what = "1 record" if len(rows) == 1 else f"{len(rows)} records"
+        lines.append(f"- **{data}, {model}, {exposures} exposures** ({what}, R {_span(rows['R'], '.3f')}): "
+                     f"stored of each part's maximum: {spans}. The gender bit: two-way loss "
+                     f"{_span(rows['gender_loss_nats'], '.2f')} nats (chance: ln 2 = {math.log(2):.2f}), accuracy "
+                     f"{_span(rows['gender_accuracy'], '.2f')}, at most {rows['gender'].max() + 0.0:.0%} of the bit.")
+    return "\n".join(lines)
+
+
 def position_sums(frame: pd.DataFrame) -> dict[str, tuple[float, float]]:
     """One run's rows of ``position_frame`` summed over the attributes, per sentence place:
     ``{sentence: (bits per person, maximum)}``; a place with no rows is left out."""
