@@ -85,12 +85,12 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
     store, configs, spec = walk.main
     rates = f" (rates {walk.grid})" if walk.grid else ""
     lines.append(f"main  {store.root.relative_to(root_path)}{rates}: {costed(store, configs).summary()}")
-    if walk.main_complete:
-        for part, configs_ in walk.reruns.items():
-            if configs_:
-                lines.append(f"{part} {spec['store']}: {costed(store, configs_).summary()}")
-    elif _rerun_parts(ch):
-        lines.append(f"{' and '.join(_rerun_parts(ch))}: once the main sweep is complete")
+    for part, configs_ in walk.reruns.items():  # all of them, or those of the finished groups so far
+        if configs_:
+            early = "" if walk.main_complete else " (decided by the groups finished so far)"
+            lines.append(f"{part} {spec['store']}{early}: {costed(store, configs_).summary()}")
+    if not walk.main_complete and _rerun_parts(ch):
+        lines.append(f"{' and '.join(_rerun_parts(ch))}: the rest once the main sweep is complete")
     return lines
 
 
