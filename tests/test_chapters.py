@@ -424,7 +424,7 @@ def test_stored_so_far_shows_a_running_chapter_without_a_verdict(tmp_path, monke
     assert [r["result"]["R"] for r in so_far.parts["main"]] == [0.5, 0.9] and so_far.missing["main"] == [configs[2]]
     assert so_far.summary() == "main: 2 of 3" and not so_far.complete
     assert progress.chapter_plan("tiny", "cpu", tmp_path)[1] == (
-        "1 seed reruns per peak and one rate beyond the grid for each setting that peaks at its edge: "
+        "1 seed rerun per peak and one rate beyond the grid for each setting that peaks at its edge: "
         "the rest once the main sweep is complete")
     store.put(configs[2], fake_result(R=0.7, ci=(0.6, 0.8)))  # the peak (0.02) is inside the grid
     so_far = progress.stored_so_far("tiny", "cpu", tmp_path)

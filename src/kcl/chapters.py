@@ -227,7 +227,7 @@ def _rerun_kinds(ch: Chapter) -> dict[str, tuple[Callable[[list], list], str | N
     None where another part's words say it). ``follow_ups`` and ``_rerun_parts`` both read it."""
     from kcl.law import edge_rate_configs, seed_configs, seed_rate_configs
 
-    seed_words = f"{len(ch.seeds)} seed reruns per peak" + (" at every rate" if ch.seed_all_rates else "")
+    seed_words = f"{len(ch.seeds)} seed rerun{'' if len(ch.seeds) == 1 else 's'} per peak" + (" at every rate" if ch.seed_all_rates else "")
     kinds = {"seeds": (lambda main: seed_configs(main, ch.seeds, ch.seed_group), seed_words if ch.seeds else None)}
     if ch.seed_all_rates:
         kinds["seed_rates"] = (lambda main: seed_rate_configs(main, ch.seeds), None)
