@@ -108,7 +108,7 @@ def test_across_records_reads_each_biography_record_once_and_sums_it_up():
     other = {"config": {"data": {"name": "bioD"}}, "result": {}}  # not a biography: left out
     table = positions.across_records([("a", uniform), ("b", oracle), ("c", other)])
     assert list(table["store"]) == ["a", "b"] and set(table["data"]) == {"bioS"}
-    assert list(table.columns[:6]) == ["store", "data", "model", "exposures", "run", "R"]
+    assert list(table.columns[:9]) == ["store", "data", "pools", "model", "exposures", "lr", "seed", "R", "names"]
     assert table.loc[0, "names"] == pytest.approx(0, abs=1e-9) and table.loc[1, "names"] == pytest.approx(1)
     assert table.loc[0, "gender_loss_nats"] == pytest.approx(math.log(2))   # a uniform guess: chance
     assert table.loc[1, "gender_accuracy"] == pytest.approx(1.0)

@@ -105,20 +105,22 @@ def attribute_table(records: list[dict]) -> pd.DataFrame:
 def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     """The biography records side by side (``stored``: ``(store, record)`` pairs, as
     ``kcl.catalog.run_records`` gives them; other data sets are left out), one row per record: its
-    store, data set, model, exposures, R, the share of each part's maximum it stores (``attribute_table``)
+    store, data set, name pools, model, exposures, rate, seed, R, the share of each part's maximum it stores (``attribute_table``)
     and the gender bit's two-way loss at the first pronoun (nats; ln 2 is chance) and accuracy."""
     from kcl.catalog import model_label
 
     kept = [(store, record) for store, record in stored if record["config"]["data"]["name"] in BIOGRAPHIES]
     if not kept:
         return pd.DataFrame()
-    table = attribute_table([record for _, record in kept]).reset_index()
-    results = [record["result"] for _, record in kept]
-    table.insert(0, "store", [store for store, _ in kept])
-    table.insert(1, "data", [record["config"]["data"]["name"] for _, record in kept])
-    table.insert(2, "model", [model_label(record["config"]["model"]) for _, record in kept])
-    table.insert(3, "exposures", [record["config"]["train"]["exposures"] for _, record in kept])
-    table.insert(5, "R", [r["R"] for r in results])
+    table = attribute_table([record for _, record in kept]).reset_index(drop=True)
+    configs, results = [record["config"] for _, record in kept], [record["result"] for _, record in kept]
+    first = {"store": [store for store, _ in kept], "data": [c["data"]["name"] for c in configs],
+             "pools": [" × ".join(str(n) for n in c["data"].get("pools", ())) for c in configs],
+             "model": [model_label(c["model"]) for c in configs], "exposures": [c["train"]["exposures"] for c in configs],
+             "lr": [c["train"]["lr"] for c in configs], "seed": [c["train"]["seed"] for c in configs],
+             "R": [r["R"] for r in results]}
+    for at, (column, values) in enumerate(first.items()):
+        table.insert(at, column, values)
     table["gender_loss_nats"] = [r["loss_per_attribute"]["gender"] for r in results]
     table["gender_accuracy"] = [r["accuracy"]["gender"] for r in results]
     return table
@@ -136,8 +138,8 @@ def across_summary(table: pd.DataFrame) -> str:
     lines = []
     groups = table.sort_values(["data", "model", "exposures"]).groupby(["data", "model", "exposures"], sort=False)
     for (data, model, exposures), rows in groups:
-        parts = [c for c in rows.columns if c not in ("store", "data", "model", "exposures", "run", "R", "gender",
-                                                     "gender_loss_nats", "gender_accuracy")]
+        columns = list(rows.columns)
+        parts = columns[columns.index("R") + 1:columns.index("gender")]  # the names and the five attributes
         spans = ", ".join(f"{part.replace('_', ' ')} {_span(rows[part], '.0%')}" for part in parts)
         what = "1 record" if len(rows) == 1 else f"{len(rows)} records"
         lines.append(f"- **{data}, {model}, {exposures} exposures** ({what}, R {_span(rows['R'], '.3f')}): "
