@@ -431,6 +431,8 @@ def test_stored_so_far_shows_a_running_chapter_without_a_verdict(tmp_path, monke
     (rerun,) = so_far.missing["seeds"]
     assert (rerun.train.seed, rerun.train.lr) == (1, 0.02) and so_far.missing["edge_rates"] == []
     assert so_far.summary() == "main: 3 of 3; seeds: 0 of 1" and not so_far.complete
+    assert so_far.note().startswith("**Still running.** Runs stored so far: main: 3 of 3; seeds: 0 of 1. ")
+    assert "bioD K=2 C=2 D=8 T=8 N=30: 3 of 3" in so_far.note() and so_far.note().endswith("- " + so_far.plan[-1])
     plan_lines = progress.chapter_plan("tiny", "cpu", tmp_path)
     assert plan_lines[1].startswith("seeds results/tiny: 1 of 1 runs missing") and len(plan_lines) == 2
     store.put(rerun, fake_result(R=0.8, ci=(0.7, 0.9)))

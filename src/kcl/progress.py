@@ -134,9 +134,11 @@ class StoredSoFar:
     runs known to be missing: the main sweep's, and the reruns its finished groups already decide.
     Reruns that only a complete main sweep decides are not known yet, so not counted."""
 
+    chapter: str
     parts: dict[str, list[dict]]
     missing: dict[str, list]  # part → configs without a record
     complete: bool  # main sweep and every rerun stored: ``chapter_parts`` would return without training
+    plan: list[str]  # ``chapter_plan`` for 2 runs at once: what is left, part by part, and its estimated cost
 
     def summary(self) -> str:
         """How many runs of each part are stored, of how many known so far."""
@@ -144,9 +146,9 @@ class StoredSoFar:
                   for part, missing in self.missing.items() if self.parts.get(part) or missing]
         return "; ".join(counts)
 
-    def note(self, chapter: str) -> str:
+    def note(self) -> str:
         """A page's banner while its sweep runs (Markdown): what is stored, by part and by data set,
-        what the figures below are, and that the verdict waits."""
+        what the figures below are, that the verdict waits, and what is left with its estimated cost."""
         from kcl.law import data_label
         from kcl.store import _jsonable
 
@@ -160,8 +162,9 @@ class StoredSoFar:
         return (f"**Still running.** Runs stored so far: {self.summary()}{more}. Main runs by data set: "
                 f"{data_sets}. The figures below show only what is stored: each point is its best of the "
                 f"rates stored so far, seed 0, with its 95% bootstrap interval over people. The verdict "
-                f"waits for the whole sweep (`kcl chapter {chapter} --dry-run` lists what is left and "
-                f"its estimated cost).")
+                f"waits for the whole sweep. What is left, estimated for 2 runs at once on the machine that "
+                f"built this page (`kcl chapter {self.chapter} --dry-run --workers 2`):\n\n"
+                + "\n".join(f"- {line}" for line in self.plan))
 
 
 def parts_or_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = False
@@ -200,4 +203,5 @@ def stored_so_far(chapter: str, profile: str = "cpu", root: str | Path | None = 
         for part in _rerun_kinds(CHAPTERS[chapter]):  # every rerun part; empty where nothing decides it yet
             read(part, store, walk.reruns.get(part, []))
     complete = walk.main_complete and not any(missing.values())
-    return StoredSoFar(parts=parts, missing=missing, complete=complete)
+    return StoredSoFar(chapter=chapter, parts=parts, missing=missing, complete=complete,
+                       plan=chapter_plan(chapter, profile, root, workers=2))
