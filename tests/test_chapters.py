@@ -92,9 +92,11 @@ def test_runs_table_reads_every_store_and_skips_other_files(tmp_path):
 def test_run_records_keep_to_a_profile(tmp_path):
     ResultStore(tmp_path / "result2").put(TINY, fake_result(R=1.2, ci=(1.1, 1.3)))
     ResultStore(tmp_path / "gpu" / "result2").put(TINY, fake_result(R=0.7, ci=(0.6, 0.8)))
+    ResultStore(tmp_path / "gpu").put(TINY, fake_result(R=0.7, ci=(0.6, 0.8)))
     stores = {profile: [store for store, _ in catalog.run_records(tmp_path, profile)]
               for profile in (None, "smoke", "cpu", "gpu")}
-    assert stores == {None: ["gpu/result2", "result2"], "smoke": [], "cpu": ["result2"], "gpu": ["gpu/result2"]}
+    assert stores == {None: ["gpu", "gpu/result2", "result2"], "smoke": [], "cpu": ["result2"],
+                      "gpu": ["gpu", "gpu/result2"]}
     with pytest.raises(ValueError, match="profile='laptop' is invalid"):
         catalog.run_records(tmp_path, "laptop")
 

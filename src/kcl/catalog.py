@@ -86,7 +86,8 @@ def run_records(results_dir: str | Path = "results", profile: str | None = None)
     out = []
     for folder in sorted({p.parent for p in root.rglob("*.json")}):
         store = folder.relative_to(root).as_posix()
-        if profile == "smoke" or (profile is not None and store.startswith("gpu/") != (profile == "gpu")):
+        in_gpu = store == "gpu" or store.startswith("gpu/")
+        if profile == "smoke" or (profile is not None and in_gpu != (profile == "gpu")):
             continue
         out += [(store, record) for record in ResultStore(folder).records() if _is_run_record(record)]
     return out

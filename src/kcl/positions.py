@@ -20,13 +20,18 @@ SENTENCES = ["first sentence (full name)", "later sentence (pronoun)"]
 BIOGRAPHIES = ("bioS", "bioS-simple", "bioR-proxy")  # the data sets whose later sentences say he/she
 
 
-def _data_label(data: dict) -> str:
-    """``bioS, pools 100³`` or ``bioS, pools 400×400×1000``: the runs compared differ in these."""
+def _pools_label(data: dict) -> str:
+    """``100³`` or ``400×400×1000``: the sizes of the name pools ("" without pools)."""
     pools = data.get("pools") or ()
     if not pools:
-        return data["name"]
-    same = len(set(pools)) == 1
-    return f"{data['name']}, pools " + (f"{pools[0]}³" if same else "×".join(str(n) for n in pools))
+        return ""
+    return f"{pools[0]}³" if len(set(pools)) == 1 else "×".join(str(n) for n in pools)
+
+
+def _data_label(data: dict) -> str:
+    """``bioS, pools 100³`` or ``bioS, pools 400×400×1000``: the runs compared differ in these."""
+    pools = _pools_label(data)
+    return f"{data['name']}, pools {pools}" if pools else data["name"]
 
 
 def _pooled(loss: list, people: list) -> tuple[float, int]:
@@ -104,18 +109,24 @@ def attribute_table(records: list[dict]) -> pd.DataFrame:
 
 def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     """The biography records side by side (``stored``: ``(store, record)`` pairs, as
-    ``kcl.catalog.run_records`` gives them; other data sets are left out), one row per record: its
-    store, data set, name pools, model, exposures, rate, seed, R, the share of each part's maximum it stores (``attribute_table``)
+    ``kcl.catalog.run_records`` gives them; other data sets are left out), one row per run (a run
+    kept in several stores once, naming them all): its stores, data set, name pools, model, exposures, rate, seed, R, the share of each part's maximum it stores (``attribute_table``)
     and the gender bit's two-way loss at the first pronoun (nats; ln 2 is chance) and accuracy."""
     from kcl.catalog import model_label
 
-    kept = [(store, record) for store, record in stored if record["config"]["data"]["name"] in BIOGRAPHIES]
+    stores: dict[str, list[str]] = {}  # a run stored in more than one store is one row, naming them all
+    kept = []
+    for store, record in stored:
+        if record["config"]["data"]["name"] in BIOGRAPHIES:
+            if record["key"] not in stores:
+                kept.append((store, record))
+            stores.setdefault(record["key"], []).append(store)
     if not kept:
         return pd.DataFrame()
     table = attribute_table([record for _, record in kept]).reset_index(drop=True)
     configs, results = [record["config"] for _, record in kept], [record["result"] for _, record in kept]
-    first = {"store": [store for store, _ in kept], "data": [c["data"]["name"] for c in configs],
-             "pools": [" × ".join(str(n) for n in c["data"].get("pools", ())) for c in configs],
+    first = {"store": [", ".join(stores[record["key"]]) for _, record in kept],
+             "data": [c["data"]["name"] for c in configs], "pools": [_pools_label(c["data"]) for c in configs],
              "model": [model_label(c["model"]) for c in configs], "exposures": [c["train"]["exposures"] for c in configs],
              "lr": [c["train"]["lr"] for c in configs], "seed": [c["train"]["seed"] for c in configs],
              "R": [r["R"] for r in results]}
@@ -134,18 +145,18 @@ def _span(values: pd.Series, form: str) -> str:
 
 def across_summary(table: pd.DataFrame) -> str:
     """``across_records`` in words, one line per data set, model and exposures (in that order): how
-    many records, the range of each part's share over them, and of the gender bit's loss and accuracy."""
+    many runs, the range of each part's share over them, and of the gender bit's loss, accuracy and share."""
     lines = []
     groups = table.sort_values(["data", "model", "exposures"]).groupby(["data", "model", "exposures"], sort=False)
     for (data, model, exposures), rows in groups:
         columns = list(rows.columns)
         parts = columns[columns.index("R") + 1:columns.index("gender")]  # the names and the five attributes
         spans = ", ".join(f"{part.replace('_', ' ')} {_span(rows[part], '.0%')}" for part in parts)
-        what = "1 record" if len(rows) == 1 else f"{len(rows)} records"
+        what = "1 run" if len(rows) == 1 else f"{len(rows)} runs"
         lines.append(f"- **{data}, {model}, {exposures} exposures** ({what}, R {_span(rows['R'], '.3f')}): "
                      f"stored of each part's maximum: {spans}. The gender bit: two-way loss "
                      f"{_span(rows['gender_loss_nats'], '.2f')} nats (chance: ln 2 = {math.log(2):.2f}), accuracy "
-                     f"{_span(rows['gender_accuracy'], '.2f')}, at most {rows['gender'].max() + 0.0:.0%} of the bit.")
+                     f"{_span(rows['gender_accuracy'], '.2f')}, {_span(rows['gender'], '.0%')} of the bit.")
     return "\n".join(lines)
 
 

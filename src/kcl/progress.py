@@ -157,7 +157,7 @@ class StoredSoFar:
                                 (0, [_jsonable(dataclasses.asdict(c)) for c in self.missing.get("main", [])])):
             for config in configs:
                 by_data.setdefault(data_label(config), [0, 0])[1 - stored] += 1
-        data_sets = ", ".join(f"{label}: {done} of {done + left}" for label, (done, left) in by_data.items())
+        data_sets = ", ".join(f"{label}: {done} of {done + left}" for label, (done, left) in by_data.items()) or "none yet"
         more = " (more reruns follow as the main sweep completes)" if self.missing.get("main") else ""
         return (f"**Still running.** Runs stored so far: {self.summary()}{more}. Main runs by data set: "
                 f"{data_sets}. The figures below show only what is stored: each point is its best of the "
@@ -171,14 +171,18 @@ def parts_or_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = F
                     ) -> tuple[dict[str, list[dict]], StoredSoFar | None]:
     """A chapter's records by part and None when its sweeps are complete (``chapter_parts``, which
     trains what is missing if ``allow_train``); else the records stored so far and their
-    ``StoredSoFar`` (show them, with its ``note``, and hold back the verdict)."""
-    from kcl.chapters import parts_or_pending
+    ``StoredSoFar`` (show them, with its ``note``, and hold back the verdict). Raises
+    ``MissingResultsError`` (naming the command that computes them) while no main run is stored."""
+    from kcl.chapters import chapter_parts
+    from kcl.store import MissingResultsError
 
-    parts, _ = parts_or_pending(chapter, profile, allow_train=allow_train)
-    if parts is not None:
-        return parts, None
-    so_far = stored_so_far(chapter, profile)
-    return so_far.parts, so_far
+    try:
+        return chapter_parts(chapter, profile, allow_train=allow_train, log=lambda _: None), None
+    except MissingResultsError:
+        so_far = stored_so_far(chapter, profile)
+        if not so_far.parts["main"]:  # nothing of the main sweep to show yet: say what is missing
+            raise
+        return so_far.parts, so_far
 
 
 def stored_so_far(chapter: str, profile: str = "cpu", root: str | Path | None = None) -> StoredSoFar:
@@ -197,11 +201,16 @@ def stored_so_far(chapter: str, profile: str = "cpu", root: str | Path | None = 
 
     if walk.pilot:
         read("pilot", walk.pilot[0], walk.pilot[1])
+    parts["main"], missing["main"] = [], []  # while the pilot runs, the main sweep is not decided yet
+    for part in _rerun_kinds(CHAPTERS[chapter]):  # every rerun part; empty where nothing decides it yet
+        parts[part], missing[part] = [], []
     if walk.main:
         store, configs, _ = walk.main
         read("main", store, configs)
-        for part in _rerun_kinds(CHAPTERS[chapter]):  # every rerun part; empty where nothing decides it yet
+        for part in parts.keys() - {"pilot", "main"}:
             read(part, store, walk.reruns.get(part, []))
     complete = walk.main_complete and not any(missing.values())
+    checkpoints = repo_root(root) / "checkpoints"  # runs under way here are costed for what is left
     return StoredSoFar(chapter=chapter, parts=parts, missing=missing, complete=complete,
-                       plan=chapter_plan(chapter, profile, root, workers=2))
+                       plan=chapter_plan(chapter, profile, root, workers=2,
+                                         checkpoint_dir=checkpoints if checkpoints.is_dir() else None))
