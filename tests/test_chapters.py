@@ -425,6 +425,8 @@ def test_stored_so_far_shows_a_running_chapter_without_a_verdict(tmp_path, monke
     so_far = progress.stored_so_far("tiny", "cpu", tmp_path)
     assert [r["result"]["R"] for r in so_far.parts["main"]] == [0.5, 0.9] and so_far.missing["main"] == [configs[2]]
     assert so_far.summary() == "main: 2 of 3" and not so_far.complete
+    assert progress.data_type_point("tiny", "bioD", root=tmp_path) == (None, so_far.parts["main"],
+                                                                         "the bioD runs of `tiny`")
     assert progress.chapter_plan("tiny", "cpu", tmp_path)[1] == (
         "1 seed rerun per peak and one rate beyond the grid for each setting that peaks at its edge: "
         "the rest once the main sweep is complete")
@@ -434,12 +436,16 @@ def test_stored_so_far_shows_a_running_chapter_without_a_verdict(tmp_path, monke
     assert (rerun.train.seed, rerun.train.lr) == (1, 0.02) and so_far.missing["edge_rates"] == []
     assert so_far.summary() == "main: 3 of 3; seeds: 0 of 1" and not so_far.complete
     assert so_far.note().startswith("**Still running.** Runs stored so far: main: 3 of 3; seeds: 0 of 1. ")
+    head, main, waits = progress.data_type_point("tiny", "bioD", root=tmp_path)  # seed 0, no verdict yet
+    assert (head["R"], head["values"], len(main), waits) == (0.9, [0.9], 3, "the seed reruns of `tiny`'s bioD point")
     assert "bioD K=2 C=2 D=8 T=8 N=30: 3 of 3" in so_far.note() and so_far.note().endswith("- " + so_far.plan[-1])
     plan_lines = progress.chapter_plan("tiny", "cpu", tmp_path)
     assert plan_lines[1].startswith("seeds results/tiny: 1 of 1 runs missing") and len(plan_lines) == 2
     store.put(rerun, fake_result(R=0.8, ci=(0.7, 0.9)))
     so_far = progress.stored_so_far("tiny", "cpu", tmp_path)
     assert so_far.complete and len(so_far.parts["seeds"]) == 1
+    head, _, waits = progress.data_type_point("tiny", "bioD", root=tmp_path)
+    assert head["values"] == [0.9, 0.8] and waits == ""
     parts = chapters.chapter_parts("tiny", "cpu", root=tmp_path, log=lambda _: None)  # trains nothing
     assert {part: len(records) for part, records in parts.items()} == {"main": 3, "seeds": 1, "edge_rates": 0}
     with pytest.raises(ValueError, match="smoke"):

@@ -133,3 +133,11 @@ def test_near_perfect_is_judged_on_the_lowest_point_below_the_boundary():
     assert below.value == pytest.approx(0.40 / 1.30) and below.outcome == "not reproduced"
     near = law.judge_near_perfect(law.points_frame([point(1e-2, 0.62, 0.66, 1000)]))
     assert near.outcome == "reproduced"                               # 0.94: within 15% of 1
+
+
+def test_the_ratio_waiting_for_seeds_is_shown_but_not_judged():
+    rare = [record(1e-2, 0.2), record(2e-2, 0.25)]
+    assert law.ratio_pending_note(rare, None, "the bioS runs of `result2`") == (
+        "*The ratio to 1000 exposures waits for the bioS runs of `result2`.*")
+    note = law.ratio_pending_note(rare, {"R": 0.75}, "the seed reruns")
+    assert note.endswith("With seed 0 alone it would be 0.750 / 0.250 = 3.00 (the paper: at most 2), not judged.*")

@@ -359,6 +359,17 @@ def claims_bios_100(records_100: list[dict], bios_head_1000: dict | None) -> lis
     return claims
 
 
+def ratio_pending_note(records_100: list[dict], head_1000: dict | None, waits: str) -> str:
+    """What ``claims_bios_100``'s ratio waits for (``kcl.progress.data_type_point``), and, where
+    seed 0's 1000-exposure point is stored, the ratio it gives, marked as not judged."""
+    note = f"*The ratio to 1000 exposures waits for {waits}."
+    if head_1000 is not None:
+        top = peak(best_of_lr(records_100))["result"]["R"]
+        note += (f" With seed 0 alone it would be {head_1000['R']:.3f} / {top:.3f} = {head_1000['R'] / top:.2f} "
+                 "(the paper: at most 2), not judged.")
+    return note + "*"
+
+
 def retrain_note(retrained: dict, committed: list[dict]) -> str:
     """A sentence comparing ``retrained`` with the record of the same config (same key) among
     ``committed``: both R, their relative difference and whether it is within

@@ -167,8 +167,8 @@ class StoredSoFar:
                 + "\n".join(f"- {line}" for line in self.plan))
 
 
-def parts_or_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = False
-                    ) -> tuple[dict[str, list[dict]], StoredSoFar | None]:
+def parts_or_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
+                    root: str | Path | None = None) -> tuple[dict[str, list[dict]], StoredSoFar | None]:
     """A chapter's records by part and None when its sweeps are complete (``chapter_parts``, which
     trains what is missing if ``allow_train``); else the records stored so far and their
     ``StoredSoFar`` (show them, with its ``note``, and hold back the verdict). Raises
@@ -177,12 +177,40 @@ def parts_or_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = F
     from kcl.store import MissingResultsError
 
     try:
-        return chapter_parts(chapter, profile, allow_train=allow_train, log=lambda _: None), None
+        return chapter_parts(chapter, profile, allow_train=allow_train, root=root, log=lambda _: None), None
     except MissingResultsError:
-        so_far = stored_so_far(chapter, profile)
+        so_far = stored_so_far(chapter, profile, root)
         if not so_far.parts["main"]:  # nothing of the main sweep to show yet: say what is missing
             raise
         return so_far.parts, so_far
+
+
+def data_type_point(chapter: str, name: str, profile: str = "cpu", *, allow_train: bool = False,
+                    root: str | Path | None = None) -> tuple[dict | None, list[dict], str]:
+    """One data set's point of a chapter whose other data sets may still run (result 2's bioS for
+    results 1 and 4): ``(head, main records of that data set, what its verdict waits for)``. Once
+    its main runs and seed reruns are stored, ``head`` is ``law.headline`` over them and the wait is
+    ""; while only its seeds are missing, ``head`` is seed 0 at its best rate (show it, judge
+    nothing); while its main runs are missing, ``head`` is None."""
+    from kcl.law import by_data_type
+    from kcl.store import MissingResultsError
+
+    try:
+        parts, running = parts_or_so_far(chapter, profile, allow_train=allow_train, root=root)
+    except MissingResultsError:
+        return None, [], f"the {name} runs of `{chapter}`"
+
+    def of(records: list) -> list:
+        return [r for r in records if r["config"]["data"]["name"] == name]
+
+    missing = {part: [c for c in running.missing[part] if c.data.name == name] for part in ("main", "seeds")
+               } if running else {"main": [], "seeds": []}
+    main = of(parts["main"])
+    if missing["main"] or not main:
+        return None, main, f"the {name} runs of `{chapter}`"
+    if missing["seeds"]:
+        return by_data_type(main, [])[name], main, f"the seed reruns of `{chapter}`'s {name} point"
+    return by_data_type(main, of(parts["seeds"]))[name], main, ""
 
 
 def stored_so_far(chapter: str, profile: str = "cpu", root: str | Path | None = None) -> StoredSoFar:
