@@ -420,6 +420,9 @@ def test_stored_so_far_shows_a_running_chapter_without_a_verdict(tmp_path, monke
     so_far = progress.stored_so_far("tiny", "cpu", tmp_path)
     assert so_far.parts == {"main": [], "seeds": [], "edge_rates": []} and not so_far.complete
     assert so_far.summary() == "main: 0 of 3"
+    assert progress.shown_so_far("tiny", root=tmp_path) == (
+        None, None, "*Pending: tiny — no run of its main sweep is stored yet (`kcl chapter tiny --dry-run` lists them "
+                    "with their estimated cost; `kcl chapter tiny --workers 2` computes them).*")
     for config, R in zip(configs[:2], (0.5, 0.9)):
         store.put(config, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
     so_far = progress.stored_so_far("tiny", "cpu", tmp_path)
@@ -427,6 +430,8 @@ def test_stored_so_far_shows_a_running_chapter_without_a_verdict(tmp_path, monke
     assert so_far.summary() == "main: 2 of 3" and not so_far.complete
     assert progress.data_type_point("tiny", "bioD", root=tmp_path) == (None, so_far.parts["main"],
                                                                          "the bioD runs of `tiny`")
+    shown, running, pending = progress.shown_so_far("tiny", root=tmp_path)
+    assert len(shown["main"]) == 2 and running.missing["main"] == [configs[2]] and pending == ""
     assert progress.chapter_plan("tiny", "cpu", tmp_path)[1] == (
         "1 seed rerun per peak and one rate beyond the grid for each setting that peaks at its edge: "
         "the rest once the main sweep is complete")

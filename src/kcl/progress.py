@@ -185,6 +185,22 @@ def parts_or_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = F
         return so_far.parts, so_far
 
 
+def shown_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = False, root: str | Path | None = None
+                 ) -> tuple[dict[str, list[dict]] | None, StoredSoFar | None, str]:
+    """``parts_or_so_far`` for a page section that leans on another chapter: ``(parts, running, "")``
+    once any run of its main sweep is stored (``running`` None when complete), else ``(None, None,
+    a sentence saying so and naming the commands)``."""
+    from kcl.store import MissingResultsError
+
+    try:
+        parts, running = parts_or_so_far(chapter, profile, allow_train=allow_train, root=root)
+    except MissingResultsError:
+        return None, None, (f"*Pending: {CHAPTERS[chapter].title} — no run of its main sweep is stored yet "
+                            f"(`kcl chapter {chapter} --dry-run` lists them with their estimated cost; "
+                            f"`kcl chapter {chapter} --workers 2` computes them).*")
+    return parts, running, ""
+
+
 def data_type_point(chapter: str, name: str, profile: str = "cpu", *, allow_train: bool = False,
                     root: str | Path | None = None) -> tuple[dict | None, list[dict], str]:
     """One data set's point of a chapter whose other data sets may still run (result 2's bioS for
