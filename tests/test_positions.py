@@ -109,11 +109,11 @@ def test_across_records_reads_each_biography_record_once_and_sums_it_up():
     other = {"config": {"data": {"name": "bioD"}}, "result": {}, "key": "x"}  # not a biography: left out
     table = positions.across_records([("a", uniform), ("b", oracle), ("c", other), ("d", uniform)])
     assert list(table["store"]) == ["a, d", "b"] and set(table["data"]) == {"bioS"}   # one row per run
-    assert list(table.columns[:9]) == ["store", "data", "pools", "model", "exposures", "lr", "seed", "R", "names"]
+    assert list(table.columns[:10]) == ["store", "data", "N", "pools", "model", "exposures", "lr", "seed", "R", "names"]
     assert table.loc[0, "names"] == pytest.approx(0, abs=1e-9) and table.loc[1, "names"] == pytest.approx(1)
     assert table.loc[0, "gender_loss_nats"] == pytest.approx(math.log(2))   # a uniform guess: chance
     assert table.loc[1, "gender_accuracy"] == pytest.approx(1.0)
     summary = positions.across_summary(table)
-    assert summary.startswith("- **bioS, gpt2-1-1 d=8, 0 exposures** (2 runs, R 0.000 to ")
+    assert summary.startswith("- **bioS, N = 120, gpt2-1-1 d=8, 0 exposures** (2 runs, R 0.000 to ")
     assert "names 0% to 100%" in summary and "to 1.00, 0% to 100% of the bit." in summary
     assert positions.across_records([("c", other)]).empty

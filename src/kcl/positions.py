@@ -110,7 +110,7 @@ def attribute_table(records: list[dict]) -> pd.DataFrame:
 def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     """The biography records side by side (``stored``: ``(store, record)`` pairs, as
     ``kcl.catalog.run_records`` gives them; other data sets are left out), one row per run (a run
-    kept in several stores once, naming them all): its stores, data set, name pools, model, exposures, rate, seed, R, the share of each part's maximum it stores (``attribute_table``)
+    kept in several stores once, naming them all): its stores, data set, people, name pools, model, exposures, rate, seed, R, the share of each part's maximum it stores (``attribute_table``)
     and the gender bit's two-way loss at the first pronoun (nats; ln 2 is chance) and accuracy."""
     from kcl.catalog import model_label
 
@@ -126,7 +126,8 @@ def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     table = attribute_table([record for _, record in kept]).reset_index(drop=True)
     configs, results = [record["config"] for _, record in kept], [record["result"] for _, record in kept]
     first = {"store": [", ".join(stores[record["key"]]) for _, record in kept],
-             "data": [c["data"]["name"] for c in configs], "pools": [_pools_label(c["data"]) for c in configs],
+             "data": [c["data"]["name"] for c in configs], "N": [c["data"]["n_people"] for c in configs],
+             "pools": [_pools_label(c["data"]) for c in configs],
              "model": [model_label(c["model"]) for c in configs], "exposures": [c["train"]["exposures"] for c in configs],
              "lr": [c["train"]["lr"] for c in configs], "seed": [c["train"]["seed"] for c in configs],
              "R": [r["R"] for r in results]}
@@ -144,16 +145,16 @@ def _span(values: pd.Series, form: str) -> str:
 
 
 def across_summary(table: pd.DataFrame) -> str:
-    """``across_records`` in words, one line per data set, model and exposures (in that order): how
+    """``across_records`` in words, one line per data set, N, model and exposures (in that order): how
     many runs, the range of each part's share over them, and of the gender bit's loss, accuracy and share."""
     lines = []
-    groups = table.sort_values(["data", "model", "exposures"]).groupby(["data", "model", "exposures"], sort=False)
-    for (data, model, exposures), rows in groups:
+    keys = ["data", "N", "model", "exposures"]
+    for (data, people, model, exposures), rows in table.sort_values(keys).groupby(keys, sort=False):
         columns = list(rows.columns)
         parts = columns[columns.index("R") + 1:columns.index("gender")]  # the names and the five attributes
         spans = ", ".join(f"{part.replace('_', ' ')} {_span(rows[part], '.0%')}" for part in parts)
         what = "1 run" if len(rows) == 1 else f"{len(rows)} runs"
-        lines.append(f"- **{data}, {model}, {exposures} exposures** ({what}, R {_span(rows['R'], '.3f')}): "
+        lines.append(f"- **{data}, N = {people:,}, {model}, {exposures} exposures** ({what}, R {_span(rows['R'], '.3f')}): "
                      f"stored of each part's maximum: {spans}. The gender bit: two-way loss "
                      f"{_span(rows['gender_loss_nats'], '.2f')} nats (chance: ln 2 = {math.log(2):.2f}), accuracy "
                      f"{_span(rows['gender_accuracy'], '.2f')}, {_span(rows['gender'], '.0%')} of the bit.")
