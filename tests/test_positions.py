@@ -114,6 +114,6 @@ def test_across_records_reads_each_biography_record_once_and_sums_it_up():
     assert table.loc[0, "gender_loss_nats"] == pytest.approx(math.log(2))   # a uniform guess: chance
     assert table.loc[1, "gender_accuracy"] == pytest.approx(1.0)
     summary = positions.across_summary(table)
-    assert summary.startswith("- **bioS, N = 120, gpt2-1-1 d=8, 0 exposures** (2 runs, R 0.000 to ")
+    assert summary.startswith("- **bioS, N = 120, pools 400×400×1000, gpt2-1-1 d=8, 0 exposures** (2 runs, R 0.000 to ")
     assert "names 0% to 100%" in summary and "to 1.00, 0% to 100% of the bit." in summary
     assert positions.across_records([("c", other)]).empty

@@ -145,16 +145,16 @@ def _span(values: pd.Series, form: str) -> str:
 
 
 def across_summary(table: pd.DataFrame) -> str:
-    """``across_records`` in words, one line per data set, N, model and exposures (in that order): how
+    """``across_records`` in words, one line per data set, N, name pools, model and exposures: how
     many runs, the range of each part's share over them, and of the gender bit's loss, accuracy and share."""
     lines = []
-    keys = ["data", "N", "model", "exposures"]
-    for (data, people, model, exposures), rows in table.sort_values(keys).groupby(keys, sort=False):
+    keys = ["data", "N", "pools", "model", "exposures"]
+    for (data, people, pools, model, exposures), rows in table.sort_values(keys).groupby(keys, sort=False):
         columns = list(rows.columns)
         parts = columns[columns.index("R") + 1:columns.index("gender")]  # the names and the five attributes
         spans = ", ".join(f"{part.replace('_', ' ')} {_span(rows[part], '.0%')}" for part in parts)
         what = "1 run" if len(rows) == 1 else f"{len(rows)} runs"
-        lines.append(f"- **{data}, N = {people:,}, {model}, {exposures} exposures** ({what}, R {_span(rows['R'], '.3f')}): "
+        lines.append(f"- **{data}, N = {people:,}, pools {pools}, {model}, {exposures} exposures** ({what}, R {_span(rows['R'], '.3f')}): "
                      f"stored of each part's maximum: {spans}. The gender bit: two-way loss "
                      f"{_span(rows['gender_loss_nats'], '.2f')} nats (chance: ln 2 = {math.log(2):.2f}), accuracy "
                      f"{_span(rows['gender_accuracy'], '.2f')}, {_span(rows['gender'], '.0%')} of the bit.")
