@@ -110,8 +110,9 @@ def attribute_table(records: list[dict]) -> pd.DataFrame:
 def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     """The biography records side by side (``stored``: ``(store, record)`` pairs, as
     ``kcl.catalog.run_records`` gives them; other data sets are left out), one row per run (a run
-    kept in several stores once, naming them all): its stores, data set, people, name pools, model, exposures, rate, seed, R, the share of each part's maximum it stores (``attribute_table``)
-    and the gender bit's two-way loss at the first pronoun (nats; ln 2 is chance) and accuracy."""
+    kept in several stores once, naming them all): its stores, data set, people, name pools, model,
+    exposures, rate, seed, R, the share of each part's maximum it stores (``attribute_table``) and
+    the gender bit's two-way loss at the first pronoun (nats; ln 2 is chance) and accuracy."""
     from kcl.catalog import model_label
 
     stores: dict[str, list[str]] = {}  # a run stored in more than one store is one row, naming them all

@@ -54,11 +54,12 @@ def _stored_sweeps(chapter: str, profile: str, root: str | Path | None) -> _Stor
 
 
 def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = None, workers: int = 1,
-                 checkpoint_dir: str | Path | None = None) -> list[str]:
+                 checkpoint_dir: str | Path | None = None, walk: _StoredSweeps | None = None) -> list[str]:
     """What ``kcl chapter`` would run, part by part, with estimated wall times for ``workers``
     runs at once; trains nothing. Before the pilot has finished, the main sweep is costed at its
     base rate ×3 (its rates are not known yet) and the seed reruns are left out. Runs with a
-    checkpoint in ``checkpoint_dir`` are shown under way and costed for what is left."""
+    checkpoint in ``checkpoint_dir`` are shown under way and costed for what is left. ``walk``: the
+    stored sweeps when the caller has read them already (``stored_so_far``)."""
     from kcl.run import checkpoint_progress, sweep_cost
 
     if profile == "smoke":
@@ -70,7 +71,7 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
 
     ch = CHAPTERS[chapter]
     root_path = repo_root(root)
-    walk = _stored_sweeps(chapter, profile, root)
+    walk = walk or _stored_sweeps(chapter, profile, root)
     lines = []
     if walk.pilot:
         store, configs, spec = walk.pilot
@@ -245,16 +246,16 @@ def stored_so_far(chapter: str, profile: str = "cpu", root: str | Path | None = 
 
     if walk.pilot:
         read("pilot", walk.pilot[0], walk.pilot[1])
-    parts["main"], missing["main"] = [], []  # while the pilot runs, the main sweep is not decided yet
-    for part in _rerun_kinds(CHAPTERS[chapter]):  # every rerun part; empty where nothing decides it yet
+    rerun_parts = list(_rerun_kinds(CHAPTERS[chapter]))  # every one; empty where nothing decides it yet
+    for part in ["main", *rerun_parts]:  # while the pilot runs, the main sweep is not decided yet
         parts[part], missing[part] = [], []
     if walk.main:
         store, configs, _ = walk.main
         read("main", store, configs)
-        for part in parts.keys() - {"pilot", "main"}:
+        for part in rerun_parts:
             read(part, store, walk.reruns.get(part, []))
     complete = walk.main_complete and not any(missing.values())
     checkpoints = repo_root(root) / "checkpoints"  # runs under way here are costed for what is left
     return StoredSoFar(chapter=chapter, parts=parts, missing=missing, complete=complete,
-                       plan=chapter_plan(chapter, profile, root, workers=2,
+                       plan=chapter_plan(chapter, profile, root, workers=2, walk=walk,
                                          checkpoint_dir=checkpoints if checkpoints.is_dir() else None))
