@@ -26,6 +26,13 @@ def test_data_label_names_the_knobs_moved_from_the_default():
     assert law.data_label(bios) == "bioS N=2,000"
 
 
+def test_pools_label_is_one_form_for_every_table():
+    from kcl.catalog import pools_label
+    assert pools_label({"pools": [100, 100, 100]}) == "100³"
+    assert pools_label({"pools": [400, 400, 1000]}) == "400×400×1000"
+    assert pools_label({"name": "random"}) == ""
+
+
 def test_varied_knob_refuses_two_moved_knobs():
     assert law.varied_knob({**law.DEFAULT_KNOBS, "T": 256}) == "T"
     assert law.varied_knob(dict(law.DEFAULT_KNOBS)) == "default"

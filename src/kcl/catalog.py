@@ -38,6 +38,14 @@ def _data_label(d: dict) -> str:
     return f"{d.get('name')}(N={d.get('n_people')})"
 
 
+def pools_label(data: dict) -> str:
+    """``100³`` or ``400×400×1000``: the sizes of the name pools ("" without pools)."""
+    pools = data.get("pools") or ()
+    if not pools:
+        return ""
+    return f"{pools[0]}³" if len(set(pools)) == 1 else "×".join(str(n) for n in pools)
+
+
 def model_width(m: dict) -> int:
     """A model's hidden size from its config dict: ``d_model``, or the paper's GPT2-ℓ-h width where
     it is None (``default_width``, as ``ModelConfig`` fills it in)."""

@@ -11,7 +11,7 @@ import math
 
 import pandas as pd
 
-from kcl.catalog import model_label, model_width
+from kcl.catalog import model_label, model_width, pools_label
 from kcl.stats import (Judgement, _without, best_of_lr, judge, judge_ratio, peak, r_interval, rate_at_edge,
                        seed_interval)
 
@@ -42,7 +42,7 @@ def points_frame(records: list[dict]) -> pd.DataFrame:
             "data": data_label(c), "N": c["data"]["n_people"], "model": model_label(c["model"]),
             "layers": c["model"]["n_layer"], "d": model_width(c["model"]),
             "exposures": c["train"]["exposures"], "seed": c["train"]["seed"],
-            "name_pools": " × ".join(str(n) for n in c["data"].get("pools", ())),
+            "name_pools": pools_label(c["data"]),
             "used_tokens": r["params"].get("used_tokens"),
             "P": r["params"]["total"], "P_non_embedding": r["params"]["non_embedding"],
             "bits": r["bits"], "bits_name": r.get("bits_name"), "bits_value": r.get("bits_value"),

@@ -16,21 +16,15 @@ import math
 
 import pandas as pd
 
+from kcl.catalog import model_label, pools_label
+
 SENTENCES = ["first sentence (full name)", "later sentence (pronoun)"]
 BIOGRAPHIES = ("bioS", "bioS-simple", "bioR-proxy")  # the data sets whose later sentences say he/she
 
 
-def _pools_label(data: dict) -> str:
-    """``100³`` or ``400×400×1000``: the sizes of the name pools ("" without pools)."""
-    pools = data.get("pools") or ()
-    if not pools:
-        return ""
-    return f"{pools[0]}³" if len(set(pools)) == 1 else "×".join(str(n) for n in pools)
-
-
 def _data_label(data: dict) -> str:
     """``bioS, pools 100³`` or ``bioS, pools 400×400×1000``: the runs compared differ in these."""
-    pools = _pools_label(data)
+    pools = pools_label(data)
     return f"{data['name']}, pools {pools}" if pools else data["name"]
 
 
@@ -113,7 +107,6 @@ def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     kept in several stores once, naming them all): its stores, data set, people, name pools, model,
     exposures, rate, seed, R, the share of each part's maximum it stores (``attribute_table``) and
     the gender bit's two-way loss at the first pronoun (nats; ln 2 is chance) and accuracy."""
-    from kcl.catalog import model_label
 
     stores: dict[str, list[str]] = {}  # a run stored in more than one store is one row, naming them all
     kept = []
@@ -128,7 +121,7 @@ def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     configs, results = [record["config"] for _, record in kept], [record["result"] for _, record in kept]
     first = {"store": [", ".join(stores[record["key"]]) for _, record in kept],
              "data": [c["data"]["name"] for c in configs], "N": [c["data"]["n_people"] for c in configs],
-             "pools": [_pools_label(c["data"]) for c in configs],
+             "pools": [pools_label(c["data"]) for c in configs],
              "model": [model_label(c["model"]) for c in configs], "exposures": [c["train"]["exposures"] for c in configs],
              "lr": [c["train"]["lr"] for c in configs], "seed": [c["train"]["seed"] for c in configs],
              "R": [r["R"] for r in results]}
