@@ -1,6 +1,7 @@
 """The project files agree with each other: environment.yml follows pyproject.toml."""
 
 import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -32,3 +33,16 @@ def test_api_page_documents_every_module():
                for p in package.rglob("*.py")} - {"kcl.cli", "kcl.__main__"}
     listed = set(re.findall(r"automodule:: (\S+)", (ROOT / "book" / "api.md").read_text()))
     assert modules - listed == set(), "add these to book/api.md"
+
+
+def test_a_long_sweep_imports_every_module_before_it_trains():
+    """``kcl chapter`` and ``kcl sweep`` hold the code they started with: every kcl module is
+    imported up front, and the command line (``kcl.__main__``) is not run by it."""
+    import subprocess
+
+    code = ("import sys; from kcl import cli; cli._import_every_module(); "
+            "print(sorted(m for m in sys.modules if m.startswith('kcl.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for module in ("kcl.law", "kcl.catalog", "kcl.progress", "kcl.positions", "kcl.chapters", "kcl.stats"):
+        assert f"'{module}'" in out
+    assert "kcl.__main__" not in out

@@ -235,3 +235,21 @@ def test_idle_workers_take_more_configs_which_are_stored_not_returned(tmp_path):
     assert [r["result"]["n_people"] for r in records] == [10, 11, 12]
     assert store.get(DataConfig(n_people=20))["result"]["n_people"] == 20
     assert len(store.records()) == 4 and asked and asked[0] >= 2   # asked only once the queue ran dry
+
+
+def test_a_worker_idle_from_the_start_takes_more_configs(tmp_path):
+    """One config left for two workers: the other worker asks ``more`` at once, not only once the
+    first run has finished (the resumed result1-bios sweep left a core idle for its last hour)."""
+    import dataclasses
+
+    from kcl.data import DataConfig
+
+    store = ResultStore(tmp_path)
+    asked = []
+
+    def more():
+        asked.append(len(store.records()))
+        return [DataConfig(n_people=20)] if len(asked) == 1 else []
+
+    run_sweep(store, [DataConfig(n_people=10)], dataclasses.asdict, workers=2, log=lambda *_: None, more=more)
+    assert asked[0] == 0 and store.get(DataConfig(n_people=20)) is not None

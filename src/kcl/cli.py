@@ -35,6 +35,26 @@ def _load_sweep(path: str, overrides: list[str]) -> tuple[dict, list]:
     return spec, expand_sweep(spec)
 
 
+def _import_every_module() -> None:
+    """Import every kcl module now, so that a sweep that runs for hours keeps the code it started
+    with. Its parent process imports some modules lazily (``kcl.law`` when a run finishes); were
+    ``src/`` edited meanwhile, it would mix old and new modules (on 2026-11-30 a new ``kcl.law``
+    asked the old ``kcl.catalog`` for a function it did not have yet, and the idle worker's rerun
+    never started). Spawned workers import the code afresh, each consistent on its own."""
+    import importlib
+    import pkgutil
+
+    import kcl
+
+    for module in pkgutil.walk_packages(kcl.__path__, "kcl."):
+        if module.name == "kcl.__main__":  # importing it would run the command line
+            continue
+        try:
+            importlib.import_module(module.name)
+        except ImportError:  # an optional extra (the docs' sphinx helpers) that training never uses
+            pass
+
+
 def _workers(text: str) -> int:
     """``--workers``: a positive integer."""
     try:
@@ -152,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                 print("\n".join(chapter_plan(args.name, args.profile, workers=args.workers,
                                               checkpoint_dir=args.checkpoints)))
                 return 0
+            _import_every_module()
             parts = chapter_parts(args.name, args.profile, allow_train=True, progress=False,
                                   checkpoint_dir=args.checkpoints, workers=args.workers)
         except MissingResultsError as err:
@@ -186,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "run":
         configs = configs[:1]
+    if not args.dry_run:
+        _import_every_module()
     store = ResultStore(Path(args.store or spec.get("store") or "results/adhoc"))
     progress = not args.no_progress and args.workers == 1  # bars of parallel runs would interleave
     records = run_sweep(store, configs,

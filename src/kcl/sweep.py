@@ -198,13 +198,17 @@ def _run_parallel(store: ResultStore, missing: list, run_fn, workers: int, log,
             log(f"{label(i)} running {config_key(config)}")
             running[pool.submit(_run_and_store, str(store.root), run_fn, config)] = (i, config)
 
-        def top_up():
+        def fill():
+            while queue and len(running) < workers and error is None:
+                submit()
+
+        def top_up():  # the queue first; a worker still idle then asks ``more`` (also at the start)
+            fill()
             if more is not None and not queue and len(running) < workers and error is None:
                 busy = {config_key(c) for _, c in running.values()}
                 queue.extend((0, c) for c in _unique(more())
                              if config_key(c) not in busy and not store.has(c))
-            while queue and len(running) < workers and error is None:
-                submit()
+                fill()
 
         top_up()
         while running:
