@@ -117,3 +117,21 @@ def test_across_records_reads_each_biography_record_once_and_sums_it_up():
     assert summary.startswith("- **bioS, N = 120, pools 400×400×1000, gpt2-1-1 d=8, 0 exposures** (2 runs, R 0.000 to ")
     assert "names 0% to 100%" in summary and "to 1.00, 0% to 100% of the bit." in summary
     assert positions.across_records([("c", other)]).empty
+
+
+def test_totals_summary_compares_each_n_at_its_best_run():
+    runs = []
+    for key, people, R in (("a", 120, 0.2), ("b", 120, 0.5), ("c", 240, 0.4)):
+        record = control_record("oracle")   # bits = max_bits: every part stored
+        record["key"], record["config"]["data"]["n_people"], record["result"]["R"] = key, people, R
+        record["result"] = {**record["result"], "bits": 1000 * R, "bits_name": 400 * R, "bits_value": 600 * R,
+                            "max_bits": 1000 * people / 120}
+        runs.append(("s", record))
+    table = positions.across_records(runs)
+    assert list(table.columns[-4:]) == ["bits", "bits_names", "bits_values", "max_bits"]
+    summary = positions.totals_summary(table)
+    assert summary.startswith("- **bioS, pools 400×400×1000, gpt2-1-1 d=8, 0 exposures**, the best run at each N: ")
+    assert "N = 120: 0.5K of 1.0K bits (50%; names 0.2K, values 0.3K)" in summary   # b, not a
+    assert "N = 240: 0.4K of 2.0K bits (20%;" in summary
+    assert summary.endswith("N = 120 to 240, the maximum ×2.00 and the stored bits ×0.80.")
+    assert positions.totals_summary(table[table["N"] == 120]) == ""   # one N: nothing to compare

@@ -129,7 +129,12 @@ def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
         table.insert(at, column, values)
     table["gender_loss_nats"] = [r["loss_per_attribute"]["gender"] for r in results]
     table["gender_accuracy"] = [r["accuracy"]["gender"] for r in results]
+    for column, field in TOTALS.items():  # the bits themselves, for ``totals_summary``
+        table[column] = [r[field] for r in results]
     return table
+
+
+TOTALS = {"bits": "bits", "bits_names": "bits_name", "bits_values": "bits_value", "max_bits": "max_bits"}
 
 
 def _span(values: pd.Series, form: str) -> str:
@@ -209,3 +214,26 @@ def comparison(records: list[dict]) -> tuple[pd.DataFrame, object, str]:
     from kcl import law, plots
 
     return law.points_frame(records)[COMPARED].round(3), plots.bits_by_position(records), position_summary(records)
+
+
+def totals_summary(table: pd.DataFrame) -> str:
+    """``across_records``'s bits in words, for each data set, name pools, model and exposures stored at
+    more than one N: the best run (highest R, over rates and seeds) at each N, its bits (names,
+    values) against the maximum, then from each N to the next how much the maximum and the stored
+    bits grew. A capacity-bound model stores about the same bits whatever N (Result 1)."""
+    def k(bits: float) -> str:
+        return f"{bits / 1000:.1f}K"
+
+    lines = []
+    keys = ["data", "pools", "model", "exposures"]
+    for (data, pools, model, exposures), rows in table.sort_values(keys + ["N"]).groupby(keys, sort=False):
+        best = rows.loc[rows.groupby("N", sort=True)["R"].idxmax()]
+        if len(best) < 2:
+            continue
+        points = "; ".join(f"N = {b.N:,}: {k(b.bits)} of {k(b.max_bits)} bits ({b.bits / b.max_bits:.0%}; names "
+                           f"{k(b.bits_names)}, values {k(b.bits_values)})" for b in best.itertuples())
+        steps = "; ".join(f"N = {a.N:,} to {b.N:,}, the maximum ×{b.max_bits / a.max_bits:.2f} and the stored bits "
+                          f"×{b.bits / a.bits:.2f}" for a, b in zip(best.itertuples(), best.iloc[1:].itertuples()))
+        lines.append(f"- **{data}, pools {pools}, {model}, {exposures} exposures**, the best run at each N: {points}. "
+                     f"From each N to the next: {steps}.")
+    return "\n".join(lines)
