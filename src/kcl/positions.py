@@ -20,6 +20,8 @@ from kcl.catalog import model_label, pools_label
 
 SENTENCES = ["first sentence (full name)", "later sentence (pronoun)"]
 BIOGRAPHIES = ("bioS", "bioS-simple", "bioR-proxy")  # the data sets whose later sentences say he/she
+#: ``across_records``'s total columns (for ``totals_summary``) and the record fields they hold
+TOTALS = {"bits": "bits", "bits_names": "bits_name", "bits_values": "bits_value", "max_bits": "max_bits"}
 
 
 def _data_label(data: dict) -> str:
@@ -129,12 +131,9 @@ def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
         table.insert(at, column, values)
     table["gender_loss_nats"] = [r["loss_per_attribute"]["gender"] for r in results]
     table["gender_accuracy"] = [r["accuracy"]["gender"] for r in results]
-    for column, field in TOTALS.items():  # the bits themselves, for ``totals_summary``
+    for column, field in TOTALS.items():
         table[column] = [r[field] for r in results]
     return table
-
-
-TOTALS = {"bits": "bits", "bits_names": "bits_name", "bits_values": "bits_value", "max_bits": "max_bits"}
 
 
 def _span(values: pd.Series, form: str) -> str:
@@ -226,7 +225,7 @@ def totals_summary(table: pd.DataFrame) -> str:
 
     lines = []
     keys = ["data", "pools", "model", "exposures"]
-    for (data, pools, model, exposures), rows in table.sort_values(keys + ["N"]).groupby(keys, sort=False):
+    for (data, pools, model, exposures), rows in table.sort_values(keys).groupby(keys, sort=False):
         best = rows.loc[rows.groupby("N", sort=True)["R"].idxmax()]
         if len(best) < 2:
             continue
