@@ -129,6 +129,9 @@ CHAPTERS = {
     "bios-simple": _diagnostic(
         "simple", "result 4's best bioS point on bioS-simple (one fixed text per person)",
         "does a fixed text tie attributes to names sooner"),
+    "bios-steps": _diagnostic(
+        "steps", "result 1(b)'s bioS point at N = 2000 in smaller batches (2× and 6× the steps)",
+        "do more steps at the same exposures store more bits"),
     "result4-v2": Chapter(
         title="Result 4, protocol v2: 100 exposures in 25,000 steps",
         sweeps={"cpu": "sweeps/result4-v2.yaml", "gpu": "sweeps/gpu/result4.yaml"},
