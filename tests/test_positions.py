@@ -17,8 +17,9 @@ def control_record(kind: str) -> dict:
     losses = person_losses(bios, *control_losses(ds, bios, kind), ds.n_people, len(ds.attributes))
     result = capacity(ds, losses, {"total": 1000, "non_embedding": 400}, bootstrap=0)
     result["loss_by_position"] = loss_by_position([losses], ds.attributes)
+    result["train"] = {"steps": 0}
     config = {"data": {"name": "bioS", "n_people": ds.n_people, "pools": [400, 400, 1000]}, "model": {"arch": "gpt2", "n_layer": 1, "n_head": 1, "d_model": 8},
-              "train": {"exposures": 0, "lr": 0.0, "seed": 0}}
+              "train": {"exposures": 0, "batch_size": 4, "lr": 0.0, "seed": 0}}
     return {"config": config, "result": result}
 
 
@@ -109,29 +110,59 @@ def test_across_records_reads_each_biography_record_once_and_sums_it_up():
     other = {"config": {"data": {"name": "bioD"}}, "result": {}, "key": "x"}  # not a biography: left out
     table = positions.across_records([("a", uniform), ("b", oracle), ("c", other), ("d", uniform)])
     assert list(table["store"]) == ["a, d", "b"] and set(table["data"]) == {"bioS"}   # one row per run
-    assert list(table.columns[:10]) == ["store", "data", "N", "pools", "model", "exposures", "lr", "seed", "R", "names"]
+    assert list(table.columns[:12]) == ["store", "data", "N", "pools", "model", "exposures", "batch", "steps", "lr", "seed",
+                                        "R", "names"]
     assert table.loc[0, "names"] == pytest.approx(0, abs=1e-9) and table.loc[1, "names"] == pytest.approx(1)
     assert table.loc[0, "gender_loss_nats"] == pytest.approx(math.log(2))   # a uniform guess: chance
     assert table.loc[1, "gender_accuracy"] == pytest.approx(1.0)
     summary = positions.across_summary(table)
-    assert summary.startswith("- **bioS, N = 120, pools 400×400×1000, gpt2-1-1 d=8, 0 exposures** (2 runs, R 0.000 to ")
+    assert summary.startswith("- **bioS, N = 120, pools 400×400×1000, gpt2-1-1 d=8, 0 exposures, batch 4** (2 runs, "
+                              "0.0K steps, R 0.000 to ")
     assert "names 0% to 100%" in summary and "to 1.00, 0% to 100% of the bit." in summary
     assert positions.across_records([("c", other)]).empty
 
 
-def test_totals_summary_compares_each_n_at_its_best_run():
-    runs = []
-    for key, people, R in (("a", 120, 0.2), ("b", 120, 0.5), ("c", 240, 0.4)):
-        record = control_record("oracle")   # bits = max_bits: every part stored
+def totals_records(runs: list[tuple]) -> list[tuple[str, dict]]:
+    """Oracle controls made into runs ``(key, people, R, batch, steps, lr[, half-width of R's
+    interval, 0.01 if not given])``: bits = 1000 R (names 40%), the maximum 1000 per 120 people."""
+    stored = []
+    for key, people, R, batch, steps, lr, *width in runs:
+        half = width[0] if width else 0.01
+        record = control_record("oracle")
         record["key"], record["config"]["data"]["n_people"], record["result"]["R"] = key, people, R
+        record["config"]["train"].update(batch_size=batch, lr=lr)
         record["result"] = {**record["result"], "bits": 1000 * R, "bits_name": 400 * R, "bits_value": 600 * R,
-                            "max_bits": 1000 * people / 120}
-        runs.append(("s", record))
-    table = positions.across_records(runs)
-    assert list(table.columns[-4:]) == ["bits", "bits_names", "bits_values", "max_bits"]
+                            "max_bits": 1000 * people / 120, "R_ci": [R - half, R + half], "train": {"steps": steps}}
+        stored.append(("s", record))
+    return stored
+
+
+def test_totals_summary_compares_each_n_at_its_best_run_with_the_batch_scaled_with_n():
+    table = positions.across_records(totals_records(
+        [("a", 120, 0.2, 4, 900, 0.01), ("b", 120, 0.5, 4, 900, 0.02), ("c", 240, 0.4, 8, 940, 0.02),
+         ("d", 240, 0.9, 4, 1880, 0.02)]))   # d: half the batch at 240, twice the steps: not compared here
+    assert list(table.columns[-6:]) == ["bits", "bits_names", "bits_values", "max_bits", "R_low", "R_high"]
     summary = positions.totals_summary(table)
-    assert summary.startswith("- **bioS, pools 400×400×1000, gpt2-1-1 d=8, 0 exposures**, the best run at each N: ")
+    assert summary.startswith("- **bioS, pools 400×400×1000, gpt2-1-1 d=8, 0 exposures, the batch scaled with N** "
+                              "(0.9K steps), the best run at each N: ")
     assert "N = 120: 0.5K of 1.0K bits (50%; names 0.2K, values 0.3K)" in summary   # b, not a
-    assert "N = 240: 0.4K of 2.0K bits (20%;" in summary
+    assert "N = 240: 0.4K of 2.0K bits (20%;" in summary   # c, not d
     assert summary.endswith("N = 120 to 240, the maximum ×2.00 and the stored bits ×0.80.")
     assert positions.totals_summary(table[table["N"] == 120]) == ""   # one N: nothing to compare
+
+
+@pytest.mark.parametrize("batch_4, batch_2, reading", [
+    ((0.56, 0.01), (0.50, 0.01), "more steps at the same exposures stored more"),  # +12%, interval above
+    ((0.56, 0.06), (0.50, 0.01), "the rule decides neither way"),                  # +12%, interval overlaps
+    ((0.54, 0.01), (0.30, 0.01), "every smaller batch stays within 10% of it or below"),  # +8% and −40%
+])
+def test_steps_summary_reads_each_batch_by_the_rule_written_before_the_runs(batch_4, batch_2, reading):
+    table = positions.across_records(totals_records(
+        [("a", 240, 0.4, 8, 940, 0.01), ("b", 240, 0.5, 8, 940, 0.02), ("c", 240, batch_4[0], 4, 1880, 0.01, batch_4[1]),
+         ("d", 240, batch_2[0], 2, 3760, 0.02, batch_2[1]), ("e", 120, 0.3, 4, 900, 0.02)]))   # e: N = 120, one batch
+    summary = positions.steps_summary(table)
+    assert "\n" not in summary and "N = 120" not in summary   # only N = 240 has more than one batch
+    assert summary.startswith("- **bioS, N = 240, pools 400×400×1000, gpt2-1-1 d=8, 0 exposures**: batch 8 (0.9K "
+                              "steps, best of 2 rates at 0.02): 0.5K bits, R = 0.500 [0.490, 0.510]; batch 4 (1.9K steps")
+    assert f"Against batch 8's best: batch 4 {batch_4[0] / 0.5 - 1:+.0%}; batch 2 " in summary and reading in summary
+    assert positions.steps_summary(table[table["batch"] == 8]) == ""

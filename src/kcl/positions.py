@@ -17,11 +17,16 @@ import math
 import pandas as pd
 
 from kcl.catalog import model_label, pools_label
+from kcl.stats import r_interval
 
 SENTENCES = ["first sentence (full name)", "later sentence (pronoun)"]
 BIOGRAPHIES = ("bioS", "bioS-simple", "bioR-proxy")  # the data sets whose later sentences say he/she
 #: ``across_records``'s total columns (for ``totals_summary``) and the record fields they hold
 TOTALS = {"bits": "bits", "bits_names": "bits_name", "bits_values": "bits_value", "max_bits": "max_bits"}
+#: the steps diagnostic's reading rule (book/protocol.md, "Diagnostics", 2026-12-01): a smaller
+#: batch "stores more" when its bits exceed the largest batch's best by more than this share and
+#: its R interval lies wholly above that run's
+MORE_STEPS_GAIN = 0.10
 
 
 def _data_label(data: dict) -> str:
@@ -107,8 +112,9 @@ def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     """The biography records side by side (``stored``: ``(store, record)`` pairs, as
     ``kcl.catalog.run_records`` gives them; other data sets are left out), one row per run (a run
     kept in several stores once, naming them all): its stores, data set, people, name pools, model,
-    exposures, rate, seed, R, the share of each part's maximum it stores (``attribute_table``) and
-    the gender bit's two-way loss at the first pronoun (nats; ln 2 is chance) and accuracy."""
+    exposures, batch, steps, rate, seed, R, the share of each part's maximum it stores
+    (``attribute_table``), the gender bit's two-way loss at the first pronoun (nats; ln 2 is chance)
+    and accuracy, the ``TOTALS`` and R's bootstrap interval."""
 
     stores: dict[str, list[str]] = {}  # a run stored in more than one store is one row, naming them all
     kept = []
@@ -125,6 +131,7 @@ def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
              "data": [c["data"]["name"] for c in configs], "N": [c["data"]["n_people"] for c in configs],
              "pools": [pools_label(c["data"]) for c in configs],
              "model": [model_label(c["model"]) for c in configs], "exposures": [c["train"]["exposures"] for c in configs],
+             "batch": [c["train"]["batch_size"] for c in configs], "steps": [r["train"]["steps"] for r in results],
              "lr": [c["train"]["lr"] for c in configs], "seed": [c["train"]["seed"] for c in configs],
              "R": [r["R"] for r in results]}
     for at, (column, values) in enumerate(first.items()):
@@ -133,6 +140,7 @@ def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     table["gender_accuracy"] = [r["accuracy"]["gender"] for r in results]
     for column, field in TOTALS.items():
         table[column] = [r[field] for r in results]
+    table["R_low"], table["R_high"] = zip(*(r_interval(r) for r in results))
     return table
 
 
@@ -143,16 +151,18 @@ def _span(values: pd.Series, form: str) -> str:
 
 
 def across_summary(table: pd.DataFrame) -> str:
-    """``across_records`` in words, one line per data set, N, name pools, model and exposures: how
-    many runs, the range of each part's share over them, and of the gender bit's loss, accuracy and share."""
+    """``across_records`` in words, one line per data set, N, name pools, model, exposures and batch:
+    how many runs and steps, the range of each part's share over them, and of the gender bit's loss,
+    accuracy and share."""
     lines = []
-    keys = ["data", "N", "pools", "model", "exposures"]
-    for (data, people, pools, model, exposures), rows in table.sort_values(keys).groupby(keys, sort=False):
+    keys = ["data", "N", "pools", "model", "exposures", "batch"]
+    for (data, people, pools, model, exposures, batch), rows in table.sort_values(keys).groupby(keys, sort=False):
         columns = list(rows.columns)
         parts = columns[columns.index("R") + 1:columns.index("gender")]  # the names and the five attributes
         spans = ", ".join(f"{part.replace('_', ' ')} {_span(rows[part], '.0%')}" for part in parts)
         what = "1 run" if len(rows) == 1 else f"{len(rows)} runs"
-        lines.append(f"- **{data}, N = {people:,}, pools {pools}, {model}, {exposures} exposures** ({what}, R {_span(rows['R'], '.3f')}): "
+        lines.append(f"- **{data}, N = {people:,}, pools {pools}, {model}, {exposures} exposures, batch {batch}** ({what}, "
+                     f"{_span(rows['steps'] / 1000, '.1f')}K steps, R {_span(rows['R'], '.3f')}): "
                      f"stored of each part's maximum: {spans}. The gender bit: two-way loss "
                      f"{_span(rows['gender_loss_nats'], '.2f')} nats (chance: ln 2 = {math.log(2):.2f}), accuracy "
                      f"{_span(rows['gender_accuracy'], '.2f')}, {_span(rows['gender'], '.0%')} of the bit.")
@@ -215,24 +225,66 @@ def comparison(records: list[dict]) -> tuple[pd.DataFrame, object, str]:
     return law.points_frame(records)[COMPARED].round(3), plots.bits_by_position(records), position_summary(records)
 
 
+def _kilo(bits: float) -> str:
+    return f"{bits / 1000:.1f}K"
+
+
 def totals_summary(table: pd.DataFrame) -> str:
     """``across_records``'s bits in words, for each data set, name pools, model and exposures stored at
-    more than one N: the best run (highest R, over rates and seeds) at each N, its bits (names,
-    values) against the maximum, then from each N to the next how much the maximum and the stored
-    bits grew. A capacity-bound model stores about the same bits whatever N (Result 1)."""
-    def k(bits: float) -> str:
-        return f"{bits / 1000:.1f}K"
-
+    more than one N with the batch scaled with N (the same N / batch, so about the same steps): the
+    best run (highest R, over rates and seeds) at each N, its bits (names, values) against the
+    maximum, then from each N to the next how much the maximum and the stored bits grew. A
+    capacity-bound model stores about the same bits whatever N (Result 1)."""
     lines = []
-    keys = ["data", "pools", "model", "exposures"]
-    for (data, pools, model, exposures), rows in table.sort_values(keys).groupby(keys, sort=False):
+    keys = ["data", "pools", "model", "exposures", "per_batch"]
+    table = table.assign(per_batch=table["N"] / table["batch"])
+    for (data, pools, model, exposures, _), rows in table.sort_values(keys).groupby(keys, sort=False):
         best = rows.loc[rows.groupby("N", sort=True)["R"].idxmax()]
         if len(best) < 2:
             continue
-        points = "; ".join(f"N = {b.N:,}: {k(b.bits)} of {k(b.max_bits)} bits ({b.bits / b.max_bits:.0%}; names "
-                           f"{k(b.bits_names)}, values {k(b.bits_values)})" for b in best.itertuples())
+        points = "; ".join(f"N = {b.N:,}: {_kilo(b.bits)} of {_kilo(b.max_bits)} bits ({b.bits / b.max_bits:.0%}; "
+                           f"names {_kilo(b.bits_names)}, values {_kilo(b.bits_values)})" for b in best.itertuples())
         steps = "; ".join(f"N = {a.N:,} to {b.N:,}, the maximum ×{b.max_bits / a.max_bits:.2f} and the stored bits "
                           f"×{b.bits / a.bits:.2f}" for a, b in zip(best.itertuples(), best.iloc[1:].itertuples()))
-        lines.append(f"- **{data}, pools {pools}, {model}, {exposures} exposures**, the best run at each N: {points}. "
+        lines.append(f"- **{data}, pools {pools}, {model}, {exposures} exposures, the batch scaled with N** "
+                     f"({_span(rows['steps'] / 1000, '.1f')}K steps), the best run at each N: {points}. "
                      f"From each N to the next: {steps}.")
     return "\n".join(lines)
+
+
+def steps_summary(table: pd.DataFrame) -> str:
+    """``across_records``'s runs of one data set, N, name pools, model and exposures in more than one
+    batch (the same data in more or fewer steps), in words: each batch's best run (over rates and
+    seeds) with its bits and R interval, largest batch first, then the steps diagnostic's reading
+    by its rule (book/protocol.md, "Diagnostics", 2026-12-01; ``MORE_STEPS_GAIN``)."""
+    lines = []
+    keys = ["data", "N", "pools", "model", "exposures"]
+    for (data, people, pools, model, exposures), rows in table.sort_values(keys).groupby(keys, sort=False):
+        if rows["batch"].nunique() < 2:
+            continue
+        best = rows.loc[rows.groupby("batch")["R"].idxmax()].sort_values("batch", ascending=False)
+        tried = rows.groupby("batch")["lr"].nunique()
+        points = "; ".join(f"batch {b.batch} ({b.steps / 1000:.1f}K steps, best of {tried[b.batch]} rates at {b.lr:g}): "
+                           f"{_kilo(b.bits)} bits, R = {b.R:.3f} [{b.R_low:.3f}, {b.R_high:.3f}]" for b in best.itertuples())
+        lines.append(f"- **{data}, N = {people:,}, pools {pools}, {model}, {exposures} exposures**: {points}. "
+                     + _more_steps_reading(best))
+    return "\n".join(lines)
+
+
+def _more_steps_reading(best: pd.DataFrame) -> str:
+    """The rule written before the steps diagnostic ran, on each batch's best run (largest batch first)."""
+    base, smaller = best.iloc[0], best.iloc[1:]
+    gains = smaller["bits"] / base["bits"] - 1
+    more = (gains > MORE_STEPS_GAIN) & (smaller["R_low"] > base["R_high"])
+    against = "; ".join(f"batch {b.batch} {g:+.0%}" for b, g in zip(smaller.itertuples(), gains))
+    if more.any():
+        reading = ("more steps at the same exposures stored more: the model was not full at the largest batch's "
+                   f"R = {base.R:.3f}")
+    elif (gains <= MORE_STEPS_GAIN).all():
+        reading = (f"every smaller batch stays within {MORE_STEPS_GAIN:.0%} of it or below: the records agree with "
+                   "a model that is full at this size")
+    else:
+        reading = (f"a smaller batch stores more than {MORE_STEPS_GAIN:.0%} more, but its interval overlaps the "
+                   "largest batch's: the rule decides neither way")
+    return (f"Against batch {base.batch}'s best: {against}. By the rule written before these runs "
+            f"(more than {MORE_STEPS_GAIN:.0%} and the interval of R wholly above), {reading}.")
