@@ -141,7 +141,8 @@ def test_totals_summary_compares_each_n_at_its_best_run_with_the_batch_scaled_wi
     table = positions.across_records(totals_records(
         [("a", 120, 0.2, 4, 900, 0.01), ("b", 120, 0.5, 4, 900, 0.02), ("c", 240, 0.4, 8, 940, 0.02),
          ("d", 240, 0.9, 4, 1880, 0.02)]))   # d: half the batch at 240, twice the steps: not compared here
-    assert list(table.columns[-6:]) == ["bits", "bits_names", "bits_values", "max_bits", "R_low", "R_high"]
+    assert list(table.columns[-8:]) == ["bits", "bits_names", "bits_values", "max_bits", "R_low", "R_high", "P",
+                                        "P_non_embedding"]
     summary = positions.totals_summary(table)
     assert summary.startswith("- **bioS, pools 400×400×1000, gpt2-1-1 d=8, 0 exposures, the batch scaled with N** "
                               "(0.9K steps), the best run at each N: ")
@@ -162,7 +163,12 @@ def test_steps_summary_reads_each_batch_by_the_rule_written_before_the_runs(batc
          ("d", 240, batch_2[0], 2, 3760, 0.02, batch_2[1]), ("e", 120, 0.3, 4, 900, 0.02)]))   # e: N = 120, one batch
     summary = positions.steps_summary(table)
     assert "\n" not in summary and "N = 120" not in summary   # only N = 240 has more than one batch
-    assert summary.startswith("- **bioS, N = 240, pools 400×400×1000, gpt2-1-1 d=8, 0 exposures**: batch 8 (0.9K "
-                              "steps, best of 2 rates at 0.02): 0.5K bits, R = 0.500 [0.490, 0.510]; batch 4 (1.9K steps")
+    assert summary.startswith("- **bioS, N = 240, pools 400×400×1000, gpt2-1-1 d=8, 0 exposures (per non-embedding "
+                              "parameter: 2.5 × R)**: batch 8 (0.9K steps, best of 2 rates at 0.02): 0.5K bits, R = 0.500 [0.490, 0.510]; batch 4 (1.9K steps")
     assert f"Against batch 8's best: batch 4 {batch_4[0] / 0.5 - 1:+.0%}; batch 2 " in summary and reading in summary
     assert positions.steps_summary(table[table["batch"] == 8]) == ""
+    frame = positions.steps_frame(table)
+    assert sorted(frame["batch"]) == [2, 4, 8, 8] and set(frame["N"]) == {240}
+    assert frame["point"].str.endswith("(per non-embedding parameter: 2.5 × R)").all()   # P 1000, non-embedding 400
+    assert frame["R_non_embedding"].tolist() == pytest.approx((frame["R"] * 2.5).tolist())
+    assert plots.r_against_steps(frame).to_dict()["facet"]["field"] == "point"

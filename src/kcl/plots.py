@@ -245,6 +245,24 @@ def bits_terms_by_setting(settings: pd.DataFrame,
 
 
 
+def r_against_steps(frame: pd.DataFrame, title: str = "The same data in more steps: R against the steps "
+                    "(smaller batches)") -> alt.Chart:
+    """Every run of ``kcl.positions.steps_frame``: R with its 95% bootstrap interval against the
+    training steps, one line per learning rate, one panel per point."""
+    frame = frame.sort_values("lr").assign(rate=[f"{lr:g}" for lr in frame.sort_values("lr")["lr"]])
+    x = alt.X("steps:Q", title="training steps (same exposures; smaller batch to the right)",
+              scale=alt.Scale(type="log", nice=False, padding=12), axis=alt.Axis(format=",d", values=sorted(set(frame["steps"]))))
+    base = alt.Chart().encode(x=x, color=alt.Color("rate:N", title="peak learning rate", sort=list(dict.fromkeys(frame["rate"]))))
+    lines = base.mark_line(point=True).encode(
+        y=alt.Y("R:Q", title="bits per parameter (R, paper count)"), detail="seed:N",
+        tooltip=["batch", "steps", "rate", "seed", alt.Tooltip("R:Q", format=".3f"),
+                 alt.Tooltip("R_low:Q", format=".3f"), alt.Tooltip("R_high:Q", format=".3f"),
+                 alt.Tooltip("R_non_embedding:Q", format=".3f")])
+    bars = base.mark_rule().encode(y="R_low:Q", y2="R_high:Q")
+    return alt.layer(lines, bars, data=frame).properties(width=360, height=240).facet(
+        facet=alt.Facet("point:N", title=None), columns=2, title=title)
+
+
 def bits_by_position(records: list[dict],
                      title: str = "Bits per person by sentence: the one that names the person, or a later one") -> alt.Chart:
     """Grouped bars (``kcl.positions.position_frame``): each attribute's bits per person when its sentence opens

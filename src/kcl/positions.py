@@ -114,7 +114,8 @@ def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     kept in several stores once, naming them all): its stores, data set, people, name pools, model,
     exposures, batch, steps, rate, seed, R, the share of each part's maximum it stores
     (``attribute_table``), the gender bit's two-way loss at the first pronoun (nats; ln 2 is chance)
-    and accuracy, the ``TOTALS`` and R's bootstrap interval."""
+    and accuracy, the ``TOTALS``, R's bootstrap interval and the parameter counts (total, the
+    engine's count; non-embedding)."""
 
     stores: dict[str, list[str]] = {}  # a run stored in more than one store is one row, naming them all
     kept = []
@@ -141,6 +142,8 @@ def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     for column, field in TOTALS.items():
         table[column] = [r[field] for r in results]
     table["R_low"], table["R_high"] = zip(*(r_interval(r) for r in results))
+    table["P"] = [r["params"]["total"] for r in results]
+    table["P_non_embedding"] = [r["params"]["non_embedding"] for r in results]
     return table
 
 
@@ -252,21 +255,32 @@ def totals_summary(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+STEPS_KEYS = ["data", "N", "pools", "model", "exposures"]
+
+
+def steps_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``across_records`` whose data set, N, name pools, model and exposures were
+    stored in more than one batch (the same data in more or fewer steps), with a ``point`` label
+    (which says what R per non-embedding parameter is) and ``R_non_embedding``."""
+    several = table.groupby(STEPS_KEYS)["batch"].transform("nunique") > 1
+    rows = table[several]
+    return rows.assign(R_non_embedding=rows["R"] * rows["P"] / rows["P_non_embedding"], point=[
+        f"{r.data}, N = {r.N:,}, pools {r.pools}, {r.model}, {r.exposures} exposures (per non-embedding parameter: "
+        f"{r.P / r.P_non_embedding:.1f} × R)" for r in rows.itertuples()])
+
+
 def steps_summary(table: pd.DataFrame) -> str:
     """``across_records``'s runs of one data set, N, name pools, model and exposures in more than one
     batch (the same data in more or fewer steps), in words: each batch's best run (over rates and
     seeds) with its bits and R interval, largest batch first, then the steps diagnostic's reading
     by its rule (book/protocol.md, "Diagnostics", 2026-12-01; ``MORE_STEPS_GAIN``)."""
     lines = []
-    keys = ["data", "N", "pools", "model", "exposures"]
-    for (data, people, pools, model, exposures), rows in table.sort_values(keys).groupby(keys, sort=False):
-        if rows["batch"].nunique() < 2:
-            continue
+    for point, rows in steps_frame(table).sort_values(STEPS_KEYS).groupby("point", sort=False):
         best = rows.loc[rows.groupby("batch")["R"].idxmax()].sort_values("batch", ascending=False)
         tried = rows.groupby("batch")["lr"].nunique()
         points = "; ".join(f"batch {b.batch} ({b.steps / 1000:.1f}K steps, best of {tried[b.batch]} rates at {b.lr:g}): "
                            f"{_kilo(b.bits)} bits, R = {b.R:.3f} [{b.R_low:.3f}, {b.R_high:.3f}]" for b in best.itertuples())
-        lines.append(f"- **{data}, N = {people:,}, pools {pools}, {model}, {exposures} exposures**: {points}. "
+        lines.append(f"- **{point}**: {points}. "
                      + _more_steps_reading(best))
     return "\n".join(lines)
 
