@@ -167,6 +167,9 @@ def test_steps_summary_reads_each_batch_by_the_rule_written_before_the_runs(batc
                               "parameter: 2.5 × R)**: batch 8 (0.9K steps, best of 2 rates at 0.02): 0.5K bits, R = 0.500 [0.490, 0.510]; batch 4 (1.9K steps")
     assert f"Against batch 8's best: batch 4 {batch_4[0] / 0.5 - 1:+.0%}; batch 2 " in summary and reading in summary
     assert positions.steps_summary(table[table["batch"] == 8]) == ""
+    waiting = positions.steps_summary(table[(table["batch"] != 8) | (table["lr"] != 0.01)], read=False)   # a left out
+    assert "batch 8 (0.9K steps, one rate, 0.02)" in waiting and reading not in waiting
+    assert waiting.endswith("The rule written before these runs is read once all of them are stored.")
     frame = positions.steps_frame(table)
     assert sorted(frame["batch"]) == [2, 4, 8, 8] and set(frame["N"]) == {240}
     assert frame["point"].str.endswith("(per non-embedding parameter: 2.5 × R)").all()   # P 1000, non-embedding 400

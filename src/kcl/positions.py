@@ -269,19 +269,21 @@ def steps_frame(table: pd.DataFrame) -> pd.DataFrame:
         f"{r.P / r.P_non_embedding:.1f} × R)" for r in rows.itertuples()])
 
 
-def steps_summary(table: pd.DataFrame) -> str:
+def steps_summary(table: pd.DataFrame, read: bool = True) -> str:
     """``across_records``'s runs of one data set, N, name pools, model and exposures in more than one
     batch (the same data in more or fewer steps), in words: each batch's best run (over rates and
     seeds) with its bits and R interval, largest batch first, then the steps diagnostic's reading
-    by its rule (book/protocol.md, "Diagnostics", 2026-12-01; ``MORE_STEPS_GAIN``)."""
+    by its rule (book/protocol.md, "Diagnostics", 2026-12-01; ``MORE_STEPS_GAIN``), or, with
+    ``read=False`` (the diagnostic's runs are not all stored), that the reading waits."""
     lines = []
     for point, rows in steps_frame(table).sort_values(STEPS_KEYS).groupby("point", sort=False):
         best = rows.loc[rows.groupby("batch")["R"].idxmax()].sort_values("batch", ascending=False)
         tried = rows.groupby("batch")["lr"].nunique()
-        points = "; ".join(f"batch {b.batch} ({b.steps / 1000:.1f}K steps, best of {tried[b.batch]} rates at {b.lr:g}): "
+        points = "; ".join(f"batch {b.batch} ({b.steps / 1000:.1f}K steps, " + (f"best of {tried[b.batch]} rates at "
+                           if tried[b.batch] > 1 else "one rate, ") + f"{b.lr:g}): "
                            f"{_kilo(b.bits)} bits, R = {b.R:.3f} [{b.R_low:.3f}, {b.R_high:.3f}]" for b in best.itertuples())
-        lines.append(f"- **{point}**: {points}. "
-                     + _more_steps_reading(best))
+        lines.append(f"- **{point}**: {points}. " + (_more_steps_reading(best) if read else
+                     "The rule written before these runs is read once all of them are stored."))
     return "\n".join(lines)
 
 
