@@ -244,15 +244,17 @@ def bits_terms_by_setting(settings: pd.DataFrame,
     ).properties(width=WIDTH, height=22 * max(len(settings), 1))
 
 
-
 def r_against_steps(frame: pd.DataFrame, title: str = "The same data in more steps: R against the steps "
                     "(smaller batches)") -> alt.Chart:
     """Every run of ``kcl.positions.steps_frame``: R with its 95% bootstrap interval against the
     training steps, one line per learning rate, one panel per point."""
-    frame = frame.sort_values("lr").assign(rate=[f"{lr:g}" for lr in frame.sort_values("lr")["lr"]])
+    frame = frame.sort_values("lr")
+    frame = frame.assign(rate=frame["lr"].map("{:g}".format))  # a legend in rising rate order
     x = alt.X("steps:Q", title="training steps (same exposures; smaller batch to the right)",
-              scale=alt.Scale(type="log", nice=False, padding=12), axis=alt.Axis(format=",d", values=sorted(set(frame["steps"]))))
-    base = alt.Chart().encode(x=x, color=alt.Color("rate:N", title="peak learning rate", sort=list(dict.fromkeys(frame["rate"]))))
+              scale=alt.Scale(type="log", nice=False, padding=12),
+              axis=alt.Axis(format=",d", values=sorted(set(frame["steps"]))))
+    rate = alt.Color("rate:N", title="peak learning rate", sort=list(dict.fromkeys(frame["rate"])))
+    base = alt.Chart().encode(x=x, color=rate)
     lines = base.mark_line(point=True).encode(
         y=alt.Y("R:Q", title="bits per parameter (R, paper count)"), detail="seed:N",
         tooltip=["batch", "steps", "rate", "seed", alt.Tooltip("R:Q", format=".3f"),
