@@ -147,6 +147,11 @@ def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     return table
 
 
+def _kilo(bits: float) -> str:
+    """Bits in thousands, one decimal: ``63.5K``."""
+    return f"{bits / 1000:.1f}K"
+
+
 def _span(values: pd.Series, form: str) -> str:
     """``low to high`` in ``form`` (one figure where they agree as written; no "-0")."""
     low, high = (format(v + 0.0, form).replace("-0%", "0%") for v in (values.min(), values.max()))
@@ -210,8 +215,8 @@ def figures(record: dict, prefix: str) -> dict[str, str]:
     first, later = (sums.get(s, (math.nan, math.nan)) for s in SENTENCES)
     out = {"R": f"{r['R']:.3f}", "R_max": f"{r['R_max']:.2f}", "P": f"{r['params']['total'] / 1000:.0f}K",
            "embedding_share": f"{1 - r['params']['non_embedding'] / r['params']['total']:.0%}",
-           "bits": f"{r['bits'] / 1000:.1f}K", "name_bits": f"{r['bits_name'] / 1000:.1f}K",
-           "birth_date_bits": f"{r['bits_per_attribute'].get('birth_date', math.nan) / 1000:.1f}K",
+           "bits": _kilo(r["bits"]), "name_bits": _kilo(r["bits_name"]),
+           "birth_date_bits": _kilo(r["bits_per_attribute"].get("birth_date", math.nan)),
            "first": f"{first[0]:.1f}", "later": f"{later[0]:.1f}", "most": f"{first[1]:.1f}"}
     return {f"{prefix}_{k}": v for k, v in out.items()}
 
@@ -226,10 +231,6 @@ def comparison(records: list[dict]) -> tuple[pd.DataFrame, object, str]:
     from kcl import law, plots
 
     return law.points_frame(records)[COMPARED].round(3), plots.bits_by_position(records), position_summary(records)
-
-
-def _kilo(bits: float) -> str:
-    return f"{bits / 1000:.1f}K"
 
 
 def totals_summary(table: pd.DataFrame) -> str:
