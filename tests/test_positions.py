@@ -132,7 +132,8 @@ def totals_records(runs: list[tuple]) -> list[tuple[str, dict]]:
         record["key"], record["config"]["data"]["n_people"], record["result"]["R"] = key, people, R
         record["config"]["train"].update(batch_size=batch, lr=lr)
         record["result"] = {**record["result"], "bits": 1000 * R, "bits_name": 400 * R, "bits_value": 600 * R,
-                            "max_bits": 1000 * people / 120, "R_ci": [R - half, R + half], "train": {"steps": steps}}
+                            "max_bits": 1000 * people / 120, "R_ci": [R - half, R + half], "train": {"steps": steps},
+                            "R_non_embedding": R * 1000 / 400}   # the record's own field (P 1000, non-embedding 400)
         stored.append(("s", record))
     return stored
 
@@ -141,8 +142,8 @@ def test_totals_summary_compares_each_n_at_its_best_run_with_the_batch_scaled_wi
     table = positions.across_records(totals_records(
         [("a", 120, 0.2, 4, 900, 0.01), ("b", 120, 0.5, 4, 900, 0.02), ("c", 240, 0.4, 8, 940, 0.02),
          ("d", 240, 0.9, 4, 1880, 0.02)]))   # d: half the batch at 240, twice the steps: not compared here
-    assert list(table.columns[-8:]) == ["bits", "bits_names", "bits_values", "max_bits", "R_low", "R_high", "P",
-                                        "P_non_embedding"]
+    assert list(table.columns[-9:]) == ["bits", "bits_names", "bits_values", "max_bits", "R_low", "R_high", "P",
+                                        "P_non_embedding", "R_non_embedding"]
     summary = positions.totals_summary(table)
     assert summary.startswith("- **bioS, pools 400×400×1000, gpt2-1-1 d=8, 0 exposures, the batch scaled with N** "
                               "(0.9K steps), the best run at each N: ")

@@ -115,7 +115,7 @@ def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     exposures, batch, steps, rate, seed, R, the share of each part's maximum it stores
     (``attribute_table``), the gender bit's two-way loss at the first pronoun (nats; ln 2 is chance)
     and accuracy, the ``TOTALS``, R's bootstrap interval and the parameter counts (total, the
-    engine's count; non-embedding)."""
+    engine's count; non-embedding) and R per non-embedding parameter."""
 
     stores: dict[str, list[str]] = {}  # a run stored in more than one store is one row, naming them all
     kept = []
@@ -144,6 +144,7 @@ def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     table["R_low"], table["R_high"] = zip(*(r_interval(r) for r in results))
     table["P"] = [r["params"]["total"] for r in results]
     table["P_non_embedding"] = [r["params"]["non_embedding"] for r in results]
+    table["R_non_embedding"] = [r["R_non_embedding"] for r in results]
     return table
 
 
@@ -262,10 +263,10 @@ STEPS_KEYS = ["data", "N", "pools", "model", "exposures"]
 def steps_frame(table: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``across_records`` whose data set, N, name pools, model and exposures were
     stored in more than one batch (the same data in more or fewer steps), with a ``point`` label
-    (which says what R per non-embedding parameter is) and ``R_non_embedding``."""
+    (which says what R per non-embedding parameter is)."""
     several = table.groupby(STEPS_KEYS)["batch"].transform("nunique") > 1
     rows = table[several]
-    return rows.assign(R_non_embedding=rows["R"] * rows["P"] / rows["P_non_embedding"], point=[
+    return rows.assign(point=[
         f"{r.data}, N = {r.N:,}, pools {r.pools}, {r.model}, {r.exposures} exposures (per non-embedding parameter: "
         f"{r.P / r.P_non_embedding:.1f} × R)" for r in rows.itertuples()])
 
