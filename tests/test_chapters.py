@@ -455,3 +455,48 @@ def test_stored_so_far_shows_a_running_chapter_without_a_verdict(tmp_path, monke
     assert {part: len(records) for part, records in parts.items()} == {"main": 3, "seeds": 1, "edge_rates": 0}
     with pytest.raises(ValueError, match="smoke"):
         progress.stored_so_far("tiny", "smoke", tmp_path)
+
+
+def test_a_superseded_chapter_keeps_its_records_trains_nothing_and_names_its_successor(tmp_path, monkeypatch):
+    """A protocol stopped for a later one (``superseded_by``): its page shows what is stored with no
+    verdict and says so, its plan names the successor, ``kcl chapter`` refuses to train it, and its
+    data-type point gives way to the successor's as soon as that has one."""
+    import yaml
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "sweeps").mkdir()
+    as_dict = json.loads(json.dumps(dataclasses.asdict(TINY)))
+    for name in ("tiny", "tiny-v2"):
+        spec = {"store": f"results/{name}", "base": {k: as_dict[k] for k in ("data", "model", "train")},
+                "grid": {"train.lr": [0.01, 0.02, 0.04]}}
+        (tmp_path / "sweeps" / f"{name}.yaml").write_text(yaml.safe_dump(spec))
+        monkeypatch.setitem(chapters.CHAPTERS, name, chapters.Chapter(
+            title=name, sweeps={"cpu": f"sweeps/{name}.yaml"}, claim="", threshold=1.0, seeds=(1,),
+            seed_group="data.name", superseded_by="tiny-v2" if name == "tiny" else None))
+    _, _, configs = chapters.chapter_sweep("tiny", "cpu", tmp_path)
+    old, new = (ResultStore(tmp_path / "results" / name) for name in ("tiny", "tiny-v2"))
+    old.put(configs[0], fake_result(R=0.5, ci=(0.4, 0.6)))
+
+    with pytest.raises(ValueError, match=r"'tiny' is stopped: .* superseded by 'tiny-v2'.*`kcl chapter tiny-v2`"):
+        chapters.chapter_parts("tiny", "cpu", allow_train=True, root=tmp_path, log=lambda _: None)
+    assert progress.chapter_plan("tiny", "cpu", tmp_path) == [
+        "tiny is stopped: its protocol was superseded by tiny-v2 (book/protocol.md), so nothing more of it runs; "
+        "`kcl chapter tiny-v2 --dry-run` shows what is left there"]
+    parts, running = progress.parts_or_so_far("tiny", "cpu", root=tmp_path)
+    assert [r["result"]["R"] for r in parts["main"]] == [0.5] and running.superseded_by == "tiny-v2"
+    assert running.note().startswith("**Stopped.** This protocol's runs stopped where they stand, superseded by "
+                                     "`tiny-v2`") and "no verdict" in running.note()
+    assert running.verdict_note().startswith("*No verdict: this protocol stopped")
+    assert progress.data_type_point("tiny", "bioD", root=tmp_path) == (None, [], "the bioD runs of `tiny-v2`")
+    for config, R in zip(configs[1:], (0.9, 0.7)):
+        old.put(config, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
+    head, main, waits = progress.data_type_point("tiny", "bioD", root=tmp_path)   # the stopped one's seed 0
+    assert (head["R"], len(main)) == (0.9, 3) and waits == (
+        "the bioD runs of `tiny-v2` (until then the point shown is `tiny`'s, stopped: seed 0 at its best rate)")
+    for config, R in zip(configs, (0.6, 0.8, 1.1)):   # same configs, the successor's store
+        new.put(config, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
+    head, main, waits = progress.data_type_point("tiny", "bioD", root=tmp_path)   # the successor's seed 0
+    assert (head["R"], [r["result"]["R"] for r in main]) == (1.1, [0.6, 0.8, 1.1])
+    assert waits == "the seed reruns of `tiny-v2`'s bioD point"
+    _, running = progress.parts_or_so_far("tiny-v2", "cpu", root=tmp_path)   # the successor runs as any chapter
+    assert running.note().startswith("**Still running.**") and running.verdict_note().startswith("*Pending")

@@ -47,6 +47,7 @@ class Chapter:
     seed_group: str | None = None  # rerun each group's peak instead (a dotted field, e.g. data.name)
     seed_all_rates: bool = False  # also rerun the peak at every seed × every rate (law.seed_rate_configs)
     edge_rates: bool = False  # one rate beyond the grid where a setting's peak is at its edge (law.edge_rate_configs)
+    superseded_by: str | None = None  # a later protocol's chapter: this one keeps its records and trains no more
 
 
 # The smoke profile of the law chapters: 40 people, two tiny models, two rates, seconds in all.
@@ -84,9 +85,19 @@ CHAPTERS = {
     ),
     "result2": Chapter(
         title="Result 2: bioS, bioS-simple and the bioR proxy",
-        # protocol v2 (2026-11-30): d = 32 at N = 4000; v1's sweeps/result2.yaml (d = 16) never ran
+        # protocol v2 (2026-11-30): d = 32 at N = 4000; v1's sweeps/result2.yaml (d = 16) never ran.
+        # Stopped after its six bioS and bioS-simple main runs: protocol v3 (2026-12-01) decides.
         sweeps={"cpu": "sweeps/result2-v2.yaml", "gpu": "sweeps/gpu/result2.yaml"},
         pilot={"cpu": "sweeps/pilot-lr-bios.yaml", "gpu": "sweeps/gpu/pilot-lr-1000.yaml"},
+        claim="bioS-simple and bioR also reach about 2 bits per parameter, slightly below bioS (Result 2)",
+        threshold=2.0, seeds=(1, 2), seed_group="data.name", edge_rates=True, superseded_by="result2-v3",
+        smoke=_SMOKE_BIOS, smoke_grid={"data.name": ["bioS", "bioS-simple", "bioR-proxy"], **_SMOKE_BIOS_RATES},
+    ),
+    "result2-v3": Chapter(
+        title="Result 2, protocol v3: bioS, bioS-simple and the bioR proxy in at least 50K steps",
+        # protocol v3 (2026-12-01): v2 with batch 8; its rates are listed in the sweep file (the
+        # pilot rule on the steps diagnostic's batch-4 runs)
+        sweeps={"cpu": "sweeps/result2-v3.yaml", "gpu": "sweeps/gpu/result2.yaml"},
         claim="bioS-simple and bioR also reach about 2 bits per parameter, slightly below bioS (Result 2)",
         threshold=2.0, seeds=(1, 2), seed_group="data.name", edge_rates=True,
         smoke=_SMOKE_BIOS, smoke_grid={"data.name": ["bioS", "bioS-simple", "bioR-proxy"], **_SMOKE_BIOS_RATES},
@@ -295,12 +306,16 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     the seeds rerun the main sweep's peak; with ``seed_all_rates``,
     ``"seed_rates"`` reruns it at every seed and rate (each seed's own best rate); with ``edge_rates``,
     ``"edge_rates"`` adds one rate beyond an edge peak (``follow_ups``). Trains only what is missing,
-    and only if ``allow_train``; with ``checkpoint_dir`` a killed run resumes where it stopped;
+    and only if ``allow_train`` (never for a chapter ``superseded_by`` another, outside the smoke
+    profile: ``ValueError``); with ``checkpoint_dir`` a killed run resumes where it stopped;
     ``workers`` runs that many configs at once (``kcl.sweep.run_sweep``)."""
     from kcl.run import checkpoint_progress, run, sweep_cost
     from kcl.stats import lr_grid_from_pilot
 
     ch = CHAPTERS[chapter]
+    if allow_train and ch.superseded_by and profile != "smoke":
+        raise ValueError(f"chapter {chapter!r} is stopped: its protocol was superseded by {ch.superseded_by!r} "
+                         f"(book/protocol.md), so it trains nothing more; run `kcl chapter {ch.superseded_by}`")
     under_way = functools.partial(checkpoint_progress, checkpoint_dir=checkpoint_dir) if checkpoint_dir else None
     if store is None and profile == "smoke":
         store = _smoke_store(chapter)

@@ -70,6 +70,9 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
         return plan(store_, configs_, sweep_cost(workers), workers, under_way)
 
     ch = CHAPTERS[chapter]
+    if ch.superseded_by:
+        return [f"{chapter} is stopped: its protocol was superseded by {ch.superseded_by} (book/protocol.md), so "
+                f"nothing more of it runs; `kcl chapter {ch.superseded_by} --dry-run` shows what is left there"]
     root_path = repo_root(root)
     walk = walk or _stored_sweeps(chapter, profile, root)
     lines = []
@@ -141,6 +144,11 @@ class StoredSoFar:
     complete: bool  # main sweep and every rerun stored: ``chapter_parts`` would return without training
     plan: list[str]  # ``chapter_plan`` for 2 runs at once: what is left, part by part, and its estimated cost
 
+    @property
+    def superseded_by(self) -> str | None:
+        """The chapter of the later protocol this one stopped for (None while it runs)."""
+        return CHAPTERS[self.chapter].superseded_by
+
     def summary(self) -> str:
         """How many runs of each part are stored, of how many known so far."""
         counts = [f"{part}: {len(self.parts.get(part, []))} of {len(self.parts.get(part, [])) + len(missing)}"
@@ -149,7 +157,8 @@ class StoredSoFar:
 
     def note(self) -> str:
         """A page's banner while its sweep runs (Markdown): what is stored, by part and by data set,
-        what the figures below are, that the verdict waits, and what is left with its estimated cost."""
+        what the figures below are, that the verdict waits, and what is left with its estimated cost;
+        for a chapter superseded by a later protocol, that it stopped with these records."""
         from kcl.law import data_label
         from kcl.store import _jsonable
 
@@ -159,6 +168,13 @@ class StoredSoFar:
             for config in configs:
                 by_data.setdefault(data_label(config), [0, 0])[1 - stored] += 1
         data_sets = ", ".join(f"{label}: {done} of {done + left}" for label, (done, left) in by_data.items()) or "none yet"
+        successor = self.superseded_by
+        if successor:
+            return (f"**Stopped.** This protocol's runs stopped where they stand, superseded by `{successor}` "
+                    f"(the protocol page, its latest dated section). Runs stored: {self.summary()}; main runs by "
+                    f"data set: {data_sets}. "
+                    "The figures below show these records: each point is its best of the rates stored, seed 0, "
+                    "with its 95% bootstrap interval over people. They get no verdict.")
         more = " (more reruns follow as the main sweep completes)" if self.missing.get("main") else ""
         return (f"**Still running.** Runs stored so far: {self.summary()}{more}. Main runs by data set: "
                 f"{data_sets}. The figures below show only what is stored: each point is its best of the "
@@ -166,6 +182,14 @@ class StoredSoFar:
                 f"waits for the whole sweep. What is left, estimated for 2 runs at once on the machine that "
                 f"built this page (`kcl chapter {self.chapter} --dry-run --workers 2`):\n\n"
                 + "\n".join(f"- {line}" for line in self.plan))
+
+    def verdict_note(self) -> str:
+        """What a page says in place of its verdict while it holds the verdict back (Markdown)."""
+        successor = self.superseded_by
+        if successor:
+            return (f"*No verdict: this protocol stopped before its sweep was complete; `{successor}`'s records "
+                    "decide (its section above).*")
+        return "*Pending: the verdict waits for the whole sweep (above, \"Still running\").*"
 
 
 def parts_or_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
@@ -208,7 +232,21 @@ def data_type_point(chapter: str, name: str, profile: str = "cpu", *, allow_trai
     results 1 and 4): ``(head, main records of that data set, what its verdict waits for)``. Once
     its main runs and seed reruns are stored, ``head`` is ``law.headline`` over them and the wait is
     ""; while only its seeds are missing, ``head`` is seed 0 at its best rate (show it, judge
-    nothing); while its main runs are missing, ``head`` is None."""
+    nothing); while its main runs are missing, ``head`` is None. For a chapter ``superseded_by``
+    a later protocol, the later chapter's point as soon as it has one; until then this chapter's
+    (seed 0), with the later one's wait."""
+    head, main, waits = _own_point(chapter, name, profile, allow_train, root)
+    successor = CHAPTERS[chapter].superseded_by
+    if not successor:
+        return head, main, waits
+    later = data_type_point(successor, name, profile, allow_train=allow_train, root=root)
+    if later[0] is not None or head is None:
+        return later
+    return head, main, f"{later[2]} (until then the point shown is `{chapter}`'s, stopped: seed 0 at its best rate)"
+
+
+def _own_point(chapter: str, name: str, profile: str, allow_train: bool, root) -> tuple[dict | None, list[dict], str]:
+    """``data_type_point`` of the chapter's own records."""
     from kcl.law import by_data_type
     from kcl.store import MissingResultsError
 
