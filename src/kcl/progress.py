@@ -235,12 +235,15 @@ def data_type_point(chapter: str, name: str, profile: str = "cpu", *, allow_trai
     nothing); while its main runs are missing, ``head`` is None. For a chapter ``superseded_by``
     a later protocol, the later chapter's point as soon as it has one; until then this chapter's
     (seed 0), with the later one's wait."""
-    head, main, waits = _own_point(chapter, name, profile, allow_train, root)
     successor = CHAPTERS[chapter].superseded_by
     if not successor:
-        return head, main, waits
+        return _own_point(chapter, name, profile, allow_train, root)
     later = data_type_point(successor, name, profile, allow_train=allow_train, root=root)
-    if later[0] is not None or head is None:
+    if later[0] is not None:
+        return later
+    # the stopped chapter trains nothing more, so its own records are only read
+    head, main, _ = _own_point(chapter, name, profile, False, root)
+    if head is None:
         return later
     return head, main, f"{later[2]} (until then the point shown is `{chapter}`'s, stopped: seed 0 at its best rate)"
 
