@@ -500,3 +500,7 @@ def test_a_superseded_chapter_keeps_its_records_trains_nothing_and_names_its_suc
     assert waits == "the seed reruns of `tiny-v2`'s bioD point"
     _, running = progress.parts_or_so_far("tiny-v2", "cpu", root=tmp_path)   # the successor runs as any chapter
     assert running.note().startswith("**Still running.**") and running.verdict_note().startswith("*Pending")
+    new.put(running.missing["seeds"][0], fake_result(R=1.0, ci=(0.9, 1.1)))
+    # allow_train: the successor, complete, trains nothing, and the stopped chapter is never asked to
+    head, _, waits = progress.data_type_point("tiny", "bioD", root=tmp_path, allow_train=True)
+    assert (head["values"], waits) == ([1.1, 1.0], "")
