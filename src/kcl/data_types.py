@@ -1,0 +1,143 @@
+"""Result 2's page: one protocol's records over data types (bioS, bioS-simple, the bioR proxy).
+
+The page shows two protocols of the same claim (v3 decides; v2 stopped where it stood), each with
+the same figures. ``DataTypeView`` holds one protocol's records and draws each figure, so the
+notebook calls it once per protocol instead of repeating its cells (App. A.3, Fig. 11).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import pandas as pd
+
+from kcl import law, plots, stats
+from kcl.chapters import CHAPTERS
+from kcl.progress import StoredSoFar, shown_so_far
+
+POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high", "R_max", "R_non_embedding",
+                 "accuracy", "best_lr", "best_lr_at_edge", "lr_tried", "minutes"]
+WIDENED_ROUNDED = ["R", "R_low", "R_high", "R_widened", "R_low_widened", "R_high_widened"]
+
+
+@dataclass(frozen=True)
+class DataTypeView:
+    """One chapter's records by part (``parts`` None while no main run is stored, ``pending`` then
+    says so), and ``running`` while its sweeps are incomplete or stopped (``StoredSoFar``)."""
+
+    chapter: str
+    profile: str
+    parts: dict[str, list[dict]] | None
+    running: StoredSoFar | None
+    pending: str
+
+    @property
+    def stored(self) -> bool:
+        return self.parts is not None
+
+    @functools.cached_property
+    def heads(self) -> dict[str, dict]:
+        """``law.by_data_type``: seed 0 alone while running, else the mean over seeds."""
+        return law.by_data_type(self.parts["main"], [] if self.running else self.parts["seeds"])
+
+    @property
+    def records(self) -> list[dict]:
+        """Every record of the chapter: pilot, main sweep, seed reruns, reruns beyond an edge."""
+        return [r for part in ("pilot", "main", "seeds", "edge_rates") for r in self.parts.get(part, [])]
+
+    @property
+    def best(self) -> list[dict]:
+        """Each data type's best run at seed 0."""
+        return [h["record"] for h in self.heads.values()]
+
+    def banner(self) -> str:
+        """What stands above the figures: the running or stopped note, or the pending line."""
+        if not self.stored:
+            return self.pending
+        return self.running.note() if self.running else ""
+
+    def glue_values(self) -> dict[str, str]:
+        """The figures a page's text quotes: runs, core-hours, model, people, the embedding's share."""
+        first = self.parts["main"][0]
+        p = first["result"]["params"]
+        bars = ("Each bar is seed 0 at its best rate stored, with its 95% bootstrap interval over people."
+                if self.running else "The bars are means over the three seeds with a 95% t-interval; the dots "
+                "are the seeds.")
+        return {"n_runs": f"{len(self.records)}", "cpu_hours": f"{stats.cpu_hours(self.records):.1f}",
+                "model": law.model_label(first["config"]["model"]),
+                "people": f"{first['config']['data']['n_people']:,}", "batch": f"{first['config']['train']['batch_size']}",
+                "embedding_share": f"{p['embedding'] / p['total']:.0%}",
+                "nonemb_factor": f"{p['total'] / p['non_embedding']:.1f}", "bars": bars}
+
+    def data_types_chart(self, protocol: str):
+        what = " (seed 0, stored so far)" if self.running else " (mean over seeds, 95% interval)"
+        return plots.data_types(self.heads, title=f"{protocol}: bits per parameter by data type{what}")
+
+    def points(self) -> pd.DataFrame:
+        """Each data type's point (best of its rates, seed 0) under both counts."""
+        return law.points_frame(self.parts["main"])
+
+    def points_table(self) -> pd.DataFrame:
+        return self.points()[POINT_COLUMNS].round(3)
+
+    def rates_chart(self, protocol: str):
+        """Every rate tried: the pilot that chose them (if the chapter has one), the main sweep and
+        the reruns beyond an edge."""
+        runs = self.parts.get("pilot", []) + self.parts["main"] + self.parts.get("edge_rates", [])
+        return plots.lr_sweep(law.lr_frame(runs), title=f"{protocol}: every learning rate tried (each point takes the best)")
+
+    def widened(self) -> pd.DataFrame:
+        """The points rerun one rate beyond an edge, beside their committed figure."""
+        return law.widened_points(self.parts["main"], self.parts.get("edge_rates", []))
+
+    def edge_note(self) -> str:
+        """What the page says about the reruns beyond an edge (the table is ``widened``)."""
+        if self.widened().empty and self.running:
+            beyond = ", ".join(f"{c.data.name} at {c.train.lr:g}" for c in self.running.missing.get("edge_rates", []))
+            ending = ("; none so far." if not beyond else f"; still to run: {beyond}." if not self.running.superseded_by
+                      else f"; not run, as this protocol stopped: {beyond}.")
+            return ("*A data type whose best rate sits at an edge of its three rates is rerun one rate beyond it "
+                    f"once all three are stored{ending}*")
+        if self.widened().empty:
+            return "Every data type's best rate lies inside its three rates: nothing was rerun beyond them."
+        return ("**One rate beyond the edge.** These data types peaked at an edge of the three rates and were run "
+                "once more, at seed 0, two-fold beyond it. The committed figure (seed 0, best of three) beside the "
+                "widened one (best of four)" + ("." if self.running else "; the verdict stays the committed one."))
+
+    def verdict(self) -> str:
+        """The committed verdicts (Markdown), with the reruns beyond an edge beside them; while the
+        sweep runs or after it stopped, the sentence that stands in their place."""
+        if not self.stored:
+            return f"*Pending: no verdict before {self.chapter}'s runs are stored.*"
+        if self.running:
+            return self.running.verdict_note()
+        text = stats.verdicts_markdown(law.claims_result2(self.parts["main"], self.parts["seeds"]), self.profile)
+        reran = {r["config"]["data"]["name"] for r in self.parts["edge_rates"]}
+        if reran:  # seed 0 at its best of four rates, bootstrap intervals: beside the committed verdicts
+            addendum = [j for j in law.claims_result2(self.parts["main"] + self.parts["edge_rates"], [])
+                        if j.claim.split(":")[0] in reran]
+            text += ("\n\n**With one rate beyond the edge** (seed 0, 95% bootstrap over people)\n\n"
+                     + stats.verdicts_markdown(addendum, self.profile))
+        return text
+
+    def summary(self, protocol: str) -> list:
+        """Everything of this protocol in one section, in order: banner, data types, rates, the
+        points, the reruns beyond an edge and the verdict (what a page shows for a protocol that
+        no longer leads it)."""
+        if not self.stored:
+            return [self.pending]
+        shown = [self.banner()] if self.banner() else []
+        shown += [self.data_types_chart(protocol), self.rates_chart(protocol), self.points_table(),
+                  self.edge_note()]
+        if not self.widened().empty:
+            shown.append(self.widened().round({col: 3 for col in WIDENED_ROUNDED}))
+        return [*shown, self.verdict()]
+
+
+def view(chapter: str, profile: str = "cpu", *, allow_train: bool = False, root=None) -> DataTypeView:
+    """A chapter's records as ``progress.shown_so_far`` finds them (training what is missing only if
+    ``allow_train``; never for a stopped protocol outside the smoke profile)."""
+    stopped = CHAPTERS[chapter].superseded_by and profile != "smoke"
+    parts, running, pending = shown_so_far(chapter, profile, allow_train=allow_train and not stopped, root=root)
+    return DataTypeView(chapter, profile, parts, running, pending)

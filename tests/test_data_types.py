@@ -1,0 +1,78 @@
+"""Result 2's page per protocol (``kcl.data_types``): the same figures for a running, a stopped
+and a complete chapter, and nothing trained for a stopped one."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import yaml
+
+from kcl import chapters, data_types
+from kcl.store import ResultStore
+from test_chapters import TINY, fake_result  # the chapters' test config and record (tests/ is on sys.path)
+
+
+@pytest.fixture
+def two_protocols(tmp_path, monkeypatch):
+    """``old`` (stopped, superseded by ``new``) and ``new``, each a three-rate sweep of TINY with
+    one seed rerun per data set and a rerun beyond an edge; returns the root and the main configs."""
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "sweeps").mkdir()
+    as_dict = json.loads(json.dumps(dataclasses.asdict(TINY)))
+    as_dict["data"]["name"] = "bioS"  # the claims of result 2 are about bioS
+    for name in ("old", "new"):
+        spec = {"store": f"results/{name}", "base": {k: as_dict[k] for k in ("data", "model", "train")},
+                "grid": {"train.lr": [0.01, 0.02, 0.04]}}
+        (tmp_path / "sweeps" / f"{name}.yaml").write_text(yaml.safe_dump(spec))
+        monkeypatch.setitem(chapters.CHAPTERS, name, chapters.Chapter(
+            title=name, sweeps={"cpu": f"sweeps/{name}.yaml"}, claim="", threshold=2.0, seeds=(1, 2),
+            seed_group="data.name", edge_rates=True, superseded_by="new" if name == "old" else None))
+    _, _, configs = chapters.chapter_sweep("old", "cpu", tmp_path)
+    return tmp_path, configs
+
+
+def test_no_record_says_what_is_pending(two_protocols):
+    root, _ = two_protocols
+    view = data_types.view("new", "cpu", root=root)
+    assert not view.stored and view.banner().startswith("*Pending: new") and "`kcl chapter new --workers 2`" in view.banner()
+    assert view.summary("v") == [view.banner()] and view.verdict() == "*Pending: no verdict before new's runs are stored.*"
+
+
+def test_a_stopped_protocol_shows_its_records_without_verdict_and_trains_nothing(two_protocols):
+    root, configs = two_protocols
+    for config, R in zip(configs, (0.5, 0.7, 0.9)):  # peak at the top edge: a rerun beyond it is due
+        ResultStore(root / "results" / "old").put(config, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
+    view = data_types.view("old", "cpu", allow_train=True, root=root)  # a stopped chapter is never trained
+    assert view.running.superseded_by == "new" and view.heads["bioS"]["R"] == 0.9
+    banner, chart, rates, table, edge, verdict = view.summary("Protocol old")
+    assert banner.startswith("**Stopped.**") and "old: bits per parameter by data type (seed 0" in chart.to_json()
+    assert "Protocol old: every learning rate tried" in rates.to_json()
+    assert list(table["R"]) == [0.9] and list(table["lr_tried"]) == ["0.01: 0.500, 0.02: 0.700, 0.04: 0.900"]
+    assert edge.endswith("not run, as this protocol stopped: bioS at 0.08.*")
+    assert verdict.startswith("*No verdict: this protocol stopped")
+    assert view.glue_values()["n_runs"] == "3" and view.glue_values()["bars"].startswith("Each bar is seed 0")
+
+
+def test_a_complete_protocol_gives_its_verdict_with_the_edge_rerun_beside_it(two_protocols):
+    root, configs = two_protocols
+    store = ResultStore(root / "results" / "new")
+    for config, R in zip(configs, (0.5, 0.7, 0.9)):
+        store.put(config, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
+    running = data_types.view("new", "cpu", root=root).running
+    assert running and running.note().startswith("**Still running.**")
+    for config in running.missing["seeds"] + running.missing["edge_rates"]:
+        R = 2.2 if config.train.lr == 0.08 else 1.0  # the rerun beyond the edge stores more
+        store.put(config, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
+    view = data_types.view("new", "cpu", root=root)
+    assert view.running is None and view.banner() == ""
+    assert view.heads["bioS"]["values"] == [0.9, 1.0, 1.0]   # seed 0 and the two reruns at its best rate
+    widened = view.widened()
+    assert (list(widened["R"]), list(widened["R_widened"])) == ([0.9], [2.2])
+    text = view.verdict()
+    committed, beside = text.split("**With one rate beyond the edge**")
+    assert "bioS: R(F) at 1000 exposures" in committed and "ours 0.967" in committed   # mean of 0.9, 1.0, 1.0
+    assert "not reproduced" in committed and "2.200" in beside
+    items = view.summary("Protocol new")
+    assert len(items) == 6 and items[-2].equals(widened.round({c: 3 for c in data_types.WIDENED_ROUNDED}))
