@@ -142,3 +142,28 @@ def test_holdout_report_estimates_each_store_from_the_others():
     assert set(rows) == {"a", "b", "slow"}   # nothing on 1 thread in "other threads"
     assert rows["slow"]["actual / estimate"] == pytest.approx(2.0, abs=0.01)
     assert rows["slow"]["runs"] == 1 and rows["a"]["data"] == "bioD"
+
+
+def test_fit_prices_a_step_that_outgrows_the_cache():
+    """The same shape in larger batches costs more per token (the steps diagnostic: batch 4 trains
+    about 1.5× faster per token than batch 24 on this CPU): the spill term recovers that price, and
+    without it the fit cannot follow the batch."""
+    from kcl.cost import record_work
+
+    rate, per_logit, per_spill = 60e9, 1e-8, 1e-9
+    records = []
+    for rows, context, vocab, batch in [(20_000, 32, 400, 4), (20_000, 32, 400, 48), (80_000, 512, 2_000, 4),
+                                        (80_000, 512, 2_000, 24), (40_000, 128, 1_000, 8), (150_000, 256, 3_000, 12)]:
+        tokens = 10**7
+        record = fake_record(rows, tokens, tokens // (batch * context), 0.0, context=context, vocab=vocab)
+        w = record_work(record)
+        record["result"]["train"]["wall_seconds"] = w.flops / rate + w.logits * per_logit + w.spill * per_spill
+        records.append(record)
+    model = fit_cost_model(records, threads=1)
+    assert model.seconds_per_spill == pytest.approx(per_spill, rel=1e-6)
+    assert model.seconds_per_logit == pytest.approx(per_logit, rel=1e-6)
+    small, large = records[2], records[3]
+    assert model.seconds(record_work(large)) > 1.2 * model.seconds(record_work(small))  # same tokens, batch 24 vs 4
+    without = fit_cost_model(records, threads=1, terms=("flops", "attention", "logits", "steps"))
+    assert without.seconds_per_spill == 0
+    assert "per 1000 tokens a step" in model.basis

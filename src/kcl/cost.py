@@ -3,18 +3,23 @@
 A training run's wall time is about
 
     6·P·tokens / F  +  a · 6·n_layer·context·d·tokens  +  b · tokens·vocabulary  +  steps · s
+                    +  c · tokens·vocabulary · tokens per step
 
 the parameters' arithmetic (P counts every vocabulary row, as the optimizer updates them all) at
 an effective rate F; the attention scores over each token's context (Kaplan et al.'s term, which
-6·P leaves out); the output softmax's elements, memory-bound on a CPU; and a fixed cost s per
-optimizer step (operator launches, the optimizer, data). On the chapters' tiny models the last
-term is often the larger; bioS in long windows with a vocabulary of thousands spends most of its
-time in the middle two, which a count of 6·P alone misses. While the bioS-like records share one
-shape their attention and softmax work are proportional, so the records fix the two prices' sum
-for that shape, not each (the split comes from the bioD records). The terms are fitted by least
-squares to the records already in ``results/`` that were trained on the same number of threads,
-so the estimate follows this machine type; a term whose fitted price comes out negative is
-dropped, and with too few records the defaults below are used and the estimate says so.
+6·P leaves out); the output softmax's elements, memory-bound on a CPU; a fixed cost s per
+optimizer step (operator launches, the optimizer, data); and the softmax's elements again, dearer
+as a step's outputs outgrow the cache. The last term follows what the first four, alike per token
+at every batch, cannot: the same bioS run trains at about 30K tokens/s per thread in batches of 4
+and at 15–24K in batches of 24–48 (the steps diagnostic, 2026-12-01). On the chapters' tiny
+models the per-step term is often the larger; bioS in long windows with a vocabulary of thousands
+spends most of its time in attention and the softmax, which a count of 6·P alone misses. While the
+bioS-like records share one shape their attention and softmax work are proportional, so the
+records fix those prices' sum for that shape, not each (the split comes from the bioD records).
+The terms are fitted by least squares to the records already in ``results/`` that were trained on
+the same number of threads, so the estimate follows this machine type; a term whose fitted price
+comes out negative is dropped, and with too few records the defaults below are used and the
+estimate says so.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import numpy as np
 
 DEFAULT_FLOPS_PER_SECOND = 25e9  # about 13% of the fp32 matmul peak of a 2-core machine
 MIN_RECORDS = 5  # fewer records at a thread count than this: the defaults
-TERMS = ("flops", "attention", "logits", "steps")  # Work's fields, the fit's columns in this order
+TERMS = ("flops", "attention", "logits", "steps", "spill")  # Work's fields, the fit's columns in this order
 TWO_TERMS = ("flops", "steps")  # the model before the attention and softmax terms (kept for comparison)
 
 
@@ -40,12 +45,14 @@ class Work:
     attention: float  # 6·n_layer·context·d·tokens: scores and their use, forward and backward
     logits: float  # tokens·vocabulary: the output softmax's elements
     steps: int
+    spill: float = 0.0  # logits · tokens per step / 1000: softmax elements dearer as a step's outputs outgrow the cache
 
     @classmethod
     def of(cls, n_params: int, tokens: float, steps: int, n_layer: int, d_model: int, context: float,
            vocab: int) -> "Work":
         return cls(flops=6.0 * n_params * tokens, attention=6.0 * n_layer * context * d_model * tokens,
-                   logits=float(tokens) * vocab, steps=steps)
+                   logits=float(tokens) * vocab, steps=steps,
+                   spill=float(tokens) * vocab * tokens / max(steps, 1) / 1e3)
 
     def row(self, terms: tuple[str, ...] = TERMS) -> list[float]:
         return [float(getattr(self, t)) for t in terms]
@@ -60,12 +67,14 @@ class CostModel:
     seconds_per_step: float = 0.0
     seconds_per_attention_flop: float = 0.0
     seconds_per_logit: float = 0.0
+    seconds_per_spill: float = 0.0
     threads: int | None = None
     n_records: int = 0  # records it was fitted to (0: the defaults)
 
     def seconds(self, work: Work) -> float:
         return (work.flops / self.flops_per_second + work.attention * self.seconds_per_attention_flop
-                + work.logits * self.seconds_per_logit + work.steps * self.seconds_per_step)
+                + work.logits * self.seconds_per_logit + work.steps * self.seconds_per_step
+                + work.spill * self.seconds_per_spill)
 
     @property
     def basis(self) -> str:
@@ -76,6 +85,8 @@ class CostModel:
             extra += f" + attention at {1e-9 / self.seconds_per_attention_flop:.1f} GFLOP/s"
         if self.seconds_per_logit:
             extra += f" + {self.seconds_per_logit * 1e9:.1f} ns per softmax element"
+        if self.seconds_per_spill:
+            extra += f" + {self.seconds_per_spill * 1e12:.2f} ns per softmax element per 1000 tokens a step"
         return (f"fitted to {self.n_records} records on {self.threads} thread(s): "
                 f"{self.flops_per_second / 1e9:.1f} GFLOP/s + {self.seconds_per_step * 1e3:.2f} ms per step{extra}")
 
@@ -110,7 +121,8 @@ def fit_cost_model(records: list[dict], threads: int, terms: tuple[str, ...] = T
                          n_records=len(mine))
     return CostModel(flops_per_second=1.0 / price["flops"], seconds_per_step=float(price.get("steps", 0.0)),
                      seconds_per_attention_flop=float(price.get("attention", 0.0)),
-                     seconds_per_logit=float(price.get("logits", 0.0)), threads=threads, n_records=len(mine))
+                     seconds_per_logit=float(price.get("logits", 0.0)),
+                     seconds_per_spill=float(price.get("spill", 0.0)), threads=threads, n_records=len(mine))
 
 
 
@@ -178,7 +190,9 @@ def fit_report(records: list[dict]) -> list[dict]:
         row = {"threads": threads, "records": len(mine), "GFLOP/s": round(float(model.flops_per_second) / 1e9, 1),
                "ms per step": round(model.seconds_per_step * 1e3, 2),
                "attention GFLOP/s": round(1e-9 / model.seconds_per_attention_flop, 1) if model.seconds_per_attention_flop else None,
-               "ns per softmax element": round(model.seconds_per_logit * 1e9, 2) if model.seconds_per_logit else None}
+               "ns per softmax element": round(model.seconds_per_logit * 1e9, 2) if model.seconds_per_logit else None,
+               "ns per softmax element per 1000 tokens a step":
+                   round(model.seconds_per_spill * 1e12, 3) if model.seconds_per_spill else None}
         fits = (("fitted", model), ("two-term", fit_cost_model(records, threads, TWO_TERMS)), ("FLOPs only", CostModel()))
         for name, m in fits:
             row[f"actual / {name}"] = _spread([_ratio(r, m) for r in mine])
