@@ -131,6 +131,13 @@ CHAPTERS = {
         claim="after 100 exposures bioS is stored at about 1 bit per parameter or more (Result 4)",
         threshold=1.0, edge_rates=True, smoke=_SMOKE_BIOS, smoke_grid=_SMOKE_BIOS_RATES,
     ),
+    "result4-bios-v3": Chapter(
+        title="Result 4 on bioS, protocol v3: result 2's bioS point at 100 exposures in about 45K steps",
+        # protocol v3 (2026-12-01): v2 in batch 1 (the steps diagnostic; Remark A.2), beside v2
+        sweeps={"cpu": "sweeps/result4-bios-v3.yaml", "gpu": "sweeps/gpu/result4-bios.yaml"},
+        claim="after 100 exposures bioS is stored at about 1 bit per parameter or more (Result 4)",
+        threshold=1.0, edge_rates=True, smoke={**_SMOKE_BIOS, "train.batch_size": 1}, smoke_grid=_SMOKE_BIOS_RATES,
+    ),
     "bios-position": _diagnostic(
         "position", "result 4's best bioS point, retrained, with its bits by sentence position",
         "the retrained point must come back to its committed R"),
