@@ -76,3 +76,9 @@ def test_a_complete_protocol_gives_its_verdict_with_the_edge_rerun_beside_it(two
     assert "not reproduced" in committed and "2.200" in beside
     items = view.summary("Protocol new")
     assert len(items) == 6 and items[-2].equals(widened.round({c: 3 for c in data_types.WIDENED_ROUNDED}))
+
+
+def test_the_smoke_profile_never_trains_a_stopped_protocol(two_protocols):
+    view = data_types.view("old", "smoke", allow_train=True)
+    assert not view.stored and view.summary("v") == [
+        "*old: stopped, superseded by `new`; the smoke profile trains only the protocol that decides.*"]

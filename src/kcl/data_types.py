@@ -136,8 +136,12 @@ class DataTypeView:
 
 
 def view(chapter: str, profile: str = "cpu", *, allow_train: bool = False, root=None) -> DataTypeView:
-    """A chapter's records as ``progress.shown_so_far`` finds them (training what is missing only if
-    ``allow_train``; never for a stopped protocol outside the smoke profile)."""
-    stopped = CHAPTERS[chapter].superseded_by and profile != "smoke"
-    parts, running, pending = shown_so_far(chapter, profile, allow_train=allow_train and not stopped, root=root)
+    """A chapter's records as ``progress.shown_so_far`` finds them, training what is missing only if
+    ``allow_train`` and never for a stopped protocol (``Chapter.superseded_by``): in the smoke
+    profile, whose temporary store is empty, such a chapter shows a line saying so."""
+    successor = CHAPTERS[chapter].superseded_by
+    if successor and profile == "smoke":  # its temporary store holds nothing, and it never trains again
+        return DataTypeView(chapter, profile, None, None, f"*{CHAPTERS[chapter].title}: stopped, superseded by "
+                            f"`{successor}`; the smoke profile trains only the protocol that decides.*")
+    parts, running, pending = shown_so_far(chapter, profile, allow_train=allow_train and not successor, root=root)
     return DataTypeView(chapter, profile, parts, running, pending)
