@@ -162,13 +162,18 @@ def test_steps_summary_reads_each_batch_by_the_rule_written_before_the_runs(batc
     table = positions.across_records(totals_records(
         [("a", 240, 0.4, 8, 940, 0.01), ("b", 240, 0.5, 8, 940, 0.02), ("c", 240, batch_4[0], 4, 1880, 0.01, batch_4[1]),
          ("d", 240, batch_2[0], 2, 3760, 0.02, batch_2[1]), ("e", 120, 0.3, 4, 900, 0.02)]))   # e: N = 120, one batch
-    summary = positions.steps_summary(table)
+    summary = positions.steps_summary(table, ruled_store="s")
     assert "\n" not in summary and "N = 120" not in summary   # only N = 240 has more than one batch
     assert summary.startswith("- **bioS, N = 240, pools 400×400×1000, gpt2-1-1 d=8, 0 exposures (per non-embedding "
                               "parameter: 2.5 × R)**: batch 8 (0.9K steps, best of 2 rates at 0.02): 0.5K bits, R = 0.500 [0.490, 0.510]; batch 4 (1.9K steps")
     assert f"Against batch 8's best: batch 4 {batch_4[0] / 0.5 - 1:+.0%}; batch 2 " in summary and reading in summary
-    assert positions.steps_summary(table[table["batch"] == 8]) == ""
-    waiting = positions.steps_summary(table[(table["batch"] != 8) | (table["lr"] != 0.01)], read=False)   # a left out
+    assert positions.steps_summary(table[table["batch"] == 8], ruled_store="s") == ""
+    unread = positions.steps_summary(table)   # none of these runs is the steps diagnostic's: compared, not read
+    assert reading not in unread and unread.endswith(
+        f"Against batch 8's best: batch 4 {batch_4[0] / 0.5 - 1:+.0%}; batch 2 {batch_2[0] / 0.5 - 1:+.0%}. No rule "
+        "reads this point: the steps diagnostic's rule was written for its own runs, and these are shown beside them.")
+    waiting = positions.steps_summary(table[(table["batch"] != 8) | (table["lr"] != 0.01)], read=False,
+                                      ruled_store="s")   # a left out
     assert "batch 8 (0.9K steps, one rate, 0.02)" in waiting and reading not in waiting
     assert waiting.endswith("The rule written before these runs is read once all of them are stored.")
     frame = positions.steps_frame(table)

@@ -258,6 +258,7 @@ def totals_summary(table: pd.DataFrame) -> str:
 
 
 STEPS_KEYS = ["data", "N", "pools", "model", "exposures"]
+STEPS_DIAGNOSTIC_STORE = "diagnostics/bios-steps"  # the runs the rule was written for (book/protocol.md)
 
 
 def steps_frame(table: pd.DataFrame) -> pd.DataFrame:
@@ -271,22 +272,38 @@ def steps_frame(table: pd.DataFrame) -> pd.DataFrame:
         f"{r.P / r.P_non_embedding:.1f} × R)" for r in rows.itertuples()])
 
 
-def steps_summary(table: pd.DataFrame, read: bool = True) -> str:
+def steps_summary(table: pd.DataFrame, read: bool = True, ruled_store: str = STEPS_DIAGNOSTIC_STORE) -> str:
     """``across_records``'s runs of one data set, N, name pools, model and exposures in more than one
     batch (the same data in more or fewer steps), in words: each batch's best run (over rates and
     seeds) with its bits and R interval, largest batch first, then the steps diagnostic's reading
     by its rule (book/protocol.md, "Diagnostics", 2026-12-01; ``MORE_STEPS_GAIN``), or, with
-    ``read=False`` (the diagnostic's runs are not all stored), that the reading waits."""
+    ``read=False`` (the diagnostic's runs are not all stored), that the reading waits. The rule reads
+    only a point with runs from ``ruled_store``, the diagnostic's; another point stored in more than
+    one batch (a later protocol's smaller batches beside an earlier one's) is compared, not read."""
     lines = []
     for point, rows in steps_frame(table).sort_values(STEPS_KEYS).groupby("point", sort=False):
+        ruled = rows["store"].str.split(", ").apply(lambda stores: ruled_store in stores).any()
         best = rows.loc[rows.groupby("batch")["R"].idxmax()].sort_values("batch", ascending=False)
         tried = rows.groupby("batch")["lr"].nunique()
         points = "; ".join(f"batch {b.batch} ({b.steps / 1000:.1f}K steps, " + (f"best of {tried[b.batch]} rates at "
                            if tried[b.batch] > 1 else "one rate, ") + f"{b.lr:g}): "
                            f"{_kilo(b.bits)} bits, R = {b.R:.3f} [{b.R_low:.3f}, {b.R_high:.3f}]" for b in best.itertuples())
-        lines.append(f"- **{point}**: {points}. " + (_more_steps_reading(best) if read else
-                     "The rule written before these runs is read once all of them are stored."))
+        if not ruled:
+            reading = (_against(best) + ". No rule reads this point: the steps diagnostic's rule was written for "
+                       "its own runs, and these are shown beside them.")
+        else:
+            reading = (_more_steps_reading(best) if read else
+                       "The rule written before these runs is read once all of them are stored.")
+        lines.append(f"- **{point}**: {points}. " + reading)
     return "\n".join(lines)
+
+
+def _against(best: pd.DataFrame) -> str:
+    """Each smaller batch's bits against the largest batch's best run (largest batch first)."""
+    base, smaller = best.iloc[0], best.iloc[1:]
+    gains = smaller["bits"] / base["bits"] - 1
+    return f"Against batch {base.batch}'s best: " + "; ".join(f"batch {b.batch} {g:+.0%}"
+                                                             for b, g in zip(smaller.itertuples(), gains))
 
 
 def _more_steps_reading(best: pd.DataFrame) -> str:
@@ -294,7 +311,6 @@ def _more_steps_reading(best: pd.DataFrame) -> str:
     base, smaller = best.iloc[0], best.iloc[1:]
     gains = smaller["bits"] / base["bits"] - 1
     more = (gains > MORE_STEPS_GAIN) & (smaller["R_low"] > base["R_high"])
-    against = "; ".join(f"batch {b.batch} {g:+.0%}" for b, g in zip(smaller.itertuples(), gains))
     if more.any():
         reading = ("more steps at the same exposures stored more: the model was not full at the largest batch's "
                    f"R = {base.R:.3f}")
@@ -304,5 +320,5 @@ def _more_steps_reading(best: pd.DataFrame) -> str:
     else:
         reading = (f"a smaller batch stores more than {MORE_STEPS_GAIN:.0%} more, but its interval overlaps the "
                    "largest batch's: the rule decides neither way")
-    return (f"Against batch {base.batch}'s best: {against}. By the rule written before these runs "
+    return (f"{_against(best)}. By the rule written before these runs "
             f"(more than {MORE_STEPS_GAIN:.0%} and the interval of R wholly above), {reading}.")
