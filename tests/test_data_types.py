@@ -68,7 +68,7 @@ def test_a_complete_protocol_gives_its_verdict_with_the_edge_rerun_beside_it(two
     view = data_types.view("new", "cpu", root=root)
     assert view.running is None and view.banner() == ""
     assert view.heads["bioS"]["values"] == [0.9, 1.0, 1.0]   # seed 0 and the two reruns at its best rate
-    widened = view.widened()
+    widened = view.widened
     assert (list(widened["R"]), list(widened["R_widened"])) == ([0.9], [2.2])
     text = view.verdict()
     committed, beside = text.split("**With one rate beyond the edge**")

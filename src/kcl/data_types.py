@@ -74,12 +74,13 @@ class DataTypeView:
         what = " (seed 0, stored so far)" if self.running else " (mean over seeds, 95% interval)"
         return plots.data_types(self.heads, title=f"{protocol}: bits per parameter by data type{what}")
 
+    @functools.cached_property
     def points(self) -> pd.DataFrame:
         """Each data type's point (best of its rates, seed 0) under both counts."""
         return law.points_frame(self.parts["main"])
 
     def points_table(self) -> pd.DataFrame:
-        return self.points()[POINT_COLUMNS].round(3)
+        return self.points[POINT_COLUMNS].round(3)
 
     def rates_chart(self, protocol: str):
         """Every rate tried: the pilot that chose them (if the chapter has one), the main sweep and
@@ -87,19 +88,24 @@ class DataTypeView:
         runs = self.parts.get("pilot", []) + self.parts["main"] + self.parts.get("edge_rates", [])
         return plots.lr_sweep(law.lr_frame(runs), title=f"{protocol}: every learning rate tried (each point takes the best)")
 
+    @functools.cached_property
     def widened(self) -> pd.DataFrame:
         """The points rerun one rate beyond an edge, beside their committed figure."""
         return law.widened_points(self.parts["main"], self.parts.get("edge_rates", []))
 
+    def widened_table(self) -> pd.DataFrame | None:
+        """``widened`` rounded for the page; None when nothing was rerun beyond an edge."""
+        return None if self.widened.empty else self.widened.round({col: 3 for col in WIDENED_ROUNDED})
+
     def edge_note(self) -> str:
         """What the page says about the reruns beyond an edge (the table is ``widened``)."""
-        if self.widened().empty and self.running:
+        if self.widened.empty and self.running:
             beyond = ", ".join(f"{c.data.name} at {c.train.lr:g}" for c in self.running.missing.get("edge_rates", []))
             ending = ("; none so far." if not beyond else f"; still to run: {beyond}." if not self.running.superseded_by
                       else f"; not run, as this protocol stopped: {beyond}.")
             return ("*A data type whose best rate sits at an edge of its three rates is rerun one rate beyond it "
                     f"once all three are stored{ending}*")
-        if self.widened().empty:
+        if self.widened.empty:
             return "Every data type's best rate lies inside its three rates: nothing was rerun beyond them."
         return ("**One rate beyond the edge.** These data types peaked at an edge of the three rates and were run "
                 "once more, at seed 0, two-fold beyond it. The committed figure (seed 0, best of three) beside the "
@@ -127,12 +133,9 @@ class DataTypeView:
         no longer leads it)."""
         if not self.stored:
             return [self.pending]
-        shown = [self.banner()] if self.banner() else []
-        shown += [self.data_types_chart(protocol), self.rates_chart(protocol), self.points_table(),
-                  self.edge_note()]
-        if not self.widened().empty:
-            shown.append(self.widened().round({col: 3 for col in WIDENED_ROUNDED}))
-        return [*shown, self.verdict()]
+        banner, widened = self.banner(), self.widened_table()
+        return [*([banner] if banner else []), self.data_types_chart(protocol), self.rates_chart(protocol),
+                self.points_table(), self.edge_note(), *([] if widened is None else [widened]), self.verdict()]
 
 
 def view(chapter: str, profile: str = "cpu", *, allow_train: bool = False, root=None) -> DataTypeView:
