@@ -167,3 +167,22 @@ def test_fit_prices_a_step_that_outgrows_the_cache():
     without = fit_cost_model(records, threads=1, terms=("flops", "attention", "logits", "steps"))
     assert without.seconds_per_spill == 0
     assert "per 1000 tokens a step" in model.basis
+
+
+def test_a_data_parallel_run_is_priced_as_one_rank_share():
+    """Each of ``ranks`` processes takes every step on its share of the tokens: the estimate
+    halves the per-token terms, keeps the per-step one, and a record made so reads the same way."""
+    from kcl.cost import record_work
+
+    config = RunConfig(data=DataConfig(name="bioD", n_people=50, K=2, C=2, D=8, L=1, T=8, pools=(10, 10, 10)),
+                       model=ModelSpec(n_layer=1, n_head=2, d_model=16), train=TrainConfig(exposures=10, batch_size=6))
+    tokens_only = CostModel(flops_per_second=1e6)
+    assert estimated_seconds(config, cost=tokens_only, ranks=2) == pytest.approx(
+        estimated_seconds(config, cost=tokens_only) / 2)
+    steps_only = CostModel(flops_per_second=1e30, seconds_per_step=1.0)
+    assert estimated_seconds(config, cost=steps_only, ranks=2) == pytest.approx(estimated_seconds(config, cost=steps_only))
+    alone, split = fake_record(20_000, 10**7, 5_000, 100.0), fake_record(20_000, 10**7, 5_000, 50.0)
+    split["result"]["train"]["processes"] = 2
+    a, b = record_work(alone), record_work(split)
+    assert (b.flops, b.logits, b.steps) == (a.flops / 2, a.logits / 2, a.steps)
+    assert b.spill == pytest.approx(a.spill / 4)  # half the tokens, each step half as wide

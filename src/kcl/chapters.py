@@ -306,7 +306,8 @@ def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = F
 def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
                   store: str | Path | None = None, root: str | Path | None = None,
                   progress: bool = False, log: Callable[[str], object] = print,
-                  checkpoint_dir: str | Path | None = None, workers: int = 1) -> dict[str, list[dict]]:
+                  checkpoint_dir: str | Path | None = None, workers: int = 1, ranks: int = 1
+                  ) -> dict[str, list[dict]]:
     """A chapter's records: ``{"pilot": [...], "main": [...], "seeds": [...]}``, in that order
     (no ``"pilot"`` for a chapter without one, whose sweep file lists its rates): the pilot's best
     learning rate and its ×½ and ×2 neighbours are the main sweep's rates (book/protocol.md), and
@@ -315,10 +316,13 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     ``"edge_rates"`` adds one rate beyond an edge peak (``follow_ups``). Trains only what is missing,
     and only if ``allow_train`` (never for a chapter ``superseded_by`` another, outside the smoke
     profile: ``ValueError``); with ``checkpoint_dir`` a killed run resumes where it stopped;
-    ``workers`` runs that many configs at once (``kcl.sweep.run_sweep``)."""
+    ``workers`` runs that many configs at once (``kcl.sweep.run_sweep``); ``ranks`` trains each on
+    that many processes (``kcl.parallel``: the same run, sooner), one or the other."""
+    from kcl.parallel import check_ranks
     from kcl.run import checkpoint_progress, run, sweep_cost
     from kcl.stats import lr_grid_from_pilot
 
+    check_ranks(ranks, workers)
     ch = CHAPTERS[chapter]
     if allow_train and ch.superseded_by and profile != "smoke":
         raise ValueError(f"chapter {chapter!r} is stopped: its protocol was superseded by {ch.superseded_by!r} "
@@ -333,8 +337,9 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
 
     def sweep(folder: Path, configs, more=None) -> list[dict]:
         return run_sweep(ResultStore(folder), configs,
-                         functools.partial(run, progress=progress and workers == 1, checkpoint_dir=checkpoint_dir),
-                         cost_fn=sweep_cost(workers), log=log, allow_train=allow_train, recompute_hint=hint,
+                         functools.partial(run, progress=progress and workers == 1, checkpoint_dir=checkpoint_dir,
+                                           ranks=ranks),
+                         cost_fn=sweep_cost(workers, ranks), log=log, allow_train=allow_train, recompute_hint=hint,
                          workers=workers, more=more, trained_share_fn=under_way)
 
     out: dict[str, list[dict]] = {}

@@ -55,15 +55,23 @@ def _import_every_module() -> None:
             pass
 
 
-def _workers(text: str) -> int:
-    """``--workers``: a positive integer."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--workers takes a positive integer (runs at once), got {text!r}")
-    return value
+def _positive(flag: str, meaning: str):
+    """An argparse type: a positive integer, or an error naming ``flag`` and what it counts."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{flag} takes a positive integer ({meaning}), got {text!r}")
+        return value
+    return parse
+
+
+_workers = _positive("--workers", "runs at once")
+_ranks = _positive("--ranks", "processes per run")
+RANKS_HELP = ("processes per run, data parallel (kcl.parallel): one run on all cores ends about that many times "
+              "sooner; with --workers 1")
 
 
 def _summary_line(record: dict) -> str:
@@ -114,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--no-progress", action="store_true")
         p.add_argument("--workers", type=_workers, default=1,
                        help="runs at once, each on cpu_count/N threads (2 on 2 cores: see the Performance page)")
+        p.add_argument("--ranks", type=_ranks, default=1, help=RANKS_HELP)
     chapter = sub.add_parser("chapter", help="train what a chapter misses: its pilot, main sweep and reruns")
     chapter.add_argument("name", help="a chapter of kcl.chapters.CHAPTERS, e.g. result1")
     chapter.add_argument("--profile", default="cpu", choices=["cpu", "gpu", "smoke"])
@@ -122,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                          help="measure the runs under way on their last checkpoints (seconds each; nothing stored)")
     chapter.add_argument("--checkpoints", default="checkpoints", help="folder for in-run checkpoints (never committed)")
     chapter.add_argument("--workers", type=_workers, default=1, help="runs at once, each on cpu_count/N threads")
+    chapter.add_argument("--ranks", type=_ranks, default=1, help=RANKS_HELP)
     show = sub.add_parser("show", help="print a record, or one line per record of a store")
     show.add_argument("path")
     bench = sub.add_parser("bench", help="throughput benchmark: training, transformers, measurement, data")
@@ -170,11 +180,11 @@ def main(argv: list[str] | None = None) -> int:
                 from kcl.progress import chapter_plan
 
                 print("\n".join(chapter_plan(args.name, args.profile, workers=args.workers,
-                                              checkpoint_dir=args.checkpoints)))
+                                              checkpoint_dir=args.checkpoints, ranks=args.ranks)))
                 return 0
             _import_every_module()
             parts = chapter_parts(args.name, args.profile, allow_train=True, progress=False,
-                                  checkpoint_dir=args.checkpoints, workers=args.workers)
+                                  checkpoint_dir=args.checkpoints, workers=args.workers, ranks=args.ranks)
         except MissingResultsError as err:
             print(f"kcl: {err}", file=sys.stderr)
             return 1
@@ -198,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(json.loads(path.read_text()), indent=2))
         return 0
 
+    from kcl.parallel import check_ranks
     from kcl.run import checkpoint_progress, run, sweep_cost
 
     try:
@@ -207,14 +218,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "run":
         configs = configs[:1]
+    try:
+        check_ranks(args.ranks, args.workers)
+    except ValueError as err:
+        print(f"kcl: {err}", file=sys.stderr)
+        return 2
     if not args.dry_run:
         _import_every_module()
     store = ResultStore(Path(args.store or spec.get("store") or "results/adhoc"))
     progress = not args.no_progress and args.workers == 1  # bars of parallel runs would interleave
     records = run_sweep(store, configs,
                         functools.partial(run, checkpoint_dir=args.checkpoints, checkpoint_every=args.checkpoint_every,
-                                          progress=progress, device=args.device),
-                        cost_fn=sweep_cost(args.workers), dry_run=args.dry_run, workers=args.workers,
+                                          progress=progress, device=args.device, ranks=args.ranks),
+                        cost_fn=sweep_cost(args.workers, args.ranks), dry_run=args.dry_run, workers=args.workers,
                         trained_share_fn=functools.partial(checkpoint_progress, checkpoint_dir=args.checkpoints))
     for record in records:
         print(_summary_line(record))

@@ -49,10 +49,12 @@ class Work:
 
     @classmethod
     def of(cls, n_params: int, tokens: float, steps: int, n_layer: int, d_model: int, context: float,
-           vocab: int) -> "Work":
+           vocab: int, processes: int = 1) -> "Work":
+        """With ``processes`` data parallel ranks (``kcl.parallel``): one rank's work, its share of
+        every step's tokens (each rank takes every step, all at once)."""
+        tokens = float(tokens) / processes
         return cls(flops=6.0 * n_params * tokens, attention=6.0 * n_layer * context * d_model * tokens,
-                   logits=float(tokens) * vocab, steps=steps,
-                   spill=float(tokens) * vocab * tokens / max(steps, 1) / 1e3)
+                   logits=tokens * vocab, steps=steps, spill=tokens * vocab * tokens / max(steps, 1) / 1e3)
 
     def row(self, terms: tuple[str, ...] = TERMS) -> list[float]:
         return [float(getattr(self, t)) for t in terms]
@@ -101,7 +103,8 @@ def record_work(record: dict) -> Work:
     d = model_width(model)
     context = train["tokens"] / max(1, train["steps"] * record["config"]["train"]["batch_size"])
     vocab = r.get("data", {}).get("vocab_size") or round((params["trainable_all_rows"] - params["non_embedding"]) / d)
-    return Work.of(params["trainable_all_rows"], train["tokens"], train["steps"], model["n_layer"], d, context, vocab)
+    return Work.of(params["trainable_all_rows"], train["tokens"], train["steps"], model["n_layer"], d, context, vocab,
+                   train.get("processes", 1))
 
 
 def fit_cost_model(records: list[dict], threads: int, terms: tuple[str, ...] = TERMS) -> CostModel:

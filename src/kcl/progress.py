@@ -54,9 +54,10 @@ def _stored_sweeps(chapter: str, profile: str, root: str | Path | None) -> _Stor
 
 
 def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = None, workers: int = 1,
-                 checkpoint_dir: str | Path | None = None, walk: _StoredSweeps | None = None) -> list[str]:
+                 checkpoint_dir: str | Path | None = None, walk: _StoredSweeps | None = None,
+                 ranks: int = 1) -> list[str]:
     """What ``kcl chapter`` would run, part by part, with estimated wall times for ``workers``
-    runs at once; trains nothing. Before the pilot has finished, the main sweep is costed at its
+    runs at once, each on ``ranks`` processes; trains nothing. Before the pilot has finished, the main sweep is costed at its
     base rate ×3 (its rates are not known yet) and the seed reruns are left out. Runs with a
     checkpoint in ``checkpoint_dir`` are shown under way and costed for what is left. ``walk``: the
     stored sweeps when the caller has read them already (``stored_so_far``)."""
@@ -67,7 +68,7 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
     under_way = functools.partial(checkpoint_progress, checkpoint_dir=checkpoint_dir) if checkpoint_dir else None
 
     def costed(store_: ResultStore, configs_) -> Plan:
-        return plan(store_, configs_, sweep_cost(workers), workers, under_way)
+        return plan(store_, configs_, sweep_cost(workers, ranks), workers, under_way)
 
     ch = CHAPTERS[chapter]
     if ch.superseded_by:

@@ -23,7 +23,8 @@ from kcl.cost import CostModel, Work, machine_cost_model
 from kcl.data import DataConfig, make_dataset
 from kcl.models import ModelConfig, build_model, default_width
 from kcl.params import count_parameters
-from kcl.train import TrainConfig, estimate_steps, train
+from kcl.parallel import check_ranks, train_data_parallel
+from kcl.train import TrainConfig, estimate_steps, pick_device, train
 
 
 @dataclass(frozen=True)
@@ -67,13 +68,20 @@ def build(config: RunConfig):
 
 
 def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoint_every: float = 300.0,
-        progress: bool = True, device: str = "auto") -> dict:
-    """Train and measure one config; returns the result part of its record."""
+        progress: bool = True, device: str = "auto", ranks: int = 1) -> dict:
+    """Train and measure one config; returns the result part of its record. ``ranks > 1`` trains
+    it data parallel on that many processes (``kcl.parallel``; the same run, sooner)."""
     dataset, model = build(config)
     params = count_parameters(model, dataset.used_token_ids())
     ckpt = _checkpoint_file(config, checkpoint_dir)
-    summary = train(model, dataset, config.train, checkpoint=ckpt, checkpoint_every=checkpoint_every,
-                    progress=progress, device=device)
+    if check_ranks(ranks) > 1:
+        summary, weights = train_data_parallel(config, ranks, checkpoint=ckpt, checkpoint_every=checkpoint_every,
+                                               device=device, progress=progress)
+        model.load_state_dict(weights)
+        model.to(pick_device(device)[0]).eval()
+    else:
+        summary = train(model, dataset, config.train, checkpoint=ckpt, checkpoint_every=checkpoint_every,
+                        progress=progress, device=device)
     summary.pop("config", None)
     t0 = time.monotonic()
     result = measure(model, dataset, config, params)
@@ -136,32 +144,38 @@ def checkpoint_progress(config: RunConfig, checkpoint_dir: str | Path | None) ->
     return min(state["step"] / max(_total_steps(state, config), 1), 1.0)
 
 
-def estimated_work(config: RunConfig) -> Work:
+def estimated_work(config: RunConfig, ranks: int = 1) -> Work:
     """What ``config`` will compute, before it runs (``kcl.cost.record_work`` reads the same from a
     finished run's record): steps as the trainer plans them, tokens per sequence from the window
-    (concat packing) or one biography's length (per-biography packing)."""
+    (concat packing) or one biography's length (per-biography packing); ``ranks``: trained data
+    parallel on that many processes (``kcl.parallel``)."""
     dataset, model = build(config)
     steps = estimate_steps(dataset, config.train)
     seq = config.train.window if config.train.packing == "concat" else int(dataset.render(
         [0], __import__("numpy").random.default_rng(0)).lengths[0]) + 2
     tokens = steps * config.train.batch_size * seq
     n_params = sum(p.numel() for p in model.parameters())
-    return Work.of(n_params, tokens, steps, config.model.n_layer, model.config.d_model, seq, len(dataset.vocab))
+    return Work.of(n_params, tokens, steps, config.model.n_layer, model.config.d_model, seq, len(dataset.vocab),
+                   ranks)
 
 
-def estimated_seconds(config: RunConfig, threads: int | None = None, cost: CostModel | None = None) -> float:
+def estimated_seconds(config: RunConfig, threads: int | None = None, cost: CostModel | None = None,
+                      ranks: int = 1) -> float:
     """One run's wall seconds on ``threads`` threads (default: torch's current count), by ``cost``
-    (default: the model fitted to the stored records at that thread count, ``kcl.cost``)."""
+    (default: the model fitted to the stored records at that thread count, ``kcl.cost``). With
+    ``ranks`` processes of ``threads`` threads each (``kcl.parallel``): one rank's share, as if the
+    ranks never waited for each other (the gradients' exchange is not priced)."""
     cost = cost or machine_cost_model(threads or torch.get_num_threads())
-    return cost.seconds(estimated_work(config))
+    return cost.seconds(estimated_work(config, ranks))
 
 
-def sweep_cost(workers: int = 1):
-    """``estimated_seconds`` for the runs of a sweep with ``workers`` at once, each on its share of
-    the cores (``kcl.sweep.threads_per_worker``): the ``cost_fn`` of ``kcl.sweep.run_sweep``."""
+def sweep_cost(workers: int = 1, ranks: int = 1):
+    """``estimated_seconds`` for the runs of a sweep with ``workers`` at once, each on ``ranks``
+    processes, each process on its share of the cores (``kcl.sweep.threads_per_worker``): the
+    ``cost_fn`` of ``kcl.sweep.run_sweep``."""
     from kcl.sweep import threads_per_worker
 
-    return functools.partial(estimated_seconds, threads=threads_per_worker(workers))
+    return functools.partial(estimated_seconds, threads=threads_per_worker(workers * ranks), ranks=ranks)
 
 
 # -- configs from plain dicts (YAML sweep files, the command line) -------------------------------

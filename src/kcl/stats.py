@@ -175,6 +175,7 @@ THREADS_BEFORE_RECORDED = 2
 
 def cpu_hours(records: Iterable[dict]) -> float:
     """Core-hours of training of ``records`` (the compute a chapter reports): each run's wall time
-    times the threads it trained on (two runs at once on one thread each cost one core each)."""
+    times the threads it trained on (two runs at once on one thread each cost one core each), times
+    its processes (a data parallel run, ``kcl.parallel``)."""
     return sum(r["result"]["train"]["wall_seconds"] * r["result"]["train"].get("threads", THREADS_BEFORE_RECORDED)
-               for r in records) / 3600
+               * r["result"]["train"].get("processes", 1) for r in records) / 3600

@@ -13,6 +13,9 @@
 * Device: CUDA with bf16 (or fp16 + loss scaling) autocast when present, fp32 on CPU.
 * Checkpoints: a long run saves its state every ``checkpoint_every`` seconds (atomically); a run
   killed at minute 60 resumes at minute 60 with the same data order, so it ends bit-identical.
+* Data parallel (``kcl.parallel``): with ``shard=(rank, world)`` each of ``world`` processes takes
+  its share of every batch's rows; the loss is the whole batch's mean over its tokens, so the
+  gradient, the clipping and the update are those of the one-process run (up to float rounding).
 """
 
 from __future__ import annotations
@@ -157,24 +160,47 @@ def pick_device(device: str = "auto") -> tuple[torch.device, torch.dtype | None]
     return dev, None
 
 
-def next_token_loss(logits: torch.Tensor, seqs: torch.Tensor, pad: int) -> torch.Tensor:
+def next_token_loss(logits: torch.Tensor, seqs: torch.Tensor, pad: int, reduction: str = "mean") -> torch.Tensor:
     targets = seqs[:, 1:].masked_fill(seqs[:, 1:] == pad, IGNORE)
     return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1),
-                           ignore_index=IGNORE)
+                           ignore_index=IGNORE, reduction=reduction)
+
+
+def shard_rows(batch: np.ndarray, shard: tuple[int, int]) -> np.ndarray:
+    """Rank ``shard[0]`` of ``shard[1]``'s rows of ``batch``: contiguous, as even as possible (a
+    batch with fewer rows than ranks leaves some ranks none)."""
+    rank, world = shard
+    return np.array_split(batch, world)[rank]
+
+
+def _sharded_loss(logits: torch.Tensor, seqs: torch.Tensor, pad: int, world: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """For a rank's rows: (the objective whose gradient, averaged over the ranks by
+    DistributedDataParallel, is the whole batch's mean loss's; the whole batch's mean loss)."""
+    import torch.distributed as dist
+
+    local = next_token_loss(logits, seqs, pad, reduction="sum")
+    totals = torch.stack([local.detach(), (seqs[:, 1:] != pad).sum().to(local.dtype)])
+    dist.all_reduce(totals)
+    count = totals[1].clamp(min=1)
+    return local * world / count, totals[0] / count
 
 
 # -- the loop ------------------------------------------------------------------------------------
 def train_step(model, opt, seqs: torch.Tensor, pad: int, lr: float, cfg: TrainConfig,
-               amp_dtype: torch.dtype | None = None, scaler=None) -> torch.Tensor:
-    """One optimizer step on a batch of padded sequences; returns the (detached) LM loss."""
+               amp_dtype: torch.dtype | None = None, scaler=None, world: int = 1) -> torch.Tensor:
+    """One optimizer step on a batch of padded sequences; returns the (detached) LM loss. With
+    ``world > 1``, ``model`` is a DistributedDataParallel and ``seqs`` this rank's rows."""
     for group in opt.param_groups:
         group["lr"] = lr
     with torch.autocast(seqs.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
         logits = model(seqs[:, :-1])
-    loss = next_token_loss(logits, seqs, pad)
-    objective = loss
-    if cfg.moe_aux_coef and getattr(getattr(model, "config", None), "mlp_kind", None) == "moe":
-        objective = loss + cfg.moe_aux_coef * model.moe_aux_loss()
+    if world > 1:
+        objective, loss = _sharded_loss(logits, seqs, pad, world)
+    else:
+        loss = objective = next_token_loss(logits, seqs, pad)
+    core = getattr(model, "module", model)  # the model inside a DistributedDataParallel
+    if cfg.moe_aux_coef and getattr(getattr(core, "config", None), "mlp_kind", None) == "moe":
+        objective = objective + cfg.moe_aux_coef * core.moe_aux_loss()
     opt.zero_grad(set_to_none=True)
     if scaler:
         scaler.scale(objective).backward()
@@ -193,19 +219,23 @@ def train_step(model, opt, seqs: torch.Tensor, pad: int, lr: float, cfg: TrainCo
 
 def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpoint: str | Path | None = None,
           checkpoint_every: float = 300.0, device: str = "auto", progress: bool = True,
-          stop_after_steps: int | None = None) -> dict:
+          stop_after_steps: int | None = None, shard: tuple[int, int] = (0, 1)) -> dict:
     """Train ``model`` on ``dataset`` for ``cfg.exposures`` exposures per person.
 
     Returns a summary (steps, tokens, wall time, tokens/s, the loss curve). With ``checkpoint``
     set, the state is saved there every ``checkpoint_every`` seconds and a run restarts from it.
-    ``stop_after_steps`` ends early (used by tests to simulate a kill).
+    ``stop_after_steps`` ends early (used by tests to simulate a kill). ``shard=(rank, world)``:
+    this process is one of ``world`` data-parallel ranks and ``model`` a DistributedDataParallel
+    (``kcl.parallel`` starts them); rank 0 alone saves checkpoints and shows progress.
     """
     from tqdm.auto import tqdm
 
+    rank, world = shard
     if "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(os.cpu_count() or 1)
     dev, amp_dtype = pick_device(device)
     model.to(dev).train()
+    core = getattr(model, "module", model)
     opt = make_optimizer(model, cfg)
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
     total = estimate_steps(dataset, cfg)
@@ -213,7 +243,7 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
     ckpt = Path(checkpoint) if checkpoint else None
     if ckpt and ckpt.exists():
         saved = torch.load(ckpt, map_location=dev, weights_only=False)
-        model.load_state_dict(saved["model"])
+        core.load_state_dict(saved["model"])
         opt.load_state_dict(saved["optimizer"])
         state = saved["state"]
     state["total_steps"] = total  # read by kcl.run.checkpoint_progress
@@ -222,13 +252,14 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
     running, running_n = 0.0, 0
     last_save = time.monotonic()
     t0 = time.monotonic() - state["elapsed"]
-    bar = tqdm(total=total, initial=state["step"], disable=not progress, desc="train", unit="step")
+    saves = ckpt if rank == 0 else None
+    bar = tqdm(total=total, initial=state["step"], disable=not progress or rank != 0, desc="train", unit="step")
     for batch, position in iter_batches(dataset, cfg, tuple(state["position"])):
-        seqs = torch.from_numpy(batch).to(dev)
-        loss = train_step(model, opt, seqs, pad, lr_at(state["step"], total, cfg), cfg, amp_dtype, scaler)
+        seqs = torch.from_numpy(shard_rows(batch, shard) if world > 1 else batch).to(dev)
+        loss = train_step(model, opt, seqs, pad, lr_at(state["step"], total, cfg), cfg, amp_dtype, scaler, world)
         state["step"] += 1
         state["position"] = position
-        state["tokens"] += int((seqs[:, 1:] != pad).sum())
+        state["tokens"] += int((batch[:, 1:] != pad).sum())
         running += loss.item()
         running_n += 1
         if state["step"] % log_every == 0:
@@ -236,14 +267,14 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
             running, running_n = 0.0, 0
             bar.set_postfix(loss=state["curve"][-1][1])
         bar.update(1)
-        if ckpt and time.monotonic() - last_save > checkpoint_every:
+        if saves and time.monotonic() - last_save > checkpoint_every:
             state["elapsed"] = time.monotonic() - t0
-            save_checkpoint(ckpt, model, opt, state)
+            save_checkpoint(saves, core, opt, state)
             last_save = time.monotonic()
         if stop_after_steps is not None and state["step"] >= stop_after_steps:
-            if ckpt:
+            if saves:
                 state["elapsed"] = time.monotonic() - t0
-                save_checkpoint(ckpt, model, opt, state)
+                save_checkpoint(saves, core, opt, state)
             bar.close()
             return {"stopped": True, **state}
     bar.close()
@@ -252,7 +283,8 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
     return {"steps": state["step"], "estimated_steps": total, "tokens": state["tokens"],
             "wall_seconds": round(elapsed, 2), "tokens_per_second": round(state["tokens"] / max(elapsed, 1e-9), 1),
             "device": str(dev), "precision": str(amp_dtype or torch.float32).replace("torch.", ""),
-            "threads": torch.get_num_threads(), "loss_curve": state["curve"], "config": asdict(cfg)}
+            "threads": torch.get_num_threads(), **({"processes": world} if world > 1 else {}),
+            "loss_curve": state["curve"], "config": asdict(cfg)}
 
 
 def save_checkpoint(path: Path, model, opt, state) -> None:

@@ -1,0 +1,86 @@
+"""One run on several processes at once: data parallel training (torch's DistributedDataParallel).
+
+Each of ``ranks`` processes builds the same model and data, takes its share of every batch's rows
+and averages its gradients with the others' before each step (``kcl.train``, ``shard``): the run
+is the one-process run's, batch for batch, up to float rounding. What changes is its wall time. On
+a CPU the tiny models of this book cannot use a second core inside one process (``kcl bench``:
+one run on two threads is barely faster than on one), so two one-thread runs at once were the only
+way to use both; a run then takes twice as long as it would alone. With ``ranks=2`` one run uses
+both cores and ends about twice as soon, which matters when runs must finish before a session or a
+job's time limit ends. On a machine with several GPUs each rank takes one (NCCL).
+
+Processes meet through a file in a temporary folder (no network port); rank 0 writes the trained
+weights and the training summary there for the caller, which measures the model itself.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+
+def check_ranks(ranks, workers: int = 1) -> int:
+    """``ranks`` as a positive integer, or ``ValueError`` naming the knob and its range; ranks and
+    ``workers`` (runs at once) both share out the cores, so one of them must be 1."""
+    if isinstance(ranks, bool) or not isinstance(ranks, int) or ranks < 1:
+        raise ValueError(f"ranks (processes per run) must be an integer >= 1, got {ranks!r}")
+    if ranks > 1 and workers > 1:
+        raise ValueError(f"workers ({workers}) and ranks ({ranks}) both share out the cores: set one of them to 1")
+    if torch.cuda.is_available() and ranks > torch.cuda.device_count():
+        raise ValueError(f"ranks must be at most the {torch.cuda.device_count()} GPUs here, got {ranks}")
+    return ranks
+
+
+def train_data_parallel(config, ranks: int, *, checkpoint: str | Path | None = None, checkpoint_every: float = 300.0,
+                        device: str = "auto", progress: bool = True, stop_after_steps: int | None = None
+                        ) -> tuple[dict, dict]:
+    """Train ``config`` (a ``kcl.run.RunConfig``) on ``ranks`` processes; returns the training
+    summary (``kcl.train.train``'s, with ``processes``) and the trained weights (a state dict).
+    ``checkpoint``, ``checkpoint_every`` and ``stop_after_steps`` as in ``train``: rank 0 writes
+    the checkpoint, in the one-process format, so a run may resume with either."""
+    import torch.multiprocessing as mp
+
+    check_ranks(ranks)
+    with tempfile.TemporaryDirectory(prefix="kcl-ranks-") as folder:
+        meeting = Path(folder) / "meeting"
+        mp.spawn(_rank_main, nprocs=ranks, join=True,
+                 args=(ranks, config, str(meeting), folder, str(checkpoint) if checkpoint else None,
+                       checkpoint_every, device, progress, stop_after_steps))
+        out = torch.load(Path(folder) / "rank0.pt", map_location="cpu", weights_only=False)
+    return out["summary"], out["model"]
+
+
+def _rank_main(rank: int, ranks: int, config, meeting: str, folder: str, checkpoint: str | None,
+               checkpoint_every: float, device: str, progress: bool, stop_after_steps: int | None) -> None:
+    """One rank: join the group, train its share, and (rank 0) leave the results in ``folder``."""
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    from kcl.run import build
+    from kcl.train import train
+
+    cuda = torch.cuda.is_available() and device in ("auto", "cuda")
+    if cuda:
+        torch.cuda.set_device(rank)
+    else:  # the cores shared out evenly, as for the workers of a sweep
+        threads = max(1, (os.cpu_count() or 1) // ranks)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        torch.set_num_threads(threads)
+    dist.init_process_group("nccl" if cuda else "gloo", init_method=f"file://{meeting}", rank=rank, world_size=ranks)
+    try:
+        dataset, model = build(config)
+        model.to(torch.device("cuda", rank) if cuda else torch.device("cpu"))
+        moe = getattr(model.config, "mlp_kind", None) == "moe"  # experts a batch never picks get no gradient
+        wrapped = DistributedDataParallel(model, find_unused_parameters=moe)
+        summary = train(wrapped, dataset, config.train, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                        device=device, progress=progress, stop_after_steps=stop_after_steps, shard=(rank, ranks))
+        if rank == 0:
+            state = {k: v.cpu() for k, v in model.state_dict().items()}
+            tmp = Path(folder) / "rank0.pt.tmp"
+            torch.save({"summary": summary, "model": state}, tmp)
+            os.replace(tmp, Path(folder) / "rank0.pt")
+    finally:
+        dist.destroy_process_group()
