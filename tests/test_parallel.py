@@ -93,3 +93,13 @@ def test_the_command_line_refuses_workers_and_ranks_together(tmp_path, capsys):
     assert main(["run", str(sweep), "--ranks", "2", "--no-progress"]) == 0
     (record,) = list((tmp_path / "store").glob("*.json"))
     assert '"processes": 2' in record.read_text()
+
+
+def test_bench_ranks_times_the_real_run_three_ways():
+    from kcl.parallel import bench_ranks
+
+    (row,) = bench_ranks({"odd": (config_from_dict(ODD), 10)}, log=lambda _: None)
+    cores = __import__("os").cpu_count() or 1
+    side = row[f"{cores}_runs_at_once_each"]
+    assert row["one_run_one_thread"] > 0 and side > 0 and row[f"one_run_{cores}_ranks"] > 0
+    assert row["run_speedup"] == pytest.approx(row[f"one_run_{cores}_ranks"] / side, rel=0.01)

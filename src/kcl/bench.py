@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from kcl.models import ModelConfig, build_model
+from kcl.parallel import bench_ranks
 from kcl.train import TrainConfig, make_optimizer, train_step
 
 
@@ -350,7 +351,7 @@ def machine() -> dict:
             "cuda": torch.cuda.is_available()}
 
 
-SECTIONS = ("training", "threads", "profile", "variants", "measurement", "pipeline")
+SECTIONS = ("training", "threads", "ranks", "profile", "variants", "measurement", "pipeline")
 
 
 def run_bench(seconds: float = 3.0, hf: bool = True, quick: bool = False, only: str | None = None,
@@ -377,6 +378,8 @@ def run_bench(seconds: float = 3.0, hf: bool = True, quick: bool = False, only: 
                                                            hf=hf, log=log)),
         "threads": ("threads (one run on every core, or one run per core):",
                     lambda: [] if quick else bench_threads(seconds, log=log)),
+        "ranks": ("ranks (one run on every core, data parallel, or one run per core):",
+                  lambda: [] if quick else bench_ranks(log=log)),
         "profile": ("profile (one thread; the share of a step's time by operator family):",
                     lambda: bench_profile(PROFILE_CASES[:1] if quick else PROFILE_CASES, hf=hf, log=log)),
         "variants": ("tried (against eager fp32, same case):",
@@ -444,6 +447,7 @@ def tables(record: dict) -> dict:
     variants = pd.DataFrame(record.get("variants", [])).rename(columns={
         "eager_fp32_tokens_per_s": "eager fp32 tokens/s", "variant_tokens_per_s": "variant tokens/s",
         "compile_seconds": "compile s"})
-    return {"training": training, "threads": pd.DataFrame(record.get("threads", [])), "profile": profile,
+    return {"training": training, "threads": pd.DataFrame(record.get("threads", [])),
+            "ranks": pd.DataFrame(record.get("ranks", [])), "profile": profile,
             "variants": variants, "measurement": pd.DataFrame(record["measurement"]),
             "pipeline": pd.DataFrame(record["pipeline"]), "machine": pd.Series(record["machine"])}

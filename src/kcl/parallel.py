@@ -84,3 +84,50 @@ def _rank_main(rank: int, ranks: int, config, meeting: str, folder: str, checkpo
             os.replace(tmp, Path(folder) / "rank0.pt")
     finally:
         dist.destroy_process_group()
+
+
+# -- does it pay? (``kcl bench --only ranks``) ---------------------------------------------------
+def bench_ranks(cases: dict | None = None, log=print) -> list[dict]:
+    """Tokens/s of a chapter's real run (``kcl.train.train`` for a few hundred steps): one run on
+    one thread, ``cpu_count`` such runs at once, and one run on ``cpu_count`` ranks. ``cases``:
+    label → (config, steps); default the reference run (bioD, batch 128) and result 2 v3's bioS run
+    (batch 8 windows of 512 tokens), the longest runs the book makes."""
+    import multiprocessing as mp
+
+    cores = os.cpu_count() or 1
+    rows = []
+    for label, (config, steps) in (cases or _default_cases()).items():
+        alone = _steps_per_second((config, steps))
+        with mp.get_context("spawn").Pool(cores) as pool:
+            side_by_side = pool.map(_steps_per_second, [(config, steps)] * cores)
+        split, _ = train_data_parallel(config, cores, progress=False, stop_after_steps=steps)
+        ranks = split["tokens"] / split["elapsed"]
+        row = {"run": label, "batch": config.train.batch_size, "steps": steps, "one_run_one_thread": round(alone),
+               f"{cores}_runs_at_once_each": round(min(side_by_side)), f"one_run_{cores}_ranks": round(ranks),
+               "run_speedup": round(ranks / min(side_by_side), 2), "work_ratio": round(ranks / sum(side_by_side), 2)}
+        log(f"  {label}: one run, one thread {alone:,.0f} tok/s; {cores} at once {min(side_by_side):,.0f} each; "
+            f"one run on {cores} ranks {ranks:,.0f} ({row['run_speedup']:.2f}× sooner, "
+            f"{row['work_ratio']:.2f}× the work of {cores} at once)")
+        rows.append(row)
+    return rows
+
+
+def _default_cases() -> dict:
+    from kcl.chapters import chapter_sweep
+
+    _, _, reference = chapter_sweep("reference", "cpu")
+    _, _, bios = chapter_sweep("result2-v3", "cpu", part="main")
+    return {"reference (bioD, d = 32)": (reference[0], 600), "result 2 v3 (bioS, d = 32)": (bios[0], 300)}
+
+
+def _steps_per_second(args) -> float:
+    """Tokens/s of ``steps`` steps of ``config``'s run on one thread (a pool worker's job)."""
+    from kcl.run import build
+    from kcl.train import train
+
+    config, steps = args
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+    dataset, model = build(config)
+    summary = train(model, dataset, config.train, progress=False, stop_after_steps=steps)
+    return summary["tokens"] / summary["elapsed"]

@@ -272,8 +272,8 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
             save_checkpoint(saves, core, opt, state)
             last_save = time.monotonic()
         if stop_after_steps is not None and state["step"] >= stop_after_steps:
+            state["elapsed"] = time.monotonic() - t0
             if saves:
-                state["elapsed"] = time.monotonic() - t0
                 save_checkpoint(saves, core, opt, state)
             bar.close()
             return {"stopped": True, **state}
