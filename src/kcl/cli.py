@@ -165,11 +165,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "chapter":
         from kcl.chapters import CHAPTERS, chapter_parts
+        from kcl.parallel import check_ranks
 
         if args.name not in CHAPTERS:
             print(f"kcl: unknown chapter {args.name!r}; choose one of {', '.join(CHAPTERS)}", file=sys.stderr)
             return 2
         try:
+            check_ranks(args.ranks, args.workers)
             if args.under_way:
                 from kcl.progress import runs_under_way
 
@@ -219,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         configs = configs[:1]
     try:
-        check_ranks(args.ranks, args.workers)
+        check_ranks(args.ranks, args.workers, args.device)
     except ValueError as err:
         print(f"kcl: {err}", file=sys.stderr)
         return 2

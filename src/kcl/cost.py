@@ -176,8 +176,11 @@ def _trained(record: dict) -> bool:
 
 
 def _trained_on(records: list[dict], threads: int) -> list[dict]:
-    """The training records made on ``threads`` threads (before threads were recorded: 2)."""
-    return [r for r in records if _trained(r) and r["result"]["train"].get("threads", 2) == threads]
+    """The one-process training records made on ``threads`` threads (before threads were recorded:
+    2). Data parallel runs (``processes`` > 1) are left out: their time includes the ranks'
+    exchanges and waits, which would be charged to every run's prices."""
+    return [r for r in records if _trained(r) and r["result"]["train"].get("threads", 2) == threads
+            and r["result"]["train"].get("processes", 1) == 1]
 
 
 def fit_report(records: list[dict]) -> list[dict]:

@@ -15,23 +15,36 @@ weights and the training summary there for the caller, which measures the model 
 
 from __future__ import annotations
 
+import datetime
 import os
 import tempfile
 from pathlib import Path
 
 import torch
 
+from kcl.models.config import MLP_KIND
 
-def check_ranks(ranks, workers: int = 1) -> int:
-    """``ranks`` as a positive integer, or ``ValueError`` naming the knob and its range; ranks and
-    ``workers`` (runs at once) both share out the cores, so one of them must be 1."""
+
+def check_ranks(ranks, workers: int = 1, device: str = "auto") -> int:
+    """``ranks`` as a positive integer, or ``ValueError`` naming the knob and its range: at most
+    one rank per core (per GPU on ``device``'s GPUs); ranks and ``workers`` (runs at once) both
+    share out the cores, so one of them must be 1."""
     if isinstance(ranks, bool) or not isinstance(ranks, int) or ranks < 1:
         raise ValueError(f"ranks (processes per run) must be an integer >= 1, got {ranks!r}")
     if ranks > 1 and workers > 1:
         raise ValueError(f"workers ({workers}) and ranks ({ranks}) both share out the cores: set one of them to 1")
-    if torch.cuda.is_available() and ranks > torch.cuda.device_count():
-        raise ValueError(f"ranks must be at most the {torch.cuda.device_count()} GPUs here, got {ranks}")
+    if ranks > 1 and _uses_cuda(device):
+        if device not in ("auto", "cuda"):
+            raise ValueError(f"ranks > 1 takes one GPU per rank: pass device 'cuda' or 'auto', not {device!r}")
+        if ranks > torch.cuda.device_count():
+            raise ValueError(f"ranks must be at most the {torch.cuda.device_count()} GPUs here, got {ranks}")
+    elif ranks > (os.cpu_count() or 1):
+        raise ValueError(f"ranks must be at most the {os.cpu_count()} cores here, got {ranks}")
     return ranks
+
+
+def _uses_cuda(device: str) -> bool:
+    return str(device).startswith("cuda") or (device == "auto" and torch.cuda.is_available())
 
 
 def train_data_parallel(config, ranks: int, *, checkpoint: str | Path | None = None, checkpoint_every: float = 300.0,
@@ -43,13 +56,21 @@ def train_data_parallel(config, ranks: int, *, checkpoint: str | Path | None = N
     the checkpoint, in the one-process format, so a run may resume with either."""
     import torch.multiprocessing as mp
 
-    check_ranks(ranks)
+    check_ranks(ranks, device=device)
+    if ranks > 1 and MLP_KIND.get(config.model.arch) == "moe":
+        # a mixture of experts drops tokens over each rank's capacity and balances each rank's load:
+        # not the one-process run, so it is refused rather than run approximately
+        raise ValueError("ranks > 1 is for dense models: a mixture of experts routes each rank's share on its own")
     with tempfile.TemporaryDirectory(prefix="kcl-ranks-") as folder:
         meeting = Path(folder) / "meeting"
         mp.spawn(_rank_main, nprocs=ranks, join=True,
                  args=(ranks, config, str(meeting), folder, str(checkpoint) if checkpoint else None,
                        checkpoint_every, device, progress, stop_after_steps))
-        out = torch.load(Path(folder) / "rank0.pt", map_location="cpu", weights_only=False)
+        result = Path(folder) / "rank0.pt"
+        if not result.is_file():  # e.g. a rank interrupted (spawn takes that for a clean exit)
+            raise RuntimeError(f"the data parallel run of {config.label()} ended without rank 0's result "
+                               "(interrupted?); its checkpoint, if any, resumes it")
+        out = torch.load(result, map_location="cpu", weights_only=False)
     return out["summary"], out["model"]
 
 
@@ -62,45 +83,43 @@ def _rank_main(rank: int, ranks: int, config, meeting: str, folder: str, checkpo
     from kcl.run import build
     from kcl.train import train
 
-    cuda = torch.cuda.is_available() and device in ("auto", "cuda")
+    cuda = _uses_cuda(device)
     if cuda:
         torch.cuda.set_device(rank)
-    else:  # the cores shared out evenly, as for the workers of a sweep
-        threads = max(1, (os.cpu_count() or 1) // ranks)
-        os.environ["OMP_NUM_THREADS"] = str(threads)
-        torch.set_num_threads(threads)
-    dist.init_process_group("nccl" if cuda else "gloo", init_method=f"file://{meeting}", rank=rank, world_size=ranks)
-    try:
-        dataset, model = build(config)
-        model.to(torch.device("cuda", rank) if cuda else torch.device("cpu"))
-        moe = getattr(model.config, "mlp_kind", None) == "moe"  # experts a batch never picks get no gradient
-        wrapped = DistributedDataParallel(model, find_unused_parameters=moe)
-        summary = train(wrapped, dataset, config.train, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-                        device=device, progress=progress, stop_after_steps=stop_after_steps, shard=(rank, ranks))
-        if rank == 0:
-            state = {k: v.cpu() for k, v in model.state_dict().items()}
-            tmp = Path(folder) / "rank0.pt.tmp"
-            torch.save({"summary": summary, "model": state}, tmp)
-            os.replace(tmp, Path(folder) / "rank0.pt")
-    finally:
-        dist.destroy_process_group()
+    threads = max(1, (os.cpu_count() or 1) // ranks)  # the cores shared out evenly, as for a sweep's workers
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    torch.set_num_threads(threads)
+    dist.init_process_group("nccl" if cuda else "gloo", init_method=f"file://{meeting}", rank=rank,
+                            world_size=ranks, timeout=datetime.timedelta(minutes=10))
+    dataset, model = build(config)
+    model.to(torch.device("cuda", rank) if cuda else torch.device("cpu"))
+    summary = train(DistributedDataParallel(model), dataset, config.train, checkpoint=checkpoint,
+                    checkpoint_every=checkpoint_every, device="cuda" if cuda else "cpu", progress=progress,
+                    stop_after_steps=stop_after_steps, shard=(rank, ranks))
+    if rank == 0:
+        state = {k: v.cpu() for k, v in model.state_dict().items()}
+        tmp = Path(folder) / "rank0.pt.tmp"
+        torch.save({"summary": summary, "model": state}, tmp)
+        os.replace(tmp, Path(folder) / "rank0.pt")
+    # only after success: a rank that failed exits at once and its peers' collectives fail with it
+    dist.destroy_process_group()
 
 
 # -- does it pay? (``kcl bench --only ranks``) ---------------------------------------------------
-def bench_ranks(cases: dict | None = None, log=print) -> list[dict]:
-    """Tokens/s of a chapter's real run (``kcl.train.train`` for a few hundred steps): one run on
-    one thread, ``cpu_count`` such runs at once, and one run on ``cpu_count`` ranks. ``cases``:
-    label → (config, steps); default the reference run (bioD, batch 128) and result 2 v3's bioS run
-    (batch 8 windows of 512 tokens), the longest runs the book makes."""
+def bench_ranks(cases: dict | None = None, cores: int | None = None, log=print) -> list[dict]:
+    """Tokens/s of a chapter's real run (``kcl.train.train`` for a few hundred steps) on the CPU:
+    one run on one thread, ``cores`` such runs at once, and one run on ``cores`` ranks (default
+    every core). ``cases``: label → (config, steps); default the reference run (bioD, batch 128)
+    and result 2 v3's bioS run (batch 8 windows of 512 tokens), the longest runs the book makes."""
     import multiprocessing as mp
 
-    cores = os.cpu_count() or 1
+    cores = cores or os.cpu_count() or 1
     rows = []
     for label, (config, steps) in (cases or _default_cases()).items():
         alone = _steps_per_second((config, steps))
         with mp.get_context("spawn").Pool(cores) as pool:
             side_by_side = pool.map(_steps_per_second, [(config, steps)] * cores)
-        split, _ = train_data_parallel(config, cores, progress=False, stop_after_steps=steps)
+        split, _ = train_data_parallel(config, cores, device="cpu", progress=False, stop_after_steps=steps)
         ranks = split["tokens"] / split["elapsed"]
         row = {"run": label, "batch": config.train.batch_size, "steps": steps, "one_run_one_thread": round(alone),
                f"{cores}_runs_at_once_each": round(min(side_by_side)), f"one_run_{cores}_ranks": round(ranks),

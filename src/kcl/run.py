@@ -74,7 +74,7 @@ def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoi
     dataset, model = build(config)
     params = count_parameters(model, dataset.used_token_ids())
     ckpt = _checkpoint_file(config, checkpoint_dir)
-    if check_ranks(ranks) > 1:
+    if check_ranks(ranks, device=device) > 1:
         summary, weights = train_data_parallel(config, ranks, checkpoint=ckpt, checkpoint_every=checkpoint_every,
                                                device=device, progress=progress)
         model.load_state_dict(weights)
