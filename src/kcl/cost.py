@@ -19,7 +19,8 @@ records fix those prices' sum for that shape, not each (the split comes from the
 The terms are fitted by least squares to the records already in ``results/`` that were trained on
 the same number of threads, so the estimate follows this machine type; a term whose fitted price
 comes out negative is dropped, and with too few records the defaults below are used and the
-estimate says so.
+estimate says so. A data parallel run (``kcl.parallel``) is priced as one rank's share: each
+rank takes every step on its share of the tokens; its records are not fitted.
 """
 
 from __future__ import annotations
