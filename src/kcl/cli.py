@@ -70,8 +70,8 @@ def _positive(flag: str, meaning: str):
 
 _workers = _positive("--workers", "runs at once")
 _ranks = _positive("--ranks", "processes per run")
-RANKS_HELP = ("processes per run, data parallel (kcl.parallel): one run on all cores ends about that many times "
-              "sooner; with --workers 1")
+RANKS_HELP = ("processes per run, data parallel (kcl.parallel): one run on all cores ends sooner, but less is "
+              "done in all than by --workers (see the Performance page); with --workers 1")
 
 
 def _summary_line(record: dict) -> str:
