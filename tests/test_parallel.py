@@ -65,6 +65,14 @@ def test_a_data_parallel_checkpoint_resumes_in_one_process(tmp_path):
     assert_same_weights(whole, resumed)
 
 
+def test_compiled_ranks_train_the_one_process_run():
+    config = config_from_dict(ODD)
+    _, weights = one_process(config)
+    split, split_weights = train_data_parallel(config, 2, progress=False, compiled=True)
+    assert split["processes"] == 2 and split["compiled"] is True
+    assert_same_weights(weights, split_weights)
+
+
 def test_run_with_two_ranks_records_them_and_measures_the_same_model():
     config = config_from_dict(ODD)
     alone, split = run(config, progress=False), run(config, progress=False, ranks=2)
@@ -106,7 +114,7 @@ def test_the_command_line_refuses_workers_and_ranks_together(tmp_path, capsys):
 def test_bench_ranks_times_the_real_run_three_ways():
     from kcl.parallel import bench_ranks
 
-    (row,) = bench_ranks({"odd": (config_from_dict(ODD), 10)}, cores=2, log=lambda _: None)
+    (row,) = bench_ranks({"odd": (config_from_dict(ODD), 10)}, cores=2, compiled=False, log=lambda _: None)
     side = row["2_runs_at_once_each"]
     assert row["one_run_one_thread"] > 0 and side > 0 and row["one_run_2_ranks"] > 0
     assert row["run_speedup"] == pytest.approx(row["one_run_2_ranks"] / side, abs=0.006)  # rounded to 2 places

@@ -102,6 +102,25 @@ def test_a_run_stopped_midway_resumes_to_the_same_weights(tmp_path):
         assert torch.equal(pa, pb)
 
 
+def test_compiled_training_is_the_eager_run_and_resumes_either_way(tmp_path):
+    """``compiled`` changes how steps run, not what they compute (up to float rounding), and its
+    checkpoints hold the plain model's weights."""
+    ds = make_dataset(BIOS)
+    cfg = TrainConfig(exposures=6, batch_size=4, lr=3e-3, packing="concat", window=48)
+    eager = tiny_model(ds)
+    ran = train(eager, ds, cfg, progress=False)
+    ckpt = tmp_path / "run.pt"
+    part = tiny_model(ds)
+    stopped = train(part, ds, cfg, checkpoint=ckpt, progress=False, stop_after_steps=5, compiled=True)
+    assert stopped["stopped"] and not any(k.startswith("_orig_mod") for k in torch.load(ckpt)["model"])
+    resumed = tiny_model(ds, seed=99)
+    summary = train(resumed, ds, cfg, checkpoint=ckpt, progress=False, compiled=True)
+    assert summary["compiled"] is True and "compiled" not in ran
+    assert summary["steps"] == ran["steps"] and summary["tokens"] == ran["tokens"]
+    for pa, pb in zip(eager.parameters(), resumed.parameters()):
+        torch.testing.assert_close(pa, pb, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("kw, message", [(dict(exposures=0), "exposures"), (dict(batch_size=0), "batch_size"),
                                          (dict(lr=0), "lr"), (dict(packing="x"), "packing"),
                                          (dict(min_lr_ratio=0), "min_lr_ratio"), (dict(window=1), "window")])

@@ -306,8 +306,8 @@ def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = F
 def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
                   store: str | Path | None = None, root: str | Path | None = None,
                   progress: bool = False, log: Callable[[str], object] = print,
-                  checkpoint_dir: str | Path | None = None, workers: int = 1, ranks: int = 1
-                  ) -> dict[str, list[dict]]:
+                  checkpoint_dir: str | Path | None = None, workers: int = 1, ranks: int = 1,
+                  compiled: bool = False) -> dict[str, list[dict]]:
     """A chapter's records: ``{"pilot": [...], "main": [...], "seeds": [...]}``, in that order
     (no ``"pilot"`` for a chapter without one, whose sweep file lists its rates): the pilot's best
     learning rate and its ×½ and ×2 neighbours are the main sweep's rates (book/protocol.md), and
@@ -317,7 +317,8 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     and only if ``allow_train`` (never for a chapter ``superseded_by`` another, outside the smoke
     profile: ``ValueError``); with ``checkpoint_dir`` a killed run resumes where it stopped;
     ``workers`` runs that many configs at once (``kcl.sweep.run_sweep``); ``ranks`` trains each on
-    that many processes (``kcl.parallel``: the same run, sooner), one or the other."""
+    that many processes (``kcl.parallel``: the same run, sooner), one or the other; ``compiled``
+    trains through ``torch.compile`` (``kcl.train.train``)."""
     from kcl.parallel import check_ranks
     from kcl.run import checkpoint_progress, run, sweep_cost
     from kcl.stats import lr_grid_from_pilot
@@ -338,7 +339,7 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     def sweep(folder: Path, configs, more=None) -> list[dict]:
         return run_sweep(ResultStore(folder), configs,
                          functools.partial(run, progress=progress and workers == 1, checkpoint_dir=checkpoint_dir,
-                                           ranks=ranks),
+                                           ranks=ranks, compiled=compiled),
                          cost_fn=sweep_cost(workers, ranks), log=log, allow_train=allow_train, recompute_hint=hint,
                          workers=workers, more=more, trained_share_fn=under_way)
 

@@ -49,12 +49,13 @@ def _uses_cuda(device: str) -> bool:
 
 
 def train_data_parallel(config, ranks: int, *, checkpoint: str | Path | None = None, checkpoint_every: float = 300.0,
-                        device: str = "auto", progress: bool = True, stop_after_steps: int | None = None
-                        ) -> tuple[dict, dict]:
+                        device: str = "auto", progress: bool = True, stop_after_steps: int | None = None,
+                        compiled: bool = False) -> tuple[dict, dict]:
     """Train ``config`` (a ``kcl.run.RunConfig``) on ``ranks`` processes; returns the training
     summary (``kcl.train.train``'s, with ``processes``) and the trained weights (a state dict).
     ``checkpoint``, ``checkpoint_every`` and ``stop_after_steps`` as in ``train``: rank 0 writes
-    the checkpoint, in the one-process format, so a run may resume with either."""
+    the checkpoint, in the one-process format, so a run may resume with either; ``compiled``: each
+    rank steps through ``torch.compile`` (``kcl.train.train``)."""
     import torch.multiprocessing as mp
 
     check_ranks(ranks, device=device)
@@ -66,7 +67,7 @@ def train_data_parallel(config, ranks: int, *, checkpoint: str | Path | None = N
         meeting = Path(folder) / "meeting"
         mp.spawn(_rank_main, nprocs=ranks, join=True,
                  args=(ranks, config, str(meeting), folder, str(checkpoint) if checkpoint else None,
-                       checkpoint_every, device, progress, stop_after_steps))
+                       checkpoint_every, device, progress, stop_after_steps, compiled))
         result = Path(folder) / "rank0.pt"
         if not result.is_file():  # e.g. a rank interrupted (spawn takes that for a clean exit)
             raise RuntimeError(f"the data parallel run of {config.label()} ended without rank 0's result "
@@ -76,7 +77,8 @@ def train_data_parallel(config, ranks: int, *, checkpoint: str | Path | None = N
 
 
 def _rank_main(rank: int, ranks: int, config, meeting: str, folder: str, checkpoint: str | None,
-               checkpoint_every: float, device: str, progress: bool, stop_after_steps: int | None) -> None:
+               checkpoint_every: float, device: str, progress: bool, stop_after_steps: int | None,
+               compiled: bool = False) -> None:
     """One rank: join the group, train its share, and (rank 0) leave the results in ``folder``."""
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
@@ -95,7 +97,7 @@ def _rank_main(rank: int, ranks: int, config, meeting: str, folder: str, checkpo
     model.to(torch.device("cuda", rank) if cuda else torch.device("cpu"))
     summary = train(DistributedDataParallel(model), dataset, config.train, checkpoint=checkpoint,
                     checkpoint_every=checkpoint_every, device="cuda" if cuda else "cpu", progress=progress,
-                    stop_after_steps=stop_after_steps, shard=(rank, ranks))
+                    stop_after_steps=stop_after_steps, shard=(rank, ranks), compiled=compiled)
     if rank == 0:
         state = {k: v.cpu() for k, v in model.state_dict().items()}
         tmp = Path(folder) / "rank0.pt.tmp"
@@ -106,11 +108,12 @@ def _rank_main(rank: int, ranks: int, config, meeting: str, folder: str, checkpo
 
 
 # -- does it pay? (``kcl bench --only ranks``) ---------------------------------------------------
-def bench_ranks(cases: dict | None = None, cores: int | None = None, log=print) -> list[dict]:
+def bench_ranks(cases: dict | None = None, cores: int | None = None, compiled: bool = True, log=print) -> list[dict]:
     """Tokens/s of a chapter's real run (``kcl.train.train`` for a few hundred steps) on the CPU:
     one run on one thread, ``cores`` such runs at once, and one run on ``cores`` ranks (default
-    every core). ``cases``: label → (config, steps); default the reference run (bioD, batch 128)
-    and result 2 v3's bioS run (batch 8 windows of 512 tokens), the longest runs the book makes."""
+    every core), eager and (``compiled``) through ``torch.compile``, its compile time left out.
+    ``cases``: label → (config, steps); default the reference run (bioD, batch 128) and result 2
+    v3's bioS and bioR-proxy runs (batch 8 windows of 512 tokens), the longest runs the book makes."""
     import multiprocessing as mp
 
     cores = cores or os.cpu_count() or 1
@@ -119,24 +122,43 @@ def bench_ranks(cases: dict | None = None, cores: int | None = None, log=print) 
         alone = _steps_per_second((config, steps))
         with mp.get_context("spawn").Pool(cores) as pool:
             side_by_side = pool.map(_steps_per_second, [(config, steps)] * cores)
-        split, _ = train_data_parallel(config, cores, device="cpu", progress=False, stop_after_steps=steps)
-        ranks = split["tokens"] / split["elapsed"]
+        ranks = _ranks_rate(config, cores, steps)
         row = {"run": label, "batch": config.train.batch_size, "steps": steps, "one_run_one_thread": round(alone),
                f"{cores}_runs_at_once_each": round(min(side_by_side)), f"one_run_{cores}_ranks": round(ranks),
                "run_speedup": round(ranks / min(side_by_side), 2), "work_ratio": round(ranks / sum(side_by_side), 2)}
-        log(f"  {label}: one run, one thread {alone:,.0f} tok/s; {cores} at once {min(side_by_side):,.0f} each; "
-            f"one run on {cores} ranks {ranks:,.0f} ({row['run_speedup']:.2f}× sooner, "
-            f"{row['work_ratio']:.2f}× the work of {cores} at once)")
+        text = (f"  {label}: one run, one thread {alone:,.0f} tok/s; {cores} at once {min(side_by_side):,.0f} each; "
+                f"one run on {cores} ranks {ranks:,.0f} ({row['run_speedup']:.2f}× sooner, "
+                f"{row['work_ratio']:.2f}× the work of {cores} at once)")
+        if compiled:
+            fast = _ranks_rate(config, cores, steps, compiled=True)
+            row[f"one_run_{cores}_ranks_compiled"] = round(fast)
+            row["compiled_speedup"] = round(fast / ranks, 2)
+            text += f"; compiled {fast:,.0f} ({row['compiled_speedup']:.2f}× eager ranks)"
+        log(text)
         rows.append(row)
     return rows
+
+
+def _ranks_rate(config, cores: int, steps: int, compiled: bool = False) -> float:
+    """Tokens/s of ``steps`` steps on ``cores`` ranks: two fresh runs, of a few warm-up steps and
+    of as many more, differenced, so that what both pay once (starting, compiling) cancels."""
+    warm = min(20, steps // 4)
+    short, _ = train_data_parallel(config, cores, device="cpu", progress=False, stop_after_steps=warm,
+                                   compiled=compiled)
+    long, _ = train_data_parallel(config, cores, device="cpu", progress=False, stop_after_steps=warm + steps,
+                                  compiled=compiled)
+    return (long["tokens"] - short["tokens"]) / (long["elapsed"] - short["elapsed"])
 
 
 def _default_cases() -> dict:
     from kcl.chapters import chapter_sweep
 
     _, _, reference = chapter_sweep("reference", "cpu")
-    _, _, bios = chapter_sweep("result2-v3", "cpu", part="main")
-    return {"reference (bioD, d = 32)": (reference[0], 600), "result 2 v3 (bioS, d = 32)": (bios[0], 300)}
+    _, _, result2 = chapter_sweep("result2-v3", "cpu", part="main")
+    bios = next(c for c in result2 if c.data.name == "bioS")
+    bior = next(c for c in result2 if c.data.name == "bioR-proxy")
+    return {"reference (bioD, d = 32)": (reference[0], 600), "result 2 v3 (bioS, d = 32)": (bios, 300),
+            "result 2 v3 (bioR proxy, d = 32)": (bior, 300)}
 
 
 def _steps_per_second(args) -> float:

@@ -68,20 +68,21 @@ def build(config: RunConfig):
 
 
 def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoint_every: float = 300.0,
-        progress: bool = True, device: str = "auto", ranks: int = 1) -> dict:
+        progress: bool = True, device: str = "auto", ranks: int = 1, compiled: bool = False) -> dict:
     """Train and measure one config; returns the result part of its record. ``ranks > 1`` trains
-    it data parallel on that many processes (``kcl.parallel``; the same run, sooner)."""
+    it data parallel on that many processes (``kcl.parallel``; the same run, sooner);
+    ``compiled`` steps through ``torch.compile`` (``kcl.train.train``; the same run, faster)."""
     dataset, model = build(config)
     params = count_parameters(model, dataset.used_token_ids())
     ckpt = _checkpoint_file(config, checkpoint_dir)
     if check_ranks(ranks, device=device) > 1:
         summary, weights = train_data_parallel(config, ranks, checkpoint=ckpt, checkpoint_every=checkpoint_every,
-                                               device=device, progress=progress)
+                                               device=device, progress=progress, compiled=compiled)
         model.load_state_dict(weights)
         model.to(pick_device(device)[0]).eval()
     else:
         summary = train(model, dataset, config.train, checkpoint=ckpt, checkpoint_every=checkpoint_every,
-                        progress=progress, device=device)
+                        progress=progress, device=device, compiled=compiled)
     summary.pop("config", None)
     t0 = time.monotonic()
     result = measure(model, dataset, config, params)
