@@ -36,6 +36,20 @@ def test_run_end_to_end_gives_a_complete_record():
     assert set(by_position) == {"ID1", "ID2"} and all(sum(v["people"]) == 40 for v in by_position.values())
 
 
+def test_a_sweep_file_can_ask_for_compiled_training(tmp_path, capsys):
+    import yaml
+
+    sweep = write_sweep(tmp_path / "s.yaml", tmp_path / "store")
+    spec = yaml.safe_load(sweep.read_text())
+    sweep.write_text(yaml.safe_dump({**spec, "compiled": "yes"}))
+    assert main(["run", str(sweep)]) == 2
+    assert "'compiled' must be true or false" in capsys.readouterr().err
+    sweep.write_text(yaml.safe_dump({**spec, "compiled": True}))
+    assert main(["run", str(sweep), "--no-progress", "--set", "train.exposures=2"]) == 0
+    (record,) = ResultStore(tmp_path / "store").records()
+    assert record["result"]["train"]["compiled"] is True
+
+
 def test_sweep_expansion_and_bad_fields():
     configs = expand_sweep({"base": TINY, "grid": {"train.lr": [0.01, 0.02], "model.n_layer": [1, 2]}})
     assert len(configs) == 4 and len({config_key(c) for c in configs}) == 4

@@ -150,6 +150,16 @@ CHAPTERS = {
     "bios-steps": _diagnostic(
         "steps", "result 1(b)'s bioS point at N = 2000 in smaller batches (2× and 6× the steps)",
         "do more steps at the same exposures store more bits"),
+    "compile": Chapter(
+        title="Diagnostic: the reference run trained through torch.compile",
+        sweeps={"cpu": "sweeps/diag-compile.yaml", "gpu": "sweeps/diag-compile.yaml"},
+        claim="none (a diagnostic, book/protocol.md): does torch.compile change the bits a run stores",
+        smoke=_SMOKE_LAW),
+    "compile-eager": Chapter(
+        title="Diagnostic: the reference run trained eagerly, beside the compiled one",
+        sweeps={"cpu": "sweeps/diag-compile-eager.yaml", "gpu": "sweeps/diag-compile-eager.yaml"},
+        claim="none (a diagnostic, book/protocol.md): the eager half of the compile diagnostic",
+        smoke=_SMOKE_LAW),
     "result4-v2": Chapter(
         title="Result 4, protocol v2: 100 exposures in 25,000 steps",
         sweeps={"cpu": "sweeps/result4-v2.yaml", "gpu": "sweeps/gpu/result4.yaml"},
@@ -336,10 +346,10 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     def where(spec, part) -> Path:
         return Path(store) / part if store is not None else _store_of(spec, chapter, root)
 
-    def sweep(folder: Path, configs, more=None) -> list[dict]:
+    def sweep(folder: Path, configs, more=None, spec=None) -> list[dict]:
         return run_sweep(ResultStore(folder), configs,
                          functools.partial(run, progress=progress and workers == 1, checkpoint_dir=checkpoint_dir,
-                                           ranks=ranks, compiled=compiled),
+                                           ranks=ranks, compiled=compiled or sweep_compiled(spec or {})),
                          cost_fn=sweep_cost(workers, ranks), log=log, allow_train=allow_train, recompute_hint=hint,
                          workers=workers, more=more, trained_share_fn=under_way)
 
@@ -347,16 +357,25 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     grid = None
     if ch.pilot:
         _, spec, configs = chapter_sweep(chapter, profile, root, "pilot")
-        out["pilot"] = sweep(where(spec, "pilot"), configs)
+        out["pilot"] = sweep(where(spec, "pilot"), configs, spec=spec)
         grid = None if profile == "smoke" else lr_grid_from_pilot(out["pilot"])
     _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
     main_store = where(spec, "main")
     # a worker that would sit idle near the sweep's end starts the reruns of its finished groups
     out["main"] = sweep(main_store, configs, more=functools.partial(early_follow_ups, chapter, configs,
-                                                                    ResultStore(main_store)))
+                                                                    ResultStore(main_store)), spec=spec)
     for part, reruns in follow_ups(chapter, out["main"]).items():
-        out[part] = sweep(main_store, reruns) if reruns else []
+        out[part] = sweep(main_store, reruns, spec=spec) if reruns else []
     return out
+
+
+def sweep_compiled(spec: dict) -> bool:
+    """A sweep file's ``compiled: true``: its runs train through ``torch.compile`` (``kcl.train``),
+    however they are started (the compile diagnostic's compiled half)."""
+    value = spec.get("compiled", False)
+    if not isinstance(value, bool):
+        raise ValueError(f"a sweep file's 'compiled' must be true or false, got {value!r}")
+    return value
 
 
 def parts_or_pending(chapter: str, profile: str = "cpu", *, allow_train: bool = False,

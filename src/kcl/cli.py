@@ -215,11 +215,13 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(json.loads(path.read_text()), indent=2))
         return 0
 
+    from kcl.chapters import sweep_compiled
     from kcl.parallel import check_ranks
     from kcl.run import checkpoint_progress, run, sweep_cost
 
     try:
         spec, configs = _load_sweep(args.sweep_file, args.set)
+        compiled = args.compile or sweep_compiled(spec)
     except (ValueError, TypeError) as err:
         print(f"kcl: bad config: {err}", file=sys.stderr)
         return 2
@@ -237,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     records = run_sweep(store, configs,
                         functools.partial(run, checkpoint_dir=args.checkpoints, checkpoint_every=args.checkpoint_every,
                                           progress=progress, device=args.device, ranks=args.ranks,
-                                          compiled=args.compile),
+                                          compiled=compiled),
                         cost_fn=sweep_cost(args.workers, args.ranks), dry_run=args.dry_run, workers=args.workers,
                         trained_share_fn=functools.partial(checkpoint_progress, checkpoint_dir=args.checkpoints))
     for record in records:
