@@ -152,12 +152,12 @@ CHAPTERS = {
         "do more steps at the same exposures store more bits"),
     "compile": Chapter(
         title="Diagnostic: the reference run trained through torch.compile",
-        sweeps={"cpu": "sweeps/diag-compile.yaml", "gpu": "sweeps/diag-compile.yaml"},
+        sweeps={"cpu": "sweeps/diag-compile.yaml", "gpu": "sweeps/gpu/diag-compile.yaml"},
         claim="none (a diagnostic, book/protocol.md): does torch.compile change the bits a run stores",
         smoke=_SMOKE_LAW),
     "compile-eager": Chapter(
         title="Diagnostic: the reference run trained eagerly, beside the compiled one",
-        sweeps={"cpu": "sweeps/diag-compile-eager.yaml", "gpu": "sweeps/diag-compile-eager.yaml"},
+        sweeps={"cpu": "sweeps/diag-compile-eager.yaml", "gpu": "sweeps/gpu/diag-compile-eager.yaml"},
         claim="none (a diagnostic, book/protocol.md): the eager half of the compile diagnostic",
         smoke=_SMOKE_LAW),
     "result4-v2": Chapter(
