@@ -309,7 +309,9 @@ def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = F
         store = _smoke_store(chapter) if profile == "smoke" else _store_of(spec, chapter, root)
     relative = path.relative_to(repo_root(root))
     hint = f"`kcl sweep {relative}` (or `make {chapter}`)" if profile != "smoke" else "the smoke profile trains"
-    return run_sweep(ResultStore(store), configs, lambda c: run(c, progress=progress), cost_fn=estimated_seconds,
+    compiled = sweep_compiled(spec)
+    return run_sweep(ResultStore(store), configs, lambda c: run(c, progress=progress, compiled=compiled),
+                     cost_fn=estimated_seconds,
                      log=log, allow_train=allow_train, recompute_hint=hint)
 
 
