@@ -82,3 +82,14 @@ def test_the_smoke_profile_never_trains_a_stopped_protocol(two_protocols):
     view = data_types.view("old", "smoke", allow_train=True)
     assert not view.stored and view.summary("v") == [
         "*old: stopped, superseded by `new`; the smoke profile trains only the protocol that decides.*"]
+
+
+def test_every_run_says_how_it_was_trained(two_protocols):
+    root, configs = two_protocols
+    for config, R, train in zip(configs, (0.5, 0.7, 0.6), ({}, {"processes": 2}, {"processes": 2, "compiled": True})):
+        result = fake_result(R=R, ci=(R - 0.1, R + 0.1))
+        result["train"] = {**result["train"], **train}
+        ResultStore(root / "results" / "old").put(config, result)
+    table = data_types.view("old", "cpu", root=root).runs_table()
+    assert list(table["trained"]) == ["1 process", "2 ranks", "2 ranks, compiled"]
+    assert list(table["lr"]) == [0.01, 0.02, 0.04] and set(table["part"]) == {"main"}

@@ -82,6 +82,19 @@ class DataTypeView:
     def points_table(self) -> pd.DataFrame:
         return self.points[POINT_COLUMNS].round(3)
 
+    def runs_table(self) -> pd.DataFrame:
+        """Every run of the protocol, in the order stored: its part, setting, R and how it was
+        trained (processes and compiled or eager: the same run up to rounding, book/performance.md)."""
+        rows = []
+        for part in ("pilot", "main", "seeds", "edge_rates"):
+            for record in self.parts.get(part, []):
+                config, result = record["config"], record["result"]
+                train = result["train"]
+                rows.append({"part": part, "data": config["data"]["name"], "lr": config["train"]["lr"],
+                             "seed": config["train"]["seed"], "R": round(result["R"], 3), "steps": train["steps"],
+                             "hours": round(train["wall_seconds"] / 3600, 2), "trained": trained_as(train)})
+        return pd.DataFrame(rows)
+
     def rates_chart(self, protocol: str):
         """Every rate tried: the pilot that chose them (if the chapter has one), the main sweep and
         the reruns beyond an edge."""
@@ -136,6 +149,14 @@ class DataTypeView:
         banner, widened = self.banner(), self.widened_table()
         return [*([banner] if banner else []), self.data_types_chart(protocol), self.rates_chart(protocol),
                 self.points_table(), self.edge_note(), *([] if widened is None else [widened]), self.verdict()]
+
+
+def trained_as(train: dict) -> str:
+    """How a run was trained, from its training summary: "1 process" or "N ranks", and "compiled"
+    where it went through ``torch.compile``."""
+    processes = train.get("processes", 1)
+    where = "1 process" if processes == 1 else f"{processes} ranks"
+    return where + (", compiled" if train.get("compiled") else "")
 
 
 def view(chapter: str, profile: str = "cpu", *, allow_train: bool = False, root=None) -> DataTypeView:
