@@ -504,3 +504,12 @@ def test_a_superseded_chapter_keeps_its_records_trains_nothing_and_names_its_suc
     # allow_train: the successor, complete, trains nothing, and the stopped chapter is never asked to
     head, _, waits = progress.data_type_point("tiny", "bioD", root=tmp_path, allow_train=True)
     assert (head["values"], waits) == ([1.1, 1.0], "")
+
+
+def test_trained_as_reads_processes_threads_and_compile():
+    from kcl.catalog import trained_as
+
+    assert trained_as({}) == "1 process"
+    assert trained_as({"threads": 1}) == "1 process × 1 thread"
+    assert trained_as({"processes": 2, "threads": 1, "compiled": True}) == "2 ranks × 1 thread, compiled"
+    assert trained_as({"threads": 2}) == "1 process × 2 threads"

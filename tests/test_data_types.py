@@ -91,5 +91,6 @@ def test_every_run_says_how_it_was_trained(two_protocols):
         result["train"] = {**result["train"], **train}
         ResultStore(root / "results" / "old").put(config, result)
     table = data_types.view("old", "cpu", root=root).runs_table()
-    assert list(table["trained"]) == ["1 process", "2 ranks", "2 ranks, compiled"]
+    assert list(table["trained"]) == ["1 process", "2 ranks", "2 ranks, compiled"]  # fake records keep no threads
     assert list(table["lr"]) == [0.01, 0.02, 0.04] and set(table["part"]) == {"main"}
+

@@ -22,7 +22,7 @@ COLUMNS = (
     "store", "key", "data", "model", "exposures", "lr", "batch_size", "train_seed", "data_seed",
     "bits", "max_bits", "R", "R_ci_low", "R_ci_high", "R_max", "R_non_embedding", "accuracy",
     "params_total", "params_non_embedding", "params_embedding", "params_lm_head", "params_attention",
-    "params_mlp", "params_norms", "used_tokens", "wall_seconds",
+    "params_mlp", "params_norms", "used_tokens", "wall_seconds", "trained",
     "kcl_version", "git_commit", "semantics_version", "created",
 )
 
@@ -59,6 +59,16 @@ def model_label(m: dict) -> str:
     return f"{m['arch']}-{m['n_layer']}-{m['n_head']} d={width}{options}"
 
 
+def trained_as(train: dict) -> str:
+    """How a run was trained, from its training summary: "1 process" or "N ranks" (data parallel,
+    ``kcl.parallel``), and "compiled" where it went through ``torch.compile``; the thread count
+    where it was recorded. For a run resumed from its checkpoint, how its last part was trained."""
+    processes = train.get("processes", 1)
+    where = "1 process" if processes == 1 else f"{processes} ranks"
+    threads = f" × {train['threads']} thread{'s' if train['threads'] > 1 else ''}" if train.get("threads") else ""
+    return where + threads + (", compiled" if train.get("compiled") else "")
+
+
 def record_row(store: str, record: dict) -> dict:
     """One row of the table from one record."""
     c, r = record["config"], record["result"]
@@ -72,7 +82,8 @@ def record_row(store: str, record: dict) -> dict:
         "accuracy": r.get("accuracy_mean"), "params_total": p["total"], "params_non_embedding": p["non_embedding"],
         "params_embedding": p["embedding"], "params_lm_head": p["lm_head"], "params_attention": p["attention"],
         "params_mlp": p["mlp"], "params_norms": p["norms"], "used_tokens": p.get("used_tokens"),
-        "wall_seconds": (r.get("train") or {}).get("wall_seconds"), "kcl_version": record.get("kcl_version"),
+        "wall_seconds": (r.get("train") or {}).get("wall_seconds"), "trained": trained_as(r.get("train") or {}),
+        "kcl_version": record.get("kcl_version"),
         "git_commit": record.get("git_commit"), "semantics_version": record.get("semantics_version"),
         "created": record.get("created"),
     }

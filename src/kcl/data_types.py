@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from kcl import law, plots, stats
+from kcl.catalog import trained_as
 from kcl.chapters import CHAPTERS
 from kcl.progress import StoredSoFar, shown_so_far
 
@@ -149,14 +150,6 @@ class DataTypeView:
         banner, widened = self.banner(), self.widened_table()
         return [*([banner] if banner else []), self.data_types_chart(protocol), self.rates_chart(protocol),
                 self.points_table(), self.edge_note(), *([] if widened is None else [widened]), self.verdict()]
-
-
-def trained_as(train: dict) -> str:
-    """How a run was trained, from its training summary: "1 process" or "N ranks", and "compiled"
-    where it went through ``torch.compile``."""
-    processes = train.get("processes", 1)
-    where = "1 process" if processes == 1 else f"{processes} ranks"
-    return where + (", compiled" if train.get("compiled") else "")
 
 
 def view(chapter: str, profile: str = "cpu", *, allow_train: bool = False, root=None) -> DataTypeView:
