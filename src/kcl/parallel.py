@@ -141,8 +141,12 @@ def bench_ranks(cases: dict | None = None, cores: int | None = None, compiled: b
 
 def _ranks_rate(config, cores: int, steps: int, compiled: bool = False) -> float:
     """Tokens/s of ``steps`` steps on ``cores`` ranks: two fresh runs, of a few warm-up steps and
-    of as many more, differenced, so that what both pay once (starting, compiling) cancels."""
+    of as many more, differenced, so that what both pay once (starting, compiling) cancels. A
+    compiled run first compiles once unmeasured: the compiler caches its work on disk, and the
+    first run alone would pay the full compile."""
     warm = min(20, steps // 4)
+    if compiled:
+        train_data_parallel(config, cores, device="cpu", progress=False, stop_after_steps=warm, compiled=True)
     short, _ = train_data_parallel(config, cores, device="cpu", progress=False, stop_after_steps=warm,
                                    compiled=compiled)
     long, _ = train_data_parallel(config, cores, device="cpu", progress=False, stop_after_steps=warm + steps,
