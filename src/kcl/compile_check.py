@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from kcl.chapters import chapter_records
-from kcl.stats import seed_interval
+from kcl.stats import r_interval, seed_interval
 
 EAGER, COMPILED = "compile-eager", "compile"
 
@@ -45,7 +45,7 @@ def compile_pairs(profile: str = "cpu", allow_train: bool = False) -> pd.DataFra
 
 
 def _ci(result: dict) -> str:
-    low, high = result["R_ci"]
+    low, high = r_interval(result)
     return f"[{low:.3f}, {high:.3f}]"
 
 

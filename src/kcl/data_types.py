@@ -19,6 +19,7 @@ from kcl.progress import StoredSoFar, shown_so_far
 
 POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high", "R_max", "R_non_embedding",
                  "accuracy", "best_lr", "best_lr_at_edge", "lr_tried", "minutes"]
+PARTS = ("pilot", "main", "seeds", "edge_rates")  # a chapter's parts, in the order they are run
 WIDENED_ROUNDED = ["R", "R_low", "R_high", "R_widened", "R_low_widened", "R_high_widened"]
 
 
@@ -45,7 +46,7 @@ class DataTypeView:
     @property
     def records(self) -> list[dict]:
         """Every record of the chapter: pilot, main sweep, seed reruns, reruns beyond an edge."""
-        return [r for part in ("pilot", "main", "seeds", "edge_rates") for r in self.parts.get(part, [])]
+        return [r for part in PARTS for r in self.parts.get(part, [])]
 
     @property
     def best(self) -> list[dict]:
@@ -87,7 +88,7 @@ class DataTypeView:
         """Every run of the protocol, in the order stored: its part, setting, R and how it was
         trained (processes and compiled or eager: the same run up to rounding, book/performance.md)."""
         rows = []
-        for part in ("pilot", "main", "seeds", "edge_rates"):
+        for part in PARTS:
             for record in self.parts.get(part, []):
                 config, result = record["config"], record["result"]
                 train = result["train"]
