@@ -513,3 +513,58 @@ def test_trained_as_reads_processes_threads_and_compile():
     assert trained_as({"threads": 1}) == "1 process × 1 thread"
     assert trained_as({"processes": 2, "threads": 1, "compiled": True}) == "2 ranks × 1 thread, compiled"
     assert trained_as({"threads": 2}) == "1 process × 2 threads"
+
+
+def test_config_filter_picks_runs_by_field_and_refuses_unknown_fields():
+    """``kcl chapter --where``: every condition must hold, any of its values may; numbers compare as
+    numbers (2e-2 is 0.02), and a knob that is not a config field is refused with the allowed ones."""
+    where = chapters.config_filter(["data.name=bioS,bioD", "train.lr=2e-2"])
+    at = dataclasses.replace(TINY, train=dataclasses.replace(TINY.train, lr=0.02))
+    assert where(at) and not where(TINY)
+    assert not where(dataclasses.replace(at, data=dataclasses.replace(at.data, name="bioR-proxy")))
+    assert chapters.config_filter([]) is None
+    with pytest.raises(ValueError, match=r"'data.nme' is not a config field; allowed: data.<name\|n_people"):
+        chapters.config_filter(["data.nme=bioS"])
+    with pytest.raises(ValueError, match="must start with one of data, model, train"):
+        chapters.config_filter(["lr=0.01"])
+    with pytest.raises(ValueError, match="takes KEY=V1,V2"):
+        chapters.config_filter(["train.seed="])
+
+
+def test_chapter_parts_where_trains_only_the_chosen_runs_and_reruns_only_decided_groups(tmp_path, monkeypatch):
+    """A session fits some runs, not all: ``where`` trains only those it accepts. The seed rerun of
+    a group whose main runs are all stored may be chosen while another group's main run is missing;
+    that missing run is never demanded unless chosen."""
+    import yaml
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "sweeps").mkdir()
+    as_dict = json.loads(json.dumps(dataclasses.asdict(TINY)))
+    spec = {"store": "results/tiny", "base": {k: as_dict[k] for k in ("data", "model", "train")},
+            "grid": {"data.n_people": [30, 40], "train.lr": [0.01, 0.02]}}
+    (tmp_path / "sweeps" / "tiny.yaml").write_text(yaml.safe_dump(spec))
+    monkeypatch.setitem(chapters.CHAPTERS, "tiny", chapters.Chapter(
+        title="tiny", sweeps={"cpu": "sweeps/tiny.yaml"}, claim="", threshold=1.0, seeds=(1,),
+        seed_group="data.n_people"))
+    _, _, configs = chapters.chapter_sweep("tiny", "cpu", tmp_path)
+    store = ResultStore(tmp_path / "results" / "tiny")
+    small = [c for c in configs if c.data.n_people == 30]
+    for config, R in zip(small, (0.5, 0.9)):
+        store.put(config, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
+    store.put(next(c for c in configs if c.data.n_people == 40), fake_result(R=0.7, ci=(0.6, 0.8)))
+    rerun = dataclasses.replace(small[1], data=dataclasses.replace(small[1].data, seed=1),
+                                train=dataclasses.replace(small[1].train, seed=1))
+    store.put(rerun, fake_result(R=0.8, ci=(0.7, 0.9)))
+
+    def parts(*conditions):
+        return chapters.chapter_parts("tiny", "cpu", root=tmp_path, log=lambda _: None,
+                                      where=chapters.config_filter(list(conditions)))
+
+    seeds_only = parts("train.seed=1")   # nothing to train: the chosen rerun is stored
+    assert seeds_only["main"] == [] and [r["result"]["R"] for r in seeds_only["seeds"]] == [0.8]
+    assert [r["result"]["R"] for r in parts("data.n_people=30")["main"]] == [0.5, 0.9]
+    with pytest.raises(MissingResultsError, match="1 of 2 runs missing"):
+        parts("data.n_people=40")     # chosen, and missing: it would train
+    assert progress.chapter_plan("tiny", "cpu", tmp_path, where=chapters.config_filter(["train.seed=1"]))[:2] == [
+        "main  results/tiny: 0 of 0 runs missing; nothing to run",
+        "seeds results/tiny (decided by the groups finished so far): 0 of 1 runs missing; nothing to run"]

@@ -145,3 +145,8 @@ def test_chapter_command_rejects_unknown_chapters(capsys):
 def test_chapter_command_plans_a_chapter_without_a_pilot(capsys):
     assert main(["chapter", "result4-bios", "--dry-run"]) == 0
     assert capsys.readouterr().out.startswith("main  results/result4-bios:")
+
+
+def test_chapter_command_refuses_a_bad_where_before_any_work(capsys):
+    assert main(["chapter", "result2-v3", "--dry-run", "--where", "data.nme=bioS"]) == 2
+    assert "--where 'data.nme' is not a config field" in capsys.readouterr().err

@@ -319,7 +319,7 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
                   store: str | Path | None = None, root: str | Path | None = None,
                   progress: bool = False, log: Callable[[str], object] = print,
                   checkpoint_dir: str | Path | None = None, workers: int = 1, ranks: int = 1,
-                  compiled: bool = False) -> dict[str, list[dict]]:
+                  compiled: bool = False, where: Callable[[object], bool] | None = None) -> dict[str, list[dict]]:
     """A chapter's records: ``{"pilot": [...], "main": [...], "seeds": [...]}``, in that order
     (no ``"pilot"`` for a chapter without one, whose sweep file lists its rates): the pilot's best
     learning rate and its ×½ and ×2 neighbours are the main sweep's rates (book/protocol.md), and
@@ -330,7 +330,10 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     profile: ``ValueError``); with ``checkpoint_dir`` a killed run resumes where it stopped;
     ``workers`` runs that many configs at once (``kcl.sweep.run_sweep``); ``ranks`` trains each on
     that many processes (``kcl.parallel``: the same run, sooner), one or the other; ``compiled``
-    trains through ``torch.compile`` (``kcl.train.train``)."""
+    trains through ``torch.compile`` (``kcl.train.train``). ``where`` (``config_filter``) trains and
+    returns only the runs it accepts: the rest stay missing, so the reruns come only from what is
+    stored (all of the main sweep, else the groups whose main runs are all there), never from
+    the chosen runs alone."""
     from kcl.parallel import check_ranks
     from kcl.run import checkpoint_progress, run, sweep_cost
     from kcl.stats import lr_grid_from_pilot
@@ -345,11 +348,17 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
         store = _smoke_store(chapter)
     hint = f"`kcl chapter {chapter}`" if profile != "smoke" else "the smoke profile trains"
 
-    def where(spec, part) -> Path:
+    def store_of(spec, part) -> Path:
         return Path(store) / part if store is not None else _store_of(spec, chapter, root)
 
+    def chosen(configs) -> list:
+        return [c for c in configs if where(c)] if where else list(configs)
+
+    def stored(folder: Path, configs) -> list:
+        return [ResultStore(folder).get(c) for c in configs]
+
     def sweep(folder: Path, configs, more=None, spec=None) -> list[dict]:
-        return run_sweep(ResultStore(folder), configs,
+        return run_sweep(ResultStore(folder), chosen(configs),
                          functools.partial(run, progress=progress and workers == 1, checkpoint_dir=checkpoint_dir,
                                            ranks=ranks, compiled=compiled or sweep_compiled(spec or {})),
                          cost_fn=sweep_cost(workers, ranks), log=log, allow_train=allow_train, recompute_hint=hint,
@@ -359,14 +368,20 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     grid = None
     if ch.pilot:
         _, spec, configs = chapter_sweep(chapter, profile, root, "pilot")
-        out["pilot"] = sweep(where(spec, "pilot"), configs, spec=spec)
-        grid = None if profile == "smoke" else lr_grid_from_pilot(out["pilot"])
+        out["pilot"] = sweep(store_of(spec, "pilot"), configs, spec=spec)
+        pilot = stored(store_of(spec, "pilot"), configs) if where else out["pilot"]
+        if not all(pilot):  # only some of the pilot was chosen: the main sweep's rates are not known yet
+            return out
+        grid = None if profile == "smoke" else lr_grid_from_pilot(pilot)
     _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
-    main_store = where(spec, "main")
+    main_store = store_of(spec, "main")
     # a worker that would sit idle near the sweep's end starts the reruns of its finished groups
-    out["main"] = sweep(main_store, configs, more=functools.partial(early_follow_ups, chapter, configs,
-                                                                    ResultStore(main_store)), spec=spec)
-    for part, reruns in follow_ups(chapter, out["main"]).items():
+    out["main"] = sweep(main_store, configs, spec=spec,
+                        more=lambda: chosen(early_follow_ups(chapter, configs, ResultStore(main_store))))
+    main = stored(main_store, configs) if where else out["main"]
+    reruns_by_part = (follow_ups(chapter, main) if all(main)
+                      else ready_follow_ups(chapter, configs, ResultStore(main_store)))
+    for part, reruns in reruns_by_part.items():
         out[part] = sweep(main_store, reruns, spec=spec) if reruns else []
     return out
 
@@ -378,6 +393,51 @@ def sweep_compiled(spec: dict) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"a sweep file's 'compiled' must be true or false, got {value!r}")
     return value
+
+
+def config_filter(conditions: list[str]) -> Callable[[object], bool] | None:
+    """``kcl chapter --where``: conditions ``KEY=V1,V2`` (a dotted field of ``kcl.run.RunConfig`` such
+    as ``data.name`` or ``train.seed``, and the values it may take) → whether a run's config meets
+    them all; None without conditions. It picks which of a chapter's runs train now, e.g. those that
+    fit a session; it never changes which runs the chapter needs. Bad input: ``ValueError``."""
+    import math
+
+    from kcl.run import RunConfig
+
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    def number(value) -> float | None:  # YAML 1.1 reads 2e-2 as a string
+        try:
+            return None if isinstance(value, bool) else float(value)
+        except (TypeError, ValueError):
+            return None
+
+    def matches(value, wanted) -> bool:
+        if isinstance(value, (int, float)) and number(wanted) is not None:
+            return math.isclose(value, number(wanted), rel_tol=1e-9)
+        return value == wanted
+
+    sections = {name: getattr(RunConfig(), name) for name in field_names(RunConfig)
+                if dataclasses.is_dataclass(getattr(RunConfig(), name))}  # data, model, train
+    tests = []
+    for condition in conditions:
+        key, equals, raw = condition.partition("=")
+        part, _, name = key.strip().partition(".")
+        if not equals or not raw.strip():
+            raise ValueError(f"--where takes KEY=V1,V2 (for example data.name=bioS,bioS-simple), got {condition!r}")
+        if part not in sections:
+            raise ValueError(f"--where {key.strip()!r}: KEY must start with one of {', '.join(sections)} "
+                             f"(for example train.seed)")
+        if name not in field_names(sections[part]):
+            raise ValueError(f"--where {key.strip()!r} is not a config field; allowed: "
+                             f"{part}.<{'|'.join(field_names(sections[part]))}>")
+        values = [yaml.safe_load(v) for v in raw.split(",")]
+        tests.append((part, name, values))
+    if not tests:
+        return None
+    return lambda config: all(any(matches(getattr(getattr(config, part), name), v) for v in values)
+                              for part, name, values in tests)
 
 
 def parts_or_pending(chapter: str, profile: str = "cpu", *, allow_train: bool = False,

@@ -136,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     chapter.add_argument("--workers", type=_workers, default=1, help="runs at once, each on cpu_count/N threads")
     chapter.add_argument("--ranks", type=_ranks, default=1, help=RANKS_HELP)
     chapter.add_argument("--compile", action="store_true", help=COMPILE_HELP)
+    chapter.add_argument("--where", action="append", default=[], metavar="KEY=V1,V2",
+                         help="train only the runs whose config has KEY in these values, e.g. "
+                              "data.name=bioS,bioS-simple or train.seed=1 (repeatable: all must hold), "
+                              "to fit a session; the rest stay missing, and reruns follow only from "
+                              "what is stored")
     show = sub.add_parser("show", help="print a record, or one line per record of a store")
     show.add_argument("path")
     bench = sub.add_parser("bench", help="throughput benchmark: training, transformers, measurement, data")
@@ -168,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     from kcl.sweep import run_sweep
 
     if args.command == "chapter":
-        from kcl.chapters import CHAPTERS, chapter_parts
+        from kcl.chapters import CHAPTERS, chapter_parts, config_filter
         from kcl.parallel import check_ranks
 
         if args.name not in CHAPTERS:
@@ -176,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         try:
             check_ranks(args.ranks, args.workers)
+            where = config_filter(args.where)
             if args.under_way:
                 from kcl.progress import runs_under_way
 
@@ -185,13 +191,15 @@ def main(argv: list[str] | None = None) -> int:
             if args.dry_run:
                 from kcl.progress import chapter_plan
 
+                if where:
+                    print(f"only the runs with {' and '.join(args.where)} (--where):")
                 print("\n".join(chapter_plan(args.name, args.profile, workers=args.workers,
-                                              checkpoint_dir=args.checkpoints, ranks=args.ranks)))
+                                              checkpoint_dir=args.checkpoints, ranks=args.ranks, where=where)))
                 return 0
             _import_every_module()
             parts = chapter_parts(args.name, args.profile, allow_train=True, progress=False,
                                   checkpoint_dir=args.checkpoints, workers=args.workers, ranks=args.ranks,
-                                  compiled=args.compile)
+                                  compiled=args.compile, where=where)
         except MissingResultsError as err:
             print(f"kcl: {err}", file=sys.stderr)
             return 1

@@ -13,6 +13,7 @@ import dataclasses
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from kcl.chapters import (CHAPTERS, _rerun_kinds, _rerun_parts, _store_of, chapter_sweep, follow_ups,
                           ready_follow_ups, repo_root)
@@ -55,12 +56,13 @@ def _stored_sweeps(chapter: str, profile: str, root: str | Path | None) -> _Stor
 
 def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = None, workers: int = 1,
                  checkpoint_dir: str | Path | None = None, walk: _StoredSweeps | None = None,
-                 ranks: int = 1) -> list[str]:
+                 ranks: int = 1, where: Callable[[object], bool] | None = None) -> list[str]:
     """What ``kcl chapter`` would run, part by part, with estimated wall times for ``workers``
     runs at once, each on ``ranks`` processes; trains nothing. Before the pilot has finished, the main sweep is costed at its
     base rate ×3 (its rates are not known yet) and the seed reruns are left out. Runs with a
     checkpoint in ``checkpoint_dir`` are shown under way and costed for what is left. ``walk``: the
-    stored sweeps when the caller has read them already (``stored_so_far``)."""
+    stored sweeps when the caller has read them already (``stored_so_far``); ``where``
+    (``kcl.chapters.config_filter``): only the runs it accepts."""
     from kcl.run import checkpoint_progress, sweep_cost
 
     if profile == "smoke":
@@ -68,6 +70,7 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
     under_way = functools.partial(checkpoint_progress, checkpoint_dir=checkpoint_dir) if checkpoint_dir else None
 
     def costed(store_: ResultStore, configs_) -> Plan:
+        configs_ = [c for c in configs_ if where(c)] if where else configs_
         return plan(store_, configs_, sweep_cost(workers, ranks), workers, under_way)
 
     ch = CHAPTERS[chapter]
