@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from kcl.cost import CostModel, fit_cost_model, fit_report, holdout_report, machine_cost_model
+from kcl.cost import CostModel, compiled_speedups, fit_cost_model, fit_report, holdout_report, machine_cost_model
 from kcl.data import DataConfig
 from kcl.run import ModelSpec, RunConfig, estimated_seconds
 from kcl.train import TrainConfig, estimate_steps
@@ -186,3 +186,14 @@ def test_a_data_parallel_run_is_priced_as_one_rank_share():
     a, b = record_work(alone), record_work(split)
     assert (b.flops, b.logits, b.steps) == (a.flops / 2, a.logits / 2, a.steps)
     assert b.spill == pytest.approx(a.spill / 4)  # half the tokens, each step half as wide
+
+
+def test_compiled_speedups_come_from_the_bench_record(tmp_path):
+    """The plan of a compiled sweep quotes the bench's measured speed-ups; none measured: []."""
+    bench = tmp_path / "latest.json"
+    assert compiled_speedups(bench) == []
+    bench.write_text(json.dumps({"ranks": [{"run": "a", "compiled_speedup": 1.25}, {"run": "b"},
+                                           {"run": "c", "compiled_speedup": 1.04}]}))
+    assert compiled_speedups(bench) == [1.25, 1.04]
+    bench.write_text("{not json")
+    assert compiled_speedups(bench) == []

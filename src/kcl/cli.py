@@ -195,6 +195,13 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"only the runs with {' and '.join(args.where)} (--where):")
                 print("\n".join(chapter_plan(args.name, args.profile, workers=args.workers,
                                               checkpoint_dir=args.checkpoints, ranks=args.ranks, where=where)))
+                if args.compile:
+                    from kcl.cost import compiled_speedups
+
+                    fast = compiled_speedups()
+                    print("the estimates price eager training; " + (
+                        f"compiled runs trained {min(fast):.2f}–{max(fast):.2f}× as fast in `kcl bench --only ranks`"
+                        if fast else "no compiled speed-up is measured yet (`kcl bench --only ranks`)"))
                 return 0
             _import_every_module()
             parts = chapter_parts(args.name, args.profile, allow_train=True, progress=False,

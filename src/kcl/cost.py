@@ -169,6 +169,24 @@ def machine_cost_model(threads: int, results_dir: str | None = None) -> CostMode
     return fit_cost_model(records, threads)
 
 
+def compiled_speedups(bench_file: str | Path | None = None) -> list[float]:
+    """How much faster one run trained compiled than eagerly on 2 ranks, per case of the last
+    ``kcl bench --only ranks`` (``results/bench/latest.json``); [] where none was measured. The cost
+    model prices eager runs only, so a plan for compiled runs states this beside its estimate."""
+    if bench_file is None:
+        from kcl.chapters import repo_root
+
+        try:
+            bench_file = repo_root() / "results" / "bench" / "latest.json"
+        except FileNotFoundError:
+            return []
+    try:
+        cases = json.loads(Path(bench_file).read_text()).get("ranks") or []
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [case["compiled_speedup"] for case in cases if isinstance(case, dict) and case.get("compiled_speedup")]
+
+
 def _trained(record: dict) -> bool:
     train = record.get("result", {}).get("train") if isinstance(record, dict) else None
     return (isinstance(train, dict) and {"steps", "tokens", "wall_seconds"} <= train.keys()
