@@ -401,25 +401,20 @@ def config_filter(conditions: list[str]) -> Callable[[object], bool] | None:
     them all; None without conditions. It picks which of a chapter's runs train now, e.g. those that
     fit a session; it never changes which runs the chapter needs. Bad input: ``ValueError``."""
     import math
+    import typing
 
-    from kcl.run import RunConfig
+    from kcl.run import RunConfig, _coerce
 
     def field_names(cls) -> list[str]:
         return [f.name for f in dataclasses.fields(cls)]
 
-    def number(value) -> float | None:  # YAML 1.1 reads 2e-2 as a string
-        try:
-            return None if isinstance(value, bool) else float(value)
-        except (TypeError, ValueError):
-            return None
-
     def matches(value, wanted) -> bool:
-        if isinstance(value, (int, float)) and number(wanted) is not None:
-            return math.isclose(value, number(wanted), rel_tol=1e-9)
-        return value == wanted
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (value, wanted))
+        return math.isclose(value, wanted, rel_tol=1e-9) if numbers else value == wanted
 
-    sections = {name: getattr(RunConfig(), name) for name in field_names(RunConfig)
-                if dataclasses.is_dataclass(getattr(RunConfig(), name))}  # data, model, train
+    defaults = RunConfig()
+    sections = {name: getattr(defaults, name) for name in field_names(RunConfig)
+                if dataclasses.is_dataclass(getattr(defaults, name))}  # data, model, train
     tests = []
     for condition in conditions:
         key, equals, raw = condition.partition("=")
@@ -432,7 +427,8 @@ def config_filter(conditions: list[str]) -> Callable[[object], bool] | None:
         if name not in field_names(sections[part]):
             raise ValueError(f"--where {key.strip()!r} is not a config field; allowed: "
                              f"{part}.<{'|'.join(field_names(sections[part]))}>")
-        values = [yaml.safe_load(v) for v in raw.split(",")]
+        hint = typing.get_type_hints(type(sections[part]))[name]  # YAML 1.1 reads 2e-2 as a string
+        values = [_coerce(type(sections[part]).__name__, name, hint, yaml.safe_load(v)) for v in raw.split(",")]
         tests.append((part, name, values))
     if not tests:
         return None

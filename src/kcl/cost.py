@@ -149,17 +149,25 @@ def _nonnegative_fit(work: np.ndarray, wall: np.ndarray, columns: list[int]) -> 
     return best[1] if best else {}
 
 
+def _checkout_results() -> Path | None:
+    """The checkout's ``results/`` (``kcl.chapters.repo_root``); None outside a checkout."""
+    from kcl.chapters import repo_root
+
+    try:
+        return repo_root() / "results"
+    except FileNotFoundError:
+        return None
+
+
 @functools.lru_cache(maxsize=8)
 def machine_cost_model(threads: int, results_dir: str | None = None) -> CostModel:
     """The cost model fitted to every record under ``results_dir`` (default: the checkout's
     ``results/``; none found: the defaults)."""
     if results_dir is None:
-        from kcl.chapters import repo_root
-
-        try:
-            results_dir = str(repo_root() / "results")
-        except FileNotFoundError:
+        found = _checkout_results()
+        if found is None:
             return CostModel(threads=threads)
+        results_dir = str(found)
     records = []
     for path in sorted(Path(results_dir).rglob("*.json")):
         try:
@@ -174,12 +182,10 @@ def compiled_speedups(bench_file: str | Path | None = None) -> list[float]:
     ``kcl bench --only ranks`` (``results/bench/latest.json``); [] where none was measured. The cost
     model prices eager runs only, so a plan for compiled runs states this beside its estimate."""
     if bench_file is None:
-        from kcl.chapters import repo_root
-
-        try:
-            bench_file = repo_root() / "results" / "bench" / "latest.json"
-        except FileNotFoundError:
+        found = _checkout_results()
+        if found is None:
             return []
+        bench_file = found / "bench" / "latest.json"
     try:
         cases = json.loads(Path(bench_file).read_text()).get("ranks") or []
     except (OSError, ValueError, AttributeError):
