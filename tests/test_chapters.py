@@ -364,25 +364,32 @@ def test_early_follow_ups_rerun_only_the_groups_whose_main_runs_are_all_stored()
     assert chapters.early_follow_ups("result1", law_configs, Store()) == []
 
 
+def _tiny_chapter(tmp_path, monkeypatch, name: str = "tiny", grid: dict | None = None, train: dict | None = None,
+                  **chapter) -> list:
+    """A chapter ``name`` in a checkout at ``tmp_path``: TINY's config (``train``: overrides) over
+    ``grid`` (default: three rates), stored in results/<name>; returns its main sweep's configs."""
+    import yaml
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "sweeps").mkdir(exist_ok=True)
+    as_dict = json.loads(json.dumps(dataclasses.asdict(TINY)))
+    as_dict["train"].update(train or {})
+    spec = {"store": f"results/{name}", "base": {k: as_dict[k] for k in ("data", "model", "train")},
+            "grid": grid or {"train.lr": [0.01, 0.02, 0.04]}}
+    (tmp_path / "sweeps" / f"{name}.yaml").write_text(yaml.safe_dump(spec))
+    monkeypatch.setitem(chapters.CHAPTERS, name, chapters.Chapter(
+        title=name, sweeps={"cpu": f"sweeps/{name}.yaml"}, claim="", threshold=1.0, **chapter))
+    return chapters.chapter_sweep(name, "cpu", tmp_path)[2]
+
+
 def test_runs_under_way_are_measured_on_their_checkpoints(tmp_path, monkeypatch):
     """A chapter's run killed mid-training is found by its checkpoint and measured there (nothing
     stored); a stored run and a run without a checkpoint are not listed."""
-    import yaml
-
     from kcl.cli import _under_way_line
     from kcl.run import build
     from kcl.train import train
 
-    (tmp_path / "pyproject.toml").write_text("")
-    (tmp_path / "sweeps").mkdir()
-    as_dict = json.loads(json.dumps(dataclasses.asdict(TINY)))
-    as_dict["train"].update(exposures=20, batch_size=4)  # a few dozen steps
-    spec = {"store": "results/tiny", "base": {k: as_dict[k] for k in ("data", "model", "train")},
-            "grid": {"train.lr": [0.01, 0.02, 0.04]}}
-    (tmp_path / "sweeps" / "tiny.yaml").write_text(yaml.safe_dump(spec))
-    monkeypatch.setitem(chapters.CHAPTERS, "tiny", chapters.Chapter(
-        title="tiny", sweeps={"cpu": "sweeps/tiny.yaml"}, claim="", threshold=1.0))
-    _, _, configs = chapters.chapter_sweep("tiny", "cpu", tmp_path)
+    configs = _tiny_chapter(tmp_path, monkeypatch, train={"exposures": 20, "batch_size": 4})  # a few dozen steps
     stored, killed, untouched = configs
     ResultStore(tmp_path / "results" / "tiny").put(stored, {"R": 1.0})
     ckpts = tmp_path / "checkpoints"
@@ -403,18 +410,7 @@ def test_runs_under_way_are_measured_on_their_checkpoints(tmp_path, monkeypatch)
 def test_stored_so_far_shows_a_running_chapter_without_a_verdict(tmp_path, monkeypatch):
     """While a sweep runs, a page reads what is stored: the main runs so far, then the seed rerun its
     finished group decides, and ``complete`` only once ``chapter_parts`` would need nothing more."""
-    import yaml
-
-    (tmp_path / "pyproject.toml").write_text("")
-    (tmp_path / "sweeps").mkdir()
-    as_dict = json.loads(json.dumps(dataclasses.asdict(TINY)))
-    spec = {"store": "results/tiny", "base": {k: as_dict[k] for k in ("data", "model", "train")},
-            "grid": {"train.lr": [0.01, 0.02, 0.04]}}
-    (tmp_path / "sweeps" / "tiny.yaml").write_text(yaml.safe_dump(spec))
-    monkeypatch.setitem(chapters.CHAPTERS, "tiny", chapters.Chapter(
-        title="tiny", sweeps={"cpu": "sweeps/tiny.yaml"}, claim="", threshold=1.0, seeds=(1,),
-        seed_group="data.name", edge_rates=True))
-    _, _, configs = chapters.chapter_sweep("tiny", "cpu", tmp_path)
+    configs = _tiny_chapter(tmp_path, monkeypatch, seeds=(1,), seed_group="data.name", edge_rates=True)
     store = ResultStore(tmp_path / "results" / "tiny")
 
     so_far = progress.stored_so_far("tiny", "cpu", tmp_path)
@@ -461,19 +457,8 @@ def test_a_superseded_chapter_keeps_its_records_trains_nothing_and_names_its_suc
     """A protocol stopped for a later one (``superseded_by``): its page shows what is stored with no
     verdict and says so, its plan names the successor, ``kcl chapter`` refuses to train it, and its
     data-type point gives way to the successor's as soon as that has one."""
-    import yaml
-
-    (tmp_path / "pyproject.toml").write_text("")
-    (tmp_path / "sweeps").mkdir()
-    as_dict = json.loads(json.dumps(dataclasses.asdict(TINY)))
-    for name in ("tiny", "tiny-v2"):
-        spec = {"store": f"results/{name}", "base": {k: as_dict[k] for k in ("data", "model", "train")},
-                "grid": {"train.lr": [0.01, 0.02, 0.04]}}
-        (tmp_path / "sweeps" / f"{name}.yaml").write_text(yaml.safe_dump(spec))
-        monkeypatch.setitem(chapters.CHAPTERS, name, chapters.Chapter(
-            title=name, sweeps={"cpu": f"sweeps/{name}.yaml"}, claim="", threshold=1.0, seeds=(1,),
-            seed_group="data.name", superseded_by="tiny-v2" if name == "tiny" else None))
-    _, _, configs = chapters.chapter_sweep("tiny", "cpu", tmp_path)
+    configs = _tiny_chapter(tmp_path, monkeypatch, "tiny", seeds=(1,), seed_group="data.name", superseded_by="tiny-v2")
+    _tiny_chapter(tmp_path, monkeypatch, "tiny-v2", seeds=(1,), seed_group="data.name")
     old, new = (ResultStore(tmp_path / "results" / name) for name in ("tiny", "tiny-v2"))
     old.put(configs[0], fake_result(R=0.5, ci=(0.4, 0.6)))
 
@@ -529,24 +514,16 @@ def test_config_filter_picks_runs_by_field_and_refuses_unknown_fields():
         chapters.config_filter(["lr=0.01"])
     with pytest.raises(ValueError, match="takes KEY=V1,V2"):
         chapters.config_filter(["train.seed="])
+    with pytest.raises(ValueError, match="TrainConfig.lr must be a number, got 'abc'"):
+        chapters.config_filter(["train.lr=abc"])
 
 
 def test_chapter_parts_where_trains_only_the_chosen_runs_and_reruns_only_decided_groups(tmp_path, monkeypatch):
     """A session fits some runs, not all: ``where`` trains only those it accepts. The seed rerun of
     a group whose main runs are all stored may be chosen while another group's main run is missing;
     that missing run is never demanded unless chosen."""
-    import yaml
-
-    (tmp_path / "pyproject.toml").write_text("")
-    (tmp_path / "sweeps").mkdir()
-    as_dict = json.loads(json.dumps(dataclasses.asdict(TINY)))
-    spec = {"store": "results/tiny", "base": {k: as_dict[k] for k in ("data", "model", "train")},
-            "grid": {"data.n_people": [30, 40], "train.lr": [0.01, 0.02]}}
-    (tmp_path / "sweeps" / "tiny.yaml").write_text(yaml.safe_dump(spec))
-    monkeypatch.setitem(chapters.CHAPTERS, "tiny", chapters.Chapter(
-        title="tiny", sweeps={"cpu": "sweeps/tiny.yaml"}, claim="", threshold=1.0, seeds=(1,),
-        seed_group="data.n_people"))
-    _, _, configs = chapters.chapter_sweep("tiny", "cpu", tmp_path)
+    configs = _tiny_chapter(tmp_path, monkeypatch, grid={"data.n_people": [30, 40], "train.lr": [0.01, 0.02]},
+                            seeds=(1,), seed_group="data.n_people")
     store = ResultStore(tmp_path / "results" / "tiny")
     small = [c for c in configs if c.data.n_people == 30]
     for config, R in zip(small, (0.5, 0.9)):
