@@ -60,6 +60,17 @@ def test_bior_proxy_has_m_distinct_rewrites_with_filler():
     assert np.mean([len(t) for t in texts]) > len(render(plain, [3], seed=0).bio(0))  # filler added
 
 
+def test_bior_proxy_without_fillers_has_no_filler_words():
+    with_fillers, without = bios_of("bioR-proxy", rewrites=4), bios_of("bioR-proxy", rewrites=4, fillers=(0, 0))
+    only_in_fillers = set(with_fillers.vocab.tokens) - set(without.vocab.tokens)
+    assert only_in_fillers  # the filler sentences' own words leave the vocabulary ...
+    assert len(without.used_token_ids()) == len(with_fillers.used_token_ids()) - len(only_in_fillers)  # ... and the count
+    filler_ids = {with_fillers.vocab.id(w) for w in only_in_fillers}
+    for e in range(4):  # every rewrite with 1-3 filler sentences has some of them, and is longer
+        long, short = (render(ds, [3], seed=0, exposure=e).bio(0) for ds in (with_fillers, without))
+        assert filler_ids & set(long.tolist()) and len(short) < len(long)
+
+
 def test_name_first_then_pronouns_and_one_gender_mark():
     ds = bios_of("bioS")
     bios = render(ds, range(20), seed=1)
@@ -153,6 +164,9 @@ def test_random_strings():
     (dict(name="bioD", D=0), r"D must be in \[1"),
     (dict(name="bioD", D=17, T=4, L=2), r"D must be in \[1, T\^L = 16\]"),
     (dict(name="bioR-proxy", rewrites=0), r"rewrites \(M\) must be in \[1"),
+    (dict(name="bioR-proxy", fillers=(-1, 2)), r"fillers \(at least\) must be in \[0"),
+    (dict(name="bioR-proxy", fillers=(3, 2)), r"fillers \(at most\) must be in \[3"),
+    (dict(name="bioR-proxy", fillers=(1,)), "fillers must be two counts"),
     (dict(pools=(1, 2)), "three sizes"),
 ])
 def test_bad_knobs_are_refused_with_the_knob_and_range(kw, message):

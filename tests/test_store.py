@@ -96,6 +96,37 @@ def test_key_changes_with_any_field_class_and_semantics_version(monkeypatch):
     assert config_key(base) != before
 
 
+@dataclass(frozen=True)
+class Later:  # Cfg with a field added after its records were written
+    i: int = 0
+    name: str = "a"
+    inner: Inner = field(default_factory=Inner)
+    tags: tuple = ("x", 1)
+    extra: tuple = field(default=(1, 3), metadata=store_mod.KEYED_WHEN_SET)
+
+
+def test_a_field_keyed_when_set_keeps_earlier_keys_and_records(tmp_path):
+    Later.__name__ = "Cfg"  # the same class, before and after the field was added
+    try:
+        assert config_key(Later()) == config_key(Cfg()) and config_key(Later(i=2)) == config_key(Cfg(i=2))
+        assert config_key(Later(extra=[1, 3])) == config_key(Cfg())  # a list is the same default
+        assert config_key(Later(extra=(0, 0))) != config_key(Cfg())
+        store = ResultStore(tmp_path)
+        assert "extra" not in store.put(Later(), {})["config"]
+        assert store.put(Later(extra=(0, 0)), {})["config"]["extra"] == [0, 0]
+    finally:
+        Later.__name__ = "Later"
+
+
+def test_every_committed_record_keeps_its_key():
+    from kcl.run import config_from_dict
+    records = [json.loads(p.read_text()) for p in (Path(SRC).parent / "results").rglob("*.json")]
+    runs = [r for r in records if isinstance(r, dict) and r.get("config_class") == "RunConfig"]
+    assert len(runs) > 100
+    for record in runs:
+        assert config_key(config_from_dict(record["config"])) == record["key"], record["key"]
+
+
 def test_non_dataclass_configs_raise_type_error(tmp_path):
     store = ResultStore(tmp_path)
     for bad in ({"i": 1}, Cfg, 3):

@@ -38,6 +38,13 @@ def _data_label(d: dict) -> str:
     return f"{d.get('name')}(N={d.get('n_people')})"
 
 
+def data_name(data: dict) -> str:
+    """A data set's name from its config dict, with the bioR proxy's filler sentences where a run
+    sets them (``bioR-proxy fillers 0–0``; records leave them out at their default, 1–3)."""
+    fillers = data.get("fillers")
+    return data["name"] if fillers is None else f"{data['name']} fillers {fillers[0]}–{fillers[1]}"
+
+
 def pools_label(data: dict) -> str:
     """``100³`` or ``400×400×1000``: the sizes of the name pools ("" without pools)."""
     pools = data.get("pools") or ()

@@ -150,6 +150,9 @@ CHAPTERS = {
     "bios-steps": _diagnostic(
         "steps", "result 1(b)'s bioS point at N = 2000 in smaller batches (2× and 6× the steps)",
         "do more steps at the same exposures store more bits"),
+    "bior-fillers": _diagnostic(
+        "fillers", "bioS and the bioR proxy with and without its filler sentences at N = 1000",
+        "do the filler sentences cost the bioR proxy its bits"),
     "compile": Chapter(
         title="Diagnostic: the reference run trained through torch.compile",
         sweeps={"cpu": "sweeps/diag-compile.yaml", "gpu": "sweeps/gpu/diag-compile.yaml"},

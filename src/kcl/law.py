@@ -11,7 +11,7 @@ import math
 
 import pandas as pd
 
-from kcl.catalog import model_label, model_width, pools_label
+from kcl.catalog import data_name, model_label, model_width, pools_label
 from kcl.stats import (Judgement, _without, best_of_lr, judge, judge_ratio, peak, r_interval, rate_at_edge,
                        seed_interval)
 
@@ -29,7 +29,7 @@ def data_label(config: dict) -> str:
     is named too (``bioD K=16 N=270``), so result 3's settings stay apart."""
     d = config["data"]
     moved = [f"{k}={d[k]}" for k in moved_knobs(d)] if d["name"] == "bioD" else []
-    return " ".join([d["name"], *moved, f"N={d['n_people']:,}"])
+    return " ".join([data_name(d), *moved, f"N={d['n_people']:,}"])
 
 
 def points_frame(records: list[dict]) -> pd.DataFrame:

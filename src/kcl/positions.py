@@ -16,7 +16,7 @@ import math
 
 import pandas as pd
 
-from kcl.catalog import model_label, pools_label
+from kcl.catalog import data_name, model_label, pools_label
 from kcl.stats import r_interval
 
 SENTENCES = ["first sentence (full name)", "later sentence (pronoun)"]
@@ -32,7 +32,7 @@ MORE_STEPS_GAIN = 0.10
 def _data_label(data: dict) -> str:
     """``bioS, pools 100³`` or ``bioS, pools 400×400×1000``: the runs compared differ in these."""
     pools = pools_label(data)
-    return f"{data['name']}, pools {pools}" if pools else data["name"]
+    return f"{data_name(data)}, pools {pools}" if pools else data_name(data)
 
 
 def _pooled(loss: list, people: list) -> tuple[float, int]:
@@ -129,7 +129,7 @@ def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     table = attribute_table([record for _, record in kept]).reset_index(drop=True)
     configs, results = [record["config"] for _, record in kept], [record["result"] for _, record in kept]
     first = {"store": [", ".join(stores[record["key"]]) for _, record in kept],
-             "data": [c["data"]["name"] for c in configs], "N": [c["data"]["n_people"] for c in configs],
+             "data": [data_name(c["data"]) for c in configs], "N": [c["data"]["n_people"] for c in configs],
              "pools": [pools_label(c["data"]) for c in configs],
              "model": [model_label(c["model"]) for c in configs], "exposures": [c["train"]["exposures"] for c in configs],
              "batch": [c["train"]["batch_size"] for c in configs], "steps": [r["train"]["steps"] for r in results],

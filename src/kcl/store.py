@@ -9,13 +9,16 @@ sweep computes exactly the runs that are missing.
 ``SEMANTICS_VERSION`` is an explicit, hand-maintained version of what a record *means*: the data
 generation and the measurement. Bump it by hand whenever a code change alters what is measured
 for an unchanged config (a different data distribution, tokenizer, loss or bits formula, ...).
-Refactors, speed-ups and new config fields with backward-compatible defaults do not bump it.
+Refactors, speed-ups and new config fields with backward-compatible defaults do not bump it; such a
+field is declared with ``metadata=KEYED_WHEN_SET`` and enters keys and records only when set away
+from its default, so every record written before it existed keeps its key (``config_dict``).
 The version is part of every key, so after a bump no old record is reused: old records become
 *stale* (reported by ``ResultStore.stale``) and the affected runs show up as missing.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import hashlib
@@ -35,6 +38,9 @@ from typing import Iterable
 import kcl
 
 SEMANTICS_VERSION: int = 1
+
+# The metadata of a config field added after records existed: keyed only when set (``config_dict``).
+KEYED_WHEN_SET = {"kcl_keyed_when_set": True}
 
 _TMP_SUFFIX = ".tmp"
 _TMP_MAX_AGE = 24 * 3600  # seconds after which any temp file counts as abandoned
@@ -58,6 +64,23 @@ def _check_config(config) -> None:
         raise TypeError(f"a config must be a dataclass instance, got {type(config).__name__}: {config!r}")
 
 
+def _default(f: dataclasses.Field):
+    return f.default_factory() if f.default is dataclasses.MISSING else f.default
+
+
+def config_dict(config) -> dict:
+    """``dataclasses.asdict`` of a config (nested configs too) without its ``KEYED_WHEN_SET``
+    fields that hold their default: what keys and records are made of."""
+    out = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if f.metadata.get("kcl_keyed_when_set") and _jsonable(value) == _jsonable(_default(f)):
+            continue
+        is_config = dataclasses.is_dataclass(value) and not isinstance(value, type)
+        out[f.name] = config_dict(value) if is_config else copy.deepcopy(value)
+    return out
+
+
 def _finite(obj):
     """``obj`` with every non-finite float (numpy's too) in its dicts and lists replaced by None."""
     if hasattr(obj, "dtype") and hasattr(obj, "item") and getattr(obj, "ndim", None) == 0:
@@ -78,7 +101,7 @@ def _jsonable(obj):
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else repr(obj)  # 'nan', 'inf', '-inf'
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return _jsonable(dataclasses.asdict(obj))
+        return _jsonable(config_dict(obj))
     if isinstance(obj, Enum):
         return _jsonable(obj.value)
     if isinstance(obj, os.PathLike):
@@ -107,7 +130,7 @@ def _identity(config_class: str, config_dict) -> str:
 def config_key(config) -> str:
     """16 hex digits of sha256 over the config's class name, fields and ``SEMANTICS_VERSION``."""
     _check_config(config)
-    payload = {"class": type(config).__name__, "config": dataclasses.asdict(config),
+    payload = {"class": type(config).__name__, "config": config_dict(config),
                "semantics_version": SEMANTICS_VERSION}
     return hashlib.sha256(_canonical(payload).encode()).hexdigest()[:16]
 
@@ -231,7 +254,7 @@ class ResultStore:
             "key": config_key(config),
             "semantics_version": SEMANTICS_VERSION,
             "config_class": type(config).__name__,
-            "config": _jsonable(dataclasses.asdict(config)),
+            "config": _jsonable(config_dict(config)),
             "result": result,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "kcl_version": kcl.__version__,
@@ -267,7 +290,7 @@ class ResultStore:
         wanted = {}
         for config in _unique(configs):
             if not self.has(config):
-                wanted[_identity(type(config).__name__, dataclasses.asdict(config))] = config
+                wanted[_identity(type(config).__name__, config_dict(config))] = config
         found = set()
         for record in self.records(include_stale=True):
             if isinstance(record, dict) and record.get("semantics_version") != SEMANTICS_VERSION:

@@ -6,13 +6,14 @@ first, with an error that names it and its allowed range).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from kcl.data.base import GENDER, NAME, OTHER, VALUE, Bios, Dataset
 from kcl.data.biod import BioD, RandomStrings
 from kcl.data.bios import Biographies
 from kcl.people import NamePools, check_count
+from kcl.store import KEYED_WHEN_SET
 
 DATASETS = ("bioS", "bioS-simple", "bioR-proxy", "bioD", "random")
 
@@ -33,6 +34,9 @@ class DataConfig:
     T: int = 64
     # bioR proxy: M rewrites per person
     rewrites: int = 40
+    # bioR proxy: filler sentences per rewrite, at least and at most (added 2026-12-04 for the
+    # fillers diagnostic; keyed only when set, so earlier records keep their keys)
+    fillers: tuple[int, int] = field(default=(1, 3), metadata=KEYED_WHEN_SET)
     # random strings: symbols per person (alphabet T)
     length: int = 16
 
@@ -50,6 +54,10 @@ class DataConfig:
                 raise ValueError(f"D must be in [1, T^L = {self.T ** self.L:,}], got {self.D:,}")
         if self.name == "bioR-proxy":
             check_count("rewrites (M)", self.rewrites, 1)
+            if not isinstance(self.fillers, (tuple, list)) or len(self.fillers) != 2:
+                raise ValueError(f"fillers must be two counts (at least, at most), got {self.fillers!r}")
+            check_count("fillers (at least)", self.fillers[0], 0)
+            check_count("fillers (at most)", self.fillers[1], self.fillers[0])
         if self.name == "random":
             check_count("length", self.length, 1)
             check_count("T", self.T, 2)
@@ -58,7 +66,8 @@ class DataConfig:
         if self.name == "bioD":
             return f"bioD(N={self.n_people},K={self.K},C={self.C},D={self.D},L={self.L},T={self.T})"
         if self.name == "bioR-proxy":
-            return f"bioR-proxy(N={self.n_people},M={self.rewrites})"
+            fillers = "" if tuple(self.fillers) == (1, 3) else f",fillers={self.fillers[0]}-{self.fillers[1]}"
+            return f"bioR-proxy(N={self.n_people},M={self.rewrites}{fillers})"
         if self.name == "random":
             return f"random(N={self.n_people},length={self.length},T={self.T})"
         return f"{self.name}(N={self.n_people})"
@@ -72,7 +81,8 @@ def make_dataset(config: DataConfig) -> Dataset:
         return BioD(config.n_people, config.K, config.C, config.D, config.L, config.T, config.seed, pools)
     if config.name == "random":
         return RandomStrings(config.n_people, config.length, config.T, config.seed, pools)
-    return Biographies(config.name, config.n_people, config.seed, pools, rewrites=config.rewrites)
+    return Biographies(config.name, config.n_people, config.seed, pools, rewrites=config.rewrites,
+                       fillers=tuple(config.fillers))
 
 
 __all__ = ["DATASETS", "DataConfig", "make_dataset", "Dataset", "Bios", "BioD", "RandomStrings",

@@ -5,8 +5,9 @@
   after it.
 * **bioS-simple(N)**: one fixed biography per person, the same text at every exposure.
 * **bioR-proxy(N, M)**: M fixed rewrites per person, from larger template pools, in varied order,
-  with irrelevant filler sentences that differ per rewrite. The paper used 40 LLaMA2 rewrites;
-  no LLM runs here, so this is a *proxy*.
+  with irrelevant filler sentences that differ per rewrite (between ``fillers`` = (at least, at
+  most) per rewrite; none with (0, 0), and then no filler word is in the vocabulary). The paper
+  used 40 LLaMA2 rewrites; no LLM runs here, so this is a *proxy*.
 
 Measurement texts put the employer before the company city: the city is a function of the
 employer, so in the other order it would give the employer away and inflate its bits.
@@ -63,7 +64,7 @@ class Biographies(Dataset):
         self.fillers = fillers
         self.template_pool = {a: templates("bios", a) + (templates("bior", a) if kind == "bioR-proxy" else ())
                               for a in SENTENCE_ATTRIBUTES}
-        self.filler_pool = templates("bior", "filler") if kind == "bioR-proxy" else ()
+        self.filler_pool = templates("bior", "filler") if kind == "bioR-proxy" and fillers[1] > 0 else ()
         self._build_vocab()
         self._fixed: dict[int, Bios] = {}
 
@@ -120,7 +121,7 @@ class Biographies(Dataset):
         if rewrite not in self._fixed:
             rng = np.random.default_rng([self.seed, 0xF1, rewrite])
             self._fixed[rewrite] = self._render_fresh(np.arange(self.n_people), rng, measure=True,
-                                                      with_meta=True, filler=self.kind == "bioR-proxy")
+                                                      with_meta=True, filler=bool(self.filler_pool))
         return self._fixed[rewrite]
 
     def _render_fresh(self, people, rng, *, measure, with_meta, filler=False) -> Bios:
