@@ -77,12 +77,12 @@ COMPILE_HELP = ("train through torch.compile: the same fp32 run up to float roun
 
 
 def _summary_line(record: dict) -> str:
-    from kcl.catalog import model_label
+    from kcl.catalog import data_name, model_label
 
     r, c = record["result"], record["config"]
     ci = r.get("R_ci")
     interval = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
-    return (f"{record['key']}  {c['data']['name']}(N={c['data']['n_people']}) {model_label(c['model'])} "
+    return (f"{record['key']}  {data_name(c['data'])}(N={c['data']['n_people']}) {model_label(c['model'])} "
             f"E={c['train']['exposures']} lr={c['train']['lr']:g}  "
             f"R={r['R']:.3f}{interval} R_max={r['R_max']:.3f} R_nonemb={r['R_non_embedding']:.3f} "
             f"P={r['params']['total']:,} acc={r['accuracy_mean']:.3f} "
