@@ -61,7 +61,7 @@ def test_bior_proxy_has_m_distinct_rewrites_with_filler():
 
 
 def test_bior_proxy_without_fillers_has_no_filler_words():
-    with_fillers, without = bios_of("bioR-proxy", rewrites=4), bios_of("bioR-proxy", rewrites=4, fillers=(0, 0))
+    with_fillers, without = bios_of("bioR-proxy", rewrites=4), bios_of("bioR-proxy", rewrites=4, fillers=[0, 0])
     only_in_fillers = set(with_fillers.vocab.tokens) - set(without.vocab.tokens)
     assert only_in_fillers  # the filler sentences' own words leave the vocabulary ...
     assert len(without.used_token_ids()) == len(with_fillers.used_token_ids()) - len(only_in_fillers)  # ... and the count

@@ -58,6 +58,7 @@ class DataConfig:
                 raise ValueError(f"fillers must be two counts (at least, at most), got {self.fillers!r}")
             check_count("fillers (at least)", self.fillers[0], 0)
             check_count("fillers (at most)", self.fillers[1], self.fillers[0])
+            object.__setattr__(self, "fillers", tuple(self.fillers))  # a list from Python stays hashable
         if self.name == "random":
             check_count("length", self.length, 1)
             check_count("T", self.T, 2)
