@@ -54,7 +54,7 @@ def fillers_reading(frame: pd.DataFrame) -> str:
     if missing:
         return "The rule written before these runs is read once all three are stored (missing: " + ", ".join(missing) + ")."
     bios, bare, proxy = (runs[label] for label in RUNS.values())
-    gain = (bare.bits - proxy.bits) / abs(proxy.bits)
+    gain = (bare.bits - proxy.bits) / max(abs(proxy.bits), 1.0)  # bits can be 0 or negative
     head = (f"Without its filler sentences the proxy stores {_bits(bare)} bits, with them {_bits(proxy)} "
             f"({gain:+.0%}), bioS {_bits(bios)} (95% bootstrap intervals over people; one rate, one seed).")
     if not (gain > FILLERS_GAIN and bare.bits_low > proxy.bits_high):
