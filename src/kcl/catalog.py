@@ -34,7 +34,8 @@ def _data_label(d: dict) -> str:
     if d.get("name") == "random":
         return f"random(N={d['n_people']},length={d['length']},T={d['T']})"
     if d.get("name") == "bioR-proxy":
-        return f"bioR-proxy(N={d['n_people']},M={d['rewrites']})"
+        fillers = f",fillers={d['fillers'][0]}-{d['fillers'][1]}" if d.get("fillers") else ""  # set: not 1-3
+        return f"bioR-proxy(N={d['n_people']},M={d['rewrites']}{fillers})"
     return f"{d.get('name')}(N={d.get('n_people')})"
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from kcl.catalog import data_name
+from kcl.stats import r_interval
 
 #: the rule (book/protocol.md): the proxy without fillers "stores more" when its bits exceed the
 #: proxy's by more than this share of them and its 95% bootstrap interval of the bits lies wholly
@@ -29,7 +30,7 @@ def fillers_frame(records: list[dict]) -> pd.DataFrame:
     for record in records:
         c, r = record["config"], record["result"]
         low, high = r["bits_ci"]
-        r_low, r_high = r["R_ci"]
+        r_low, r_high = r_interval(r)
         rows.append({"run": RUNS.get(data_name(c["data"]), data_name(c["data"])), "N": c["data"]["n_people"],
                      "lr": c["train"]["lr"], "seed": c["train"]["seed"], "steps": r["train"]["steps"],
                      "bits": r["bits"], "bits_low": low, "bits_high": high, "max_bits": r["max_bits"],
