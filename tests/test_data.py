@@ -3,7 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from kcl.data import GENDER, NAME, VALUE, DataConfig, make_dataset
+from kcl.data import GENDER, NAME, VALUE, DataConfig, data_label, make_dataset
+from kcl.store import config_dict
 from kcl.data.bios import ATTRIBUTES
 from kcl.tokenizer import Vocab
 
@@ -172,6 +173,18 @@ def test_random_strings():
 def test_bad_knobs_are_refused_with_the_knob_and_range(kw, message):
     with pytest.raises(ValueError, match=message):
         DataConfig(**kw)
+
+
+@pytest.mark.parametrize("kw, label", [
+    (dict(name="bioD", n_people=10, K=2, C=3, D=4, L=2, T=5), "bioD(N=10,K=2,C=3,D=4,L=2,T=5)"),
+    (dict(name="bioR-proxy", n_people=10, rewrites=4), "bioR-proxy(N=10,M=4)"),
+    (dict(name="bioR-proxy", n_people=10, rewrites=4, fillers=[0, 0]), "bioR-proxy(N=10,M=4,fillers=0-0)"),
+    (dict(name="random", n_people=10, length=5, T=7), "random(N=10,length=5,T=7)"),
+    (dict(name="bioS", n_people=10), "bioS(N=10)"),
+])
+def test_a_config_and_its_record_carry_one_label(kw, label):
+    config = DataConfig(**kw)
+    assert config.label() == data_label(config_dict(config)) == label
 
 
 def test_tokenizer_round_trip_and_hf_export():

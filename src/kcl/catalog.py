@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from kcl.data import data_label
 from kcl.models.config import default_width
 from kcl.store import ResultStore
 
@@ -28,15 +29,10 @@ COLUMNS = (
 
 
 def _data_label(d: dict) -> str:
+    """``data_label`` with bioD's population of names N0 (the product of its pools)."""
     if d.get("name") == "bioD":
-        return (f"bioD(N={d['n_people']},K={d['K']},C={d['C']},D={d['D']},L={d['L']},T={d['T']}"
-                f",N0={d['pools'][0] * d['pools'][1] * d['pools'][2]:.3g})")
-    if d.get("name") == "random":
-        return f"random(N={d['n_people']},length={d['length']},T={d['T']})"
-    if d.get("name") == "bioR-proxy":
-        fillers = f",fillers={d['fillers'][0]}-{d['fillers'][1]}" if d.get("fillers") else ""  # set: not 1-3
-        return f"bioR-proxy(N={d['n_people']},M={d['rewrites']}{fillers})"
-    return f"{d.get('name')}(N={d.get('n_people')})"
+        return f"{data_label(d)[:-1]},N0={d['pools'][0] * d['pools'][1] * d['pools'][2]:.3g})"
+    return data_label(d)
 
 
 def data_name(data: dict) -> str:

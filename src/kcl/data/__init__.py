@@ -13,7 +13,7 @@ from kcl.data.base import GENDER, NAME, OTHER, VALUE, Bios, Dataset
 from kcl.data.biod import BioD, RandomStrings
 from kcl.data.bios import Biographies
 from kcl.people import NamePools, check_count
-from kcl.store import KEYED_WHEN_SET
+from kcl.store import KEYED_WHEN_SET, config_dict
 
 DATASETS = ("bioS", "bioS-simple", "bioR-proxy", "bioD", "random")
 
@@ -64,14 +64,23 @@ class DataConfig:
             check_count("T", self.T, 2)
 
     def label(self) -> str:
-        if self.name == "bioD":
-            return f"bioD(N={self.n_people},K={self.K},C={self.C},D={self.D},L={self.L},T={self.T})"
-        if self.name == "bioR-proxy":
-            fillers = "" if tuple(self.fillers) == (1, 3) else f",fillers={self.fillers[0]}-{self.fillers[1]}"
-            return f"bioR-proxy(N={self.n_people},M={self.rewrites}{fillers})"
-        if self.name == "random":
-            return f"random(N={self.n_people},length={self.length},T={self.T})"
-        return f"{self.name}(N={self.n_people})"
+        """``bioD(N=1000,K=4,C=...)``, ``bioR-proxy(N=4000,M=40)``: the knobs that define the data."""
+        return data_label(config_dict(self))
+
+
+def data_label(data: dict) -> str:
+    """A data set's label from its config dict (a record's ``config["data"]``, or ``config_dict``
+    of a ``DataConfig``): the knobs that define it, the bioR proxy's fillers only where set."""
+    n = data["n_people"]
+    if data["name"] == "bioD":
+        return f"bioD(N={n},K={data['K']},C={data['C']},D={data['D']},L={data['L']},T={data['T']})"
+    if data["name"] == "bioR-proxy":
+        fillers = data.get("fillers")  # left out of dicts at its default, 1-3 (KEYED_WHEN_SET)
+        fillers = f",fillers={fillers[0]}-{fillers[1]}" if fillers else ""
+        return f"bioR-proxy(N={n},M={data['rewrites']}{fillers})"
+    if data["name"] == "random":
+        return f"random(N={n},length={data['length']},T={data['T']})"
+    return f"{data['name']}(N={n})"
 
 
 @lru_cache(maxsize=8)
@@ -86,5 +95,5 @@ def make_dataset(config: DataConfig) -> Dataset:
                        fillers=tuple(config.fillers))
 
 
-__all__ = ["DATASETS", "DataConfig", "make_dataset", "Dataset", "Bios", "BioD", "RandomStrings",
+__all__ = ["DATASETS", "DataConfig", "data_label", "make_dataset", "Dataset", "Bios", "BioD", "RandomStrings",
            "Biographies", "OTHER", "NAME", "VALUE", "GENDER"]
