@@ -72,6 +72,17 @@ def test_bior_proxy_without_fillers_has_no_filler_words():
         assert filler_ids & set(long.tolist()) and len(short) < len(long)
 
 
+def test_bior_proxy_on_bios_templates_has_bios_vocabulary():
+    bios = bios_of("bioS")
+    proxy = bios_of("bioR-proxy", rewrites=4, fillers=[0, 0], templates="bioS")
+    larger = bios_of("bioR-proxy", rewrites=4, fillers=[0, 0])
+    assert proxy.vocab.tokens == bios.vocab.tokens  # the same words: it differs from bioS only by its fixed rewrites
+    assert proxy.used_token_ids().tolist() == bios.used_token_ids().tolist()
+    assert set(larger.vocab.tokens) > set(proxy.vocab.tokens)  # the proxy's own templates add words
+    texts = [tuple(render(proxy, [3], seed=0, exposure=e).bio(0)) for e in range(8)]
+    assert len(set(texts)) == 4 and texts[:4] == texts[4:]  # still M fixed rewrites
+
+
 def test_name_first_then_pronouns_and_one_gender_mark():
     ds = bios_of("bioS")
     bios = render(ds, range(20), seed=1)
@@ -168,6 +179,7 @@ def test_random_strings():
     (dict(name="bioR-proxy", fillers=(-1, 2)), r"fillers \(at least\) must be in \[0"),
     (dict(name="bioR-proxy", fillers=(3, 2)), r"fillers \(at most\) must be in \[3"),
     (dict(name="bioR-proxy", fillers=(1,)), "fillers must be two counts"),
+    (dict(name="bioR-proxy", templates="bioR"), r"templates must be one of 'bioS\+bioR', 'bioS'"),
     (dict(pools=(1, 2)), "three sizes"),
 ])
 def test_bad_knobs_are_refused_with_the_knob_and_range(kw, message):
@@ -179,6 +191,8 @@ def test_bad_knobs_are_refused_with_the_knob_and_range(kw, message):
     (dict(name="bioD", n_people=10, K=2, C=3, D=4, L=2, T=5), "bioD(N=10,K=2,C=3,D=4,L=2,T=5)"),
     (dict(name="bioR-proxy", n_people=10, rewrites=4), "bioR-proxy(N=10,M=4)"),
     (dict(name="bioR-proxy", n_people=10, rewrites=4, fillers=[0, 0]), "bioR-proxy(N=10,M=4,fillers=0-0)"),
+    (dict(name="bioR-proxy", n_people=10, rewrites=4, fillers=[0, 0], templates="bioS"),
+     "bioR-proxy(N=10,M=4,fillers=0-0,templates=bioS)"),
     (dict(name="random", n_people=10, length=5, T=7), "random(N=10,length=5,T=7)"),
     (dict(name="bioS", n_people=10), "bioS(N=10)"),
 ])

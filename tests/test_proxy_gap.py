@@ -1,12 +1,13 @@
-"""The fillers diagnostic's reading (kcl.fillers): the rule written before its runs."""
+"""The bioR proxy diagnostics' readings (kcl.proxy_gap): the rules written before their runs."""
 
 import pytest
 
-from kcl.fillers import fillers_frame, fillers_reading, section
+from kcl.proxy_gap import fillers_reading, runs_frame, section, templates_reading, templates_section
 
 
-def record(name, bits, half_width=500.0, fillers=None):
-    data = {"name": name, "n_people": 1000, **({"fillers": fillers} if fillers else {})}
+def record(name, bits, half_width=500.0, fillers=None, templates=None):
+    data = {"name": name, "n_people": 1000, **({"fillers": fillers} if fillers else {}),
+            **({"templates": templates} if templates else {})}
     return {"config": {"data": data, "train": {"lr": 0.01, "seed": 0}},
             "result": {"bits": bits, "bits_ci": [bits - half_width, bits + half_width], "max_bits": 57_000.0,
                        "bits_name": bits / 3, "bits_value": 2 * bits / 3, "R": bits / 1e5, "R_ci": [0, 1],
@@ -16,11 +17,11 @@ def record(name, bits, half_width=500.0, fillers=None):
 def reading(bios, bare, proxy, **kw):
     records = [record("bioR-proxy", proxy, **kw), record("bioS", bios, **kw),
                record("bioR-proxy", bare, fillers=[0, 0], **kw)]
-    return fillers_reading(fillers_frame(records))
+    return fillers_reading(runs_frame(records))
 
 
 def test_the_frame_names_the_three_runs_in_order():
-    frame = fillers_frame([record("bioR-proxy", 1.0), record("bioS", 2.0), record("bioR-proxy", 3.0, fillers=[0, 0])])
+    frame = runs_frame([record("bioR-proxy", 1.0), record("bioS", 2.0), record("bioR-proxy", 3.0, fillers=[0, 0])])
     assert list(frame["run"]) == ["bioS", "proxy without fillers", "proxy (1–3 fillers)"]
     assert list(frame["bits"]) == [2.0, 3.0, 1.0]
 
@@ -42,10 +43,44 @@ def test_no_cost_within_the_share_or_with_overlapping_intervals(bare, half_width
 
 
 def test_the_reading_waits_for_all_three_runs():
-    text = fillers_reading(fillers_frame([record("bioS", 1.0)]))
+    text = fillers_reading(runs_frame([record("bioS", 1.0)]))
     assert text.startswith("The rule written before these runs is read once") and "proxy without fillers" in text
-    assert "once all three" in fillers_reading(fillers_frame([]))
+    assert "once all three" in fillers_reading(runs_frame([]))
 
 
 def test_smoke_section_reads_nothing():
     assert "smoke profile stores nothing" in section("smoke")[0]
+
+
+def split(bios, bare, same, half_width=500.0):
+    records = [record("bioR-proxy", same, half_width, fillers=[0, 0], templates="bioS"), record("bioS", bios, half_width),
+               record("bioR-proxy", bare, half_width, fillers=[0, 0])]
+    return templates_reading(runs_frame(records))
+
+
+def test_the_frame_names_the_templates_run():
+    frame = runs_frame([record("bioR-proxy", 3.0, fillers=[0, 0], templates="bioS"), record("bioS", 2.0)])
+    assert list(frame["run"]) == ["bioS", "proxy without fillers, bioS's templates"]
+
+
+@pytest.mark.parametrize("same, half_width, outcome", [
+    (33_000, 500.0, "**larger template pool**"),   # closes 79%
+    (28_000, 500.0, "**40 fixed rewrites**"),      # closes 16%
+    (31_000, 500.0, "**larger template pool**"),   # closes 53%, intervals apart
+    (31_000, 5_000.0, "**neither**"),              # closes 53% but its interval reaches the proxy's
+    (28_000, 8_000.0, "**neither**"),              # closes 16% but its interval reaches bioS's
+])
+def test_the_templates_rule(same, half_width, outcome):
+    text = split(bios=35_000, bare=26_500, same=same, half_width=half_width)
+    assert outcome in text, text
+
+
+def test_the_templates_reading_states_the_share_closed_and_guards_no_gap():
+    assert "closes 76% of the gap" in split(bios=35_000, bare=25_000, same=32_600)
+    assert "no gap left to split" in split(bios=30_000, bare=31_000, same=30_000)
+    waiting = templates_reading(runs_frame([record("bioS", 1.0)]))
+    assert waiting.startswith("The rule written before these runs is read once") and "bioS's templates" in waiting
+
+
+def test_smoke_templates_section_reads_nothing():
+    assert "smoke profile stores nothing" in templates_section("smoke")[0]

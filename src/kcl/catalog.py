@@ -36,10 +36,12 @@ def _data_label(d: dict) -> str:
 
 
 def data_name(data: dict) -> str:
-    """A data set's name from its config dict, with the bioR proxy's filler sentences where a run
-    sets them (``bioR-proxy fillers 0–0``; records leave them out at their default, 1–3)."""
-    fillers = data.get("fillers")
-    return data["name"] if fillers is None else f"{data['name']} fillers {fillers[0]}–{fillers[1]}"
+    """A data set's name from its config dict, with the bioR proxy's filler sentences and template
+    pool where a run sets them (``bioR-proxy fillers 0–0``, ``bioR-proxy fillers 0–0 templates
+    bioS``; records leave them out at their defaults, 1–3 and bioS+bioR)."""
+    fillers, templates = data.get("fillers"), data.get("templates")
+    return " ".join([data["name"], *([f"fillers {fillers[0]}–{fillers[1]}"] if fillers else []),
+                     *([f"templates {templates}"] if templates else [])])
 
 
 def pools_label(data: dict) -> str:

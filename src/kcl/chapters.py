@@ -153,6 +153,9 @@ CHAPTERS = {
     "bior-fillers": _diagnostic(
         "fillers", "bioS and the bioR proxy with and without its filler sentences at N = 1000",
         "do the filler sentences cost the bioR proxy its bits"),
+    "bior-templates": _diagnostic(
+        "templates", "the bioR proxy without filler sentences on bioS's template pool alone at N = 1000",
+        "of the gap left without fillers, how much is the proxy's larger template pool"),
     "compile": Chapter(
         title="Diagnostic: the reference run trained through torch.compile",
         sweeps={"cpu": "sweeps/diag-compile.yaml", "gpu": "sweeps/gpu/diag-compile.yaml"},

@@ -1,10 +1,16 @@
-"""The fillers diagnostic (book/protocol.md, "Diagnostics", 2026-12-04; ``kcl chapter bior-fillers``):
-do the bioR proxy's filler sentences cost it its bits? bioS, the proxy without filler sentences and
-the proxy as result 2 trains it, at N = 1000, one rate and one seed, read by a rule written before
-its runs.
+"""Why the bioR proxy stores less than bioS: two diagnostics (book/protocol.md, "Diagnostics"),
+each read by a rule written before its runs, at N = 1000 in result 2 v3's setting, one rate, one
+seed. The proxy differs from bioS in three ways: filler sentences, a larger template pool, and 40
+fixed rewrites instead of a fresh text at every exposure.
 
-Bits, not R, are compared: the three vocabularies differ (the filler words, the proxy's larger
-template pool), so the same bits are a different R under the engine's count.
+* **Fillers** (2026-12-04, ``kcl chapter bior-fillers``): bioS, the proxy without filler sentences
+  and the proxy as result 2 trains it. Do the fillers cost the proxy bits?
+* **Templates** (2026-12-05, ``kcl chapter bior-templates``): the proxy without fillers on bioS's
+  template pool alone, beside the fillers diagnostic's bioS and proxy without fillers. Of the gap
+  left without fillers, how much is the larger template pool and how much the fixed rewrites?
+
+Bits, not R, are compared: the vocabularies differ (the filler words, the proxy's larger template
+pool), so the same bits are a different R under the engine's count.
 """
 
 from __future__ import annotations
@@ -14,16 +20,24 @@ import pandas as pd
 from kcl.catalog import data_name
 from kcl.stats import r_interval
 
-#: the rule (book/protocol.md): the proxy without fillers "stores more" when its bits exceed the
-#: proxy's by more than this share of them and its 95% bootstrap interval of the bits lies wholly
+#: the fillers rule (book/protocol.md): the proxy without fillers "stores more" when its bits exceed
+#: the proxy's by more than this share of them and its 95% bootstrap interval of the bits lies wholly
 #: above the proxy's; it "stores about as much as bioS" when within this share of bioS's bits or above
 FILLERS_GAIN = 0.10
+#: the templates rule (book/protocol.md): bioS's template pool accounts for most of the gap left
+#: without fillers when it closes more than this share of it (its run's bits interval wholly above
+#: the proxy without fillers'); the fixed rewrites do when it closes less (its interval wholly below bioS's)
+TEMPLATES_SHARE = 0.5
 CHAPTER = "bior-fillers"
-RUNS = {"bioS": "bioS", "bioR-proxy fillers 0–0": "proxy without fillers", "bioR-proxy": "proxy (1–3 fillers)"}
+TEMPLATES_CHAPTER = "bior-templates"
+RUNS = {"bioS": "bioS", "bioR-proxy fillers 0–0": "proxy without fillers", "bioR-proxy": "proxy (1–3 fillers)",
+        "bioR-proxy fillers 0–0 templates bioS": "proxy without fillers, bioS's templates"}
+FILLERS_RUNS = tuple(RUNS.values())[:3]
+TEMPLATES_RUNS = ("bioS", "proxy without fillers", "proxy without fillers, bioS's templates")
 
 
-def fillers_frame(records: list[dict]) -> pd.DataFrame:
-    """One row per run of the diagnostic, in ``RUNS`` order: its bits with their interval, the
+def runs_frame(records: list[dict]) -> pd.DataFrame:
+    """One row per run of the two diagnostics, in ``RUNS`` order: its bits with their interval, the
     maximum and the share stored, R with its interval (engine's count) and per non-embedding
     parameter, the counted parameters and the steps."""
     rows = []
@@ -48,13 +62,19 @@ def _bits(row) -> str:
     return f"{row.bits / 1000:.1f}K [{row.bits_low / 1000:.1f}K, {row.bits_high / 1000:.1f}K]"
 
 
+def _missing(frame: pd.DataFrame, labels) -> str | None:
+    have = set(frame["run"]) if not frame.empty else set()
+    missing = [label for label in labels if label not in have]
+    return ("The rule written before these runs is read once all three are stored (missing: "
+            + ", ".join(missing) + ").") if missing else None
+
+
 def fillers_reading(frame: pd.DataFrame) -> str:
-    """The rule written before the runs, on ``fillers_frame`` of all three runs."""
+    """The fillers rule written before the runs, on ``runs_frame`` of its three runs."""
+    if waiting := _missing(frame, FILLERS_RUNS):
+        return waiting
     runs = {row.run: row for row in frame.itertuples()}
-    missing = [label for label in RUNS.values() if label not in runs]
-    if missing:
-        return "The rule written before these runs is read once all three are stored (missing: " + ", ".join(missing) + ")."
-    bios, bare, proxy = (runs[label] for label in RUNS.values())
+    bios, bare, proxy = (runs[label] for label in FILLERS_RUNS)
     gain = (bare.bits - proxy.bits) / max(abs(proxy.bits), 1.0)  # bits can be 0 or negative
     head = (f"Without its filler sentences the proxy stores {_bits(bare)} bits, with them {_bits(proxy)} "
             f"({gain:+.0%}), bioS {_bits(bios)} (95% bootstrap intervals over people; one rate, one seed).")
@@ -68,23 +88,65 @@ def fillers_reading(frame: pd.DataFrame) -> str:
                           "at this N they account for the proxy's gap to bioS.")
     return reading + (f"; without them it still stores {1 - bare.bits / bios.bits:.0%} less than bioS: the rest of "
                       "the gap lies with the proxy's fixed rewrites or its larger template pool (this diagnostic "
-                      "does not split them).")
+                      "does not split them; the templates diagnostic below does).")
+
+
+def templates_reading(frame: pd.DataFrame) -> str:
+    """The templates rule written before its run, on ``runs_frame`` of bioS and the proxy without
+    fillers (the fillers diagnostic's) and the proxy without fillers on bioS's templates."""
+    if waiting := _missing(frame, TEMPLATES_RUNS):
+        return waiting
+    runs = {row.run: row for row in frame.itertuples()}
+    bios, bare, same = (runs[label] for label in TEMPLATES_RUNS)
+    head = (f"On bioS's templates alone the proxy without fillers stores {_bits(same)} bits, on its larger pool "
+            f"{_bits(bare)}, bioS {_bits(bios)} (95% bootstrap intervals over people; one rate, one seed).")
+    gap = bios.bits - bare.bits
+    if gap <= 0:
+        return head + " Without fillers the proxy stores as much as bioS or more: there is no gap left to split."
+    closed = (same.bits - bare.bits) / gap
+    head += f" bioS's template pool closes {closed:.0%} of the gap between the proxy without fillers and bioS."
+    if closed > TEMPLATES_SHARE and same.bits_low > bare.bits_high:
+        return head + (" By the rule written before the run, the proxy's **larger template pool** accounts for most "
+                       "of the gap left without fillers.")
+    if closed < TEMPLATES_SHARE and same.bits_high < bios.bits_low:
+        return head + (" By the rule written before the run, the proxy's **40 fixed rewrites** (instead of a fresh "
+                       "text at every exposure) account for most of the gap left without fillers.")
+    return head + (f" By the rule written before the run, **neither** accounts for most of the gap (more than "
+                   f"{TEMPLATES_SHARE:.0%} with the intervals apart): this run does not tell them apart.")
+
+
+def _so_far(chapter: str, profile: str, root) -> tuple[list[dict], str | None]:
+    """A diagnostic's stored records and, while it is incomplete, what is left (with the command)."""
+    from kcl.progress import stored_so_far
+
+    so_far = stored_so_far(chapter, profile, root)
+    left = None if so_far.complete else (f"*Stored so far: {so_far.summary()}; `kcl chapter {chapter} --ranks 2` "
+                                         f"trains the rest (`--dry-run` for its estimated cost).*")
+    return so_far.parts.get("main", []), left
 
 
 def section(profile: str = "cpu", root=None) -> list:
-    """What result 2's page shows of the diagnostic: its reading (or what is still missing, with the
-    command) and the table of its runs; Markdown strings and a frame."""
+    """What result 2's page shows of the fillers diagnostic: its reading (or what is still missing,
+    with the command) and the table of its runs; Markdown strings and a frame."""
     if profile == "smoke":
         return ["*The smoke profile stores nothing to read: the fillers diagnostic is shown from the cpu "
                 "profile's records.*"]
-    from kcl.progress import stored_so_far
+    records, left = _so_far(CHAPTER, profile, root)
+    frame = runs_frame(records)
+    items = [fillers_reading(frame), *([left] if left else [])]
+    return items + ([frame.round(3)] if not frame.empty else [])
 
-    so_far = stored_so_far(CHAPTER, profile, root)
-    frame = fillers_frame(so_far.parts.get("main", []))
-    items = [fillers_reading(frame)]
-    if not so_far.complete:
-        items.append(f"*Stored so far: {so_far.summary()}; `kcl chapter {CHAPTER} --ranks 2` trains the rest "
-                     f"(`--dry-run` for its estimated cost).*")
+
+def templates_section(profile: str = "cpu", root=None) -> list:
+    """What result 2's page shows of the templates diagnostic: its reading and its run beside the
+    fillers diagnostic's bioS and proxy without fillers; Markdown strings and a frame."""
+    if profile == "smoke":
+        return ["*The smoke profile stores nothing to read: the templates diagnostic is shown from the cpu "
+                "profile's records.*"]
+    fillers_records, _ = _so_far(CHAPTER, profile, root)
+    records, left = _so_far(TEMPLATES_CHAPTER, profile, root)
+    frame = runs_frame(fillers_records + records)
     if not frame.empty:
-        items.append(frame.round(3))
-    return items
+        frame = frame[frame["run"].isin(TEMPLATES_RUNS)].reset_index(drop=True)
+    items = [templates_reading(frame), *([left] if left else [])]
+    return items + ([frame.round(3)] if not frame.empty else [])

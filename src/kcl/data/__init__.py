@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from kcl.data.base import GENDER, NAME, OTHER, VALUE, Bios, Dataset
 from kcl.data.biod import BioD, RandomStrings
-from kcl.data.bios import Biographies
+from kcl.data.bios import TEMPLATE_POOLS, Biographies
 from kcl.people import NamePools, check_count
 from kcl.store import KEYED_WHEN_SET, config_dict
 
@@ -37,6 +37,9 @@ class DataConfig:
     # bioR proxy: filler sentences per rewrite, at least and at most (added 2026-12-04 for the
     # fillers diagnostic; keyed only when set, so earlier records keep their keys)
     fillers: tuple[int, int] = field(default=(1, 3), metadata=KEYED_WHEN_SET)
+    # bioR proxy: its sentence templates, bioS's and its own ("bioS+bioR") or bioS's alone ("bioS")
+    # (added 2026-12-05 for the templates diagnostic; keyed only when set)
+    templates: str = field(default="bioS+bioR", metadata=KEYED_WHEN_SET)
     # random strings: symbols per person (alphabet T)
     length: int = 16
 
@@ -59,6 +62,8 @@ class DataConfig:
             check_count("fillers (at least)", self.fillers[0], 0)
             check_count("fillers (at most)", self.fillers[1], self.fillers[0])
             object.__setattr__(self, "fillers", tuple(self.fillers))  # a list from Python stays hashable
+            if self.templates not in TEMPLATE_POOLS:
+                raise ValueError(f"templates must be one of {', '.join(map(repr, TEMPLATE_POOLS))}, got {self.templates!r}")
         if self.name == "random":
             check_count("length", self.length, 1)
             check_count("T", self.T, 2)
@@ -70,14 +75,16 @@ class DataConfig:
 
 def data_label(data: dict) -> str:
     """A data set's label from its config dict (a record's ``config["data"]``, or ``config_dict``
-    of a ``DataConfig``): the knobs that define it, the bioR proxy's fillers only where set."""
+    of a ``DataConfig``): the knobs that define it, the bioR proxy's fillers and templates only
+    where set."""
     n = data["n_people"]
     if data["name"] == "bioD":
         return f"bioD(N={n},K={data['K']},C={data['C']},D={data['D']},L={data['L']},T={data['T']})"
     if data["name"] == "bioR-proxy":
         fillers = data.get("fillers")  # left out of dicts at its default, 1-3 (KEYED_WHEN_SET)
         fillers = f",fillers={fillers[0]}-{fillers[1]}" if fillers else ""
-        return f"bioR-proxy(N={n},M={data['rewrites']}{fillers})"
+        templates = f",templates={data['templates']}" if data.get("templates") else ""  # likewise
+        return f"bioR-proxy(N={n},M={data['rewrites']}{fillers}{templates})"
     if data["name"] == "random":
         return f"random(N={n},length={data['length']},T={data['T']})"
     return f"{data['name']}(N={n})"
@@ -92,7 +99,7 @@ def make_dataset(config: DataConfig) -> Dataset:
     if config.name == "random":
         return RandomStrings(config.n_people, config.length, config.T, config.seed, pools)
     return Biographies(config.name, config.n_people, config.seed, pools, rewrites=config.rewrites,
-                       fillers=tuple(config.fillers))
+                       fillers=tuple(config.fillers), templates=config.templates)
 
 
 __all__ = ["DATASETS", "DataConfig", "data_label", "make_dataset", "Dataset", "Bios", "BioD", "RandomStrings",

@@ -7,7 +7,9 @@
 * **bioR-proxy(N, M)**: M fixed rewrites per person, from larger template pools, in varied order,
   with irrelevant filler sentences that differ per rewrite (between ``fillers`` = (at least, at
   most) per rewrite; none with (0, 0), and then no filler word is in the vocabulary). The paper
-  used 40 LLaMA2 rewrites; no LLM runs here, so this is a *proxy*.
+  used 40 LLaMA2 rewrites; no LLM runs here, so this is a *proxy*. Its sentence templates are
+  bioS's ~50 per attribute and ~66 more of its own (``templates="bioS+bioR"``), or bioS's alone
+  (``templates="bioS"``).
 
 Measurement texts put the employer before the company city: the city is a function of the
 employer, so in the other order it would give the employer away and inflate its bits.
@@ -31,8 +33,12 @@ _SENTENCE_ATTR_INDEX = tuple(ATTRIBUTES.index(a) for a in SENTENCE_ATTRIBUTES)
 _EMPLOYER, _COMPANY_CITY = SENTENCE_ATTRIBUTES.index("employer"), SENTENCE_ATTRIBUTES.index("company_city")
 
 
+#: the bioR proxy's template pools: bioS's and its own (result 2's), or bioS's alone
+TEMPLATE_POOLS = ("bioS+bioR", "bioS")
+
+
 @lru_cache(maxsize=None)
-def templates(pool: str, attribute: str) -> tuple[str, ...]:
+def _templates(pool: str, attribute: str) -> tuple[str, ...]:
     """Sentence templates of one pool ("bios" or "bior") for one attribute (or "filler")."""
     path = resources.files("kcl").joinpath("data", "templates", pool, f"{attribute}.txt")
     return tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
@@ -51,20 +57,23 @@ class Biographies(Dataset):
     KINDS = ("bioS", "bioS-simple", "bioR-proxy")
 
     def __init__(self, kind: str, n_people: int, seed: int = 0, pools: NamePools = NamePools(),
-                 rewrites: int = 40, fillers: tuple[int, int] = (1, 3)):
+                 rewrites: int = 40, fillers: tuple[int, int] = (1, 3), templates: str = "bioS+bioR"):
         if kind not in self.KINDS:
             raise ValueError(f"data set must be one of {self.KINDS}, got {kind!r}")
         if kind == "bioR-proxy" and (not isinstance(rewrites, int) or rewrites < 1):
             raise ValueError(f"rewrites (M) must be an integer >= 1, got {rewrites!r}")
+        if templates not in TEMPLATE_POOLS:
+            raise ValueError(f"templates must be one of {', '.join(TEMPLATE_POOLS)}, got {templates!r}")
         self.name, self.kind, self.seed, self.pools = kind, kind, seed, pools
         self.attributes = ATTRIBUTES
         self.people = draw_people(n_people, seed, pools)
         self.n_people = n_people
         self.rewrites = rewrites if kind == "bioR-proxy" else 1
         self.fillers = fillers
-        self.template_pool = {a: templates("bios", a) + (templates("bior", a) if kind == "bioR-proxy" else ())
+        own_pool = kind == "bioR-proxy" and templates == "bioS+bioR"
+        self.template_pool = {a: _templates("bios", a) + (_templates("bior", a) if own_pool else ())
                               for a in SENTENCE_ATTRIBUTES}
-        self.filler_pool = templates("bior", "filler") if kind == "bioR-proxy" and fillers[1] > 0 else ()
+        self.filler_pool = _templates("bior", "filler") if kind == "bioR-proxy" and fillers[1] > 0 else ()
         self._build_vocab()
         self._fixed: dict[int, Bios] = {}
 
