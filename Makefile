@@ -57,6 +57,8 @@ chapters: $(STAMP)
 	$(BIN)/kcl chapter bios-position --workers $(WORKERS)
 	$(BIN)/kcl chapter bios-pools --workers $(WORKERS)
 	$(BIN)/kcl chapter bios-simple --workers $(WORKERS)
+	$(BIN)/kcl chapter bior-fillers --workers $(WORKERS)
+	$(BIN)/kcl chapter bior-templates --workers $(WORKERS)
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
