@@ -62,8 +62,8 @@ class DataConfig:
             check_count("fillers (at least)", self.fillers[0], 0)
             check_count("fillers (at most)", self.fillers[1], self.fillers[0])
             object.__setattr__(self, "fillers", tuple(self.fillers))  # a list from Python stays hashable
-            if self.templates not in TEMPLATE_POOLS:
-                raise ValueError(f"templates must be one of {', '.join(map(repr, TEMPLATE_POOLS))}, got {self.templates!r}")
+        if self.templates not in TEMPLATE_POOLS:  # checked for every data set, as make_dataset's bios check it
+            raise ValueError(f"templates must be one of {', '.join(map(repr, TEMPLATE_POOLS))}, got {self.templates!r}")
         if self.name == "random":
             check_count("length", self.length, 1)
             check_count("T", self.T, 2)
