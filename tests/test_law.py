@@ -20,10 +20,10 @@ def record(lr: float, R: float, d_model: int = 32, **knobs) -> dict:
 
 
 def test_data_label_names_the_knobs_moved_from_the_default():
-    assert law.data_label(record(1e-2, 2.0)["config"]) == "bioD N=1,000"
-    assert law.data_label(record(1e-2, 2.0, K=16, N=270)["config"]) == "bioD K=16 N=270"
+    assert law.chart_data_label(record(1e-2, 2.0)["config"]) == "bioD N=1,000"
+    assert law.chart_data_label(record(1e-2, 2.0, K=16, N=270)["config"]) == "bioD K=16 N=270"
     bios = {"data": {"name": "bioS", "n_people": 2000}}
-    assert law.data_label(bios) == "bioS N=2,000"
+    assert law.chart_data_label(bios) == "bioS N=2,000"
 
 
 def test_pools_label_is_one_form_for_every_table():

@@ -24,7 +24,7 @@ DEFAULT_KNOBS = {"K": 4, "C": 4, "D": 64, "L": 1, "T": 64}
 PAPER_KNOB_RANGES = {"K": (1, 50), "C": (1, 50), "D": (10, 10_000), "L": (1, 50), "T": (20, 40_000)}
 
 
-def data_label(config: dict) -> str:
+def chart_data_label(config: dict) -> str:
     """A data set's short name for charts: ``bioD N=1,000``; a bioD knob moved from the default
     is named too (``bioD K=16 N=270``), so result 3's settings stay apart."""
     d = config["data"]
@@ -39,7 +39,7 @@ def points_frame(records: list[dict]) -> pd.DataFrame:
         c, r = record["config"], record["result"]
         low, high = r_interval(r)
         rows.append({
-            "data": data_label(c), "N": c["data"]["n_people"], "model": model_label(c["model"]),
+            "data": chart_data_label(c), "N": c["data"]["n_people"], "model": model_label(c["model"]),
             "layers": c["model"]["n_layer"], "d": model_width(c["model"]),
             "exposures": c["train"]["exposures"], "seed": c["train"]["seed"],
             "name_pools": pools_label(c["data"]),
@@ -61,7 +61,7 @@ def lr_frame(records: list[dict]) -> pd.DataFrame:
     rows = []
     for record in records:
         c, r = record["config"], record["result"]
-        rows.append({"data": data_label(c), "model": model_label(c["model"]), "P": r["params"]["total"],
+        rows.append({"data": chart_data_label(c), "model": model_label(c["model"]), "P": r["params"]["total"],
                      "lr": c["train"]["lr"], "R": r["R"], "seed": c["train"]["seed"]})
     return pd.DataFrame(rows)
 
@@ -99,7 +99,7 @@ def headline(main: list[dict], seeds: list[dict]) -> dict:
         mean, (low, high) = r["R"], r_interval(r)
         basis = "seed 0, 95% bootstrap interval over people"
     return {"record": top, "R": mean, "low": low, "high": high, "values": values, "basis": basis,
-            "model": model_label(top["config"]["model"]), "data": data_label(top["config"])}
+            "model": model_label(top["config"]["model"]), "data": chart_data_label(top["config"])}
 
 
 def _field(config: dict, dotted: str):
@@ -188,7 +188,7 @@ def headline_per_seed(main: list[dict], seed_runs: list[dict]) -> dict:
     return {"record": top, "R": mean, "low": low, "high": high, "values": values,
             "rates": [rates[s] for s in sorted(by_seed)], "seeds": sorted(by_seed),
             "basis": f"mean over {len(values)} seeds, each at its best of {len(top['lr_tried'])} rates, 95% t-interval",
-            "model": model_label(top["config"]["model"]), "data": data_label(top["config"])}
+            "model": model_label(top["config"]["model"]), "data": chart_data_label(top["config"])}
 
 
 def near_perfect(points: pd.DataFrame) -> pd.DataFrame:

@@ -163,14 +163,14 @@ class StoredSoFar:
         """A page's banner while its sweep runs (Markdown): what is stored, by part and by data set,
         what the figures below are, that the verdict waits, and what is left with its estimated cost;
         for a chapter superseded by a later protocol, that it stopped with these records."""
-        from kcl.law import data_label
+        from kcl.law import chart_data_label
         from kcl.store import _jsonable
 
         by_data: dict[str, list[int]] = {}
         for stored, configs in ((1, [r["config"] for r in self.parts.get("main", [])]),
                                 (0, [_jsonable(dataclasses.asdict(c)) for c in self.missing.get("main", [])])):
             for config in configs:
-                by_data.setdefault(data_label(config), [0, 0])[1 - stored] += 1
+                by_data.setdefault(chart_data_label(config), [0, 0])[1 - stored] += 1
         data_sets = ", ".join(f"{label}: {done} of {done + left}" for label, (done, left) in by_data.items()) or "none yet"
         successor = self.superseded_by
         if successor:
