@@ -201,6 +201,13 @@ def test_a_config_and_its_record_carry_one_label(kw, label):
     assert config.label() == data_label(config_dict(config)) == label
 
 
+def test_bioD_label_can_name_its_population_of_names():
+    data = config_dict(DataConfig(name="bioD", n_people=10, K=2, C=3, D=4, L=2, T=5, pools=(10, 20, 30)))
+    assert data_label(data, names_population=True) == "bioD(N=10,K=2,C=3,D=4,L=2,T=5,N0=6e+03)"
+    bios = config_dict(DataConfig(name="bioS", n_people=10))
+    assert data_label(bios, names_population=True) == data_label(bios) == "bioS(N=10)"
+
+
 def test_tokenizer_round_trip_and_hf_export():
     vocab = Vocab.from_texts(["Anya Briar Forger's birthday is October 2, 1996."])
     ids = vocab.encode("Anya Briar Forger's birthday is October 2, 1996.")

@@ -28,13 +28,6 @@ COLUMNS = (
 )
 
 
-def _data_label(d: dict) -> str:
-    """``data_label`` with bioD's population of names N0 (the product of its pools)."""
-    if d.get("name") == "bioD":
-        return f"{data_label(d)[:-1]},N0={d['pools'][0] * d['pools'][1] * d['pools'][2]:.3g})"
-    return data_label(d)
-
-
 def data_name(data: dict) -> str:
     """A data set's name from its config dict, with the bioR proxy's filler sentences and template
     pool where a run sets them (``bioR-proxy fillers 0–0``, ``bioR-proxy fillers 0–0 templates
@@ -81,7 +74,7 @@ def record_row(store: str, record: dict) -> dict:
     p, t = r["params"], c["train"]
     ci = r.get("R_ci") or [None, None]
     return {
-        "store": store, "key": record["key"], "data": _data_label(c["data"]), "model": model_label(c["model"]),
+        "store": store, "key": record["key"], "data": data_label(c["data"], names_population=True), "model": model_label(c["model"]),
         "exposures": t["exposures"], "lr": t["lr"], "batch_size": t["batch_size"], "train_seed": t["seed"],
         "data_seed": c["data"]["seed"], "bits": r["bits"], "max_bits": r["max_bits"], "R": r["R"],
         "R_ci_low": ci[0], "R_ci_high": ci[1], "R_max": r["R_max"], "R_non_embedding": r["R_non_embedding"],

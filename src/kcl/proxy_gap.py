@@ -32,8 +32,8 @@ CHAPTER = "bior-fillers"
 TEMPLATES_CHAPTER = "bior-templates"
 RUNS = {"bioS": "bioS", "bioR-proxy fillers 0–0": "proxy without fillers", "bioR-proxy": "proxy (1–3 fillers)",
         "bioR-proxy fillers 0–0 templates bioS": "proxy without fillers, bioS's templates"}
-FILLERS_RUNS = tuple(RUNS.values())[:3]
-TEMPLATES_RUNS = ("bioS", "proxy without fillers", "proxy without fillers, bioS's templates")
+FILLERS_RUNS = tuple(RUNS[name] for name in ("bioS", "bioR-proxy fillers 0–0", "bioR-proxy"))
+TEMPLATES_RUNS = tuple(RUNS[name] for name in ("bioS", "bioR-proxy fillers 0–0", "bioR-proxy fillers 0–0 templates bioS"))
 
 
 def runs_frame(records: list[dict]) -> pd.DataFrame:
@@ -125,28 +125,31 @@ def _so_far(chapter: str, profile: str, root) -> tuple[list[dict], str | None]:
     return so_far.parts.get("main", []), left
 
 
+def _section(profile: str, root, name: str, chapters: tuple[str, ...], labels: tuple[str, ...], reading) -> list:
+    """A diagnostic's part of result 2's page: ``reading`` of the runs ``labels`` gathered from the
+    records of ``chapters`` (the diagnostic's own last, with what is left of it and the command
+    while it is incomplete) and the table of those runs; Markdown strings and a frame."""
+    if profile == "smoke":
+        return [f"*The smoke profile stores nothing to read: the {name} diagnostic is shown from the cpu "
+                "profile's records.*"]
+    records, left = [], None
+    for chapter in chapters:
+        stored, left = _so_far(chapter, profile, root)
+        records += stored
+    frame = runs_frame(records)
+    if not frame.empty:
+        frame = frame[frame["run"].isin(labels)].reset_index(drop=True)
+    items = [reading(frame), *([left] if left else [])]
+    return items + ([frame.round(3)] if not frame.empty else [])
+
+
 def section(profile: str = "cpu", root=None) -> list:
     """What result 2's page shows of the fillers diagnostic: its reading (or what is still missing,
     with the command) and the table of its runs; Markdown strings and a frame."""
-    if profile == "smoke":
-        return ["*The smoke profile stores nothing to read: the fillers diagnostic is shown from the cpu "
-                "profile's records.*"]
-    records, left = _so_far(CHAPTER, profile, root)
-    frame = runs_frame(records)
-    items = [fillers_reading(frame), *([left] if left else [])]
-    return items + ([frame.round(3)] if not frame.empty else [])
+    return _section(profile, root, "fillers", (CHAPTER,), FILLERS_RUNS, fillers_reading)
 
 
 def templates_section(profile: str = "cpu", root=None) -> list:
     """What result 2's page shows of the templates diagnostic: its reading and its run beside the
     fillers diagnostic's bioS and proxy without fillers; Markdown strings and a frame."""
-    if profile == "smoke":
-        return ["*The smoke profile stores nothing to read: the templates diagnostic is shown from the cpu "
-                "profile's records.*"]
-    fillers_records, _ = _so_far(CHAPTER, profile, root)
-    records, left = _so_far(TEMPLATES_CHAPTER, profile, root)
-    frame = runs_frame(fillers_records + records)
-    if not frame.empty:
-        frame = frame[frame["run"].isin(TEMPLATES_RUNS)].reset_index(drop=True)
-    items = [templates_reading(frame), *([left] if left else [])]
-    return items + ([frame.round(3)] if not frame.empty else [])
+    return _section(profile, root, "templates", (CHAPTER, TEMPLATES_CHAPTER), TEMPLATES_RUNS, templates_reading)

@@ -73,13 +73,15 @@ class DataConfig:
         return data_label(config_dict(self))
 
 
-def data_label(data: dict) -> str:
+def data_label(data: dict, names_population: bool = False) -> str:
     """A data set's label from its config dict (a record's ``config["data"]``, or ``config_dict``
     of a ``DataConfig``): the knobs that define it, the bioR proxy's fillers and templates only
-    where set."""
+    where set; with ``names_population``, bioD's population of names N0 (the product of its pools)."""
     n = data["n_people"]
     if data["name"] == "bioD":
-        return f"bioD(N={n},K={data['K']},C={data['C']},D={data['D']},L={data['L']},T={data['T']})"
+        pools = data["pools"]
+        n0 = f",N0={pools[0] * pools[1] * pools[2]:.3g}" if names_population else ""
+        return f"bioD(N={n},K={data['K']},C={data['C']},D={data['D']},L={data['L']},T={data['T']}{n0})"
     if data["name"] == "bioR-proxy":
         fillers = data.get("fillers")  # left out of dicts at its default, 1-3 (KEYED_WHEN_SET)
         fillers = f",fillers={fillers[0]}-{fillers[1]}" if fillers else ""
