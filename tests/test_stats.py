@@ -68,6 +68,21 @@ def test_verdicts_markdown_and_cpu_hours():
     assert stats.cpu_hours([{"result": {"train": {"wall_seconds": 1800, "threads": 1}}}] * 3) == 1.5
 
 
+def test_verdicts_table_has_a_row_per_claim_and_one_per_section_held_back():
+    met = stats.judge("peak", 2.0, 2.1, 2.0, 2.2, "at_least")
+    missed = stats.judge("ratio", 2.0, 6.0, 5.0, 7.0, "about")
+    table = stats.verdicts_table([("committed", [met, missed]), ("seeds", None)])
+    assert list(table["section"]) == ["committed", "committed", "seeds"]
+    assert list(table["claim"]) == ["peak", "ratio", ""]
+    assert list(table["paper"]) == ["≥ 2", "≈ 2", ""]
+    assert list(table["ours [95% interval]"]) == ["2.100 [2.000, 2.200]", "6.000 [5.000, 7.000]", ""]
+    assert list(table["verdict"]) == ["reproduced", "not reproduced", stats.WAITING]
+    assert stats.verdicts_table([]).empty
+    long = stats.judge("a claim longer than a frame shows " * 3, 2.0, 6.0, 5.0, 7.0)
+    html = stats.verdicts_styled([("committed", [long])]).to_html()
+    assert "a claim longer than a frame shows " * 3 in html and 'class="dataframe"' in html
+
+
 def test_interval_and_ratio_judgement():
     assert stats.r_interval({"R": 1.5, "R_ci": [1.4, 1.6]}) == (1.4, 1.6)
     assert stats.r_interval({"R": 1.5}) == (1.5, 1.5)

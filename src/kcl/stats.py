@@ -28,6 +28,9 @@ PROTOCOL_DATE = "2026-11-22"
 REPRODUCED_WITHIN = 0.15  # relative to our estimate
 PARTLY_WITHIN = 0.40
 KINDS = ("about", "at_least", "at_most")
+SIGNS = {"about": "≈", "at_least": "≥", "at_most": "≤"}
+#: what a summary row says of a verdict its page still holds back
+WAITING = "no verdict yet (see the page)"
 
 
 @dataclass(frozen=True)
@@ -59,10 +62,18 @@ class Judgement:
             return "partly reproduced"
         return "not reproduced"
 
+    @property
+    def paper_figure(self) -> str:
+        """The paper's figure with the claim's sign: "≈ 2", "≥ 1", "≤ 2"."""
+        return f"{SIGNS[self.kind]} {self.paper:.4g}"
+
+    @property
+    def ours(self) -> str:
+        """Our estimate with its interval: "2.003 [1.829, 2.176]"."""
+        return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
     def sentence(self) -> str:
-        sign = {"about": "≈", "at_least": "≥", "at_most": "≤"}[self.kind]
-        return (f"{self.claim}: paper {sign} {self.paper:.4g}; ours {self.value:.3f} "
-                f"[{self.low:.3f}, {self.high:.3f}] → **{self.outcome}**")
+        return f"{self.claim}: paper {self.paper_figure}; ours {self.ours} → **{self.outcome}**"
 
 
 def judge(claim: str, paper: float, value: float, low: float, high: float, kind: str = "about") -> Judgement:
@@ -166,6 +177,29 @@ def verdicts_markdown(judgements: Iterable[Judgement], profile: str) -> str:
     """The verdict cell of a chapter: one line per claim, and what the figures are."""
     lines = "\n".join(f"- {j.sentence()}" for j in judgements)
     return f"{lines}\n\n(profile `{profile}`; bits per parameter under the paper's count)"
+
+
+def verdicts_table(sections: Iterable[tuple[str, Iterable[Judgement] | None]]):
+    """A page's verdicts as one table, for the book's summary on its first page (each chapter glues
+    it as ``verdicts``): one row per claim of each ``(section, judgements)``, in order, and one row
+    saying ``WAITING`` for a section whose judgements are None (the page holds them back)."""
+    import pandas as pd
+
+    rows = []
+    for section, judgements in sections:
+        if judgements is None:
+            rows.append({"section": section, "claim": "", "paper": "", "ours [95% interval]": "", "verdict": WAITING})
+            continue
+        rows += [{"section": section, "claim": j.claim, "paper": j.paper_figure, "ours [95% interval]": j.ours,
+                  "verdict": j.outcome} for j in judgements]
+    return pd.DataFrame(rows, columns=["section", "claim", "paper", "ours [95% interval]", "verdict"])
+
+
+def verdicts_styled(sections: Iterable[tuple[str, Iterable[Judgement] | None]]):
+    """``verdicts_table`` as a chapter glues it for the first page: every claim in full (a frame's
+    HTML would cut long ones), no row numbers, the book's table style."""
+    return (verdicts_table(sections).style.hide(axis="index").set_table_attributes('class="dataframe"')
+            .set_properties(subset=["paper", "ours [95% interval]"], **{"white-space": "nowrap"}))
 
 
 #: Threads of a record made before the training summary kept them: every core of the 2-core
