@@ -84,3 +84,15 @@ def test_the_templates_reading_states_the_share_closed_and_guards_no_gap():
 
 def test_smoke_templates_section_reads_nothing():
     assert "smoke profile stores nothing" in templates_section("smoke")[0]
+
+
+def test_the_cpu_sections_read_the_committed_records():
+    """Both sections gather their runs from the committed records (results/diagnostics): the
+    fillers section its three runs, the templates section bioS and the proxy without fillers from
+    the fillers diagnostic beside its own run, each table in the rule's order."""
+    from kcl.proxy_gap import FILLERS_RUNS, TEMPLATES_RUNS
+
+    for build, runs, word in ((section, FILLERS_RUNS, "fillers"), (templates_section, TEMPLATES_RUNS, "templates")):
+        reading, frame = build("cpu")
+        assert reading.startswith(("Without its filler", "On bioS's templates")) and "By the rule" in reading, word
+        assert list(frame["run"]) == list(runs)

@@ -74,7 +74,7 @@ def test_verdicts_table_has_a_row_per_claim_and_one_per_section_held_back():
     table = stats.verdicts_table([("committed", [met, missed]), ("seeds", None)])
     assert list(table["section"]) == ["committed", "committed", "seeds"]
     assert list(table["claim"]) == ["peak", "ratio", ""]
-    assert list(table["paper"]) == ["≥ 2", "≈ 2", ""]
+    assert list(table["target"]) == ["≥ 2", "≈ 2", ""]
     assert list(table["ours [95% interval]"]) == ["2.100 [2.000, 2.200]", "6.000 [5.000, 7.000]", ""]
     assert list(table["verdict"]) == ["reproduced", "not reproduced", stats.WAITING]
     assert stats.verdicts_table([]).empty

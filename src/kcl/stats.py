@@ -64,7 +64,7 @@ class Judgement:
 
     @property
     def paper_figure(self) -> str:
-        """The paper's figure with the claim's sign: "≈ 2", "≥ 1", "≤ 2"."""
+        """The claim's target with its sign: "≈ 2", "≥ 1", "≤ 2"."""
         return f"{SIGNS[self.kind]} {self.paper:.4g}"
 
     @property
@@ -181,25 +181,26 @@ def verdicts_markdown(judgements: Iterable[Judgement], profile: str) -> str:
 
 def verdicts_table(sections: Iterable[tuple[str, Iterable[Judgement] | None]]):
     """A page's verdicts as one table, for the book's summary on its first page (each chapter glues
-    it as ``verdicts``): one row per claim of each ``(section, judgements)``, in order, and one row
+    it as ``verdicts``): one row per claim of each ``(section, judgements)``, in order (its target:
+    the paper's figure, or for result 2's "≈ bioS" claims our bioS estimate), and one row
     saying ``WAITING`` for a section whose judgements are None (the page holds them back)."""
     import pandas as pd
 
     rows = []
     for section, judgements in sections:
         if judgements is None:
-            rows.append({"section": section, "claim": "", "paper": "", "ours [95% interval]": "", "verdict": WAITING})
+            rows.append({"section": section, "claim": "", "target": "", "ours [95% interval]": "", "verdict": WAITING})
             continue
-        rows += [{"section": section, "claim": j.claim, "paper": j.paper_figure, "ours [95% interval]": j.ours,
+        rows += [{"section": section, "claim": j.claim, "target": j.paper_figure, "ours [95% interval]": j.ours,
                   "verdict": j.outcome} for j in judgements]
-    return pd.DataFrame(rows, columns=["section", "claim", "paper", "ours [95% interval]", "verdict"])
+    return pd.DataFrame(rows, columns=["section", "claim", "target", "ours [95% interval]", "verdict"])
 
 
 def verdicts_styled(sections: Iterable[tuple[str, Iterable[Judgement] | None]]):
     """``verdicts_table`` as a chapter glues it for the first page: every claim in full (a frame's
     HTML would cut long ones), no row numbers, the book's table style."""
     return (verdicts_table(sections).style.hide(axis="index").set_table_attributes('class="dataframe"')
-            .set_properties(subset=["paper", "ours [95% interval]"], **{"white-space": "nowrap"}))
+            .set_properties(subset=["target", "ours [95% interval]"], **{"white-space": "nowrap"}))
 
 
 #: Threads of a record made before the training summary kept them: every core of the 2-core
