@@ -148,3 +148,10 @@ def test_the_ratio_waiting_for_seeds_is_shown_but_not_judged():
         "*The ratio to 1000 exposures waits for the bioS runs of `result2`.*")
     note = law.ratio_pending_note(rare, {"R": 0.75}, "the seed reruns")
     assert note.endswith("With seed 0 alone it would be 0.750 / 0.250 = 3.00 (the paper: at most 2), not judged.*")
+
+
+def test_the_ratio_to_result_1s_addendum_divides_its_figure_by_the_100_exposure_headline():
+    judged = law.ratio_to_addendum({"R": 2.0, "low": 1.8, "high": 2.2}, {"R": 0.5, "low": 0.4, "high": 0.6})
+    assert "addendum" in judged.claim and judged.kind == "at_most" and judged.paper == 2.0
+    assert (judged.value, judged.low, judged.high) == pytest.approx((4.0, 3.0, 5.5))  # 1.8/0.6 and 2.2/0.4
+    assert judged.outcome == "not reproduced"

@@ -229,6 +229,13 @@ def claims_result4(main100: list[dict], seeds100: list[dict], main1000: list[dic
                         (h1000["R"], h1000["low"], h1000["high"]), (h100["R"], h100["low"], h100["high"]))]
 
 
+def ratio_to_addendum(own1000: dict, h100: dict) -> Judgement:
+    """Result 4's ratio (≤ 2) against result 1's addendum figure, each seed at its own best rate
+    (``headline_per_seed``), rather than the committed one; ``h100`` is a ``headline``."""
+    return judge_ratio("peak at 1000 exposures (result 1's addendum) / peak at 100 exposures", 2.0,
+                       (own1000["R"], own1000["low"], own1000["high"]), (h100["R"], h100["low"], h100["high"]))
+
+
 # -- result 2: data types side by side ------------------------------------------------------------
 def by_data_type(main: list[dict], seeds: list[dict]) -> dict[str, dict]:
     """``law.headline`` per data set name (bioS, bioS-simple, bioR-proxy), in the sweep's order."""
