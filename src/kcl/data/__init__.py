@@ -6,6 +6,8 @@ first, with an error that names it and its allowed range).
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -79,8 +81,7 @@ def data_label(data: dict, names_population: bool = False) -> str:
     where set; with ``names_population``, bioD's population of names N0 (the product of its pools)."""
     n = data["n_people"]
     if data["name"] == "bioD":
-        pools = data["pools"]
-        n0 = f",N0={pools[0] * pools[1] * pools[2]:.3g}" if names_population else ""
+        n0 = f",N0={math.prod(data['pools']):.3g}" if names_population else ""  # pools read only when asked
         return f"bioD(N={n},K={data['K']},C={data['C']},D={data['D']},L={data['L']},T={data['T']}{n0})"
     if data["name"] == "bioR-proxy":
         fillers = data.get("fillers")  # left out of dicts at its default, 1-3 (KEYED_WHEN_SET)
