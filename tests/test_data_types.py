@@ -37,7 +37,8 @@ def test_no_record_says_what_is_pending(two_protocols):
     root, _ = two_protocols
     view = data_types.view("new", "cpu", root=root)
     assert not view.stored and view.banner().startswith("*Pending: new") and "`kcl chapter new --workers 2`" in view.banner()
-    assert view.summary("v") == [view.banner()] and view.verdict() == "*Pending: no verdict before new's runs are stored.*"
+    assert view.summary("v") == [view.banner()] and "*Pending: no verdict before new's runs are stored.*" in view.verdict()
+    assert view.verdict_sections() == [("committed", None, "*Pending: no verdict before new's runs are stored.*")]
 
 
 def test_a_stopped_protocol_shows_its_records_without_verdict_and_trains_nothing(two_protocols):
@@ -51,8 +52,9 @@ def test_a_stopped_protocol_shows_its_records_without_verdict_and_trains_nothing
     assert "Protocol old: every learning rate tried" in rates.to_json()
     assert list(table["R"]) == [0.9] and list(table["lr_tried"]) == ["0.01: 0.500, 0.02: 0.700, 0.04: 0.900"]
     assert edge.endswith("not run, as this protocol stopped: bioS at 0.08.*")
-    assert verdict.startswith("*No verdict: this protocol stopped")
-    assert view.verdict_sections() == [("committed", None)]  # the first page's summary: no verdict yet
+    assert verdict.startswith("**Committed**\n\n*No verdict: this protocol stopped")
+    (title, held_back, why), = view.verdict_sections()  # the first page's summary: no verdict yet
+    assert (title, held_back) == ("committed", None) and why in verdict
     assert view.glue_values()["n_runs"] == "3" and view.glue_values()["bars"].startswith("Each bar is seed 0")
 
 
@@ -72,12 +74,12 @@ def test_a_complete_protocol_gives_its_verdict_with_the_edge_rerun_beside_it(two
     widened = view.widened
     assert (list(widened["R"]), list(widened["R_widened"])) == ([0.9], [2.2])
     text = view.verdict()
-    committed, beside = text.split("**With one rate beyond the edge**")
+    committed, beside = text.split("**One rate beyond the edge (seed 0)**")
     assert "bioS: R(F) at 1000 exposures" in committed and "ours 0.967" in committed   # mean of 0.9, 1.0, 1.0
     assert "not reproduced" in committed and "2.200" in beside
-    (first, committed_claims), (second, beyond) = view.verdict_sections()  # what the first page pastes
+    (first, committed_claims, _), (second, beyond, why) = view.verdict_sections()  # what the first page pastes
     assert (first, second) == ("committed", "one rate beyond the edge (seed 0)")
-    assert [j.value for j in beyond] == [2.2] and committed_claims[0].sentence() in committed
+    assert [j.value for j in beyond] == [2.2] and committed_claims[0].sentence() in committed and why in beside
     items = view.summary("Protocol new")
     assert len(items) == 6 and items[-2].equals(widened.round({c: 3 for c in data_types.WIDENED_ROUNDED}))
 

@@ -78,6 +78,13 @@ def test_verdicts_table_has_a_row_per_claim_and_one_per_section_held_back():
     assert list(table["ours [95% interval]"]) == ["2.100 [2.000, 2.200]", "6.000 [5.000, 7.000]", ""]
     assert list(table["verdict"]) == ["reproduced", "not reproduced", stats.WAITING]
     assert stats.verdicts_table([]).empty
+    # the page's verdict cell from the same sections: titles, claims, what a held-back one waits for
+    text = stats.sections_markdown([("committed", [met]), stats.Section("seeds", None, "*Waits for seed 2.*"),
+                                    ("beyond", [missed], "*Seed 0.*"), ("later", None), ("bioS", [])], "cpu")
+    assert text.split("\n\n") == ["**Committed**\n- " + met.sentence(), "**Seeds**", "*Waits for seed 2.*",
+                                   "**Beyond**\n- " + missed.sentence(), "*Seed 0.*", "**Later**",
+                                   "*The page holds this verdict back.*", "**bioS**",
+                                   "(profile `cpu`; bits per parameter under the paper's count)"]
     long = stats.judge("a claim longer than a frame shows " * 3, 2.0, 6.0, 5.0, 7.0)
     html = stats.verdicts_styled([("committed", [long])]).to_html()
     assert "a claim longer than a frame shows " * 3 in html and 'class="dataframe"' in html

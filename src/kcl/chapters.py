@@ -1,6 +1,6 @@
 """What a chapter notebook calls: its records for a profile, its controls and its verdict.
 
-A chapter names one sweep file per profile:
+A chapter (``kcl.chapter_list.CHAPTERS``) names one sweep file per profile:
 
 * ``smoke``: the chapter's sweep shrunk to a seconds-long config, trained into a temporary store
   (never ``results/``), so that tests exercise the whole path: sweep → run → record → charts;
@@ -18,170 +18,19 @@ import dataclasses
 import functools
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import yaml
 
+from kcl.chapter_list import CHAPTERS, Chapter  # noqa: F401 (the registry, read through here)
 from kcl.stats import _without
 from kcl.store import ResultStore
 from kcl.sweep import run_sweep
 
 PROFILES = ("smoke", "cpu", "gpu")
-
-
-@dataclass(frozen=True)
-class Chapter:
-    """A chapter: its sweep file per profile, the claim it checks and the threshold of its verdict."""
-
-    title: str
-    sweeps: dict  # profile ("cpu", "gpu") → sweep file, relative to the repository root
-    claim: str
-    threshold: float | None = None  # bits per parameter (paper count) the claim asks for; None: a diagnostic
-    smoke: dict = field(default_factory=dict)  # dotted overrides that shrink the cpu sweep (smoke profile)
-    smoke_grid: dict = field(default_factory=dict)  # the smoke profile's grid (default: none)
-    pilot: dict = field(default_factory=dict)  # profile → learning-rate pilot sweep (kcl.stats.lr_grid_from_pilot)
-    seeds: tuple[int, ...] = ()  # reruns of the peak point at these seeds (data and training seed)
-    seed_group: str | None = None  # rerun each group's peak instead (a dotted field, e.g. data.name)
-    seed_all_rates: bool = False  # also rerun the peak at every seed × every rate (law.seed_rate_configs)
-    edge_rates: bool = False  # one rate beyond the grid where a setting's peak is at its edge (law.edge_rate_configs)
-    superseded_by: str | None = None  # a later protocol's chapter: this one keeps its records and trains no more
-
-
-# The smoke profile of the law chapters: 40 people, two tiny models, two rates, seconds in all.
-_SMOKE_LAW = {"data.n_people": 40, "train.exposures": 10, "train.batch_size": 8, "bootstrap": 50}
-_SMOKE_GRID = {"model.n_layer, model.n_head, model.d_model": [[1, 2, 16], [2, 2, 16]],
-               "train.lr": [0.01, 0.02]}
-# The smoke profile of the bioS chapters: 30 people, 4 exposures in 128-token windows.
-_SMOKE_BIOS = {"data.n_people": 30, "train.exposures": 4, "train.batch_size": 4, "train.window": 128, "bootstrap": 50}
-_SMOKE_BIOS_RATES = {"train.lr": [0.005, 0.01, 0.02]}
-
-def _diagnostic(name: str, subject: str, question: str) -> Chapter:
-    """A diagnostic (book/protocol.md, "Diagnostics"): no claim and no threshold; its sweep files
-    are ``sweeps/diag-NAME.yaml`` and ``sweeps/gpu/diag-NAME.yaml``; bioS's smoke profile."""
-    return Chapter(title=f"Diagnostic: {subject}",
-                   sweeps={"cpu": f"sweeps/diag-{name}.yaml", "gpu": f"sweeps/gpu/diag-{name}.yaml"},
-                   claim=f"none (a diagnostic, book/protocol.md): {question}", smoke=_SMOKE_BIOS)
-
-
-CHAPTERS = {
-    "reference": Chapter(
-        title="Calibration: the reference benchmark and the controls",
-        sweeps={"cpu": "sweeps/reference.yaml", "gpu": "sweeps/reference.yaml"},
-        claim=("a 2-layer GPT2 (d = 32) trained for 1000 exposures on bioD(N=1000, K=4, C=4, D=T=64, L=1) "
-               "stores at least 1.8 bits per parameter (issue 2's target; the paper's Result 3 reports "
-               "a peak of 2 bits/param on bioD)"),
-        threshold=1.8,
-        smoke={"data.n_people": 60, "train.exposures": 20, "train.batch_size": 32, "bootstrap": 100},
-    ),
-    "result1": Chapter(
-        title="Result 1: two bits per parameter at 1000 exposures",
-        sweeps={"cpu": "sweeps/result1.yaml", "gpu": "sweeps/gpu/result1.yaml"},
-        pilot={"cpu": "sweeps/pilot-lr-1000.yaml", "gpu": "sweeps/gpu/pilot-lr-1000.yaml"},
-        claim="after 1000 exposures the peak capacity ratio is at least 2 bits per parameter (Result 1)",
-        threshold=2.0, seeds=(1, 2), seed_all_rates=True, smoke=_SMOKE_LAW, smoke_grid=_SMOKE_GRID,
-    ),
-    "result2": Chapter(
-        title="Result 2: bioS, bioS-simple and the bioR proxy",
-        # protocol v2 (2026-11-30): d = 32 at N = 4000; v1's sweeps/result2.yaml (d = 16) never ran.
-        # Stopped after its six bioS and bioS-simple main runs: protocol v3 (2026-12-01) decides.
-        sweeps={"cpu": "sweeps/result2-v2.yaml", "gpu": "sweeps/gpu/result2.yaml"},
-        pilot={"cpu": "sweeps/pilot-lr-bios.yaml", "gpu": "sweeps/gpu/pilot-lr-1000.yaml"},
-        claim="bioS-simple and bioR also reach about 2 bits per parameter, slightly below bioS (Result 2)",
-        threshold=2.0, seeds=(1, 2), seed_group="data.name", edge_rates=True, superseded_by="result2-v3",
-        smoke=_SMOKE_BIOS, smoke_grid={"data.name": ["bioS", "bioS-simple", "bioR-proxy"], **_SMOKE_BIOS_RATES},
-    ),
-    "result2-v3": Chapter(
-        title="Result 2, protocol v3: bioS, bioS-simple and the bioR proxy in at least 50K steps",
-        # protocol v3 (2026-12-01): v2 with batch 8; its rates are listed in the sweep file (the
-        # pilot rule on the steps diagnostic's batch-4 runs)
-        sweeps={"cpu": "sweeps/result2-v3.yaml", "gpu": "sweeps/gpu/result2.yaml"},
-        claim="bioS-simple and bioR also reach about 2 bits per parameter, slightly below bioS (Result 2)",
-        threshold=2.0, seeds=(1, 2), seed_group="data.name", edge_rates=True,
-        smoke=_SMOKE_BIOS, smoke_grid={"data.name": ["bioS", "bioS-simple", "bioR-proxy"], **_SMOKE_BIOS_RATES},
-    ),
-    "result1-bios": Chapter(
-        title="Result 1(b) on bioS: result 2's bioS point below the capacity boundary",
-        # addendum 2026-11-30 (book/protocol.md): N = 1000 and 2000 so that R^max ≤ 1.8
-        sweeps={"cpu": "sweeps/result1-bios.yaml", "gpu": "sweeps/gpu/result1-bios.yaml"},
-        claim="a model with R^max ≤ 1.8 is near-perfect, R ≈ R^max (Result 1(b)), on bioS",
-        edge_rates=True, smoke=_SMOKE_BIOS, smoke_grid=_SMOKE_BIOS_RATES,
-    ),
-    "result3": Chapter(
-        title="Result 3: the bioD knobs K, C, D, L, T",
-        sweeps={"cpu": "sweeps/result3.yaml", "gpu": "sweeps/gpu/result3.yaml"},
-        pilot={"cpu": "sweeps/pilot-lr-1000.yaml", "gpu": "sweeps/gpu/pilot-lr-biod.yaml"},
-        claim="on bioD, whatever K, C, D, L and T, GPT2 reaches a peak capacity ratio of at least 2 (Result 3)",
-        threshold=2.0, edge_rates=True, smoke={**_SMOKE_LAW, "train.batch_size": 4},
-        smoke_grid={"data.K, data.C, data.D, data.L, data.T, data.n_people":
-                    [[1, 4, 64, 1, 64, 40], [4, 4, 64, 2, 64, 20]],
-                    "model.n_layer, model.n_head, model.d_model": [[1, 2, 16]], "train.lr": [0.005, 0.01, 0.02]},
-    ),
-    "result4-bios": Chapter(
-        title="Result 4 on bioS: result 2's bioS point at 100 exposures",
-        sweeps={"cpu": "sweeps/result4-bios.yaml", "gpu": "sweeps/gpu/result4-bios.yaml"},
-        claim="after 100 exposures bioS is stored at about 1 bit per parameter or more (Result 4)",
-        threshold=1.0, edge_rates=True, smoke=_SMOKE_BIOS, smoke_grid=_SMOKE_BIOS_RATES,
-    ),
-    "result4-bios-v2": Chapter(
-        title="Result 4 on bioS, protocol v2: result 2's bioS point (d = 32) at 100 exposures",
-        sweeps={"cpu": "sweeps/result4-bios-v2.yaml", "gpu": "sweeps/gpu/result4-bios.yaml"},
-        claim="after 100 exposures bioS is stored at about 1 bit per parameter or more (Result 4)",
-        threshold=1.0, edge_rates=True, smoke=_SMOKE_BIOS, smoke_grid=_SMOKE_BIOS_RATES,
-    ),
-    "result4-bios-v3": Chapter(
-        title="Result 4 on bioS, protocol v3: result 2's bioS point at 100 exposures in about 45K steps",
-        # protocol v3 (2026-12-01): v2 in batch 1 (the steps diagnostic; Remark A.2), beside v2
-        sweeps={"cpu": "sweeps/result4-bios-v3.yaml", "gpu": "sweeps/gpu/result4-bios.yaml"},
-        claim="after 100 exposures bioS is stored at about 1 bit per parameter or more (Result 4)",
-        threshold=1.0, edge_rates=True, smoke={**_SMOKE_BIOS, "train.batch_size": 1}, smoke_grid=_SMOKE_BIOS_RATES,
-    ),
-    "bios-position": _diagnostic(
-        "position", "result 4's best bioS point, retrained, with its bits by sentence position",
-        "the retrained point must come back to its committed R"),
-    "bios-pools": _diagnostic(
-        "pools", "result 4's best bioS point with the paper's name pools (400 × 400 × 1000)",
-        "does bioS store more when fewer people share a name token"),
-    "bios-simple": _diagnostic(
-        "simple", "result 4's best bioS point on bioS-simple (one fixed text per person)",
-        "does a fixed text tie attributes to names sooner"),
-    "bios-steps": _diagnostic(
-        "steps", "result 1(b)'s bioS point at N = 2000 in smaller batches (2× and 6× the steps)",
-        "do more steps at the same exposures store more bits"),
-    "bior-fillers": _diagnostic(
-        "fillers", "bioS and the bioR proxy with and without its filler sentences at N = 1000",
-        "do the filler sentences cost the bioR proxy its bits"),
-    "bior-templates": _diagnostic(
-        "templates", "the bioR proxy without filler sentences on bioS's template pool alone at N = 1000",
-        "of the gap left without fillers, how much is the proxy's larger template pool"),
-    "compile": Chapter(
-        title="Diagnostic: the reference run trained through torch.compile",
-        sweeps={"cpu": "sweeps/diag-compile.yaml", "gpu": "sweeps/gpu/diag-compile.yaml"},
-        claim="none (a diagnostic, book/protocol.md): does torch.compile change the bits a run stores",
-        smoke=_SMOKE_LAW),
-    "compile-eager": Chapter(
-        title="Diagnostic: the reference run trained eagerly, beside the compiled one",
-        sweeps={"cpu": "sweeps/diag-compile-eager.yaml", "gpu": "sweeps/gpu/diag-compile-eager.yaml"},
-        claim="none (a diagnostic, book/protocol.md): the eager half of the compile diagnostic",
-        smoke=_SMOKE_LAW),
-    "result4-v2": Chapter(
-        title="Result 4, protocol v2: 100 exposures in 25,000 steps",
-        sweeps={"cpu": "sweeps/result4-v2.yaml", "gpu": "sweeps/gpu/result4.yaml"},
-        pilot={"cpu": "sweeps/pilot-lr-100-v2.yaml", "gpu": "sweeps/gpu/pilot-lr-100.yaml"},
-        claim="after 100 exposures the peak capacity ratio is at least 1 bit per parameter (Result 4)",
-        threshold=1.0, seeds=(1, 2), smoke={**_SMOKE_LAW, "train.exposures": 4, "train.batch_size": 2},
-        smoke_grid=_SMOKE_GRID,
-    ),
-    "result4": Chapter(
-        title="Result 4: one bit per parameter at 100 exposures",
-        sweeps={"cpu": "sweeps/result4.yaml", "gpu": "sweeps/gpu/result4.yaml"},
-        pilot={"cpu": "sweeps/pilot-lr-100.yaml", "gpu": "sweeps/gpu/pilot-lr-100.yaml"},
-        claim="after 100 exposures the peak capacity ratio is at least 1 bit per parameter (Result 4)",
-        threshold=1.0, seeds=(1, 2), smoke={**_SMOKE_LAW, "train.exposures": 4}, smoke_grid=_SMOKE_GRID,
-    ),
-}
 
 
 def repo_root(start: str | Path | None = None) -> Path:

@@ -126,32 +126,28 @@ class DataTypeView:
                 "once more, at seed 0, two-fold beyond it. The committed figure (seed 0, best of three) beside the "
                 "widened one (best of four)" + ("." if self.running else "; the verdict stays the committed one."))
 
-    def verdict_sections(self) -> list[tuple[str, list | None]]:
-        """The verdicts as ``stats.verdicts_table`` takes them: the committed ones (None while the
-        page holds them back) and the reruns beyond an edge beside them (seed 0, best of four)."""
-        if not self.stored or self.running:
-            return [("committed", None)]
-        sections = [("committed", law.claims_result2(self.parts["main"], self.parts["seeds"]))]
+    def verdict_sections(self) -> list[stats.Section]:
+        """The verdicts as ``stats.verdicts_table`` and ``stats.sections_markdown`` take them: the
+        committed ones (held back, with the reason, while the sweep runs or after it stopped) and
+        the reruns beyond an edge beside them (seed 0, best of four)."""
+        if not self.stored:
+            return [stats.Section("committed", None, f"*Pending: no verdict before {self.chapter}'s runs are stored.*")]
+        if self.running:
+            return [stats.Section("committed", None, self.running.verdict_note())]
+        sections = [stats.Section("committed", law.claims_result2(self.parts["main"], self.parts["seeds"]))]
         reran = {r["config"]["data"]["name"] for r in self.parts["edge_rates"]}
         if reran:
-            sections.append(("one rate beyond the edge (seed 0)",
-                             [j for j in law.claims_result2(self.parts["main"] + self.parts["edge_rates"], [])
-                              if j.claim.split(":")[0] in reran]))
+            sections.append(stats.Section(
+                "one rate beyond the edge (seed 0)",
+                [j for j in law.claims_result2(self.parts["main"] + self.parts["edge_rates"], [])
+                 if j.claim.split(":")[0] in reran],
+                "*Seed 0 at its best of four rates, 95% bootstrap over people, beside the committed verdicts.*"))
         return sections
 
     def verdict(self) -> str:
-        """The committed verdicts (Markdown), with the reruns beyond an edge beside them; while the
-        sweep runs or after it stopped, the sentence that stands in their place."""
-        if not self.stored:
-            return f"*Pending: no verdict before {self.chapter}'s runs are stored.*"
-        if self.running:
-            return self.running.verdict_note()
-        (_, committed), *beyond = self.verdict_sections()
-        text = stats.verdicts_markdown(committed, self.profile)
-        for _, addendum in beyond:  # bootstrap intervals: beside the committed verdicts
-            text += ("\n\n**With one rate beyond the edge** (seed 0, 95% bootstrap over people)\n\n"
-                     + stats.verdicts_markdown(addendum, self.profile))
-        return text
+        """The verdict cell (Markdown) from ``verdict_sections``: the committed verdicts and the
+        reruns beyond an edge beside them, or the sentence that stands in their place."""
+        return stats.sections_markdown(self.verdict_sections(), self.profile)
 
     def summary(self, protocol: str) -> list:
         """Everything of this protocol in one section, in order: banner, data types, rates, the

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import numpy as np
 from scipy import stats as _scipy_stats
@@ -174,20 +174,48 @@ def lr_grid_from_pilot(records: Iterable[dict], factor: float = 2.0) -> list[flo
 
 
 def verdicts_markdown(judgements: Iterable[Judgement], profile: str) -> str:
-    """The verdict cell of a chapter: one line per claim, and what the figures are."""
+    """The verdict lines of one list of claims: one line per claim, and what the figures are."""
     lines = "\n".join(f"- {j.sentence()}" for j in judgements)
     return f"{lines}\n\n(profile `{profile}`; bits per parameter under the paper's count)"
 
 
-def verdicts_table(sections: Iterable[tuple[str, Iterable[Judgement] | None]]):
+class Section(NamedTuple):
+    """One part of a chapter's verdicts: the committed protocol, an addendum beside it, or a
+    verdict the page holds back (``judgements`` None) with ``note`` saying what it waits for."""
+
+    title: str
+    judgements: list[Judgement] | None
+    note: str = ""
+
+
+def _sections(sections: Iterable[tuple]) -> list[Section]:
+    return [Section(*section) for section in sections]
+
+
+def sections_markdown(sections: Iterable[tuple], profile: str) -> str:
+    """A chapter's verdict cell from its ``Section`` list, the same ones ``verdicts_table`` turns
+    into the first page's rows (so a page never states them twice): per section its title, its
+    claims one per line and its note (Markdown), or for one held back what it waits for."""
+    parts = []
+    for title, judgements, note in _sections(sections):
+        lines = [f"- {j.sentence()}" for j in judgements or []]
+        if judgements is None:
+            note = note or "*The page holds this verdict back.*"
+        first = title.split(" ")[0]
+        heading = title[:1].upper() + title[1:] if first.islower() else title  # "bioS, …" stays as it is
+        parts.append("\n".join([f"**{heading}**", *lines, *([f"\n{note}"] if note else [])]))
+    return "\n\n".join(parts) + f"\n\n(profile `{profile}`; bits per parameter under the paper's count)"
+
+
+def verdicts_table(sections: Iterable[tuple]):
     """A page's verdicts as one table, for the book's summary on its first page (each chapter glues
-    it as ``verdicts``): one row per claim of each ``(section, judgements)``, in order (its target:
-    the paper's figure, or for result 2's "≈ bioS" claims our bioS estimate), and one row
-    saying ``WAITING`` for a section whose judgements are None (the page holds them back)."""
+    it as ``verdicts``): one row per claim of each ``Section`` (or (title, judgements) pair), in
+    order (its target: the paper's figure, or for result 2's "≈ bioS" claims our bioS estimate),
+    and one row saying ``WAITING`` for a section whose judgements are None (the page holds them back)."""
     import pandas as pd
 
     rows = []
-    for section, judgements in sections:
+    for section, judgements, _ in _sections(sections):
         if judgements is None:
             rows.append({"section": section, "claim": "", "target": "", "ours [95% interval]": "", "verdict": WAITING})
             continue
@@ -196,7 +224,7 @@ def verdicts_table(sections: Iterable[tuple[str, Iterable[Judgement] | None]]):
     return pd.DataFrame(rows, columns=["section", "claim", "target", "ours [95% interval]", "verdict"])
 
 
-def verdicts_styled(sections: Iterable[tuple[str, Iterable[Judgement] | None]]):
+def verdicts_styled(sections: Iterable[tuple]):
     """``verdicts_table`` as a chapter glues it for the first page: every claim in full (a frame's
     HTML would cut long ones), no row numbers, the book's table style."""
     return (verdicts_table(sections).style.hide(axis="index").set_table_attributes('class="dataframe"')

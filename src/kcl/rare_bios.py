@@ -1,0 +1,68 @@
+"""Result 4 on bioS: each protocol at 100 exposures, and its ratio to 1000 exposures.
+
+The result 4 page shows bioS under three protocols (v1: d = 16; v2: d = 32; v3: d = 32 at batch
+1), each the best of its learning rates, R ≥ 1 judged at once and the ratio to result 2's
+1000-exposure bioS point (the paper: at most 2, Result 4) judged once that point's seeds are
+stored. ``protocols`` gathers each protocol's figures and verdict sections, so the page shows
+them by one loop and its verdict cell takes the same sections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kcl import law, progress, stats
+from kcl.chapters import parts_or_pending
+
+#: (label, chapter, the chapter whose bioS point at 1000 exposures it is divided into, or None)
+PROTOCOLS = (("v1, d = 16", "result4-bios", None),
+             ("v2, d = 32", "result4-bios-v2", "result2"),
+             ("v3, d = 32, batch 1", "result4-bios-v3", "result2"))
+POINT_COLUMNS = ["data", "model", "P", "R", "R_low", "R_high", "R_max", "R_non_embedding", "best_lr",
+                 "best_lr_at_edge", "lr_tried"]
+
+
+@dataclass
+class Protocol:
+    """One protocol as the page shows it: ``items`` in order (Markdown strings, frames) and its
+    verdict ``sections`` (``stats.Section``), held back where their runs are missing."""
+
+    label: str
+    items: list = field(default_factory=list)
+    sections: list[stats.Section] = field(default_factory=list)
+
+
+def protocol(label: str, chapter: str, pair: str | None, profile: str = "cpu", *,
+             allow_train: bool = False) -> Protocol:
+    """One protocol's figures and verdicts: its points (the best of its rates), a note where R is
+    below zero, and one rate beyond the edge beside them where it ran (addendum 2026-11-30)."""
+    shown = Protocol(label, [f"**bioS, protocol {label}**"])
+    parts, pending = parts_or_pending(chapter, profile, allow_train=allow_train)
+    if parts is None:
+        shown.items.append(pending)
+        shown.sections.append(stats.Section(f"bioS, protocol {label}", None, pending))
+        return shown
+    rare, beyond = parts["main"], parts["edge_rates"]
+    n_rates = len({r["config"]["train"]["lr"] for r in rare})
+    head_1000, _, waits = (progress.data_type_point(pair, "bioS", profile, allow_train=allow_train) if pair
+                           else (None, [], ""))
+    title = f"bioS, protocol {label}, best of {n_rates} rates"
+    shown.sections.append(stats.Section(title, law.claims_bios_100(rare, None if waits else head_1000)))
+    if waits:  # R ≥ 1 alone until result 2's bioS seeds are stored
+        shown.sections.append(stats.Section(f"{title}: ratio to 1000 exposures", None,
+                                            law.ratio_pending_note(rare, head_1000, waits)))
+    shown.items.append(law.points_frame(rare)[POINT_COLUMNS].round(3))
+    below = law.below_zero_note(rare, "100 exposures")
+    shown.items += [below] if below else []
+    if beyond:  # judged beside the committed figure, never in its place
+        shown.items += [f"One rate beyond the edge (addendum 2026-11-30): the best of {n_rates} beside the best "
+                        f"of {n_rates + 1}.", law.widened_points(rare, beyond).round(3)]
+        shown.sections.append(stats.Section(
+            f"bioS, protocol {label}, best of {n_rates + 1} rates (addendum: one beyond the edge)",
+            law.claims_bios_100(rare + beyond, None if waits else head_1000)))
+    return shown
+
+
+def protocols(profile: str = "cpu", *, allow_train: bool = False) -> list[Protocol]:
+    """Every bioS protocol of result 4, in ``PROTOCOLS`` order."""
+    return [protocol(label, chapter, pair, profile, allow_train=allow_train) for label, chapter, pair in PROTOCOLS]

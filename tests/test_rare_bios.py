@@ -1,0 +1,28 @@
+"""Result 4's bioS protocols on the committed records: each shows its points and verdicts, and the
+ratio to 1000 exposures is either judged or held back with the reason, never dropped."""
+
+from kcl import rare_bios, stats
+
+
+def test_every_protocol_is_shown_with_its_verdicts_or_what_they_wait_for():
+    shown = rare_bios.protocols("cpu")
+    assert [p.label for p in shown] == [label for label, _, _ in rare_bios.PROTOCOLS]
+    for protocol, (_, _, pair) in zip(shown, rare_bios.PROTOCOLS):
+        assert protocol.items[0] == f"**bioS, protocol {protocol.label}**" and protocol.sections
+        titles = [s.title for s in protocol.sections]
+        assert all(t.startswith(f"bioS, protocol {protocol.label}") for t in titles)
+        judged = [j.claim for s in protocol.sections for j in s.judgements or []]
+        if not judged:  # a protocol whose runs are missing: one section saying what is pending
+            assert [s.judgements for s in protocol.sections] == [None] and "Pending" in protocol.sections[0].note
+            continue
+        assert judged[0] == "bioS: R(F) at 100 exposures (seed 0)"
+        ratio = "bioS: R at 1000 exposures / R at 100 exposures"
+        held_back = [s for s in protocol.sections if s.judgements is None]
+        if pair is None:  # v1 has no 1000-exposure point of its own model: R ≥ 1 alone
+            assert ratio not in judged and not held_back
+        else:  # judged once result 2's bioS seeds are stored, else held back saying so
+            assert (ratio in judged) != bool(held_back)
+            assert all(s.title.endswith(": ratio to 1000 exposures") and "waits for" in s.note for s in held_back)
+    sections = [s for p in shown for s in p.sections]
+    table = stats.verdicts_table(sections)
+    assert len(table) == sum(len(s.judgements) if s.judgements is not None else 1 for s in sections)
