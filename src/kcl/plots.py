@@ -26,6 +26,14 @@ def setup() -> None:
     alt.renderers.enable("kcl")
 
 
+def show(items) -> None:
+    """Display a page part's ``items`` in a notebook: strings as Markdown, anything else as itself."""
+    from IPython.display import Markdown, display
+
+    for item in items:
+        display(Markdown(item) if isinstance(item, str) else item)
+
+
 def run_label(record: dict) -> str:
     """A short name of a record's run: model, exposures, learning rate, seed."""
     c = record["config"]

@@ -18,7 +18,7 @@ interval ``[low, high]``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, NamedTuple
 
 import numpy as np
@@ -186,6 +186,16 @@ class Section(NamedTuple):
     title: str
     judgements: list[Judgement] | None
     note: str = ""
+
+
+@dataclass
+class Shown:
+    """One part of a page as kcl assembles it for a notebook: ``items`` to display in order
+    (Markdown strings, frames, charts: ``kcl.plots.show``) and the verdict ``sections`` it adds."""
+
+    title: str
+    items: list = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
 
 
 def _sections(sections: Iterable[tuple]) -> list[Section]:

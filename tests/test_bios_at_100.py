@@ -1,16 +1,16 @@
 """Result 4's bioS protocols on the committed records: each shows its points and verdicts, and the
 ratio to 1000 exposures is either judged or held back with the reason, never dropped."""
 
-from kcl import rare_bios, stats
+from kcl import bios_at_100, stats
 
 
 def test_every_protocol_is_shown_with_its_verdicts_or_what_they_wait_for():
-    shown = rare_bios.protocols("cpu")
-    assert [p.label for p in shown] == [label for label, _, _ in rare_bios.PROTOCOLS]
-    for protocol, (_, _, pair) in zip(shown, rare_bios.PROTOCOLS):
-        assert protocol.items[0] == f"**bioS, protocol {protocol.label}**" and protocol.sections
+    shown = bios_at_100.protocols("cpu")
+    assert [p.title for p in shown] == [label for label, _, _ in bios_at_100.PROTOCOLS]
+    for protocol, (_, _, pair) in zip(shown, bios_at_100.PROTOCOLS):
+        assert protocol.items[0] == f"**bioS, protocol {protocol.title}**" and protocol.sections
         titles = [s.title for s in protocol.sections]
-        assert all(t.startswith(f"bioS, protocol {protocol.label}") for t in titles)
+        assert all(t.startswith(f"bioS, protocol {protocol.title}") for t in titles)
         judged = [j.claim for s in protocol.sections for j in s.judgements or []]
         if not judged:  # a protocol whose runs are missing: one section saying what is pending
             assert [s.judgements for s in protocol.sections] == [None] and "Pending" in protocol.sections[0].note

@@ -3,16 +3,15 @@
 The result 4 page shows bioS under three protocols (v1: d = 16; v2: d = 32; v3: d = 32 at batch
 1), each the best of its learning rates, R ≥ 1 judged at once and the ratio to result 2's
 1000-exposure bioS point (the paper: at most 2, Result 4) judged once that point's seeds are
-stored. ``protocols`` gathers each protocol's figures and verdict sections, so the page shows
-them by one loop and its verdict cell takes the same sections.
+stored. ``protocols`` gathers each protocol's figures and verdict sections (``stats.Shown``), so
+the page shows them by one loop and its verdict cell takes the same sections.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from kcl import law, progress, stats
 from kcl.chapters import parts_or_pending
+from kcl.stats import Shown
 
 #: (label, chapter, the chapter whose bioS point at 1000 exposures it is divided into, or None)
 PROTOCOLS = (("v1, d = 16", "result4-bios", None),
@@ -22,21 +21,11 @@ POINT_COLUMNS = ["data", "model", "P", "R", "R_low", "R_high", "R_max", "R_non_e
                  "best_lr_at_edge", "lr_tried"]
 
 
-@dataclass
-class Protocol:
-    """One protocol as the page shows it: ``items`` in order (Markdown strings, frames) and its
-    verdict ``sections`` (``stats.Section``), held back where their runs are missing."""
-
-    label: str
-    items: list = field(default_factory=list)
-    sections: list[stats.Section] = field(default_factory=list)
-
-
 def protocol(label: str, chapter: str, pair: str | None, profile: str = "cpu", *,
-             allow_train: bool = False) -> Protocol:
+             allow_train: bool = False) -> Shown:
     """One protocol's figures and verdicts: its points (the best of its rates), a note where R is
     below zero, and one rate beyond the edge beside them where it ran (addendum 2026-11-30)."""
-    shown = Protocol(label, [f"**bioS, protocol {label}**"])
+    shown = Shown(label, [f"**bioS, protocol {label}**"])
     parts, pending = parts_or_pending(chapter, profile, allow_train=allow_train)
     if parts is None:
         shown.items.append(pending)
@@ -63,6 +52,6 @@ def protocol(label: str, chapter: str, pair: str | None, profile: str = "cpu", *
     return shown
 
 
-def protocols(profile: str = "cpu", *, allow_train: bool = False) -> list[Protocol]:
+def protocols(profile: str = "cpu", *, allow_train: bool = False) -> list[Shown]:
     """Every bioS protocol of result 4, in ``PROTOCOLS`` order."""
     return [protocol(label, chapter, pair, profile, allow_train=allow_train) for label, chapter, pair in PROTOCOLS]

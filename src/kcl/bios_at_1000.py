@@ -1,0 +1,67 @@
+"""Result 1 on bioS: result 2's bioS point at 1000 exposures, and bioS below the capacity boundary.
+
+Result 1 is measured on bioD (its own sweep); bioS enters its page twice. Its bioS point at 1000
+exposures is result 2's (≥ 2 bits per parameter, judged once that point's seed reruns are
+stored), and ``result1-bios`` (addendum 2026-11-30) trains result 2's model at N = 1000 and 2000
+so that R^max ≤ 1.8, where Result 1(b) says a model is near-perfect (R ≈ R^max). Each function
+returns what the page shows and the verdict sections it adds (``stats.Shown``).
+"""
+
+from __future__ import annotations
+
+from kcl import law, plots, progress
+from kcl.stats import Section, Shown
+
+POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high", "R_max", "R_non_embedding",
+                 "accuracy", "best_lr", "best_lr_at_edge", "lr_tried"]
+BELOW_COLUMNS = ["data", "model", "P", "R_max", "R", "R_low", "R_high", "R_over_R_max", "accuracy",
+                 "best_lr", "best_lr_at_edge", "lr_tried"]
+SEED_0 = "*Seed 0 at its best rate, 95% bootstrap over people.*"
+
+
+def point(bioD_main: list[dict], profile: str = "cpu", *, allow_train: bool = False) -> Shown:
+    """Result 2's bioS point beside result 1's bioD points (``bioD_main``): chart, table and its
+    verdict, or while its runs are missing what it waits for."""
+    title = "bioS at 1000 exposures (result 2's point)"
+    bios, bios_main, waits = progress.data_type_point("result2", "bioS", profile, allow_train=allow_train)
+    held_back = Section(title, None, f"*The verdict waits for {waits}.*")
+    if bios is None:
+        return Shown(title, [f"*Pending: {waits} ({len(bios_main)} of its three rates stored so far; the "
+                             "`result2` page shows them).*"], [held_back])
+    shown = Shown(title, [], [held_back if waits else Section(title, [law.judge_bios_1000(bios)])])
+    if waits:  # the three rates are stored, not every seed: the point without a verdict
+        shown.items.append("*bioS's three rates are stored, not all its seed reruns yet: the point below is seed 0 "
+                           "at its best rate, with its bootstrap interval over people, and its verdict waits for "
+                           "the seeds.*")
+    shown.items += [plots.capacity_law(law.points_frame(bioD_main + bios_main),
+                                       title="bioD and bioS: bits stored against parameters"),
+                    law.points_frame(bios_main)[POINT_COLUMNS].round(3)]
+    return shown
+
+
+def below_boundary(profile: str = "cpu", *, allow_train: bool = False) -> Shown:
+    """``result1-bios``: its points (shown as soon as one is stored), the near-perfect verdict once
+    all are, and one rate beyond the edge beside it (seed 0, best of four rates)."""
+    title = "bioS below the capacity boundary (addendum 2026-11-30)"
+    parts, running, pending = progress.shown_so_far("result1-bios", profile, allow_train=allow_train)
+    waiting = Section(title, None, "*The verdict (R^max ≤ 1.8) waits for its runs (above, \"On bioS\").*")
+    if parts is None:
+        return Shown(title, [pending], [waiting])
+    points = law.points_frame(parts["main"])
+    shown = Shown(title, [running.note()] if running else [])
+    if running:  # some of its runs are stored: shown, judged once all are
+        shown.sections.append(waiting)
+    else:
+        judged = law.judge_near_perfect(points, "bioS")
+        shown.sections.append(Section(title, [judged]) if judged else
+                              Section(title, [], "*No bioS point has R^max ≤ 1.8: nothing to judge.*"))
+    shown.items.append(points[BELOW_COLUMNS].round(3))
+    edge = parts.get("edge_rates", [])
+    widened = law.widened_points(parts["main"], edge)
+    if not widened.empty:
+        shown.items += ["One rate beyond the edge (seed 0), beside the committed best of three:", widened.round(3)]
+    beyond = law.judge_near_perfect(law.points_frame(parts["main"] + edge), "bioS, best of four rates") \
+        if edge and not running else None
+    if beyond:  # beside the committed verdict, never in its place
+        shown.sections.append(Section("bioS, one rate beyond the edge (addendum 2026-11-30)", [beyond], SEED_0))
+    return shown
