@@ -262,7 +262,7 @@ def test_each_seed_at_its_own_best_rate():
     is its best rate's, as seed 0's is."""
     from dataclasses import asdict, replace
 
-    from kcl.law import headline, headline_per_seed, seed_rate_configs
+    from kcl.law import headline, headline_per_seed, headline_values, seed_rate_configs
 
     main = [_law_record(0.001, 1.0)[1], _law_record(0.002, 1.4)[1], _law_record(0.002, 1.1, d=32)[1]]
     reruns = seed_rate_configs(main, (1, 2))
@@ -280,6 +280,9 @@ def test_each_seed_at_its_own_best_rate():
     assert h["R"] == pytest.approx(3.6 / 3) and h["low"] < h["R"] < h["high"]
     fixed = headline(main, [r for r in runs if r["config"]["train"]["lr"] == 0.002])
     assert fixed["values"] == [1.4, 0.5, 1.3]  # v1: every seed at seed 0's best rate
+    quoted = headline_values(h, "own")  # what a page's text quotes of it
+    assert quoted["own_R"] == "1.20" and quoted["own_interval"] == f"[{h['low']:.2f}, {h['high']:.2f}]"
+    assert quoted["own_basis"] == h["basis"] and quoted["own_model"].startswith(h["model"] + " on bioD")
 
 
 def test_a_setting_whose_peak_rate_is_at_an_edge_gets_one_rate_beyond_it():

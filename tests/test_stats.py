@@ -66,6 +66,9 @@ def test_verdicts_markdown_and_cpu_hours():
     # a record without threads trained on both cores (THREADS_BEFORE_RECORDED); a worker's on one
     assert stats.cpu_hours([{"result": {"train": {"wall_seconds": 1800}}}] * 3) == 3.0
     assert stats.cpu_hours([{"result": {"train": {"wall_seconds": 1800, "threads": 1}}}] * 3) == 1.5
+    # a page's cost counts each run once (a pilot run that is also a main run: once)
+    runs = [{"key": k, "result": {"train": {"wall_seconds": 1800, "threads": 1}}} for k in ("a", "b", "a")]
+    assert stats.compute_values(runs) == {"n_runs": "2", "cpu_hours": "1.0"}
 
 
 def test_verdicts_table_has_a_row_per_claim_and_one_per_section_held_back():

@@ -102,6 +102,13 @@ def headline(main: list[dict], seeds: list[dict]) -> dict:
             "model": model_label(top["config"]["model"]), "data": chart_data_label(top["config"])}
 
 
+def headline_values(top: dict, prefix: str = "peak") -> dict[str, str]:
+    """The figures of a ``headline`` a page's text quotes (myst-nb glue names ``PREFIX_R``,
+    ``PREFIX_interval``, ``PREFIX_model``, ``PREFIX_basis``)."""
+    return {f"{prefix}_R": f"{top['R']:.2f}", f"{prefix}_interval": f"[{top['low']:.2f}, {top['high']:.2f}]",
+            f"{prefix}_model": f"{top['model']} on {top['data']}", f"{prefix}_basis": top["basis"]}
+
+
 def _field(config: dict, dotted: str):
     part, _, name = dotted.partition(".")
     return config[part][name] if name else config[part]

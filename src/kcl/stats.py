@@ -252,3 +252,10 @@ def cpu_hours(records: Iterable[dict]) -> float:
     its processes (a data parallel run, ``kcl.parallel``)."""
     return sum(r["result"]["train"]["wall_seconds"] * r["result"]["train"].get("threads", THREADS_BEFORE_RECORDED)
                * r["result"]["train"].get("processes", 1) for r in records) / 3600
+
+
+def compute_values(records: Iterable[dict]) -> dict[str, str]:
+    """What a page says its figures cost (myst-nb glue names ``n_runs``, ``cpu_hours``): its runs,
+    each counted once, and their core-hours (``cpu_hours``)."""
+    records = list({r["key"]: r for r in records}.values())
+    return {"n_runs": f"{len(records)}", "cpu_hours": f"{cpu_hours(records):.1f}"}
