@@ -9,7 +9,7 @@ the page shows them by one loop and its verdict cell takes the same sections.
 
 from __future__ import annotations
 
-from kcl import law, progress, stats
+from kcl import law, plots, positions, progress, stats
 from kcl.chapters import parts_or_pending
 from kcl.stats import Shown
 
@@ -55,3 +55,33 @@ def protocol(label: str, chapter: str, pair: str | None, profile: str = "cpu", *
 def protocols(profile: str = "cpu", *, allow_train: bool = False) -> list[Shown]:
     """Every bioS protocol of result 4, in ``PROTOCOLS`` order."""
     return [protocol(label, chapter, pair, profile, allow_train=allow_train) for label, chapter, pair in PROTOCOLS]
+
+
+# -- diagnostics (no claim of the paper; book/protocol.md, "Diagnostics") ---------------------------
+def position_diagnostic(profile: str = "cpu", *, allow_train: bool = False) -> tuple[list[dict], Shown, dict]:
+    """``bios-position``: protocol v2's best point retrained, its bits by sentence position beside
+    result 2's bioS point at 1000 exposures (seed 0, once stored). Returns its records (empty while
+    pending), what the page shows and the figures its reading quotes (``positions.figures``)."""
+    shown = Shown("Where the bits are")
+    diag, pending = parts_or_pending("bios-position", profile, allow_train=allow_train)
+    if diag is None:
+        shown.items.append(pending)
+        return [], shown, {}
+    v2, _ = parts_or_pending("result4-bios-v2", profile, allow_train=allow_train)
+    bios_1000, _, _ = progress.data_type_point("result2", "bioS", profile, allow_train=allow_train)
+    beside = diag["main"] + ([bios_1000["record"]] if bios_1000 else [])
+    shown.items += [law.retrain_note(diag["main"][0], v2["main"] if v2 else []), plots.bits_by_position(beside),
+                    positions.position_summary(beside)]
+    return diag["main"], shown, positions.figures(diag["main"][0], "diag")
+
+
+def beside_position_diagnostic(chapter: str, prefix: str, base: list[dict], profile: str = "cpu", *,
+                               allow_train: bool = False) -> tuple[Shown, dict]:
+    """A diagnostic that changes one thing of ``bios-position``'s run (``bios-pools``, ``bios-simple``),
+    side by side with it (``positions.comparison``), and the figures its reading quotes, keyed
+    ``{prefix}_...``; while either is missing, what is pending."""
+    parts, pending = parts_or_pending(chapter, profile, allow_train=allow_train)
+    if parts is None or not base:
+        return Shown(chapter, [pending or "*Pending: the diagnostic above (`bios-position`) is not stored yet.*"]), {}
+    table, chart, summary = positions.comparison(base + parts["main"])
+    return Shown(chapter, [table, chart, summary]), positions.figures(parts["main"][0], prefix)

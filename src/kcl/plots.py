@@ -34,6 +34,14 @@ def show(items) -> None:
         display(Markdown(item) if isinstance(item, str) else item)
 
 
+def glue_values(values: dict[str, str]) -> None:
+    """Glue each figure a page's text quotes (myst-nb ``{glue:text}`NAME```), without displaying it."""
+    from myst_nb import glue
+
+    for name, value in values.items():
+        glue(name, value, display=False)
+
+
 def run_label(record: dict) -> str:
     """A short name of a record's run: model, exposures, learning rate, seed."""
     c = record["config"]

@@ -1,0 +1,36 @@
+"""Result 4 on bioD, protocol v2: the same 100 exposures in 25,000 steps instead of v1's 3,125.
+
+Protocol v2 (dated, written after v1's pilot; book/protocol.md) reruns result 4's points with
+batches of 2 and 4. Its verdicts are v1's (R ≥ 1; the ratio to result 1's 1000-exposure headline
+at most 2) and the ratio to result 1's addendum (each seed at its own best rate), beside v1's.
+"""
+
+from __future__ import annotations
+
+from kcl import law, plots
+from kcl.chapters import parts_or_pending, pilot_records
+from kcl.stats import Section, Shown
+
+TITLE = "Protocol v2 (25,000 steps)"
+
+
+def protocol_v2(v1_main: list[dict], often: dict[str, list[dict]], often_own: dict, profile: str = "cpu", *,
+                allow_train: bool = False) -> Shown:
+    """v2's points beside v1's (``v1_main``) and result 1's 1000-exposure ones (``often``, its
+    parts; ``often_own``, its addendum headline), its rates and its verdicts; while its sweep runs,
+    the pilot's runs so far and its verdict held back."""
+    parts, pending = parts_or_pending("result4-v2", profile, allow_train=allow_train)
+    if parts is None:
+        pilot = pilot_records("result4-v2", profile)
+        return Shown(TITLE, [pending, *([plots.lr_sweep(law.lr_frame(pilot), title="Protocol v2: the pilot's "
+                                                        "runs so far")] if pilot else [])], [Section(TITLE, None, pending)])
+    claims = law.claims_result4(parts["main"], parts["seeds"], often["main"], often["seeds"])
+    claims.append(law.ratio_to_addendum(often_own, law.headline(parts["main"], parts["seeds"])))
+    v2_keys = {r["key"] for r in parts["main"]}
+    three = law.points_frame(v1_main + parts["main"] + often["main"])
+    three["data"] = three["data"] + " · E=" + three["exposures"].astype(str) + three["key"].map(
+        lambda k: " · v2" if k in v2_keys else "")
+    return Shown(TITLE, [
+        plots.capacity_law(three, title="100 exposures in 3,125 steps (v1) and 25,000 steps (v2), and 1000 exposures"),
+        plots.lr_sweep(law.lr_frame(parts["pilot"] + parts["main"]), title="Protocol v2: every learning rate tried"),
+    ], [Section(TITLE, claims)])

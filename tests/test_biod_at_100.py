@@ -1,0 +1,22 @@
+"""Result 4's protocol v2 on the committed records: its charts and verdicts, or while its sweep
+runs, the pilot so far and its verdict held back."""
+
+import altair as alt
+
+from kcl import biod_at_100, chapters, law
+
+
+def test_protocol_v2_beside_v1_and_1000_exposures():
+    v1 = chapters.chapter_parts("result4", "cpu")
+    often = chapters.chapter_parts("result1", "cpu")
+    own = law.headline_per_seed(often["main"], often["seeds"] + often["seed_rates"])
+    shown = biod_at_100.protocol_v2(v1["main"], often, own, "cpu")
+    (section,) = shown.sections
+    assert section.title == biod_at_100.TITLE
+    if section.judgements is None:  # still running: what is pending, the pilot's runs so far
+        assert shown.items[0].startswith("*Pending") and section.note == shown.items[0]
+        return
+    claims = [j.claim for j in section.judgements]
+    assert claims[0] == "peak R(F) at 100 exposures" and "result 1's addendum" in claims[-1]
+    laws, rates = shown.items
+    assert isinstance(laws, alt.TopLevelMixin) and "· v2" in laws.to_json() and isinstance(rates, alt.TopLevelMixin)
