@@ -1,18 +1,18 @@
-"""Result 3's knob table: one peak per bioD setting, its claim, and how much of the paper's range it covers."""
+"""The capacity law's points, headlines and claims (results 1, 2 and 4) on records made by hand."""
 
 from __future__ import annotations
 
 import pytest
 
-from kcl import law
+from kcl import knobs, law
 
 BITS = {"bits_name": 10.0, "bits_value": 80.0, "bits_diversity": 5.0, "max_bits_name": 12.0,
         "max_bits_value": 90.0, "max_bits_diversity": 6.0, "accuracy_mean": 0.3, "R_max": 3.0}
 
 
-def record(lr: float, R: float, d_model: int = 32, **knobs) -> dict:
-    data = {"name": "bioD", "n_people": knobs.pop("N", 1000), **law.DEFAULT_KNOBS, **knobs}
-    return {"key": f"{lr}-{R}-{d_model}-{sorted(knobs.items())}",
+def record(lr: float, R: float, d_model: int = 32, **moved) -> dict:
+    data = {"name": "bioD", "n_people": moved.pop("N", 1000), **knobs.DEFAULT_KNOBS, **moved}
+    return {"key": f"{lr}-{R}-{d_model}-{sorted(moved.items())}",
             "config": {"data": data, "model": {"arch": "gpt2", "n_layer": 2, "n_head": 2, "d_model": d_model},
                        "train": {"lr": lr, "seed": 0, "exposures": 1000}},
             "result": {"R": R, "R_ci": [R - 0.1, R + 0.1], "R_non_embedding": 2 * R,
@@ -31,49 +31,6 @@ def test_pools_label_is_one_form_for_every_table():
     assert pools_label({"pools": [100, 100, 100]}) == "100³"
     assert pools_label({"pools": [400, 400, 1000]}) == "400×400×1000"
     assert pools_label({"name": "random"}) == ""
-
-
-def test_varied_knob_refuses_two_moved_knobs():
-    assert law.varied_knob({**law.DEFAULT_KNOBS, "T": 256}) == "T"
-    assert law.varied_knob(dict(law.DEFAULT_KNOBS)) == "default"
-    with pytest.raises(ValueError, match="more than one knob"):
-        law.varied_knob({**law.DEFAULT_KNOBS, "K": 1, "C": 1})
-
-
-def test_knob_frame_takes_each_settings_peak_over_models_and_rates():
-    records = [record(5e-3, 1.9), record(1e-2, 2.1), record(1e-2, 1.7, d_model=24),    # default
-               record(5e-3, 1.2, K=16, N=270), record(1e-2, 2.4, K=16, N=270, d_model=24)]
-    frame = law.knob_frame(records).set_index("knob")
-    assert list(frame.index) == ["default", "K"]
-    assert frame.loc["default", "R"] == 2.1 and frame.loc["default", "best_lr"] == 1e-2
-    assert frame.loc["default", "best_lr_at_edge"] == "highest" and frame.loc["K", "best_lr_at_edge"] == ""  # one rate each
-    assert frame.loc["K", "R"] == 2.4 and frame.loc["K", "value"] == 16 and frame.loc["K", "N"] == 270
-    claims = law.claims_result3(frame.reset_index())
-    assert [c.outcome for c in claims] == ["reproduced", "reproduced"]
-    low = law.claims_result3(law.knob_frame([record(1e-2, 0.5, T=256)]))
-    assert low[0].outcome == "not reproduced"
-
-
-def test_knob_coverage_spans_the_default_and_the_settings_on_a_log_scale():
-    frame = law.knob_frame([record(1e-2, 2.0), record(1e-2, 2.0, K=1), record(1e-2, 2.0, K=16),
-                            record(1e-2, 2.0, T=2048)])
-    cover = law.knob_coverage(frame).set_index("knob")
-    assert cover.loc["K", "ours"] == "1, 4, 16"
-    assert cover.loc["K", "log_share_of_paper_range"] == pytest.approx(0.71, abs=0.01)   # log 16 / log 50
-    assert cover.loc["C", "ours"] == "4" and cover.loc["C", "log_share_of_paper_range"] == 0
-    assert cover.loc["T", "ours"] == "64, 2,048"
-    assert cover.loc["T", "paper"] == "20–40,000"
-
-
-def test_edge_rate_frame_sets_each_edge_setting_beside_its_widened_figure():
-    main = [record(5e-3, 1.9), record(1e-2, 2.1), record(2e-2, 2.0),                    # default: inside
-            record(5e-3, 1.7, K=16, N=270), record(1e-2, 1.5, K=16, N=270), record(2e-2, 1.0, K=16, N=270)]
-    extra = [record(2.5e-3, 1.8, K=16, N=270)]
-    frame = law.edge_rate_frame(law.knob_frame(main), law.knob_frame(main + extra), extra)
-    assert list(frame["setting"]) == ["K=16, C=4, D=64, L=1, T=64"]
-    row = frame.iloc[0]
-    assert (row.R, row.best_lr, row.best_lr_at_edge) == (1.7, 5e-3, "lowest")
-    assert (row.R_widened, row.best_lr_widened, row.best_lr_at_edge_widened) == (1.8, 2.5e-3, "lowest")
 
 
 def test_widened_points_shows_only_the_points_the_extra_rates_touched():

@@ -12,16 +12,12 @@ import math
 import pandas as pd
 
 from kcl.catalog import data_name, model_label, model_width, pools_label
-from kcl.stats import (Judgement, _without, best_of_lr, judge, judge_ratio, peak, r_interval, rate_at_edge,
-                       seed_interval)
+from kcl.knobs import moved_knobs
+from kcl.stats import (WIDENED_COLUMNS, Judgement, _without, beside_widened, best_of_lr, judge, judge_ratio, peak,
+                       r_interval, rate_at_edge, seed_interval)
 
 RETRAIN_TOLERANCE = 0.03  # a point retrained from its config must come back this close (relative R)
 NEAR_PERFECT_R_MAX = 1.8  # Result 1(b): models with R^max ≤ 1.8 are near-perfect (R ≈ R^max)
-# Result 3's bioD knobs and their default setting (book/protocol.md, "Results 2 and 3").
-KNOBS = ("K", "C", "D", "L", "T")
-DEFAULT_KNOBS = {"K": 4, "C": 4, "D": 64, "L": 1, "T": 64}
-# The ranges Fig. 2 sweeps (paper §5.2; fact sheet §3.5).
-PAPER_KNOB_RANGES = {"K": (1, 50), "C": (1, 50), "D": (10, 10_000), "L": (1, 50), "T": (20, 40_000)}
 
 
 def chart_data_label(config: dict) -> str:
@@ -64,18 +60,6 @@ def lr_frame(records: list[dict]) -> pd.DataFrame:
         rows.append({"data": chart_data_label(c), "model": model_label(c["model"]), "P": r["params"]["total"],
                      "lr": c["train"]["lr"], "R": r["R"], "seed": c["train"]["seed"]})
     return pd.DataFrame(rows)
-
-
-WIDENED_COLUMNS = ["R", "R_low", "R_high", "best_lr", "best_lr_at_edge"]
-
-
-def beside_widened(committed: pd.DataFrame, widened: pd.DataFrame, keys: list[str], touched: set,
-                   columns: list[str]) -> pd.DataFrame:
-    """The rows of ``committed`` whose ``keys`` are in ``touched``, each beside its row of
-    ``widened`` (the same table with the runs at rates beyond the grid added; suffix
-    ``_widened``). Results 2 and 3 and bioS at 100 exposures show their addenda this way."""
-    chosen = committed[[tuple(row) in touched for row in committed[keys].itertuples(index=False, name=None)]]
-    return chosen[keys + columns].merge(widened[keys + columns], on=keys, suffixes=("", "_widened"))
 
 
 def widened_points(main: list[dict], extra: list[dict]) -> pd.DataFrame:
@@ -263,79 +247,6 @@ def claims_result2(main: list[dict], seeds: list[dict]) -> list[Judgement]:
                 out.append(judge(f"{name}: R(F) about bioS's ({h['R']:.3f})", h["R"], other["R"], other["low"],
                                  other["high"], "about"))
     return out
-
-
-# -- result 3: the bioD knobs -----------------------------------------------------------------------
-def moved_knobs(data: dict) -> list[str]:
-    """The bioD knobs a setting moves away from the default."""
-    return [k for k in KNOBS if data[k] != DEFAULT_KNOBS[k]]
-
-
-def varied_knob(data: dict) -> str:
-    """Which knob a bioD setting moves away from the default ("default" if none)."""
-    moved = moved_knobs(data)
-    if len(moved) > 1:
-        raise ValueError(f"setting {data} moves more than one knob: {moved}")
-    return moved[0] if moved else "default"
-
-
-def setting_label(data: dict) -> str:
-    """A bioD setting's knobs: ``K=16, C=4, D=64, L=1, T=64``."""
-    return ", ".join(f"{k}={data[k]}" for k in KNOBS)
-
-
-def knob_frame(records: list[dict]) -> pd.DataFrame:
-    """One row per bioD setting: the knob it moves, its value, N, the peak point over models (best
-    learning rate each) with its interval, and the three terms of the bits (Definition 4.1)."""
-    rows = []
-    best = best_of_lr(records)
-    settings: dict = {}
-    for record in best:
-        d = record["config"]["data"]
-        settings.setdefault(tuple(d[k] for k in KNOBS) + (d["n_people"],), []).append(record)
-    for members in settings.values():
-        top = peak(members)
-        c, r = top["config"], top["result"]
-        knob = varied_knob(c["data"])
-        low, high = r_interval(r)
-        rows.append({"knob": knob, "value": c["data"][knob] if knob != "default" else None,
-                     "setting": setting_label(c["data"]), "N": c["data"]["n_people"],
-                     "model": model_label(c["model"]), "P": r["params"]["total"], "R": r["R"], "R_low": low, "R_high": high,
-                     "R_max": r["R_max"], "R_non_embedding": r["R_non_embedding"], "best_lr": c["train"]["lr"],
-                     "best_lr_at_edge": rate_at_edge(top),
-                     "models_tried": ", ".join(f"{model_label(m['config']['model'])}: {m['result']['R']:.3f}" for m in members),
-                     "bits_name": r.get("bits_name"), "bits_value": r.get("bits_value"), "bits_diversity": r["bits_diversity"],
-                     "max_bits_name": r["max_bits_name"], "max_bits_value": r["max_bits_value"],
-                     "max_bits_diversity": r["max_bits_diversity"], "accuracy": r["accuracy_mean"]})
-    return pd.DataFrame(rows)
-
-
-def knob_coverage(settings: pd.DataFrame) -> pd.DataFrame:
-    """Per knob: the paper's range (§5.2), the values our settings took (the default included) and
-    the share of the paper's range they span on a log scale (0 when only one value was tried)."""
-    rows = []
-    for knob in KNOBS:
-        values = sorted({DEFAULT_KNOBS[knob], *settings.loc[settings["knob"] == knob, "value"].astype(int)})
-        low, high = PAPER_KNOB_RANGES[knob]
-        inside = [min(max(v, low), high) for v in (values[0], values[-1])]
-        share = math.log(inside[1] / inside[0]) / math.log(high / low)
-        rows.append({"knob": knob, "paper": f"{low:,}–{high:,}", "ours": ", ".join(f"{v:,}" for v in values),
-                     "log_share_of_paper_range": round(share, 2)})
-    return pd.DataFrame(rows)
-
-
-def edge_rate_frame(committed: pd.DataFrame, widened: pd.DataFrame, reran: list[dict]) -> pd.DataFrame:
-    """The settings the addendum of 2026-11-30 reran (those of the ``reran`` records), their
-    committed figure beside the one with the extra rate (two ``knob_frame`` tables: main, and
-    main + the edge runs)."""
-    touched = {(setting_label(r["config"]["data"]), r["config"]["data"]["n_people"]) for r in reran}
-    return beside_widened(committed, widened, ["setting", "N"], touched, ["model"] + WIDENED_COLUMNS)
-
-
-def claims_result3(settings: pd.DataFrame) -> list[Judgement]:
-    """Result 3: every setting's peak R ≥ 2."""
-    return [judge(f"{row.setting} (N={row.N:,}): peak R(F)", 2.0, row.R, row.R_low, row.R_high, "at_least")
-            for row in settings.itertuples()]
 
 
 # -- bioS in results 1 and 4 ----------------------------------------------------------------------

@@ -226,7 +226,7 @@ def knob_sweep(settings: pd.DataFrame, claim: float = 2.0,
                title: str = "Peak bits per parameter as one bioD knob moves (the form of the paper's Fig. 2)") -> alt.Chart:
     """Peak R per setting against the value of the knob it moves, one panel per knob; the default
     setting appears in every panel at its own value."""
-    from kcl.law import DEFAULT_KNOBS, KNOBS
+    from kcl.knobs import DEFAULT_KNOBS, KNOBS
 
     rows = settings[settings["knob"] != "default"].to_dict("records")
     for row in settings[settings["knob"] == "default"].to_dict("records"):

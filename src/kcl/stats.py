@@ -141,6 +141,17 @@ def rate_at_edge(best: dict) -> str:
     return "lowest" if lr == min(rates) else "highest" if lr == max(rates) else ""
 
 
+WIDENED_COLUMNS = ["R", "R_low", "R_high", "best_lr", "best_lr_at_edge"]
+
+
+def beside_widened(committed, widened, keys: list[str], touched: set, columns: list[str]):
+    """Two tables of points (pandas frames, such as ``kcl.law.points_frame``'s): the rows of ``committed`` whose ``keys`` are in ``touched``, each beside its row of
+    ``widened`` (the same table with the runs at rates beyond the grid added; suffix
+    ``_widened``). Results 2 and 3 and bioS at 100 exposures show their addenda this way."""
+    chosen = committed[[tuple(row) in touched for row in committed[keys].itertuples(index=False, name=None)]]
+    return chosen[keys + columns].merge(widened[keys + columns], on=keys, suffixes=("", "_widened"))
+
+
 def peak(records: Iterable[dict], key: str = "R") -> dict:
     """The record with the highest ``result[key]`` (the envelope's top over a whole figure)."""
     records = list(records)

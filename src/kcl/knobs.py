@@ -1,0 +1,130 @@
+"""Result 3: bioD's knobs K, C, D, L and T, moved one at a time around a default (paper §5.2, Fig. 2).
+
+A *setting* is one bioD configuration; its figure is the peak over its models, each at its best
+learning rate (``kcl.stats.best_of_lr``), and Result 3 claims that peak is at least 2 bits per
+parameter whatever the knobs. The default setting's runs are result 1's at N = 1000.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from kcl.catalog import model_label
+from kcl.stats import WIDENED_COLUMNS, Judgement, beside_widened, best_of_lr, judge, peak, r_interval, rate_at_edge
+
+# Result 3's bioD knobs and their default setting (book/protocol.md, "Results 2 and 3").
+KNOBS = ("K", "C", "D", "L", "T")
+DEFAULT_KNOBS = {"K": 4, "C": 4, "D": 64, "L": 1, "T": 64}
+# The ranges Fig. 2 sweeps (paper §5.2; fact sheet §3.5).
+PAPER_KNOB_RANGES = {"K": (1, 50), "C": (1, 50), "D": (10, 10_000), "L": (1, 50), "T": (20, 40_000)}
+#: a setting above this R is noted: the ceiling Result 1 states for bioS (Result 3 claims only a floor)
+RESULT1_CEILING = 2.3
+
+
+def moved_knobs(data: dict) -> list[str]:
+    """The bioD knobs a setting moves away from the default."""
+    return [k for k in KNOBS if data[k] != DEFAULT_KNOBS[k]]
+
+
+def varied_knob(data: dict) -> str:
+    """Which knob a bioD setting moves away from the default ("default" if none)."""
+    moved = moved_knobs(data)
+    if len(moved) > 1:
+        raise ValueError(f"setting {data} moves more than one knob: {moved}")
+    return moved[0] if moved else "default"
+
+
+def setting_label(data: dict) -> str:
+    """A bioD setting's knobs: ``K=16, C=4, D=64, L=1, T=64``."""
+    return ", ".join(f"{k}={data[k]}" for k in KNOBS)
+
+
+def knob_frame(records: list[dict]) -> pd.DataFrame:
+    """One row per bioD setting: the knob it moves, its value, N, the peak point over models (best
+    learning rate each) with its interval, and the three terms of the bits (Definition 4.1)."""
+    rows = []
+    best = best_of_lr(records)
+    settings: dict = {}
+    for record in best:
+        d = record["config"]["data"]
+        settings.setdefault(tuple(d[k] for k in KNOBS) + (d["n_people"],), []).append(record)
+    for members in settings.values():
+        top = peak(members)
+        c, r = top["config"], top["result"]
+        knob = varied_knob(c["data"])
+        low, high = r_interval(r)
+        rows.append({"knob": knob, "value": c["data"][knob] if knob != "default" else None,
+                     "setting": setting_label(c["data"]), "N": c["data"]["n_people"],
+                     "model": model_label(c["model"]), "P": r["params"]["total"], "R": r["R"], "R_low": low, "R_high": high,
+                     "R_max": r["R_max"], "R_non_embedding": r["R_non_embedding"], "best_lr": c["train"]["lr"],
+                     "best_lr_at_edge": rate_at_edge(top),
+                     "models_tried": ", ".join(f"{model_label(m['config']['model'])}: {m['result']['R']:.3f}" for m in members),
+                     "bits_name": r.get("bits_name"), "bits_value": r.get("bits_value"), "bits_diversity": r["bits_diversity"],
+                     "max_bits_name": r["max_bits_name"], "max_bits_value": r["max_bits_value"],
+                     "max_bits_diversity": r["max_bits_diversity"], "accuracy": r["accuracy_mean"]})
+    return pd.DataFrame(rows)
+
+
+def knob_coverage(settings: pd.DataFrame) -> pd.DataFrame:
+    """Per knob: the paper's range (§5.2), the values our settings took (the default included) and
+    the share of the paper's range they span on a log scale (0 when only one value was tried)."""
+    rows = []
+    for knob in KNOBS:
+        values = sorted({DEFAULT_KNOBS[knob], *settings.loc[settings["knob"] == knob, "value"].astype(int)})
+        low, high = PAPER_KNOB_RANGES[knob]
+        inside = [min(max(v, low), high) for v in (values[0], values[-1])]
+        share = math.log(inside[1] / inside[0]) / math.log(high / low)
+        rows.append({"knob": knob, "paper": f"{low:,}–{high:,}", "ours": ", ".join(f"{v:,}" for v in values),
+                     "log_share_of_paper_range": round(share, 2)})
+    return pd.DataFrame(rows)
+
+
+def edge_rate_frame(committed: pd.DataFrame, widened: pd.DataFrame, reran: list[dict]) -> pd.DataFrame:
+    """The settings the addendum of 2026-11-30 reran (those of the ``reran`` records), their
+    committed figure beside the one with the extra rate (two ``knob_frame`` tables: main, and
+    main + the edge runs)."""
+    touched = {(setting_label(r["config"]["data"]), r["config"]["data"]["n_people"]) for r in reran}
+    return beside_widened(committed, widened, ["setting", "N"], touched, ["model"] + WIDENED_COLUMNS)
+
+
+def claims_result3(settings: pd.DataFrame) -> list[Judgement]:
+    """Result 3: every setting's peak R ≥ 2."""
+    return [judge(f"{row.setting} (N={row.N:,}): peak R(F)", 2.0, row.R, row.R_low, row.R_high, "at_least")
+            for row in settings.itertuples()]
+
+
+def default_runs(result1_main: list[dict], main: list[dict]) -> list[dict]:
+    """The default setting's runs: result 1's at N = 1000 with the models result 3's settings use."""
+    def shape(record: dict) -> tuple:
+        m = record["config"]["model"]
+        return m["n_layer"], m["n_head"], m["d_model"]
+
+    models = {shape(r) for r in main}
+    return [r for r in result1_main if r["config"]["data"]["n_people"] == 1000 and shape(r) in models]
+
+
+def settings_notes(settings: pd.DataFrame) -> str:
+    """What a reader should know of the settings beyond their verdicts (Markdown): those whose best
+    rate sits at the edge of its grid, and those above ``RESULT1_CEILING``."""
+    edge = settings[settings["best_lr_at_edge"] != ""]
+    above = settings[settings["R"] > RESULT1_CEILING]
+    notes = []
+    if len(edge):
+        notes.append("**Best rate at the edge of its grid** (a rate beyond the three tried might store more; these "
+                     "stand as measured, and the addendum below tries one rate beyond): "
+                     + "; ".join(f"{r.setting} ({r.model}: {r.best_lr:g}, the {r.best_lr_at_edge})"
+                                 for r in edge.itertuples()) + ".")
+    if len(above):
+        notes.append(f"**Above {RESULT1_CEILING} bits per parameter**, the ceiling Result 1 states for bioS (Result 3 "
+                     "claims only a floor): " + "; ".join(f"{r.setting}: R = {r.R:.2f} [{r.R_low:.2f}, {r.R_high:.2f}]"
+                                                          for r in above.itertuples()) + ".")
+    return "\n\n".join(notes) or f"Every setting's best rate lies inside its grid, and none exceeds {RESULT1_CEILING}."
+
+
+def addendum_claims(settings: pd.DataFrame, widened: pd.DataFrame, reran: list[dict]) -> list[Judgement]:
+    """Addendum 2026-11-30: the claims of the settings it reran (``reran``, one rate beyond the edge),
+    each at its best of four rates (``widened``: ``knob_frame`` of main + the edge runs)."""
+    changed = set(edge_rate_frame(settings, widened, reran)["setting"])
+    return [c for c, row in zip(claims_result3(widened), widened.itertuples()) if row.setting in changed]
