@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -100,3 +101,12 @@ def test_every_run_says_how_it_was_trained(two_protocols):
     assert list(table["trained"]) == ["1 process", "2 ranks", "2 ranks, compiled"]  # fake records keep no threads
     assert list(table["lr"]) == [0.01, 0.02, 0.04] and set(table["part"]) == {"main"}
 
+
+
+def test_the_section_across_every_biography_run():
+    items = data_types.across_section("cpu")  # the committed records
+    assert isinstance(items[0], str) and isinstance(items[-1], pd.DataFrame) and len(items[-1]) > 0
+    assert items[1].startswith("**Totals.**") or items[1].startswith("*No data set")
+    assert any(isinstance(i, str) and ("**More steps.**" in i or "steps diagnostic" in i) for i in items)
+    assert data_types.across_section("smoke") == [  # the smoke profile stores nothing under results/
+        "*No biography records are stored for this profile (the smoke profile trains into temporary folders).*"]

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from kcl import law, plots, stats
-from kcl.catalog import trained_as
-from kcl.chapters import CHAPTERS
-from kcl.progress import StoredSoFar, shown_so_far
+from kcl import law, plots, positions, stats
+from kcl.catalog import run_records, trained_as
+from kcl.chapters import CHAPTERS, repo_root
+from kcl.progress import StoredSoFar, shown_so_far, stored_so_far
 
 POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high", "R_max", "R_non_embedding",
                  "accuracy", "best_lr", "best_lr_at_edge", "lr_tried", "minutes"]
@@ -169,3 +169,26 @@ def view(chapter: str, profile: str = "cpu", *, allow_train: bool = False, root=
                             f"`{successor}`; the smoke profile trains only the protocol that decides.*")
     parts, running, pending = shown_so_far(chapter, profile, allow_train=allow_train and not successor, root=root)
     return DataTypeView(chapter, profile, parts, running, pending)
+
+
+def across_section(profile: str = "cpu") -> list:
+    """Result 2's page, "Across every biography run": bits by sentence position over every stored
+    biography record, their totals by N, and the steps diagnostic (``bios-steps``) once stored,
+    read by its rule only once its sweep is complete (``kcl.positions``). Items for ``plots.show``."""
+    across = positions.across_records(run_records(repo_root() / "results", profile))
+    if across.empty:
+        return ["*No biography records are stored for this profile (the smoke profile trains into temporary "
+                "folders).*"]
+    totals = positions.totals_summary(across)
+    items = [positions.across_summary(across),
+             "**Totals.**\n\n" + totals if totals else "*No data set is stored at more than one N yet.*"]
+    steps_so_far = stored_so_far("bios-steps", profile)
+    steps = positions.steps_summary(across, read=steps_so_far.complete)
+    if not steps:
+        return items + ["*Pending: the steps diagnostic (no run of `kcl chapter bios-steps --workers 2` is stored "
+                        "yet).*", across.round(3)]
+    items += ["**More steps.**\n\n" + steps, plots.r_against_steps(positions.steps_frame(across))]
+    if not steps_so_far.complete:
+        items.append(f"*The steps diagnostic is still running: {steps_so_far.summary()} "
+                     "(`kcl chapter bios-steps --dry-run --workers 2`).*")
+    return items + [across.round(3)]
