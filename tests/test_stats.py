@@ -59,10 +59,9 @@ def test_seed_interval():
         stats.seed_interval([1.0])
 
 
-def test_verdicts_markdown_and_cpu_hours():
+def test_a_verdict_sentence_and_cpu_hours():
     j = stats.judge("peak", 2.0, 2.1, 2.0, 2.2, "at_least")
-    text = stats.verdicts_markdown([j], "cpu")
-    assert text.startswith("- peak: paper ≥ 2; ours 2.100 [2.000, 2.200] → **reproduced**") and "`cpu`" in text
+    assert j.sentence() == "peak: paper ≥ 2; ours 2.100 [2.000, 2.200] → **reproduced**"
     # a record without threads trained on both cores (THREADS_BEFORE_RECORDED); a worker's on one
     assert stats.cpu_hours([{"result": {"train": {"wall_seconds": 1800}}}] * 3) == 3.0
     assert stats.cpu_hours([{"result": {"train": {"wall_seconds": 1800, "threads": 1}}}] * 3) == 1.5

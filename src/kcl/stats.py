@@ -1,4 +1,5 @@
-"""Best-of-learning-rate selection, peaks, seed intervals and the verdict rule of results 1–4.
+"""Best-of-learning-rate selection, peaks, seed intervals, the verdict rule of results 1–4, and how a
+page states its verdicts (``Section``: on the page and in the first page's table).
 
 The rule was committed before the first cpu run of those chapters (book page "Protocol for
 results 1–4", dated ``PROTOCOL_DATE``) and is never changed after seeing numbers; a change would
@@ -145,9 +146,10 @@ WIDENED_COLUMNS = ["R", "R_low", "R_high", "best_lr", "best_lr_at_edge"]
 
 
 def beside_widened(committed, widened, keys: list[str], touched: set, columns: list[str]):
-    """Two tables of points (pandas frames, such as ``kcl.law.points_frame``'s): the rows of ``committed`` whose ``keys`` are in ``touched``, each beside its row of
-    ``widened`` (the same table with the runs at rates beyond the grid added; suffix
-    ``_widened``). Results 2 and 3 and bioS at 100 exposures show their addenda this way."""
+    """Of two tables of points (frames such as ``kcl.law.points_frame``'s), the rows of ``committed``
+    whose ``keys`` are in ``touched``, each beside its row of ``widened`` (the same table with the
+    runs at rates beyond the grid added; suffix ``_widened``). Results 2 and 3 and bioS at 100
+    exposures show their addenda this way."""
     chosen = committed[[tuple(row) in touched for row in committed[keys].itertuples(index=False, name=None)]]
     return chosen[keys + columns].merge(widened[keys + columns], on=keys, suffixes=("", "_widened"))
 
@@ -182,12 +184,6 @@ def lr_grid_from_pilot(records: Iterable[dict], factor: float = 2.0) -> list[flo
     if best in (rates[0], rates[-1]):
         raise ValueError(f"the pilot's best learning rate {best:g} is at the edge of {rates}: widen the pilot")
     return [float(f"{best / factor:.3g}"), float(best), float(f"{best * factor:.3g}")]
-
-
-def verdicts_markdown(judgements: Iterable[Judgement], profile: str) -> str:
-    """The verdict lines of one list of claims: one line per claim, and what the figures are."""
-    lines = "\n".join(f"- {j.sentence()}" for j in judgements)
-    return f"{lines}\n\n(profile `{profile}`; bits per parameter under the paper's count)"
 
 
 class Section(NamedTuple):
