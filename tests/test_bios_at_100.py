@@ -1,7 +1,10 @@
 """Result 4's bioS protocols on the committed records: each shows its points and verdicts, and the
 ratio to 1000 exposures is either judged or held back with the reason, never dropped."""
 
-from kcl import bios_at_100, stats
+import pytest
+from test_bios_at_1000 import bios_record  # a bioS record made by hand (tests/ is on sys.path)
+
+from kcl import bios_at_100, law, progress
 
 
 def test_every_protocol_is_shown_with_its_verdicts_or_what_they_wait_for():
@@ -23,9 +26,6 @@ def test_every_protocol_is_shown_with_its_verdicts_or_what_they_wait_for():
         else:  # judged once result 2's bioS seeds are stored, else held back saying so
             assert (ratio in judged) != bool(held_back)
             assert all(s.title.endswith(": ratio to 1000 exposures") and "waits for" in s.note for s in held_back)
-    sections = [s for p in shown for s in p.sections]
-    table = stats.verdicts_table(sections)
-    assert len(table) == sum(len(s.judgements) if s.judgements is not None else 1 for s in sections)
 
 
 def test_the_position_diagnostics_show_their_runs_and_the_figures_their_readings_quote():
@@ -46,3 +46,25 @@ def test_the_position_diagnostics_show_their_runs_and_the_figures_their_readings
     # without bios-position's run, nothing to compare with
     alone, quoted = bios_at_100.beside_position_diagnostic("bios-pools", "pools", [], "cpu")
     assert quoted == {} and alone.items[0].startswith("*Pending")
+
+
+# -- both states on records made by hand: result 2's bioS seeds missing, then stored ----------------
+@pytest.mark.parametrize("waits", ["", "the seed reruns of `result2-v3`'s bioS point"])
+def test_the_ratio_is_judged_once_result_2s_seeds_are_stored(monkeypatch, waits):
+    rare = [bios_record(1e-2, 0.3), bios_record(2e-2, 0.4)]
+    for r in rare:
+        r["config"]["train"]["exposures"] = 100
+    head_1000 = law.headline([bios_record(2e-2, 0.9)], [])
+    monkeypatch.setattr(bios_at_100, "parts_or_pending", lambda *a, **k: ({"main": rare, "edge_rates": []}, ""))
+    monkeypatch.setattr(progress, "data_type_point", lambda *a, **k: (head_1000, [], waits))
+    shown = bios_at_100.protocol("v2, d = 32", "result4-bios-v2", "result2", "cpu")
+    judged, *held = shown.sections
+    assert judged.title == "bioS, protocol v2, d = 32, best of 2 rates"
+    claims = {j.claim: j for j in judged.judgements}
+    assert claims["bioS: R(F) at 100 exposures (seed 0)"].value == 0.4
+    ratio = "bioS: R at 1000 exposures / R at 100 exposures"
+    if waits:  # held back, with what it would be on seed 0 alone
+        assert ratio not in claims and [s.judgements for s in held] == [None]
+        assert held[0].title.endswith(": ratio to 1000 exposures") and "0.900 / 0.400 = 2.25" in held[0].note
+    else:
+        assert not held and claims[ratio].value == pytest.approx(0.9 / 0.4) and claims[ratio].outcome == "reproduced"

@@ -3,12 +3,15 @@ judged or held back saying what it waits for, never dropped."""
 
 import altair as alt
 import pandas as pd
+import pytest
+from test_chapters import fake_result  # a record's result made by hand (tests/ is on sys.path)
 
-from kcl import bios_at_1000, chapters, stats
+from kcl import bios_at_1000, chapters, law, progress, stats
 
 
 def _judged_or_waiting(section: stats.Section) -> bool:
-    return (section.judgements is None and "waits for" in section.note) or bool(section.judgements)
+    return ((section.judgements is None and "waits for" in section.note) or bool(section.judgements)
+            or (section.judgements == [] and "nothing to judge" in section.note))
 
 
 def test_result2s_bios_point_beside_the_biod_law():
@@ -34,3 +37,31 @@ def test_bios_below_the_capacity_boundary():
     for section in beside:  # the rate beyond the edge, beside the committed verdict
         assert section.judgements and section.judgements[0].claim.startswith("bioS, best of four rates")
         assert len(tables) == 2  # and its table of the widened points
+
+
+# -- both states on records made by hand: result 2's bioS seeds missing, then stored ----------------
+def bios_record(lr: float, R: float, N: int = 4000) -> dict:
+    """A bioS record at 1000 exposures (the fields the page reads)."""
+    return {"key": f"bioS-{N}-{lr}", "result": fake_result(R=R, ci=(R - 0.05, R + 0.05)),
+            "config": {"data": {"name": "bioS", "n_people": N, "pools": [100, 100, 100]},
+                       "model": {"arch": "gpt2", "n_layer": 2, "n_head": 2, "d_model": 32},
+                       "train": {"lr": lr, "seed": 0, "exposures": 1000}}}
+
+
+@pytest.mark.parametrize("waits", ["", "the seed reruns of `result2-v3`'s bioS point", None])
+def test_result2s_bios_point_is_judged_only_once_its_seeds_are_stored(monkeypatch, waits):
+    main = [bios_record(1e-2, 0.8), bios_record(2e-2, 0.9)]
+    head = law.headline(main, [])
+    point = (None, [], "its main runs") if waits is None else (head, main, waits)
+    monkeypatch.setattr(progress, "data_type_point", lambda *args, **kwargs: point)
+    shown = bios_at_1000.point([], "cpu")
+    (section,) = shown.sections
+    if waits is None:  # no bioS run stored: what is pending, no chart
+        assert shown.items[0].startswith("*Pending: its main runs") and section.judgements is None
+    elif waits:  # seed 0 shown, judged nothing
+        assert section.judgements is None and waits in section.note and "seed reruns yet" in shown.items[0]
+        assert list(shown.items[-1]["R"]) == [0.9]
+    else:
+        (judged,) = section.judgements
+        assert (judged.value, judged.paper, judged.kind) == (0.9, 2.0, "at_least") and judged.outcome == "not reproduced"
+        assert len(shown.items) == 2  # the chart and the table, no note

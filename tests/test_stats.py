@@ -66,8 +66,11 @@ def test_a_verdict_sentence_and_cpu_hours():
     assert stats.cpu_hours([{"result": {"train": {"wall_seconds": 1800}}}] * 3) == 3.0
     assert stats.cpu_hours([{"result": {"train": {"wall_seconds": 1800, "threads": 1}}}] * 3) == 1.5
     # a page's cost counts each run once (a pilot run that is also a main run: once)
+    # a page's cost counts each run of its store once (two parts holding one record: once), and a
+    # pilot's runs in full (trained apart, even where a main run repeats a config)
     runs = [{"key": k, "result": {"train": {"wall_seconds": 1800, "threads": 1}}} for k in ("a", "b", "a")]
     assert stats.compute_values(runs) == {"n_runs": "2", "cpu_hours": "1.0"}
+    assert stats.compute_values(runs, pilot=runs[:1]) == {"n_runs": "3", "cpu_hours": "1.5"}
 
 
 def test_verdicts_table_has_a_row_per_claim_and_one_per_section_held_back():
@@ -80,6 +83,8 @@ def test_verdicts_table_has_a_row_per_claim_and_one_per_section_held_back():
     assert list(table["ours [95% interval]"]) == ["2.100 [2.000, 2.200]", "6.000 [5.000, 7.000]", ""]
     assert list(table["verdict"]) == ["reproduced", "not reproduced", stats.WAITING]
     assert stats.verdicts_table([]).empty
+    (row,) = stats.verdicts_table([("bioS", [], "*No point has R^max ≤ 1.8.*")]).to_dict("records")
+    assert (row["claim"], row["verdict"]) == ("No point has R^max ≤ 1.8.", stats.NOTHING_TO_JUDGE)
     # the page's verdict cell from the same sections: titles, claims, what a held-back one waits for
     text = stats.sections_markdown([("committed", [met]), stats.Section("seeds", None, "*Waits for seed 2.*"),
                                     ("beyond", [missed], "*Seed 0.*"), ("later", None), ("bioS", [])], "cpu")

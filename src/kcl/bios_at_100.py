@@ -31,7 +31,7 @@ def protocol(label: str, chapter: str, pair: str | None, profile: str = "cpu", *
         shown.items.append(pending)
         shown.sections.append(stats.Section(f"bioS, protocol {label}", None, pending))
         return shown
-    rare, beyond = parts["main"], parts["edge_rates"]
+    rare, beyond = parts["main"], parts.get("edge_rates", [])
     n_rates = len({r["config"]["train"]["lr"] for r in rare})
     head_1000, _, waits = (progress.data_type_point(pair, "bioS", profile, allow_train=allow_train) if pair
                            else (None, [], ""))

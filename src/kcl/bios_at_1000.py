@@ -16,13 +16,13 @@ POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high"
                  "accuracy", "best_lr", "best_lr_at_edge", "lr_tried"]
 BELOW_COLUMNS = ["data", "model", "P", "R_max", "R", "R_low", "R_high", "R_over_R_max", "accuracy",
                  "best_lr", "best_lr_at_edge", "lr_tried"]
-SEED_0 = "*Seed 0 at its best rate, 95% bootstrap over people.*"
+SEED_0 = "*Seed 0 at its best of four rates, 95% bootstrap over people.*"
 
 
 def point(bioD_main: list[dict], profile: str = "cpu", *, allow_train: bool = False) -> Shown:
     """Result 2's bioS point beside result 1's bioD points (``bioD_main``): chart, table and its
     verdict, or while its runs are missing what it waits for."""
-    title = "bioS at 1000 exposures (result 2's point)"
+    title = "bioS at 1000 exposures (result 2's point; paper ≥ 2)"
     bios, bios_main, waits = progress.data_type_point("result2", "bioS", profile, allow_train=allow_train)
     held_back = Section(title, None, f"*The verdict waits for {waits}.*")
     if bios is None:

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--ranks", type=_ranks, default=1, help=RANKS_HELP)
         p.add_argument("--compile", action="store_true", help=COMPILE_HELP)
     chapter = sub.add_parser("chapter", help="train what a chapter misses: its pilot, main sweep and reruns")
-    chapter.add_argument("name", help="a chapter of kcl.chapters.CHAPTERS, e.g. result1")
+    chapter.add_argument("name", help="a chapter of kcl.chapter_list.CHAPTERS, e.g. result1")
     chapter.add_argument("--profile", default="cpu", choices=["cpu", "gpu", "smoke"])
     chapter.add_argument("--dry-run", action="store_true", help="print what is missing, train nothing")
     chapter.add_argument("--under-way", action="store_true",

@@ -66,7 +66,8 @@ class DataTypeView:
         bars = ("Each bar is seed 0 at its best rate stored, with its 95% bootstrap interval over people."
                 if self.running else "The bars are means over the three seeds with a 95% t-interval; the dots "
                 "are the seeds.")
-        return {**stats.compute_values(self.records), "model": law.model_label(first["config"]["model"]),
+        main_store = [r for part in PARTS[1:] for r in self.parts.get(part, [])]
+        return {**stats.compute_values(main_store, pilot=self.parts.get("pilot", [])), "model": law.model_label(first["config"]["model"]),
                 "people": f"{first['config']['data']['n_people']:,}", "batch": f"{first['config']['train']['batch_size']}",
                 "embedding_share": f"{p['embedding'] / p['total']:.0%}",
                 "nonemb_factor": f"{p['total'] / p['non_embedding']:.1f}", "bars": bars}

@@ -1,4 +1,4 @@
-"""The capacity law of results 1 and 4: points, peaks, seeds and the claims checked (paper §5–6).
+"""The capacity law of results 1, 2 and 4: points, peaks, seeds and the claims checked (paper §5–6).
 
 A *point* is one data set and model at one number of exposures, trained at several learning
 rates; its figure is the best of them (``kcl.stats.best_of_lr``). The *peak* is the highest R over

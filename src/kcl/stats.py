@@ -32,6 +32,8 @@ KINDS = ("about", "at_least", "at_most")
 SIGNS = {"about": "≈", "at_least": "≥", "at_most": "≤"}
 #: what a summary row says of a verdict its page still holds back
 WAITING = "no verdict yet (see the page)"
+#: what it says of a section with no claim to judge (its note, in the claim column, says why)
+NOTHING_TO_JUDGE = "nothing to judge"
 
 
 @dataclass(frozen=True)
@@ -228,13 +230,18 @@ def verdicts_table(sections: Iterable[tuple]):
     """A page's verdicts as one table, for the book's summary on its first page (each chapter glues
     it as ``verdicts``): one row per claim of each ``Section`` (or (title, judgements) pair), in
     order (its target: the paper's figure, or for result 2's "≈ bioS" claims our bioS estimate),
-    and one row saying ``WAITING`` for a section whose judgements are None (the page holds them back)."""
+    and one row saying ``WAITING`` for a section whose judgements are None (the page holds them back),
+    or ``NOTHING_TO_JUDGE`` with its note for one whose list is empty."""
     import pandas as pd
 
     rows = []
-    for section, judgements, _ in _sections(sections):
+    for section, judgements, note in _sections(sections):
         if judgements is None:
             rows.append({"section": section, "claim": "", "target": "", "ours [95% interval]": "", "verdict": WAITING})
+            continue
+        if not judgements:  # nothing to judge: its note says why
+            rows.append({"section": section, "claim": note.strip("*"), "target": "", "ours [95% interval]": "",
+                         "verdict": NOTHING_TO_JUDGE})
             continue
         rows += [{"section": section, "claim": j.claim, "target": j.paper_figure, "ours [95% interval]": j.ours,
                   "verdict": j.outcome} for j in judgements]
@@ -261,8 +268,11 @@ def cpu_hours(records: Iterable[dict]) -> float:
                * r["result"]["train"].get("processes", 1) for r in records) / 3600
 
 
-def compute_values(records: Iterable[dict]) -> dict[str, str]:
-    """What a page says its figures cost (myst-nb glue names ``n_runs``, ``cpu_hours``): its runs,
-    each counted once, and their core-hours (``cpu_hours``)."""
-    records = list({r["key"]: r for r in records}.values())
+def compute_values(records: Iterable[dict], pilot: Iterable[dict] = ()) -> dict[str, str]:
+    """What a page says its figures cost (myst-nb glue names ``n_runs``, ``cpu_hours``): its runs
+    and their core-hours (``cpu_hours``). ``records`` come from one store, where parts may share a
+    record (a seed rerun at seed 0's rate is also one of its seed × rate reruns): each counted once.
+    A ``pilot`` lives in a store of its own and was trained apart, even where a main run repeats
+    its config: counted in full."""
+    records = list({r["key"]: r for r in records}.values()) + list(pilot)
     return {"n_runs": f"{len(records)}", "cpu_hours": f"{cpu_hours(records):.1f}"}
