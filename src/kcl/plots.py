@@ -35,7 +35,7 @@ def show(items) -> None:
 
 
 def glue_values(values: dict[str, str]) -> None:
-    """Glue each figure a page's text quotes (myst-nb ``{glue:text}`NAME```), without displaying it."""
+    """Glue each figure a page's text quotes (myst-nb's ``glue:text`` role, by name), without displaying it."""
     from myst_nb import glue
 
     for name, value in values.items():
