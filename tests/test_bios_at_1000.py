@@ -65,3 +65,34 @@ def test_result2s_bios_point_is_judged_only_once_its_seeds_are_stored(monkeypatc
         (judged,) = section.judgements
         assert (judged.value, judged.paper, judged.kind) == (0.9, 2.0, "at_least") and judged.outcome == "not reproduced"
         assert len(shown.items) == 2  # the chart and the table, no note
+
+
+class _StillRunning:
+    def note(self) -> str:
+        return "**Still running.** 1 of 2 runs stored."
+
+
+@pytest.mark.parametrize("state", ["running", "complete", "beyond the edge"])
+def test_bios_below_the_boundary_is_judged_once_its_runs_are_stored(monkeypatch, state):
+    main = [bios_record(1e-2, 0.5, N=1000), bios_record(2e-2, 0.6, N=1000)]  # R_max 2.5 in fake_result
+    for r in main:
+        r["result"]["R_max"] = 0.7
+    edge = [bios_record(4e-2, 0.65, N=1000)] if state == "beyond the edge" else []
+    for r in edge:
+        r["result"]["R_max"] = 0.7
+    running = _StillRunning() if state == "running" else None
+    monkeypatch.setattr(progress, "shown_so_far",
+                        lambda *a, **k: ({"main": main, "edge_rates": edge}, running, ""))
+    shown = bios_at_1000.below_boundary("cpu")
+    first, *beside = shown.sections
+    if running:  # shown, judged once all are stored
+        assert shown.items[0] == running.note() and first.judgements is None and "waits for its runs" in first.note
+    else:
+        (judged,) = first.judgements
+        assert judged.value == pytest.approx(0.6 / 0.7) and judged.paper == 1.0
+    if state == "beyond the edge":  # beside the committed verdict, never in its place
+        (section,) = beside
+        assert section.judgements[0].value == pytest.approx(0.65 / 0.7) and "best of four" in section.note
+        assert any(isinstance(i, str) and i.startswith("One rate beyond the edge (seed 0)") for i in shown.items)
+    else:
+        assert beside == []
