@@ -4,7 +4,7 @@ ratio to 1000 exposures is either judged or held back with the reason, never dro
 import pytest
 from test_bios_at_1000 import bios_record  # a bioS record made by hand (tests/ is on sys.path)
 
-from kcl import bios_at_100, law, progress
+from kcl import bios_at_100, law
 
 
 def test_every_protocol_is_shown_with_its_verdicts_or_what_they_wait_for():
@@ -56,8 +56,7 @@ def test_the_ratio_is_judged_once_result_2s_seeds_are_stored(monkeypatch, waits)
         r["config"]["train"]["exposures"] = 100
     head_1000 = law.headline([bios_record(2e-2, 0.9)], [])
     monkeypatch.setattr(bios_at_100, "parts_or_pending", lambda *a, **k: ({"main": rare, "edge_rates": []}, ""))
-    monkeypatch.setattr(progress, "data_type_point", lambda *a, **k: (head_1000, [], waits))
-    shown = bios_at_100.protocol("v2, d = 32", "result4-bios-v2", "result2", "cpu")
+    shown = bios_at_100.protocol("v2, d = 32", "result4-bios-v2", (head_1000, [], waits), "cpu")
     judged, *held = shown.sections
     assert judged.title == "bioS, protocol v2, d = 32, best of 2 rates"
     claims = {j.claim: j for j in judged.judgements}

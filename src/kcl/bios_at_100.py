@@ -21,10 +21,12 @@ POINT_COLUMNS = ["data", "model", "P", "R", "R_low", "R_high", "R_max", "R_non_e
                  "best_lr_at_edge", "lr_tried"]
 
 
-def protocol(label: str, chapter: str, pair: str | None, profile: str = "cpu", *,
+def protocol(label: str, chapter: str, point_1000: tuple | None, profile: str = "cpu", *,
              allow_train: bool = False) -> Shown:
     """One protocol's figures and verdicts: its points (the best of its rates), a note where R is
-    below zero, and one rate beyond the edge beside them where it ran (addendum 2026-11-30)."""
+    below zero, and one rate beyond the edge beside them where it ran (addendum 2026-11-30).
+    ``point_1000``: the bioS point at 1000 exposures it is divided into, as
+    ``progress.data_type_point`` gives it (head, main records, what it waits for); None for none."""
     shown = Shown(label, [f"**bioS, protocol {label}**"])
     parts, pending = parts_or_pending(chapter, profile, allow_train=allow_train)
     if parts is None:
@@ -33,10 +35,10 @@ def protocol(label: str, chapter: str, pair: str | None, profile: str = "cpu", *
         return shown
     rare, beyond = parts["main"], parts.get("edge_rates", [])
     n_rates = len({r["config"]["train"]["lr"] for r in rare})
-    head_1000, _, waits = (progress.data_type_point(pair, "bioS", profile, allow_train=allow_train) if pair
-                           else (None, [], ""))
+    head_1000, _, waits = point_1000 or (None, [], "")
+    judged_1000 = None if waits else head_1000  # the ratio is judged once that point's seeds are stored
     title = f"bioS, protocol {label}, best of {n_rates} rates"
-    shown.sections.append(stats.Section(title, law.claims_bios_100(rare, None if waits else head_1000)))
+    shown.sections.append(stats.Section(title, law.claims_bios_100(rare, judged_1000)))
     if waits:  # R ≥ 1 alone until result 2's bioS seeds are stored
         shown.sections.append(stats.Section(f"{title}: ratio to 1000 exposures", None,
                                             law.ratio_pending_note(rare, head_1000, waits)))
@@ -48,13 +50,17 @@ def protocol(label: str, chapter: str, pair: str | None, profile: str = "cpu", *
                         f"of {n_rates + 1}.", law.widened_points(rare, beyond).round(3)]
         shown.sections.append(stats.Section(
             f"bioS, protocol {label}, best of {n_rates + 1} rates (addendum: one beyond the edge)",
-            law.claims_bios_100(rare + beyond, None if waits else head_1000)))
+            law.claims_bios_100(rare + beyond, judged_1000)))
     return shown
 
 
 def protocols(profile: str = "cpu", *, allow_train: bool = False) -> list[Shown]:
-    """Every bioS protocol of result 4, in ``PROTOCOLS`` order."""
-    return [protocol(label, chapter, pair, profile, allow_train=allow_train) for label, chapter, pair in PROTOCOLS]
+    """Every bioS protocol of result 4, in ``PROTOCOLS`` order; each 1000-exposure point is read once
+    (v2 and v3 share result 2's)."""
+    points = {pair: progress.data_type_point(pair, "bioS", profile, allow_train=allow_train)
+              for pair in {pair for _, _, pair in PROTOCOLS if pair}}
+    return [protocol(label, chapter, points.get(pair), profile, allow_train=allow_train)
+            for label, chapter, pair in PROTOCOLS]
 
 
 # -- diagnostics (no claim of the paper; book/protocol.md, "Diagnostics") ---------------------------

@@ -19,7 +19,8 @@ KNOBS = ("K", "C", "D", "L", "T")
 DEFAULT_KNOBS = {"K": 4, "C": 4, "D": 64, "L": 1, "T": 64}
 # The ranges Fig. 2 sweeps (paper §5.2; fact sheet §3.5).
 PAPER_KNOB_RANGES = {"K": (1, 50), "C": (1, 50), "D": (10, 10_000), "L": (1, 50), "T": (20, 40_000)}
-#: a setting above this R is noted: the ceiling Result 1 states for bioS (Result 3 claims only a floor)
+#: Result 1(c)'s ceiling: no model stores more than 2.3 bits per parameter (``law.claims_result1``
+#: judges it; a result 3 setting above it is noted, as Result 3 claims only a floor)
 RESULT1_CEILING = 2.3
 
 

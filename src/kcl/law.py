@@ -12,7 +12,7 @@ import math
 import pandas as pd
 
 from kcl.catalog import data_name, model_label, model_width, pools_label
-from kcl.knobs import moved_knobs
+from kcl.knobs import RESULT1_CEILING, moved_knobs
 from kcl.stats import (WIDENED_COLUMNS, Judgement, _without, beside_widened, best_of_lr, judge, judge_ratio, peak,
                        r_interval, rate_at_edge, seed_interval)
 
@@ -193,7 +193,7 @@ def claims_result1(main: list[dict], seeds: list[dict]) -> list[Judgement]:
     points = points_frame(main)
     top = points.loc[points["R"].idxmax()]
     out = [judge("peak R(F) at 1000 exposures", 2.0, h["R"], h["low"], h["high"], "at_least"),
-           judge("largest R(F) of any model", 2.3, top["R"], top["R_low"], top["R_high"], "at_most")]
+           judge("largest R(F) of any model", RESULT1_CEILING, top["R"], top["R_low"], top["R_high"], "at_most")]
     below = judge_near_perfect(points)
     return out + ([below] if below else [])
 

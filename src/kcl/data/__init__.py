@@ -7,7 +7,6 @@ first, with an error that names it and its allowed range).
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass, field
 from functools import lru_cache
 
