@@ -60,6 +60,19 @@ def test_verdict_uses_the_whole_interval(ci, outcome):
     assert chapters.verdict(record, 1.8).outcome == outcome
 
 
+def test_the_calibration_verdict_joins_the_first_pages_table_under_its_own_rule():
+    """R = 1.75 [1.70, 1.85] against 1.8: results 1–4's rule would say reproduced (1.8 is inside the
+    interval); the calibration's says inconclusive, and the table must say what its rule says."""
+    from kcl import stats
+
+    v = chapters.verdict({"key": "k", "result": {"R": 1.75, "R_ci": [1.70, 1.85]}}, 1.8, claim="the benchmark")
+    assert stats.judge("the benchmark", 1.8, 1.75, 1.70, 1.85, kind="at_least").outcome == "reproduced"
+    (row,) = stats.verdicts_table([stats.Section("calibration", [v])]).to_dict("records")
+    assert row == {"section": "calibration", "claim": "the benchmark", "target": "≥ 1.8",
+                   "ours [95% interval]": "1.750 [1.700, 1.850]", "verdict": "inconclusive"}
+    assert v.sentence().endswith("→ **inconclusive**")
+
+
 def test_verdict_rejects_a_figure_outside_its_interval():
     with pytest.raises(ValueError, match="not inside"):
         chapters.verdict({"key": "k", "result": {"R": 2.0, "R_ci": [1.0, 1.5]}}, 1.8)

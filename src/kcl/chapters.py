@@ -342,12 +342,27 @@ def controls(record: dict) -> dict:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A claim checked against a measured figure and its interval."""
+    """A claim checked against a measured figure and its interval, by the calibration chapter's rule
+    (issue 2: the whole interval against the threshold), not by results 1–4's (``kcl.stats.judge``).
+    It has the fields ``kcl.stats.verdicts_table`` reads, so the first page lists it with theirs."""
 
     threshold: float
     value: float
     low: float
     high: float
+    claim: str = "R at the threshold or above"
+
+    @property
+    def paper_figure(self) -> str:
+        """The target with its sign, as a results 1–4 ``Judgement`` states it."""
+        return f"≥ {self.threshold:.4g}"
+
+    @property
+    def ours(self) -> str:
+        return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+    def sentence(self) -> str:
+        return f"{self.claim}: target {self.paper_figure}; ours {self.ours} → **{self.outcome}**"
 
     @property
     def outcome(self) -> str:
@@ -360,15 +375,16 @@ class Verdict:
         return "inconclusive"
 
 
-def verdict(record: dict, threshold: float) -> Verdict:
-    """The verdict on R (paper count) of one record against ``threshold`` bits/param."""
+def verdict(record: dict, threshold: float, claim: str = Verdict.claim) -> Verdict:
+    """The verdict on R (paper count) of one record against ``threshold`` bits/param; ``claim`` names
+    it in a table of verdicts."""
     from kcl.stats import r_interval
 
     r = record["result"]
     low, high = r_interval(r)
     if not (np.isfinite(r["R"]) and low <= r["R"] <= high):
         raise ValueError(f"record {record.get('key')}: R={r['R']} is not inside its interval [{low}, {high}]")
-    return Verdict(threshold=threshold, value=r["R"], low=low, high=high)
+    return Verdict(threshold=threshold, value=r["R"], low=low, high=high, claim=claim)
 
 
 def _runs(n: int) -> str:
