@@ -97,13 +97,11 @@ def claims_result3(settings: pd.DataFrame) -> list[Judgement]:
 
 
 def default_runs(result1_main: list[dict], main: list[dict]) -> list[dict]:
-    """The default setting's runs: result 1's at N = 1000 with the models result 3's settings use."""
-    def shape(record: dict) -> tuple:
-        m = record["config"]["model"]
-        return m["n_layer"], m["n_head"], m["d_model"]
-
-    models = {shape(r) for r in main}
-    return [r for r in result1_main if r["config"]["data"]["n_people"] == 1000 and shape(r) in models]
+    """The default setting's runs: result 1's at N = 1000 with the models result 3's settings use (the
+    same ``catalog.model_label``: architecture, depth, heads, width and options)."""
+    models = {model_label(r["config"]["model"]) for r in main}
+    return [r for r in result1_main
+            if r["config"]["data"]["n_people"] == 1000 and model_label(r["config"]["model"]) in models]
 
 
 def settings_notes(settings: pd.DataFrame) -> str:
