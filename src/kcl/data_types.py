@@ -82,7 +82,7 @@ class DataTypeView:
         return law.points_frame(self.parts["main"])
 
     def points_table(self) -> pd.DataFrame:
-        return self.points[POINT_COLUMNS].round(3)
+        return plots.rounded(self.points[POINT_COLUMNS])
 
     def runs_table(self) -> pd.DataFrame:
         """Every run of the protocol, in the order stored: its part, setting, R and how it was
@@ -187,9 +187,9 @@ def across_section(profile: str = "cpu") -> list:
     steps = positions.steps_summary(across, read=steps_so_far.complete)
     if not steps:
         return items + ["*Pending: the steps diagnostic (no run of `kcl chapter bios-steps --workers 2` is stored "
-                        "yet).*", across.round(3)]
+                        "yet).*", plots.rounded(across)]
     items += ["**More steps.**\n\n" + steps, plots.r_against_steps(positions.steps_frame(across))]
     if not steps_so_far.complete:
         items.append(f"*The steps diagnostic is still running: {steps_so_far.summary()} "
                      "(`kcl chapter bios-steps --dry-run --workers 2`).*")
-    return items + [across.round(3)]
+    return items + [plots.rounded(across)]

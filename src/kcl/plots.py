@@ -18,12 +18,23 @@ KINDS = ["measured (lower bound)", "maximum (perfect model)"]
 
 
 def setup() -> None:
-    """Emit charts as offline Vega-Lite outputs drawn as SVG; call once at the top of a notebook."""
+    """Emit charts as offline Vega-Lite outputs drawn as SVG, and show tables whole (every column, no
+    cell cut short: a page's tables list every rate tried); call once at the top of a notebook."""
     from kcl import vega_mime
 
     if "kcl" not in alt.renderers.names():
         alt.renderers.register("kcl", vega_mime.mimebundle)
     alt.renderers.enable("kcl")
+    pd.set_option("display.max_colwidth", None)
+    pd.set_option("display.max_columns", None)
+
+
+def rounded(frame, digits: int = 3):
+    """``frame.round(digits)`` for display, but learning-rate columns (``lr``, ``best_lr``,
+    ``best_lr_widened``, …) as they are: rounded to 3 decimals, 2.5e-3 would read 0.002, a rate
+    never tried."""
+    rates = {c for c in frame.columns if "lr" in str(c).split("_")}
+    return frame.round({c: digits for c in frame.select_dtypes("number").columns if c not in rates})
 
 
 def show(items) -> None:

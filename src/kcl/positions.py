@@ -231,7 +231,7 @@ def comparison(records: list[dict]) -> tuple[pd.DataFrame, object, str]:
     bits by sentence chart (``plots.bits_by_position``) and ``position_summary``."""
     from kcl import law, plots
 
-    return law.points_frame(records)[COMPARED].round(3), plots.bits_by_position(records), position_summary(records)
+    return plots.rounded(law.points_frame(records)[COMPARED]), plots.bits_by_position(records), position_summary(records)
 
 
 def totals_summary(table: pd.DataFrame) -> str:

@@ -140,7 +140,9 @@ def _section(profile: str, root, name: str, chapters: tuple[str, ...], labels: t
     if not frame.empty:
         frame = frame[frame["run"].isin(labels)].reset_index(drop=True)
     items = [reading(frame), *([left] if left else [])]
-    return items + ([frame.round(3)] if not frame.empty else [])
+    from kcl.plots import rounded
+
+    return items + ([rounded(frame)] if not frame.empty else [])
 
 
 def section(profile: str = "cpu", root=None) -> list:

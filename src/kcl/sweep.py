@@ -53,6 +53,13 @@ class Plan:
         return text + f"; estimated {_duration(self.cost_seconds)} on this machine"
 
 
+def _near(path) -> str:
+    """``path`` relative to the working directory where it is in it or one level up (a notebook runs in
+    notebooks/: "../results/result1"), else as it is: a page prints no machine's paths."""
+    near = os.path.relpath(path)
+    return near if not near.startswith(os.path.join("..", "..")) else str(path)
+
+
 def plan(store: ResultStore, configs: Iterable, cost_fn: Callable[[Any], float] | None = None,
          workers: int = 1, trained_share_fn: Callable[[Any], float | None] | None = None) -> Plan:
     """Split ``configs`` into done and missing, and estimate the missing ones' wall time in seconds:
@@ -144,7 +151,7 @@ def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dic
         _check_config(config)
     store.clean_temp()
     todo = plan(store, configs, cost_fn, workers, trained_share_fn)
-    log(f"{store.root}: {todo.summary()}" + (f" ({workers} at a time)" if workers > 1 and todo.missing else ""))
+    log(f"{_near(store.root)}: {todo.summary()}" + (f" ({workers} at a time)" if workers > 1 and todo.missing else ""))
     if dry_run:
         return [r for r in (store.get(c) for c in configs) if r is not None]
     if todo.missing and not allow_train:
