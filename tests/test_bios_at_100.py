@@ -49,7 +49,7 @@ def test_the_position_diagnostics_show_their_runs_and_the_figures_their_readings
 
 
 # -- both states on records made by hand: result 2's bioS seeds missing, then stored ----------------
-@pytest.mark.parametrize("waits", ["", "the seed reruns of `result2-v3`'s bioS point"])
+@pytest.mark.parametrize("waits", ["", "the seed reruns of Result 2, protocol v3's bioS point"])
 def test_the_ratio_is_judged_once_result_2s_seeds_are_stored(monkeypatch, waits):
     rare = [bios_record(1e-2, 0.3), bios_record(2e-2, 0.4)]
     for r in rare:

@@ -69,7 +69,7 @@ def test_the_calibration_verdict_joins_the_first_pages_table_under_its_own_rule(
     assert stats.judge("the benchmark", 1.8, 1.75, 1.70, 1.85, kind="at_least").outcome == "reproduced"
     (row,) = stats.verdicts_table([stats.Section("calibration", [v])]).to_dict("records")
     assert row == {"section": "calibration", "claim": "the benchmark", "target": "≥ 1.8",
-                   "ours [95% interval]": "1.750 [1.700, 1.850]", "verdict": "inconclusive"}
+                   stats.OURS: "1.750 [1.700, 1.850]", "verdict": "inconclusive"}
     assert v.sentence().endswith("→ **inconclusive**")
 
 
@@ -441,7 +441,7 @@ def test_stored_so_far_shows_a_running_chapter_without_a_verdict(tmp_path, monke
     assert [r["result"]["R"] for r in so_far.parts["main"]] == [0.5, 0.9] and so_far.missing["main"] == [configs[2]]
     assert so_far.summary() == "main: 2 of 3" and not so_far.complete
     assert progress.data_type_point("tiny", "bioD", root=tmp_path) == (None, so_far.parts["main"],
-                                                                         "the bioD runs of `tiny`")
+                                                                         "the bioD runs of tiny")
     shown, running, pending = progress.shown_so_far("tiny", root=tmp_path)
     assert len(shown["main"]) == 2 and running.missing["main"] == [configs[2]] and pending == ""
     assert progress.chapter_plan("tiny", "cpu", tmp_path)[1] == (
@@ -454,7 +454,7 @@ def test_stored_so_far_shows_a_running_chapter_without_a_verdict(tmp_path, monke
     assert so_far.summary() == "main: 3 of 3; seeds: 0 of 1" and not so_far.complete
     assert so_far.note().startswith("**Still running.** Runs stored so far: main: 3 of 3; seeds: 0 of 1. ")
     head, main, waits = progress.data_type_point("tiny", "bioD", root=tmp_path)  # seed 0, no verdict yet
-    assert (head["R"], head["values"], len(main), waits) == (0.9, [0.9], 3, "the seed reruns of `tiny`'s bioD point")
+    assert (head["R"], head["values"], len(main), waits) == (0.9, [0.9], 3, "the seed reruns of tiny's bioD point")
     assert "bioD K=2 C=2 D=8 T=8 N=30: 3 of 3" in so_far.note() and so_far.note().endswith("- " + so_far.plan[-1])
     plan_lines = progress.chapter_plan("tiny", "cpu", tmp_path)
     assert plan_lines[1].startswith("seeds results/tiny: 1 of 1 runs missing") and len(plan_lines) == 2
@@ -486,19 +486,19 @@ def test_a_superseded_chapter_keeps_its_records_trains_nothing_and_names_its_suc
     parts, running = progress.parts_or_so_far("tiny", "cpu", root=tmp_path)
     assert [r["result"]["R"] for r in parts["main"]] == [0.5] and running.superseded_by == "tiny-v2"
     assert running.note().startswith("**Stopped.** This protocol's runs stopped where they stand, superseded by "
-                                     "`tiny-v2`") and "no verdict" in running.note()
+                                     "tiny-v2 (") and "no verdict" in running.note()
     assert running.verdict_note().startswith("*No verdict: this protocol stopped")
-    assert progress.data_type_point("tiny", "bioD", root=tmp_path) == (None, [], "the bioD runs of `tiny-v2`")
+    assert progress.data_type_point("tiny", "bioD", root=tmp_path) == (None, [], "the bioD runs of tiny-v2")
     for config, R in zip(configs[1:], (0.9, 0.7)):
         old.put(config, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
     head, main, waits = progress.data_type_point("tiny", "bioD", root=tmp_path)   # the stopped one's seed 0
     assert (head["R"], len(main)) == (0.9, 3) and waits == (
-        "the bioD runs of `tiny-v2` (until then the point shown is `tiny`'s, stopped: seed 0 at its best rate)")
+        "the bioD runs of tiny-v2 (until then the point shown is tiny's, stopped: seed 0 at its best rate)")
     for config, R in zip(configs, (0.6, 0.8, 1.1)):   # same configs, the successor's store
         new.put(config, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
     head, main, waits = progress.data_type_point("tiny", "bioD", root=tmp_path)   # the successor's seed 0
     assert (head["R"], [r["result"]["R"] for r in main]) == (1.1, [0.6, 0.8, 1.1])
-    assert waits == "the seed reruns of `tiny-v2`'s bioD point"
+    assert waits == "the seed reruns of tiny-v2's bioD point"
     _, running = progress.parts_or_so_far("tiny-v2", "cpu", root=tmp_path)   # the successor runs as any chapter
     assert running.note().startswith("**Still running.**") and running.verdict_note().startswith("*Pending")
     new.put(running.missing["seeds"][0], fake_result(R=1.0, ci=(0.9, 1.1)))

@@ -39,7 +39,8 @@ def test_no_record_says_what_is_pending(two_protocols):
     view = data_types.view("new", "cpu", root=root)
     assert not view.stored and view.banner().startswith("*Pending: new") and "`kcl chapter new --workers 2`" in view.banner()
     assert view.summary("v") == [view.banner()] and "*Pending: no verdict before new's runs are stored.*" in view.verdict()
-    assert view.verdict_sections() == [("committed", None, "*Pending: no verdict before new's runs are stored.*")]
+    assert view.verdict_sections() == [(f"committed ({data_types.HELD_CLAIMS})", None,
+                                        "*Pending: no verdict before new's runs are stored.*")]
 
 
 def test_a_stopped_protocol_shows_its_records_without_verdict_and_trains_nothing(two_protocols):
@@ -53,9 +54,9 @@ def test_a_stopped_protocol_shows_its_records_without_verdict_and_trains_nothing
     assert "Protocol old: every learning rate tried" in rates.to_json()
     assert list(table["R"]) == [0.9] and list(table["lr_tried"]) == ["0.01: 0.500, 0.02: 0.700, 0.04: 0.900"]
     assert edge.endswith("not run, as this protocol stopped: bioS at 0.08.*")
-    assert verdict.startswith("**Committed**\n\n*No verdict: this protocol stopped")
+    assert verdict.startswith(f"**Committed ({data_types.HELD_CLAIMS})**\n\n*No verdict: this protocol stopped")
     (title, held_back, why), = view.verdict_sections()  # the first page's summary: no verdict yet
-    assert (title, held_back) == ("committed", None) and why in verdict
+    assert (title, held_back) == (f"committed ({data_types.HELD_CLAIMS})", None) and why in verdict
     assert view.glue_values()["n_runs"] == "3" and view.glue_values()["bars"].startswith("Each bar is seed 0")
 
 
@@ -88,7 +89,7 @@ def test_a_complete_protocol_gives_its_verdict_with_the_edge_rerun_beside_it(two
 def test_the_smoke_profile_never_trains_a_stopped_protocol(two_protocols):
     view = data_types.view("old", "smoke", allow_train=True)
     assert not view.stored and view.summary("v") == [
-        "*old: stopped, superseded by `new`; the smoke profile trains only the protocol that decides.*"]
+        "*old: stopped, superseded by new; the smoke profile trains only the protocol that decides.*"]
 
 
 def test_every_run_says_how_it_was_trained(two_protocols):

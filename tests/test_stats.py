@@ -73,14 +73,28 @@ def test_a_verdict_sentence_and_cpu_hours():
     assert stats.compute_values(runs, pilot=runs[:1]) == {"n_runs": "3", "cpu_hours": "1.5"}
 
 
+def test_a_verdict_reached_only_by_a_wide_interval_says_what_the_estimate_alone_gets():
+    # result 1's committed headline: 3 seeds far apart, the target inside their interval, the estimate 34% off
+    wide = stats.judge("peak", 2.0, 1.489, 0.063, 2.914, "at_least")
+    assert (wide.outcome, wide.by_estimate) == ("reproduced", "partly reproduced")
+    assert wide.verdict == "reproduced (by its interval only; the estimate alone: partly reproduced)"
+    assert wide.sentence().endswith("→ **reproduced (by its interval only; the estimate alone: partly reproduced)**")
+    ratio = stats.judge("ratio", 2.0, 3.167, 0.128, 6.498, "at_most")
+    assert ratio.verdict == "reproduced (by its interval only; the estimate alone: partly reproduced)"  # 37% off
+    for plain in (stats.judge("p", 2.0, 2.1, 2.0, 2.2, "at_least"), stats.judge("p", 2.0, 1.0, 0.9, 1.1)):
+        assert plain.verdict == plain.outcome == plain.by_estimate
+    (row,) = stats.verdicts_table([("committed", [wide])]).to_dict("records")
+    assert row["verdict"] == wide.verdict
+
+
 def test_verdicts_table_has_a_row_per_claim_and_one_per_section_held_back():
     met = stats.judge("peak", 2.0, 2.1, 2.0, 2.2, "at_least")
     missed = stats.judge("ratio", 2.0, 6.0, 5.0, 7.0, "about")
-    table = stats.verdicts_table([("committed", [met, missed]), ("seeds", None)])
+    table = stats.verdicts_table([("committed", [met, missed]), ("seeds", None, "*Waits for seed 2.*")])
     assert list(table["section"]) == ["committed", "committed", "seeds"]
-    assert list(table["claim"]) == ["peak", "ratio", ""]
+    assert list(table["claim"]) == ["peak", "ratio", "Waits for seed 2."]  # what a held-back row waits for
     assert list(table["target"]) == ["≥ 2", "≈ 2", ""]
-    assert list(table["ours [95% interval]"]) == ["2.100 [2.000, 2.200]", "6.000 [5.000, 7.000]", ""]
+    assert list(table[stats.OURS]) == ["2.100 [2.000, 2.200]", "6.000 [5.000, 7.000]", ""]
     assert list(table["verdict"]) == ["reproduced", "not reproduced", stats.WAITING]
     assert stats.verdicts_table([]).empty
     (row,) = stats.verdicts_table([("bioS", [], "*No point has R^max ≤ 1.8.*")]).to_dict("records")

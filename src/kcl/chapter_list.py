@@ -158,3 +158,9 @@ CHAPTERS = {
         threshold=1.0, seeds=(1, 2), smoke={**_SMOKE_LAW, "train.exposures": 4}, smoke_grid=_SMOKE_GRID,
     ),
 }
+
+
+def short_title(name: str) -> str:
+    """A chapter as prose names it: its title before the colon ("Result 2, protocol v3"); its key
+    (``result2-v3``) is for commands."""
+    return CHAPTERS[name].title.split(":")[0]

@@ -361,6 +361,10 @@ class Verdict:
     def ours(self) -> str:
         return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
 
+    @property
+    def verdict(self) -> str:
+        return self.outcome
+
     def sentence(self) -> str:
         return f"{self.claim}: target {self.paper_figure}; ours {self.ours} → **{self.outcome}**"
 

@@ -14,11 +14,14 @@ import pandas as pd
 
 from kcl import law, plots, positions, stats
 from kcl.catalog import run_records, trained_as
+from kcl.chapter_list import short_title
 from kcl.chapters import CHAPTERS, repo_root
 from kcl.progress import StoredSoFar, shown_so_far, stored_so_far
 
 POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high", "R_max", "R_non_embedding",
                  "accuracy", "best_lr", "best_lr_at_edge", "lr_tried", "minutes"]
+#: the claims a held-back verdict will judge (``law.claims_result2``), so its row says what it waits to judge
+HELD_CLAIMS = "bioS ≥ 2; bioS-simple and the bioR proxy ≈ bioS"
 PARTS = ("pilot", "main", "seeds", "edge_rates")  # a chapter's parts, in the order they are run
 WIDENED_ROUNDED = ["R", "R_low", "R_high", "R_widened", "R_low_widened", "R_high_widened"]
 
@@ -130,10 +133,12 @@ class DataTypeView:
         """The verdicts as ``stats.verdicts_table`` and ``stats.sections_markdown`` take them: the
         committed ones (held back, with the reason, while the sweep runs or after it stopped) and
         the reruns beyond an edge beside them (seed 0, best of four)."""
+        held = f"committed ({HELD_CLAIMS})"
         if not self.stored:
-            return [stats.Section("committed", None, f"*Pending: no verdict before {self.chapter}'s runs are stored.*")]
+            return [stats.Section(held, None, f"*Pending: no verdict before {short_title(self.chapter)}'s runs are "
+                                              "stored.*")]
         if self.running:
-            return [stats.Section("committed", None, self.running.verdict_note())]
+            return [stats.Section(held, None, self.running.verdict_note())]
         sections = [stats.Section("committed", law.claims_result2(self.parts["main"], self.parts["seeds"]))]
         reran = {r["config"]["data"]["name"] for r in self.parts["edge_rates"]}
         if reran:
@@ -167,7 +172,7 @@ def view(chapter: str, profile: str = "cpu", *, allow_train: bool = False, root=
     successor = CHAPTERS[chapter].superseded_by
     if successor and profile == "smoke":  # its temporary store holds nothing, and it never trains again
         return DataTypeView(chapter, profile, None, None, f"*{CHAPTERS[chapter].title}: stopped, superseded by "
-                            f"`{successor}`; the smoke profile trains only the protocol that decides.*")
+                            f"{short_title(successor)}; the smoke profile trains only the protocol that decides.*")
     parts, running, pending = shown_so_far(chapter, profile, allow_train=allow_train and not successor, root=root)
     return DataTypeView(chapter, profile, parts, running, pending)
 

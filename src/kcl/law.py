@@ -193,7 +193,8 @@ def claims_result1(main: list[dict], seeds: list[dict]) -> list[Judgement]:
     points = points_frame(main)
     top = points.loc[points["R"].idxmax()]
     out = [judge("peak R(F) at 1000 exposures", 2.0, h["R"], h["low"], h["high"], "at_least"),
-           judge("largest R(F) of any model", RESULT1_CEILING, top["R"], top["R_low"], top["R_high"], "at_most")]
+           judge("largest R(F) of any model of this sweep (result 3's settings: on its page)", RESULT1_CEILING,
+                 top["R"], top["R_low"], top["R_high"], "at_most")]
     below = judge_near_perfect(points)
     return out + ([below] if below else [])
 
@@ -206,7 +207,7 @@ def judge_near_perfect(points: pd.DataFrame, what: str = "") -> Judgement | None
     if not len(small):
         return None
     worst = small.loc[small["R_over_R_max"].idxmin()]
-    return judge(f"{what + ': ' if what else ''}R / R^max where R^max ≤ {NEAR_PERFECT_R_MAX} (lowest: "
+    return judge(f"{what + ': ' if what else ''}R / R^max where R^max ≤ {NEAR_PERFECT_R_MAX} (the lowest R / R^max: "
                  f"{worst['model']}, {worst['data']})", 1.0, worst["R_over_R_max"], worst["R_low"] / worst["R_max"],
                  worst["R_high"] / worst["R_max"], "about")
 

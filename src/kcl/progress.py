@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from kcl.chapter_list import short_title
 from kcl.chapters import (CHAPTERS, _rerun_kinds, _rerun_parts, _store_of, chapter_sweep, follow_ups,
                           ready_follow_ups, repo_root)
 from kcl.store import ResultStore
@@ -174,9 +175,9 @@ class StoredSoFar:
         data_sets = ", ".join(f"{label}: {done} of {done + left}" for label, (done, left) in by_data.items()) or "none yet"
         successor = self.superseded_by
         if successor:
-            return (f"**Stopped.** This protocol's runs stopped where they stand, superseded by `{successor}` "
-                    f"(the protocol page, its latest dated section). Runs stored: {self.summary()}; main runs by "
-                    f"data set: {data_sets}. "
+            return (f"**Stopped.** This protocol's runs stopped where they stand, superseded by "
+                    f"{short_title(successor)} (the protocol page, its latest dated section). Runs stored: "
+                    f"{self.summary()}; main runs by data set: {data_sets}. "
                     "The figures below show these records: each point is its best of the rates stored, seed 0, "
                     "with its 95% bootstrap interval over people. They get no verdict.")
         more = " (more reruns follow as the main sweep completes)" if self.missing.get("main") else ""
@@ -191,8 +192,8 @@ class StoredSoFar:
         """What a page says in place of its verdict while it holds the verdict back (Markdown)."""
         successor = self.superseded_by
         if successor:
-            return (f"*No verdict: this protocol stopped before its sweep was complete; `{successor}`'s records "
-                    "decide (its section above).*")
+            return ("*No verdict: this protocol stopped before its sweep was complete; "
+                    f"{short_title(successor)}'s records decide (its section above).*")
         return "*Pending: the verdict waits for the whole sweep (above, \"Still running\").*"
 
 
@@ -249,7 +250,8 @@ def data_type_point(chapter: str, name: str, profile: str = "cpu", *, allow_trai
     head, main, _ = _own_point(chapter, name, profile, False, root)
     if head is None:
         return later
-    return head, main, f"{later[2]} (until then the point shown is `{chapter}`'s, stopped: seed 0 at its best rate)"
+    shown = short_title(chapter)
+    return head, main, f"{later[2]} (until then the point shown is {shown}'s, stopped: seed 0 at its best rate)"
 
 
 def _own_point(chapter: str, name: str, profile: str, allow_train: bool, root) -> tuple[dict | None, list[dict], str]:
@@ -260,7 +262,7 @@ def _own_point(chapter: str, name: str, profile: str, allow_train: bool, root) -
     try:
         parts, running = parts_or_so_far(chapter, profile, allow_train=allow_train, root=root)
     except MissingResultsError:
-        return None, [], f"the {name} runs of `{chapter}`"
+        return None, [], f"the {name} runs of {short_title(chapter)}"
 
     def of(records: list) -> list:
         return [r for r in records if r["config"]["data"]["name"] == name]
@@ -269,9 +271,9 @@ def _own_point(chapter: str, name: str, profile: str, allow_train: bool, root) -
                } if running else {"main": [], "seeds": []}
     main = of(parts["main"])
     if missing["main"] or not main:
-        return None, main, f"the {name} runs of `{chapter}`"
+        return None, main, f"the {name} runs of {short_title(chapter)}"
     if missing["seeds"]:
-        return by_data_type(main, [])[name], main, f"the seed reruns of `{chapter}`'s {name} point"
+        return by_data_type(main, [])[name], main, f"the seed reruns of {short_title(chapter)}'s {name} point"
     return by_data_type(main, of(parts["seeds"]))[name], main, ""
 
 

@@ -34,6 +34,9 @@ SIGNS = {"about": "≈", "at_least": "≥", "at_most": "≤"}
 WAITING = "no verdict yet (see the page)"
 #: what it says of a section with no claim to judge (its note, in the claim column, says why)
 NOTHING_TO_JUDGE = "nothing to judge"
+#: the table's column of our figures: a headline's 95% t-interval over seeds, a single run's 95%
+#: bootstrap over people, or a ratio's two intervals combined at their extremes (``judge_ratio``)
+OURS = "ours [interval]"
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,23 @@ class Judgement:
     def outcome(self) -> str:
         if self.low <= self.paper <= self.high or self.gap <= REPRODUCED_WITHIN:
             return "reproduced"
-        if self.gap <= PARTLY_WITHIN:
-            return "partly reproduced"
-        return "not reproduced"
+        return self.by_estimate
+
+    @property
+    def by_estimate(self) -> str:
+        """What the rule says of our estimate alone, its interval left aside."""
+        if self.gap <= REPRODUCED_WITHIN:
+            return "reproduced"
+        return "partly reproduced" if self.gap <= PARTLY_WITHIN else "not reproduced"
+
+    @property
+    def verdict(self) -> str:
+        """``outcome`` as a page states it: where only the interval reaches the target (a wide one,
+        such as three seeds far apart), it also says what the estimate alone would get. The verdict
+        itself is the rule's and does not change."""
+        if self.outcome == self.by_estimate:
+            return self.outcome
+        return f"{self.outcome} (by its interval only; the estimate alone: {self.by_estimate})"
 
     @property
     def paper_figure(self) -> str:
@@ -76,7 +93,7 @@ class Judgement:
         return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
 
     def sentence(self) -> str:
-        return f"{self.claim}: paper {self.paper_figure}; ours {self.ours} → **{self.outcome}**"
+        return f"{self.claim}: paper {self.paper_figure}; ours {self.ours} → **{self.verdict}**"
 
 
 def judge(claim: str, paper: float, value: float, low: float, high: float, kind: str = "about") -> Judgement:
@@ -230,29 +247,27 @@ def verdicts_table(sections: Iterable[tuple]):
     """A page's verdicts as one table, for the book's summary on its first page (each chapter glues
     it as ``verdicts``): one row per claim of each ``Section`` (or (title, judgements) pair), in
     order (its target: the paper's figure, or for result 2's "≈ bioS" claims our bioS estimate),
-    and one row saying ``WAITING`` for a section whose judgements are None (the page holds them back),
-    or ``NOTHING_TO_JUDGE`` with its note for one whose list is empty."""
+    and for a section whose judgements are None (the page holds them back) one row saying
+    ``WAITING`` with its note, what it waits for, in the claim column, or ``NOTHING_TO_JUDGE`` with
+    its note for one whose list is empty."""
     import pandas as pd
 
     rows = []
     for section, judgements, note in _sections(sections):
-        if judgements is None:
-            rows.append({"section": section, "claim": "", "target": "", "ours [95% interval]": "", "verdict": WAITING})
+        if not judgements:  # held back or nothing to judge: its note says why
+            rows.append({"section": section, "claim": note.strip("*"), "target": "", OURS: "",
+                         "verdict": WAITING if judgements is None else NOTHING_TO_JUDGE})
             continue
-        if not judgements:  # nothing to judge: its note says why
-            rows.append({"section": section, "claim": note.strip("*"), "target": "", "ours [95% interval]": "",
-                         "verdict": NOTHING_TO_JUDGE})
-            continue
-        rows += [{"section": section, "claim": j.claim, "target": j.paper_figure, "ours [95% interval]": j.ours,
-                  "verdict": j.outcome} for j in judgements]
-    return pd.DataFrame(rows, columns=["section", "claim", "target", "ours [95% interval]", "verdict"])
+        rows += [{"section": section, "claim": j.claim, "target": j.paper_figure, OURS: j.ours, "verdict": j.verdict}
+                 for j in judgements]
+    return pd.DataFrame(rows, columns=["section", "claim", "target", OURS, "verdict"])
 
 
 def verdicts_styled(sections: Iterable[tuple]):
     """``verdicts_table`` as a chapter glues it for the first page: every claim in full (a frame's
     HTML would cut long ones), no row numbers, the book's table style."""
     return (verdicts_table(sections).style.hide(axis="index").set_table_attributes('class="dataframe"')
-            .set_properties(subset=["target", "ours [95% interval]"], **{"white-space": "nowrap"}))
+            .set_properties(subset=["target", OURS], **{"white-space": "nowrap"}))
 
 
 #: Threads of a record made before the training summary kept them: every core of the 2-core

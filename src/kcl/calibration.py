@@ -1,0 +1,61 @@
+"""The calibration chapter's verdict (issue 2): the reference record against its target, by the
+chapter's own rule (``kcl.chapters.Verdict``: the whole bootstrap interval at or above it), and every
+other stored run of the same configuration beside it.
+
+A bootstrap interval over people says how much the figure depends on which people were drawn, not
+how much a rerun of the same configuration moves: a change of rounding (a later commit, fused AdamW,
+``torch.compile``) moves a run here by up to about 15% (README, "Performance"). The reference
+configuration was trained again by later chapters (result 1, its learning-rate pilot, the compile
+diagnostic), with the same key; the page lists those runs with their verdicts by the same rule, and
+the first page's row says how many of them reach the target.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from kcl.catalog import run_records, trained_as
+from kcl.chapters import Verdict, repo_root, verdict
+from kcl.stats import Section
+
+CLAIM = "the reference benchmark's R (2-layer GPT2, d = 32, bioD, 1000 exposures)"
+
+
+#: the calibration chapter's store, under results/
+STORE = "reference"
+
+
+def repeats(record: dict, profile: str = "cpu", root: str | Path | None = None) -> list[tuple[str, dict]]:
+    """Every record of ``record``'s configuration (the same key) in the other stores of ``profile``,
+    each with its store, oldest first: the same run trained again, often by later code."""
+    found = [(store, other) for store, other in run_records(repo_root(root) / "results", profile)
+             if other["key"] == record["key"] and store != STORE]
+    return sorted(found, key=lambda pair: pair[1].get("created", ""))
+
+
+def repeats_frame(record: dict, threshold: float, profile: str = "cpu", root: str | Path | None = None) -> pd.DataFrame:
+    """The record and its ``repeats``: store, code commit, how each was trained, R with its interval
+    and the verdict of each by the chapter's rule."""
+    rows = []
+    for store, run in [(STORE, record), *repeats(record, profile, root)]:
+        v = verdict(run, threshold)
+        rows.append({"store": store, "created": run.get("created", "")[:10], "commit": run.get("git_commit") or "?",
+                     "trained": trained_as(run["result"]["train"]), "R [95% bootstrap]": v.ours,
+                     "R_non_embedding": round(run["result"]["R_non_embedding"], 3), "verdict": v.outcome})
+    return pd.DataFrame(rows)
+
+
+def section(record: dict, threshold: float, profile: str = "cpu", root: str | Path | None = None) -> tuple[Section, Verdict]:
+    """The first page's row of this chapter (``stats.verdicts_table``): the committed record's verdict,
+    its title naming the rule and how many reruns of the configuration reach the target; and that
+    verdict."""
+    v = verdict(record, threshold, claim=CLAIM)
+    again = [verdict(run, threshold).outcome for _, run in repeats(record, profile, root)]
+    title = "calibration (issue 2's rule: the whole interval at or above the target)"
+    if again:
+        reached = sum(outcome == "reproduced" for outcome in again)
+        title += (f"; {len(again)} reruns of the same configuration, by later code: {reached} of them reach it "
+                  "(on its page)")
+    return Section(title, [v]), v

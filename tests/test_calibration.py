@@ -1,0 +1,33 @@
+"""The calibration chapter's verdict and the reruns of its configuration beside it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from test_chapters import TINY, fake_result  # tests/ is on sys.path
+
+from kcl import calibration, stats
+from kcl.store import ResultStore
+
+
+def test_reruns_of_the_reference_configuration_are_judged_beside_it(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")  # a checkout for repo_root(tmp_path)
+    (tmp_path / "sweeps").mkdir()
+    record = ResultStore(tmp_path / "results" / "reference").put(TINY, fake_result(1.85, (1.82, 1.88)))
+    ResultStore(tmp_path / "results" / "result1").put(TINY, fake_result(1.77, (1.75, 1.79)))
+    ResultStore(tmp_path / "results" / "pilots" / "lr").put(TINY, fake_result(1.95, (1.93, 1.97)))
+    ResultStore(tmp_path / "results" / "gpu" / "result1").put(TINY, fake_result(2.5, (2.4, 2.6)))  # not cpu's
+    ResultStore(tmp_path / "results" / "other").put(replace(TINY, train=replace(TINY.train, seed=1)), fake_result(1.0, (0.9, 1.1)))
+
+    assert sorted(store for store, _ in calibration.repeats(record, "cpu", tmp_path)) == ["pilots/lr", "result1"]
+    frame = calibration.repeats_frame(record, 1.8, "cpu", tmp_path)
+    assert list(frame["store"])[0] == "reference" and sorted(frame["store"][1:]) == ["pilots/lr", "result1"]
+    assert dict(zip(frame["store"], frame["verdict"])) == {"reference": "reproduced", "result1": "not reproduced",
+                                                           "pilots/lr": "reproduced"}
+    section, v = calibration.section(record, 1.8, "cpu", tmp_path)
+    assert (v.value, v.outcome) == (1.85, "reproduced")
+    assert section.title.endswith("; 2 reruns of the same configuration, by later code: 1 of them reach it (on its page)")
+    (row,) = stats.verdicts_table([section]).to_dict("records")
+    assert (row["claim"], row["verdict"]) == (calibration.CLAIM, "reproduced")
+    alone, _ = calibration.section(record, 1.8, "smoke", tmp_path)  # the smoke profile stores nothing to compare
+    assert alone.title == "calibration (issue 2's rule: the whole interval at or above the target)"
