@@ -316,7 +316,8 @@ def tables(record: dict) -> dict:
     keep = ["model", "arch", "params", "shape", "kcl_tokens_per_s", "kcl_mfu", "hf_tokens_per_s", "speedup_vs_hf"]
     training = training[[c for c in keep if c in training]].rename(columns={
         "kcl_tokens_per_s": "kcl tokens/s", "kcl_mfu": "kcl MFU", "hf_tokens_per_s": "transformers tokens/s",
-        "speedup_vs_hf": "kcl / transformers"})
+        "speedup_vs_hf": "kcl / transformers",
+        "params": "params (every row, as the FLOPs count them; not the paper's count)"})
     profile = pd.DataFrame([{"model": r["model"], "shape": r["shape"], "impl": r["impl"], "threads": r["threads"],
                              "ms/step": r["ms_per_step"], "aten ops/step": r["aten_ops_per_step"],
                              **r["shares"]} for r in record.get("profile", [])])

@@ -66,7 +66,7 @@ def protocols(profile: str = "cpu", *, allow_train: bool = False) -> list[Shown]
 # -- diagnostics (no claim of the paper; book/protocol.md, "Diagnostics") ---------------------------
 def position_diagnostic(profile: str = "cpu", *, allow_train: bool = False) -> tuple[list[dict], Shown, dict]:
     """``bios-position``: protocol v2's best point retrained, its bits by sentence position beside
-    result 2's bioS point at 1000 exposures (seed 0, once stored). Returns its records (empty while
+    result 2's bioS point at 1000 exposures (seed 0 at its best rate, where stored). Returns its records (empty while
     pending), what the page shows and the figures its reading quotes (``positions.figures``)."""
     shown = Shown("Where the bits are")
     diag, pending = parts_or_pending("bios-position", profile, allow_train=allow_train)
