@@ -111,3 +111,16 @@ def test_the_section_across_every_biography_run():
     assert any(isinstance(i, str) and ("**More steps.**" in i or "steps diagnostic" in i) for i in items)
     assert data_types.across_section("smoke") == [  # the smoke profile stores nothing under results/
         "*No biography records are stored for this profile (the smoke profile trains into temporary folders).*"]
+
+
+def test_the_embedding_share_is_stated_per_data_type_where_the_vocabularies_differ():
+    def run(name, embedding, total):
+        return {"config": {"data": {"name": name}},
+                "result": {"params": {"embedding": embedding, "total": total, "non_embedding": total - embedding}}}
+
+    same = data_types.DataTypeView("c", "cpu", {"main": [run("bioS", 70, 100), run("bioS-simple", 70, 100)]}, None, "")
+    assert same._count_values() == {"embedding_share": "70%", "nonemb_factor": "3.3"}
+    mixed = data_types.DataTypeView("c", "cpu", {"main": [run("bioS", 70, 100), run("bioS", 70, 100),
+                                                          run("bioS-simple", 70, 100), run("bioR-proxy", 78, 100)]}, None, "")
+    assert mixed._count_values() == {"embedding_share": "70% for bioS and bioS-simple, 78% for bioR-proxy",
+                                     "nonemb_factor": "3.3 for bioS and bioS-simple, 4.5 for bioR-proxy"}

@@ -65,15 +65,28 @@ class DataTypeView:
     def glue_values(self) -> dict[str, str]:
         """The figures a page's text quotes: runs, core-hours, model, people, the embedding's share."""
         first = self.parts["main"][0]
-        p = first["result"]["params"]
         bars = ("Each bar is seed 0 at its best rate stored, with its 95% bootstrap interval over people."
                 if self.running else "The bars are means over the three seeds with a 95% t-interval; the dots "
                 "are the seeds.")
         main_store = [r for part in PARTS[1:] for r in self.parts.get(part, [])]
         return {**stats.compute_values(main_store, pilot=self.parts.get("pilot", [])), "model": law.model_label(first["config"]["model"]),
                 "people": f"{first['config']['data']['n_people']:,}", "batch": f"{first['config']['train']['batch_size']}",
-                "embedding_share": f"{p['embedding'] / p['total']:.0%}",
-                "nonemb_factor": f"{p['total'] / p['non_embedding']:.1f}", "bars": bars}
+                **self._count_values(), "bars": bars}
+
+    def _count_values(self) -> dict[str, str]:
+        """The embedding's share of P and P over non-embedding P, per data type where they differ (the
+        vocabulary follows the data: the bioR proxy's filler words make its embedding larger)."""
+        by_count: dict[tuple[str, str], list[str]] = {}
+        for record in self.parts["main"]:
+            p, name = record["result"]["params"], record["config"]["data"]["name"]
+            count = (f"{p['embedding'] / p['total']:.0%}", f"{p['total'] / p['non_embedding']:.1f}")
+            names = by_count.setdefault(count, [])
+            names += [] if name in names else [name]
+        if len(by_count) == 1:
+            (share, factor), = by_count
+            return {"embedding_share": share, "nonemb_factor": factor}
+        return {key: ", ".join(f"{count[i]} for {' and '.join(names)}" for count, names in by_count.items())
+                for i, key in enumerate(("embedding_share", "nonemb_factor"))}
 
     def data_types_chart(self, protocol: str):
         what = " (seed 0, stored so far)" if self.running else " (mean over seeds, 95% interval)"
