@@ -50,6 +50,12 @@ def test_edge_rate_frame_sets_each_edge_setting_beside_its_widened_figure():
     row = frame.iloc[0]
     assert (row.R, row.best_lr, row.best_lr_at_edge) == (1.7, 5e-3, "lowest")
     assert (row.R_widened, row.best_lr_widened, row.best_lr_at_edge_widened) == (1.8, 2.5e-3, "lowest")
+    note = knobs.addendum_note(knobs.knob_frame(main), knobs.knob_frame(main + extra), extra)
+    assert note.endswith("Still at an edge of the four, so a rate further out might store more: "
+                         "K=16, C=4, D=64, L=1, T=64 (0.0025, the lowest).*")
+    inside = [record(1.25e-3, 1.6, K=16, N=270)]  # the best stays at 2.5e-3, now inside the grid
+    assert knobs.addendum_note(knobs.knob_frame(main), knobs.knob_frame(main + extra + inside), extra) == (
+        "*Only the settings it reran, each at its best of four rates.*")
 
 
 def test_the_default_setting_is_result_1s_n_1000_with_result_3s_models():

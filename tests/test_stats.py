@@ -87,6 +87,18 @@ def test_a_verdict_reached_only_by_a_wide_interval_says_what_the_estimate_alone_
     assert row["verdict"] == wide.verdict
 
 
+def test_an_addendum_section_drops_the_rows_it_left_unchanged():
+    committed = [stats.judge("K=16 (d=32)", 2.0, 1.68, 1.64, 1.71, "at_least"),
+                 stats.judge("T=256 (d=32)", 2.0, 2.1, 2.0, 2.2, "at_least")]
+    widened = [stats.judge("K=16 (d=32)", 2.0, 1.75, 1.72, 1.79, "at_least"), committed[1]]
+    section = stats.addendum_section("beyond the edge", widened, committed, "*Seed 0.*")
+    assert section == ("beyond the edge; unchanged, the rate beyond stored less: T=256", widened[:1], "*Seed 0.*")
+    alike = stats.addendum_section("beyond the edge", committed, committed)
+    assert alike.judgements == [] and "every committed figure stands" in alike.note
+    (row,) = stats.verdicts_table([alike]).to_dict("records")
+    assert row["verdict"] == stats.NOTHING_TO_JUDGE
+
+
 def test_verdicts_table_has_a_row_per_claim_and_one_per_section_held_back():
     met = stats.judge("peak", 2.0, 2.1, 2.0, 2.2, "at_least")
     missed = stats.judge("ratio", 2.0, 6.0, 5.0, 7.0, "about")

@@ -38,7 +38,8 @@ def protocol(label: str, chapter: str, point_1000: tuple | None, profile: str = 
     head_1000, _, waits = point_1000 or (None, [], "")
     judged_1000 = None if waits else head_1000  # the ratio is judged once that point's seeds are stored
     title = f"bioS, protocol {label}, best of {n_rates} rates"
-    shown.sections.append(stats.Section(title, law.claims_bios_100(rare, judged_1000)))
+    committed = law.claims_bios_100(rare, judged_1000)
+    shown.sections.append(stats.Section(title, committed))
     if waits:  # R ≥ 1 alone until result 2's bioS seeds are stored
         shown.sections.append(stats.Section(f"{title}: ratio to 1000 exposures", None,
                                             law.ratio_pending_note(rare, head_1000, waits)))
@@ -48,9 +49,9 @@ def protocol(label: str, chapter: str, point_1000: tuple | None, profile: str = 
     if beyond:  # judged beside the committed figure, never in its place
         shown.items += [f"One rate beyond the edge (addendum 2026-11-30): the best of {n_rates} beside the best "
                         f"of {n_rates + 1}.", plots.rounded(law.widened_points(rare, beyond))]
-        shown.sections.append(stats.Section(
+        shown.sections.append(stats.addendum_section(
             f"bioS, protocol {label}, best of {n_rates + 1} rates (addendum: one beyond the edge)",
-            law.claims_bios_100(rare + beyond, judged_1000)))
+            law.claims_bios_100(rare + beyond, judged_1000), committed))
     return shown
 
 

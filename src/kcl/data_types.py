@@ -152,13 +152,14 @@ class DataTypeView:
                                               "stored.*")]
         if self.running:
             return [stats.Section(held, None, self.running.verdict_note())]
-        sections = [stats.Section("committed", law.claims_result2(self.parts["main"], self.parts["seeds"]))]
+        committed = law.claims_result2(self.parts["main"], self.parts["seeds"])
+        sections = [stats.Section("committed", committed)]
         reran = {r["config"]["data"]["name"] for r in self.parts["edge_rates"]}
         if reran:
-            sections.append(stats.Section(
+            sections.append(stats.addendum_section(
                 "one rate beyond the edge (seed 0)",
                 [j for j in law.claims_result2(self.parts["main"] + self.parts["edge_rates"], [])
-                 if j.claim.split(":")[0] in reran],
+                 if j.claim.split(":")[0] in reran], committed,
                 "*Seed 0 at its best of four rates, 95% bootstrap over people, beside the committed verdicts.*"))
         return sections
 

@@ -90,6 +90,19 @@ def edge_rate_frame(committed: pd.DataFrame, widened: pd.DataFrame, reran: list[
     return beside_widened(committed, widened, ["setting", "N"], touched, ["model"] + WIDENED_COLUMNS)
 
 
+def addendum_note(committed: pd.DataFrame, widened: pd.DataFrame, reran: list[dict]) -> str:
+    """What the addendum's verdicts rest on (Markdown), naming the settings whose best rate is still at
+    an edge of the four rates (the addendum adds one rate beyond, never a second)."""
+    frame = edge_rate_frame(committed, widened, reran)
+    still = frame[frame["best_lr_at_edge_widened"] != ""]
+    note = "Only the settings it reran, each at its best of four rates."
+    if len(still):
+        note += (" Still at an edge of the four, so a rate further out might store more: "
+                 + "; ".join(f"{r.setting} ({r.best_lr_widened:g}, the {r.best_lr_at_edge_widened})"
+                             for r in still.itertuples()) + ".")
+    return f"*{note}*"
+
+
 def claims_result3(settings: pd.DataFrame) -> list[Judgement]:
     """Result 3: every setting's peak R ≥ 2."""
     return [judge(f"{row.setting} (N={row.N:,}): peak R(F)", 2.0, row.R, row.R_low, row.R_high, "at_least")

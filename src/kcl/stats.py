@@ -224,6 +224,23 @@ class Shown:
     sections: list[Section] = field(default_factory=list)
 
 
+def addendum_section(title: str, judgements: list[Judgement], committed: list[Judgement], note: str = "") -> Section:
+    """An addendum's section beside the committed one (rates beyond an edge): its judgements whose
+    figure differs from every committed one, and in its title the claims it left unchanged (the rate
+    beyond stored less, so the committed figure stands), so no row repeats a committed row."""
+    def figure(j: Judgement) -> tuple:
+        return j.paper, j.kind, j.value, j.low, j.high
+
+    same = {figure(j) for j in committed}
+    changed = [j for j in judgements if figure(j) not in same]
+    unchanged = [j.claim.split(" (")[0] for j in judgements if figure(j) in same]
+    if unchanged:
+        title += f"; unchanged, the rate beyond stored less: {'; '.join(unchanged)}"
+    if not changed:
+        note = "*The rate beyond stored less wherever it ran: every committed figure stands.*"
+    return Section(title, changed, note)
+
+
 def _sections(sections: Iterable[tuple]) -> list[Section]:
     return [Section(*section) for section in sections]
 
