@@ -18,5 +18,7 @@ def test_protocol_v2_beside_v1_and_1000_exposures():
         return
     claims = [j.claim for j in section.judgements]
     assert claims[0] == "peak R(F) at 100 exposures" and "result 1's addendum" in claims[-1]
-    laws, rates = shown.items
+    peak, points, laws, rates = shown.items
+    assert peak.startswith("**Peak of protocol v2**: ") and "mean over 3 seeds" in peak
+    assert list(points.columns) == biod_at_100.POINT_COLUMNS and len(points) == 16  # 8 models × 2 N
     assert isinstance(laws, alt.TopLevelMixin) and "· v2" in laws.to_json() and isinstance(rates, alt.TopLevelMixin)

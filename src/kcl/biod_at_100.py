@@ -12,6 +12,8 @@ from kcl.chapters import parts_or_pending, pilot_records
 from kcl.stats import Section, Shown
 
 TITLE = "Protocol v2 (25,000 steps)"
+POINT_COLUMNS = ["data", "model", "P", "R", "R_low", "R_high", "R_max", "R_non_embedding", "best_lr", "best_lr_at_edge",
+                 "lr_tried"]
 
 
 def protocol_v2(v1_main: list[dict], often: dict[str, list[dict]], often_own: dict, profile: str = "cpu", *,
@@ -30,7 +32,12 @@ def protocol_v2(v1_main: list[dict], often: dict[str, list[dict]], often_own: di
     three = law.points_frame(v1_main + parts["main"] + often["main"])
     three["data"] = three["data"] + " · E=" + three["exposures"].astype(str) + three["key"].map(
         lambda k: " · v2" if k in v2_keys else "")
+    top = law.headline(parts["main"], parts["seeds"])
+    seeds = ", ".join(f"{v:.3f}" for v in top["values"])
     return Shown(TITLE, [
+        f"**Peak of protocol v2**: {top['model']} on {top['data']}, R = {top['R']:.3f} [{top['low']:.3f}, "
+        f"{top['high']:.3f}] ({top['basis']}; the seeds: {seeds}). Every point at its best rate:",
+        plots.rounded(law.points_frame(parts["main"])[POINT_COLUMNS].sort_values(["data", "P"])),
         plots.capacity_law(three, title="100 exposures in 3,125 steps (v1) and 25,000 steps (v2), and 1000 exposures"),
         plots.lr_sweep(law.lr_frame(parts["pilot"] + parts["main"]), title="Protocol v2: every learning rate tried"),
     ], [Section(TITLE, claims)])
