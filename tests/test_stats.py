@@ -69,8 +69,8 @@ def test_a_verdict_sentence_and_cpu_hours():
     # a page's cost counts each run of its store once (two parts holding one record: once), and a
     # pilot's runs in full (trained apart, even where a main run repeats a config)
     runs = [{"key": k, "result": {"train": {"wall_seconds": 1800, "threads": 1}}} for k in ("a", "b", "a")]
-    assert stats.compute_values(runs) == {"n_runs": "2", "cpu_hours": "1.0"}
-    assert stats.compute_values(runs, pilot=runs[:1]) == {"n_runs": "3", "cpu_hours": "1.5"}
+    assert stats.compute_values(runs) == {"n_runs": "2", "n_pilot": "0", "cpu_hours": "1.0"}
+    assert stats.compute_values(runs, pilot=runs[:1]) == {"n_runs": "3", "n_pilot": "1", "cpu_hours": "1.5"}
 
 
 def test_a_verdict_reached_only_by_a_wide_interval_says_what_the_estimate_alone_gets():

@@ -301,10 +301,11 @@ def cpu_hours(records: Iterable[dict]) -> float:
 
 
 def compute_values(records: Iterable[dict], pilot: Iterable[dict] = ()) -> dict[str, str]:
-    """What a page says its figures cost (myst-nb glue names ``n_runs``, ``cpu_hours``): its runs
+    """What a page says its figures cost (myst-nb glue names ``n_runs``, ``n_pilot``, ``cpu_hours``): its runs
     and their core-hours (``cpu_hours``). ``records`` come from one store, where parts may share a
     record (a seed rerun at seed 0's rate is also one of its seed × rate reruns): each counted once.
     A ``pilot`` lives in a store of its own and was trained apart, even where a main run repeats
     its config: counted in full."""
-    records = list({r["key"]: r for r in records}.values()) + list(pilot)
-    return {"n_runs": f"{len(records)}", "cpu_hours": f"{cpu_hours(records):.1f}"}
+    pilot = list(pilot)
+    records = list({r["key"]: r for r in records}.values()) + pilot
+    return {"n_runs": f"{len(records)}", "n_pilot": f"{len(pilot)}", "cpu_hours": f"{cpu_hours(records):.1f}"}
