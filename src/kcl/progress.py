@@ -185,7 +185,8 @@ class StoredSoFar:
                 f"{data_sets}. The figures below show only what is stored: each point is its best of the "
                 f"rates stored so far, seed 0, with its 95% bootstrap interval over people. The verdict "
                 f"waits for the whole sweep. What is left, estimated for 2 runs at once on the machine that "
-                f"built this page (`kcl chapter {self.chapter} --dry-run --workers 2`):\n\n"
+                f"built this page (`kcl chapter {self.chapter} --dry-run --workers 2`; the cost model prices "
+                f"eager runs, and a compiled one, `--compile`, trains faster):\n\n"
                 + "\n".join(f"- {line}" for line in self.plan))
 
     def verdict_note(self) -> str:
