@@ -36,8 +36,9 @@ def test_tables_keep_every_rate_and_every_cell_whole():
     frame = pd.DataFrame({"R": [0.12345], "best_lr": [2.5e-3], "best_lr_widened": [1.25e-3], "lr_tried": ["x" * 80]})
     shown = plots.rounded(frame)
     assert shown.loc[0, "R"] == 0.123 and shown.loc[0, "best_lr"] == 2.5e-3 and shown.loc[0, "best_lr_widened"] == 1.25e-3
-    plots.setup()
-    assert "x" * 80 in frame._repr_html_()  # as a notebook shows it: not cut to pandas' default 50 characters
+    with pd.option_context("display.max_colwidth", 50, "display.max_columns", 20):  # restored after
+        plots.setup()
+        assert "x" * 80 in frame._repr_html_()  # as a notebook shows it: not cut to pandas' default 50 characters
 
 
 def test_myst_nb_renderer_handles_only_vega_lite():

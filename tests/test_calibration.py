@@ -26,7 +26,11 @@ def test_reruns_of_the_reference_configuration_are_judged_beside_it(tmp_path):
                                                            "pilots/lr": "reproduced"}
     section, v = calibration.section(record, 1.8, "cpu", tmp_path)
     assert (v.value, v.outcome) == (1.85, "reproduced")
-    assert section.title.endswith("; 2 reruns of the same configuration, by later code: 1 of them reach it (on its page)")
+    assert section.title.endswith("; 2 reruns of the same configuration: 1 of them reach it (on its page)")
+    ResultStore(tmp_path / "results" / "diag").put(TINY, fake_result(1.77, (1.75, 1.79)))  # result1's, bit for bit
+    twice, _ = calibration.section(record, 1.8, "cpu", tmp_path)
+    assert twice.title.endswith("; 3 reruns of the same configuration (2 distinct figures): 1 of them reach it "
+                                "(on its page)")
     (row,) = stats.verdicts_table([section]).to_dict("records")
     assert (row["claim"], row["verdict"]) == (calibration.CLAIM, "reproduced")
     alone, _ = calibration.section(record, 1.8, "smoke", tmp_path)  # the smoke profile stores nothing to compare

@@ -39,8 +39,8 @@ def test_no_record_says_what_is_pending(two_protocols):
     view = data_types.view("new", "cpu", root=root)
     assert not view.stored and view.banner().startswith("*Pending: new") and "`kcl chapter new --workers 2`" in view.banner()
     assert view.summary("v") == [view.banner()] and "*Pending: no verdict before new's runs are stored.*" in view.verdict()
-    assert view.verdict_sections() == [(f"committed ({data_types.HELD_CLAIMS})", None,
-                                        "*Pending: no verdict before new's runs are stored.*")]
+    assert [tuple(section[:3]) for section in view.verdict_sections()] == [
+        (f"committed ({data_types.HELD_CLAIMS})", None, "*Pending: no verdict before new's runs are stored.*")]
 
 
 def test_a_stopped_protocol_shows_its_records_without_verdict_and_trains_nothing(two_protocols):
@@ -55,7 +55,7 @@ def test_a_stopped_protocol_shows_its_records_without_verdict_and_trains_nothing
     assert list(table["R"]) == [0.9] and list(table["lr_tried"]) == ["0.01: 0.500, 0.02: 0.700, 0.04: 0.900"]
     assert edge.endswith("not run, as this protocol stopped: bioS at 0.08.*")
     assert verdict.startswith(f"**Committed ({data_types.HELD_CLAIMS})**\n\n*No verdict: this protocol stopped")
-    (title, held_back, why), = view.verdict_sections()  # the first page's summary: no verdict yet
+    (title, held_back, why, _), = view.verdict_sections()  # the first page's summary: no verdict yet
     assert (title, held_back) == (f"committed ({data_types.HELD_CLAIMS})", None) and why in verdict
     assert view.glue_values()["n_runs"] == "3" and view.glue_values()["bars"].startswith("Each bar is seed 0")
 
@@ -79,9 +79,10 @@ def test_a_complete_protocol_gives_its_verdict_with_the_edge_rerun_beside_it(two
     committed, beside = text.split("**One rate beyond the edge (seed 0)**")
     assert "bioS: R(F) at 1000 exposures" in committed and "ours 0.967" in committed   # mean of 0.9, 1.0, 1.0
     assert "not reproduced" in committed and "2.200" in beside
-    (first, committed_claims, _), (second, beyond, why) = view.verdict_sections()  # what the first page pastes
+    (first, committed_claims, _, _), (second, beyond, why, stands) = view.verdict_sections()  # what the first page pastes
     assert (first, second) == ("committed", "one rate beyond the edge (seed 0)")
     assert [j.value for j in beyond] == [2.2] and committed_claims[0].sentence() in committed and why in beside
+    assert not stands  # the rate beyond stored more than seed 0's best of three
     items = view.summary("Protocol new")
     assert len(items) == 6 and items[-2].equals(widened.round({c: 3 for c in data_types.WIDENED_ROUNDED}))
 

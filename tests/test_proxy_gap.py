@@ -79,7 +79,7 @@ def test_the_templates_reading_states_the_share_closed_and_guards_no_gap():
     assert "closes 76% of the gap" in split(bios=35_000, bare=25_000, same=32_600)
     assert "no gap left to split" in split(bios=30_000, bare=31_000, same=30_000)
     assert "More than all of it" not in split(bios=35_000, bare=25_000, same=32_600)
-    beyond = split(bios=35_000, bare=25_000, same=49_700)  # the stored case: 278%, above bioS
+    beyond = split(bios=35_000, bare=25_000, same=49_700)  # like the stored case (278% there), above bioS
     assert "closes 247% of the gap" in beyond and "More than all of it" in beyond
     waiting = templates_reading(runs_frame([record("bioS", 1.0)]))
     assert waiting.startswith("The rule written before these runs is read once") and "bioS's templates" in waiting

@@ -92,22 +92,25 @@ def test_an_addendum_section_drops_the_rows_it_left_unchanged():
                  stats.judge("T=256 (d=32)", 2.0, 2.1, 2.0, 2.2, "at_least")]
     widened = [stats.judge("K=16 (d=32)", 2.0, 1.75, 1.72, 1.79, "at_least"), committed[1]]
     section = stats.addendum_section("beyond the edge", widened, committed, "*Seed 0.*")
-    assert section == ("beyond the edge; unchanged, the rate beyond stored less: T=256", widened[:1], "*Seed 0.*")
-    alike = stats.addendum_section("beyond the edge", committed, committed)
-    assert alike.judgements == [] and "every committed figure stands" in alike.note
+    assert section == ("beyond the edge; unchanged, the rate beyond stored less: T=256", widened[:1], "*Seed 0.*",
+                       False)
+    alike = stats.addendum_section("beyond the edge", committed, committed, "*Seed 0.*")
+    assert alike.judgements == [] and alike.stands and alike.note.startswith("*Seed 0.* *The rate beyond stored less")
     (row,) = stats.verdicts_table([alike]).to_dict("records")
-    assert row["verdict"] == stats.NOTHING_TO_JUDGE
+    assert row["verdict"] == stats.COMMITTED_STANDS and row["claim"].startswith("Seed 0. The rate beyond")
+    renamed = [stats.judge("K=1 (d=32)", 2.0, 2.1, 2.0, 2.2, "at_least")]  # the same figure, another claim
+    assert stats.addendum_section("beyond", renamed, committed[1:]).judgements == renamed
 
 
 def test_verdicts_table_has_a_row_per_claim_and_one_per_section_held_back():
     met = stats.judge("peak", 2.0, 2.1, 2.0, 2.2, "at_least")
     missed = stats.judge("ratio", 2.0, 6.0, 5.0, 7.0, "about")
-    table = stats.verdicts_table([("committed", [met, missed]), ("seeds", None, "*Waits for seed 2.*")])
-    assert list(table["section"]) == ["committed", "committed", "seeds"]
-    assert list(table["claim"]) == ["peak", "ratio", "Waits for seed 2."]  # what a held-back row waits for
-    assert list(table["target"]) == ["≥ 2", "≈ 2", ""]
-    assert list(table[stats.OURS]) == ["2.100 [2.000, 2.200]", "6.000 [5.000, 7.000]", ""]
-    assert list(table["verdict"]) == ["reproduced", "not reproduced", stats.WAITING]
+    table = stats.verdicts_table([("committed", [met, missed]), ("seeds", None, "*Waits for seed 2.*"), ("later", None)])
+    assert list(table["section"]) == ["committed", "committed", "seeds", "later"]
+    assert list(table["claim"]) == ["peak", "ratio", "Waits for seed 2.", "The page holds this verdict back."]
+    assert list(table["target"]) == ["≥ 2", "≈ 2", "", ""]
+    assert list(table[stats.OURS]) == ["2.100 [2.000, 2.200]", "6.000 [5.000, 7.000]", "", ""]
+    assert list(table["verdict"]) == ["reproduced", "not reproduced", stats.WAITING, stats.WAITING]
     assert stats.verdicts_table([]).empty
     (row,) = stats.verdicts_table([("bioS", [], "*No point has R^max ≤ 1.8.*")]).to_dict("records")
     assert (row["claim"], row["verdict"]) == ("No point has R^max ≤ 1.8.", stats.NOTHING_TO_JUDGE)

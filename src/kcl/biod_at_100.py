@@ -27,12 +27,12 @@ def protocol_v2(v1_main: list[dict], often: dict[str, list[dict]], often_own: di
         return Shown(TITLE, [pending, *([plots.lr_sweep(law.lr_frame(pilot), title="Protocol v2: the pilot's "
                                                         "runs so far")] if pilot else [])], [Section(TITLE, None, pending)])
     claims = law.claims_result4(parts["main"], parts["seeds"], often["main"], often["seeds"])
-    claims.append(law.ratio_to_addendum(often_own, law.headline(parts["main"], parts["seeds"])))
+    top = law.headline(parts["main"], parts["seeds"])
+    claims.append(law.ratio_to_addendum(often_own, top))
     v2_keys = {r["key"] for r in parts["main"]}
     three = law.points_frame(v1_main + parts["main"] + often["main"])
     three["data"] = three["data"] + " · E=" + three["exposures"].astype(str) + three["key"].map(
         lambda k: " · v2" if k in v2_keys else "")
-    top = law.headline(parts["main"], parts["seeds"])
     seeds = ", ".join(f"{v:.3f}" for v in top["values"])
     return Shown(TITLE, [
         f"**Peak of protocol v2**: {top['model']} on {top['data']}, R = {top['R']:.3f} [{top['low']:.3f}, "

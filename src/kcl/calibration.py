@@ -6,8 +6,9 @@ A bootstrap interval over people says how much the figure depends on which peopl
 how much a rerun of the same configuration moves: a change of rounding (a later commit, fused AdamW,
 ``torch.compile``) moves a run here by up to about 15% (README, "Performance"). The reference
 configuration was trained again by later chapters (result 1, its learning-rate pilot, the compile
-diagnostic), with the same key; the page lists those runs with their verdicts by the same rule, and
-the first page's row says how many of them reach the target.
+diagnostic compiled and eager), with the same key; the page lists those runs with their verdicts by
+the same rule, and the first page's row says how many of them reach the target (and how many
+distinct figures they give: two reruns by the same code come back bit for bit).
 """
 
 from __future__ import annotations
@@ -52,10 +53,11 @@ def section(record: dict, threshold: float, profile: str = "cpu", root: str | Pa
     its title naming the rule and how many reruns of the configuration reach the target; and that
     verdict."""
     v = verdict(record, threshold, claim=CLAIM)
-    again = [verdict(run, threshold).outcome for _, run in repeats(record, profile, root)]
+    again = [verdict(run, threshold) for _, run in repeats(record, profile, root)]
     title = "calibration (issue 2's rule: the whole interval at or above the target)"
     if again:
-        reached = sum(outcome == "reproduced" for outcome in again)
-        title += (f"; {len(again)} reruns of the same configuration, by later code: {reached} of them reach it "
-                  "(on its page)")
+        reached = sum(rerun.outcome == "reproduced" for rerun in again)
+        distinct = len({rerun.value for rerun in again})
+        alike = "" if distinct == len(again) else f" ({distinct} distinct figures)"
+        title += f"; {len(again)} reruns of the same configuration{alike}: {reached} of them reach it (on its page)"
     return Section(title, [v]), v

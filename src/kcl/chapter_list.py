@@ -60,7 +60,7 @@ CHAPTERS = {
         threshold=2.0, seeds=(1, 2), seed_all_rates=True, smoke=_SMOKE_LAW, smoke_grid=_SMOKE_GRID,
     ),
     "result2": Chapter(
-        title="Result 2: bioS, bioS-simple and the bioR proxy",
+        title="Result 2, protocol v2: bioS, bioS-simple and the bioR proxy",
         # protocol v2 (2026-11-30): d = 32 at N = 4000; v1's sweeps/result2.yaml (d = 16) never ran.
         # Stopped after its six bioS and bioS-simple main runs: protocol v3 (2026-12-01) decides.
         sweeps={"cpu": "sweeps/result2-v2.yaml", "gpu": "sweeps/gpu/result2.yaml"},
@@ -161,6 +161,10 @@ CHAPTERS = {
 
 
 def short_title(name: str) -> str:
-    """A chapter as prose names it: its title before the colon ("Result 2, protocol v3"); its key
-    (``result2-v3``) is for commands."""
-    return CHAPTERS[name].title.split(":")[0]
+    """A chapter as prose names it: its title before the colon ("Result 2, protocol v3"), or its whole
+    title where another chapter's begins the same ("Diagnostic: …"); its key (``result2-v3``) is for
+    commands."""
+    title = CHAPTERS[name].title
+    prefix = title.split(":")[0]
+    shared = sum(other.title.split(":")[0] == prefix for other in CHAPTERS.values()) > 1
+    return title if shared else prefix

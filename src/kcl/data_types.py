@@ -75,7 +75,7 @@ class DataTypeView:
 
     def _count_values(self) -> dict[str, str]:
         """The embedding's share of P and P over non-embedding P, per data type where they differ (the
-        vocabulary follows the data: the bioR proxy's filler words make its embedding larger)."""
+        vocabulary follows the data: the bioR proxy's template pool and fillers make its embedding larger)."""
         by_count: dict[tuple[str, str], list[str]] = {}
         for record in self.parts["main"]:
             p, name = record["result"]["params"], record["config"]["data"]["name"]
@@ -152,14 +152,16 @@ class DataTypeView:
                                               "stored.*")]
         if self.running:
             return [stats.Section(held, None, self.running.verdict_note())]
-        committed = law.claims_result2(self.parts["main"], self.parts["seeds"])
-        sections = [stats.Section("committed", committed)]
+        sections = [stats.Section("committed", law.claims_result2(self.parts["main"], self.parts["seeds"]))]
         reran = {r["config"]["data"]["name"] for r in self.parts["edge_rates"]}
         if reran:
-            sections.append(stats.addendum_section(
+            def of_reran(claims: list) -> list:
+                return [j for j in claims if j.claim.split(":")[0] in reran]
+
+            sections.append(stats.addendum_section(  # seed 0 beside seed 0: a row only where the rate beyond did better
                 "one rate beyond the edge (seed 0)",
-                [j for j in law.claims_result2(self.parts["main"] + self.parts["edge_rates"], [])
-                 if j.claim.split(":")[0] in reran], committed,
+                of_reran(law.claims_result2(self.parts["main"] + self.parts["edge_rates"], [])),
+                of_reran(law.claims_result2(self.parts["main"], [])),
                 "*Seed 0 at its best of four rates, 95% bootstrap over people, beside the committed verdicts.*"))
         return sections
 

@@ -194,8 +194,8 @@ class StoredSoFar:
         successor = self.superseded_by
         if successor:
             return ("*No verdict: this protocol stopped before its sweep was complete; "
-                    f"{short_title(successor)}'s records decide (its section above).*")
-        return "*Pending: the verdict waits for the whole sweep (above, \"Still running\").*"
+                    f"{short_title(successor)}'s records decide.*")
+        return "*Pending: the verdict waits for the whole sweep (the page's \"Still running\" lists what is left).*"
 
 
 def parts_or_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = False,

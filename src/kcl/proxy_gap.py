@@ -106,8 +106,8 @@ def templates_reading(frame: pd.DataFrame) -> str:
     closed = (same.bits - bare.bits) / gap
     head += f" bioS's template pool closes {closed:.0%} of the gap between the proxy without fillers and bioS."
     if same.bits_low > bios.bits_high:  # more than all of it
-        head += (" More than all of it: on bioS's templates the proxy stores more than bioS itself (intervals apart), "
-                 "so its 40 fixed rewrites cost it nothing here; they store more than a fresh text at every exposure.")
+        head += (" More than all of it: in this run (one rate, one seed) the proxy on bioS's templates stores more "
+                 "than bioS itself, intervals apart, so here its 40 fixed rewrites cost it no bits.")
     if closed > TEMPLATES_SHARE and same.bits_low > bare.bits_high:
         return head + (" By the rule written before the run, the proxy's **larger template pool** accounts for most "
                        "of the gap left without fillers.")

@@ -34,6 +34,10 @@ SIGNS = {"about": "≈", "at_least": "≥", "at_most": "≤"}
 WAITING = "no verdict yet (see the page)"
 #: what it says of a section with no claim to judge (its note, in the claim column, says why)
 NOTHING_TO_JUDGE = "nothing to judge"
+#: what a summary row says of an addendum that changed no figure (``addendum_section``)
+COMMITTED_STANDS = "the committed verdict stands"
+#: what a held-back section says where its note is empty
+HELD_BACK = "*The page holds this verdict back.*"
 #: the table's column of our figures: a headline's 95% t-interval over seeds, a single run's 95%
 #: bootstrap over people, or a ratio's two intervals combined at their extremes (``judge_ratio``)
 OURS = "ours [interval]"
@@ -212,6 +216,7 @@ class Section(NamedTuple):
     title: str
     judgements: list[Judgement] | None
     note: str = ""
+    stands: bool = False  # an addendum that changed no committed figure (``addendum_section``)
 
 
 @dataclass
@@ -226,19 +231,20 @@ class Shown:
 
 def addendum_section(title: str, judgements: list[Judgement], committed: list[Judgement], note: str = "") -> Section:
     """An addendum's section beside the committed one (rates beyond an edge): its judgements whose
-    figure differs from every committed one, and in its title the claims it left unchanged (the rate
-    beyond stored less, so the committed figure stands), so no row repeats a committed row."""
-    def figure(j: Judgement) -> tuple:
-        return j.paper, j.kind, j.value, j.low, j.high
+    claim and figure differ from every committed one, and in its title the claims it left unchanged
+    (the rate beyond stored less, so the committed figure stands), so no row repeats a committed row.
+    Where it changed nothing, its one row says ``COMMITTED_STANDS``."""
+    def key(j: Judgement) -> tuple:
+        return j.claim, j.paper, j.kind, j.value, j.low, j.high
 
-    same = {figure(j) for j in committed}
-    changed = [j for j in judgements if figure(j) not in same]
-    unchanged = [j.claim.split(" (")[0] for j in judgements if figure(j) in same]
+    same = {key(j) for j in committed}
+    changed = [j for j in judgements if key(j) not in same]
+    unchanged = [j.claim.split(" (")[0] for j in judgements if key(j) in same]
     if unchanged:
         title += f"; unchanged, the rate beyond stored less: {'; '.join(unchanged)}"
     if not changed:
-        note = "*The rate beyond stored less wherever it ran: every committed figure stands.*"
-    return Section(title, changed, note)
+        note = (note + " " if note else "") + "*The rate beyond stored less wherever it ran: every committed figure stands.*"
+    return Section(title, changed, note, stands=not changed)
 
 
 def _sections(sections: Iterable[tuple]) -> list[Section]:
@@ -250,10 +256,10 @@ def sections_markdown(sections: Iterable[tuple], profile: str) -> str:
     into the first page's rows (so a page never states them twice): per section its title, its
     claims one per line and its note (Markdown), or for one held back what it waits for."""
     parts = []
-    for title, judgements, note in _sections(sections):
+    for title, judgements, note, _ in _sections(sections):
         lines = [f"- {j.sentence()}" for j in judgements or []]
         if judgements is None:
-            note = note or "*The page holds this verdict back.*"
+            note = note or HELD_BACK
         first = title.split(" ")[0]
         heading = title[:1].upper() + title[1:] if first.islower() else title  # "bioS, …" stays as it is
         parts.append("\n".join([f"**{heading}**", *lines, *([f"\n{note}"] if note else [])]))
@@ -266,14 +272,18 @@ def verdicts_table(sections: Iterable[tuple]):
     order (its target: the paper's figure, or for result 2's "≈ bioS" claims our bioS estimate),
     and for a section whose judgements are None (the page holds them back) one row saying
     ``WAITING`` with its note, what it waits for, in the claim column, or ``NOTHING_TO_JUDGE`` with
-    its note for one whose list is empty."""
+    its note for one whose list is empty (``COMMITTED_STANDS`` for an addendum that changed nothing)."""
     import pandas as pd
 
     rows = []
-    for section, judgements, note in _sections(sections):
-        if not judgements:  # held back or nothing to judge: its note says why
-            rows.append({"section": section, "claim": note.strip("*"), "target": "", OURS: "",
-                         "verdict": WAITING if judgements is None else NOTHING_TO_JUDGE})
+    for section, judgements, note, stands in _sections(sections):
+        if not judgements:  # held back, nothing to judge or nothing changed: its note says why
+            if judgements is None:
+                note, verdict = note or HELD_BACK, WAITING
+            else:
+                verdict = COMMITTED_STANDS if stands else NOTHING_TO_JUDGE
+            rows.append({"section": section, "claim": note.replace("*", "").strip(), "target": "", OURS: "",
+                         "verdict": verdict})
             continue
         rows += [{"section": section, "claim": j.claim, "target": j.paper_figure, OURS: j.ours, "verdict": j.verdict}
                  for j in judgements]
