@@ -69,7 +69,7 @@ def test_the_calibration_verdict_joins_the_first_pages_table_under_its_own_rule(
     assert stats.judge("the benchmark", 1.8, 1.75, 1.70, 1.85, kind="at_least").outcome == "reproduced"
     (row,) = stats.verdicts_table([stats.Section("calibration", [v])]).to_dict("records")
     assert row == {"section": "calibration", "claim": "the benchmark", "target": "≥ 1.8",
-                   stats.OURS: "1.750 [1.700, 1.850]", "verdict": "inconclusive"}
+                   stats.OURS: "1.750 [1.700, 1.850]", stats.NON_EMBEDDING: "", "verdict": "inconclusive"}
     assert v.sentence().endswith("→ **inconclusive**")
 
 
@@ -186,7 +186,7 @@ def test_panel_updates_live_and_refuses_expensive_runs():
 def _law_record(lr, R, d=16):
     config = RunConfig(data=TINY.data, model=ModelSpec(n_layer=1, n_head=2, d_model=d), train=TrainConfig(exposures=2, lr=lr))
     from dataclasses import asdict
-    return config, {"config": json.loads(json.dumps(asdict(config))), "result": {"R": R}, "key": config_key(config)}
+    return config, {"config": json.loads(json.dumps(asdict(config))), "result": {"R": R, "R_non_embedding": 2 * R}, "key": config_key(config)}
 
 
 def test_the_main_sweep_takes_its_rates_from_the_pilot():
@@ -283,7 +283,8 @@ def test_each_seed_at_its_own_best_rate():
     assert all(c.model.d_model == 16 and c.data.seed == c.train.seed for c in reruns)
 
     def rec(config, R):
-        return {"config": json.loads(json.dumps(asdict(config))), "result": {"R": R}, "key": config_key(config)}
+        return {"config": json.loads(json.dumps(asdict(config))), "result": {"R": R, "R_non_embedding": 2 * R},
+                "key": config_key(config)}
 
     runs = [rec(c, {(1, 0.001): 0.9, (1, 0.002): 0.5, (2, 0.001): 1.2, (2, 0.002): 1.3}[(c.train.seed, c.train.lr)])
             for c in reruns]
@@ -291,6 +292,7 @@ def test_each_seed_at_its_own_best_rate():
     h = headline_per_seed(main, runs + [other_point])
     assert h["values"] == [1.4, 0.9, 1.3] and h["rates"] == [0.002, 0.001, 0.002] and h["seeds"] == [0, 1, 2]
     assert h["R"] == pytest.approx(3.6 / 3) and h["low"] < h["R"] < h["high"]
+    assert h["non_embedding"] == pytest.approx(2 * 3.6 / 3)  # over the same runs: each seed at its best rate
     fixed = headline(main, [r for r in runs if r["config"]["train"]["lr"] == 0.002])
     assert fixed["values"] == [1.4, 0.5, 1.3]  # v1: every seed at seed 0's best rate
     quoted = headline_values(h, "own")  # what a page's text quotes of it
@@ -307,7 +309,8 @@ def test_a_setting_whose_peak_rate_is_at_an_edge_gets_one_rate_beyond_it():
 
     def at(config, lr, R):
         config = replace(config, train=replace(config.train, lr=lr))
-        return {"config": json.loads(json.dumps(asdict(config))), "result": {"R": R}, "key": config_key(config)}
+        return {"config": json.loads(json.dumps(asdict(config))), "result": {"R": R, "R_non_embedding": 2 * R},
+                "key": config_key(config)}
 
     low_edge = [_law_record(0.001, 1.4)[1], _law_record(0.002, 1.0)[1], _law_record(0.004, 0.9)[1],
                 _law_record(0.001, 1.1, d=32)[1], _law_record(0.002, 1.2, d=32)[1], _law_record(0.004, 1.0, d=32)[1]]

@@ -62,6 +62,11 @@ def test_seed_interval():
 def test_a_verdict_sentence_and_cpu_hours():
     j = stats.judge("peak", 2.0, 2.1, 2.0, 2.2, "at_least")
     assert j.sentence() == "peak: paper ≥ 2; ours 2.100 [2.000, 2.200] → **reproduced**"
+    beside = stats.judge("peak", 2.0, 1.0, 0.9, 1.1, "at_least", non_embedding=3.0)  # shown, never judged
+    assert beside.sentence() == ("peak: paper ≥ 2; ours 1.000 [0.900, 1.100] (3.000 per non-embedding parameter) "
+                                 "→ **not reproduced**")
+    (row,) = stats.verdicts_table([("committed", [beside])]).to_dict("records")
+    assert row[stats.NON_EMBEDDING] == "3.000" and row["verdict"] == "not reproduced"
     # a record without threads trained on both cores (THREADS_BEFORE_RECORDED); a worker's on one
     assert stats.cpu_hours([{"result": {"train": {"wall_seconds": 1800}}}] * 3) == 3.0
     assert stats.cpu_hours([{"result": {"train": {"wall_seconds": 1800, "threads": 1}}}] * 3) == 1.5

@@ -351,6 +351,7 @@ class Verdict:
     low: float
     high: float
     claim: str = "R at the threshold or above"
+    non_embedding: float | None = None  # R per non-embedding parameter, shown beside it
 
     @property
     def paper_figure(self) -> str:
@@ -388,7 +389,8 @@ def verdict(record: dict, threshold: float, claim: str = Verdict.claim) -> Verdi
     low, high = r_interval(r)
     if not (np.isfinite(r["R"]) and low <= r["R"] <= high):
         raise ValueError(f"record {record.get('key')}: R={r['R']} is not inside its interval [{low}, {high}]")
-    return Verdict(threshold=threshold, value=r["R"], low=low, high=high, claim=claim)
+    return Verdict(threshold=threshold, value=r["R"], low=low, high=high, claim=claim,
+                   non_embedding=r.get("R_non_embedding"))
 
 
 def _runs(n: int) -> str:

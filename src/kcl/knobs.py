@@ -105,7 +105,8 @@ def addendum_note(committed: pd.DataFrame, widened: pd.DataFrame, reran: list[di
 
 def claims_result3(settings: pd.DataFrame) -> list[Judgement]:
     """Result 3: every setting's peak R ≥ 2."""
-    return [judge(f"{row.setting} (N={row.N:,}): peak R(F)", 2.0, row.R, row.R_low, row.R_high, "at_least")
+    return [judge(f"{row.setting} (N={row.N:,}): peak R(F)", 2.0, row.R, row.R_low, row.R_high, "at_least",
+                  row.R_non_embedding)
             for row in settings.itertuples()]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from kcl.catalog import data_name, model_label, model_width, pools_label
@@ -76,6 +77,7 @@ def headline(main: list[dict], seeds: list[dict]) -> dict:
     top = peak(best_of_lr(main))
     r = top["result"]
     values = [r["R"]] + [s["result"]["R"] for s in seeds]
+    non_embedding = float(np.mean([r["R_non_embedding"]] + [s["result"]["R_non_embedding"] for s in seeds]))
     if len(values) >= 2:
         mean, low, high = seed_interval(values)
         basis = f"mean over {len(values)} seeds, 95% t-interval"
@@ -83,6 +85,7 @@ def headline(main: list[dict], seeds: list[dict]) -> dict:
         mean, (low, high) = r["R"], r_interval(r)
         basis = "seed 0, 95% bootstrap interval over people"
     return {"record": top, "R": mean, "low": low, "high": high, "values": values, "basis": basis,
+            "non_embedding": non_embedding,  # its mean over the same seeds
             "model": model_label(top["config"]["model"]), "data": chart_data_label(top["config"])}
 
 
@@ -166,18 +169,18 @@ def headline_per_seed(main: list[dict], seed_runs: list[dict]) -> dict:
     top = peak(best_of_lr(main))
     point = _without(top["config"], *_SEEDS_AND_RATE)
     same_point = [r for r in seed_runs if _without(r["config"], *_SEEDS_AND_RATE) == point]
-    by_seed: dict[int, float] = {top["config"]["train"]["seed"]: top["result"]["R"]}
-    rates: dict[int, float] = {top["config"]["train"]["seed"]: top["config"]["train"]["lr"]}
+    best: dict[int, dict] = {top["config"]["train"]["seed"]: top}  # each seed's best run
     for record in same_point:
         seed = record["config"]["train"]["seed"]
-        if record["result"]["R"] > by_seed.get(seed, float("-inf")):
-            by_seed[seed], rates[seed] = record["result"]["R"], record["config"]["train"]["lr"]
-    values = [by_seed[s] for s in sorted(by_seed)]
+        if seed not in best or record["result"]["R"] > best[seed]["result"]["R"]:
+            best[seed] = record
+    values = [best[s]["result"]["R"] for s in sorted(best)]
     if len(values) < 2:
         raise ValueError("headline_per_seed needs reruns of the peak at another seed")
     mean, low, high = seed_interval(values)
     return {"record": top, "R": mean, "low": low, "high": high, "values": values,
-            "rates": [rates[s] for s in sorted(by_seed)], "seeds": sorted(by_seed),
+            "rates": [best[s]["config"]["train"]["lr"] for s in sorted(best)], "seeds": sorted(best),
+            "non_embedding": float(np.mean([best[s]["result"]["R_non_embedding"] for s in sorted(best)])),
             "basis": f"mean over {len(values)} seeds, each at its best of {len(top['lr_tried'])} rates, 95% t-interval",
             "model": model_label(top["config"]["model"]), "data": chart_data_label(top["config"])}
 
@@ -192,9 +195,9 @@ def claims_result1(main: list[dict], seeds: list[dict]) -> list[Judgement]:
     h = headline(main, seeds)
     points = points_frame(main)
     top = points.loc[points["R"].idxmax()]
-    out = [judge("peak R(F) at 1000 exposures", 2.0, h["R"], h["low"], h["high"], "at_least"),
+    out = [judge("peak R(F) at 1000 exposures", 2.0, h["R"], h["low"], h["high"], "at_least", h["non_embedding"]),
            judge("largest R(F) of any model of this sweep (result 3's settings: on its page)", RESULT1_CEILING,
-                 top["R"], top["R_low"], top["R_high"], "at_most")]
+                 top["R"], top["R_low"], top["R_high"], "at_most", top["R_non_embedding"])]
     below = judge_near_perfect(points)
     return out + ([below] if below else [])
 
@@ -216,7 +219,8 @@ def claims_result4(main100: list[dict], seeds100: list[dict], main1000: list[dic
                    seeds1000: list[dict]) -> list[Judgement]:
     """Result 4: peak R ≥ 1 at 100 exposures; the 1000-exposure peak at most 2× the 100 one."""
     h100, h1000 = headline(main100, seeds100), headline(main1000, seeds1000)
-    return [judge("peak R(F) at 100 exposures", 1.0, h100["R"], h100["low"], h100["high"], "at_least"),
+    return [judge("peak R(F) at 100 exposures", 1.0, h100["R"], h100["low"], h100["high"], "at_least",
+                  h100["non_embedding"]),
             judge_ratio("peak at 1000 exposures / peak at 100 exposures", 2.0,
                         (h1000["R"], h1000["low"], h1000["high"]), (h100["R"], h100["low"], h100["high"]))]
 
@@ -242,11 +246,12 @@ def claims_result2(main: list[dict], seeds: list[dict]) -> list[Judgement]:
     out = []
     if "bioS" in heads:
         h = heads["bioS"]
-        out.append(judge("bioS: R(F) at 1000 exposures", 2.0, h["R"], h["low"], h["high"], "at_least"))
+        out.append(judge("bioS: R(F) at 1000 exposures", 2.0, h["R"], h["low"], h["high"], "at_least",
+                         h["non_embedding"]))
         for name, other in heads.items():
             if name != "bioS":
                 out.append(judge(f"{name}: R(F) about bioS's ({h['R']:.3f})", h["R"], other["R"], other["low"],
-                                 other["high"], "about"))
+                                 other["high"], "about", other["non_embedding"]))
     return out
 
 
@@ -254,7 +259,7 @@ def claims_result2(main: list[dict], seeds: list[dict]) -> list[Judgement]:
 def judge_bios_1000(bios_head: dict) -> Judgement:
     """Result 1 on bioS: the bioS point of result 2 (mean over seeds) ≥ 2 bits per parameter."""
     return judge(f"bioS ({bios_head['model']}, {bios_head['data']}): R(F) at 1000 exposures", 2.0,
-                 bios_head["R"], bios_head["low"], bios_head["high"], "at_least")
+                 bios_head["R"], bios_head["low"], bios_head["high"], "at_least", bios_head["non_embedding"])
 
 
 def below_zero_note(records: list[dict], after: str) -> str:
@@ -277,7 +282,7 @@ def claims_bios_100(records_100: list[dict], bios_head_1000: dict | None) -> lis
     the first claim alone."""
     top = peak(best_of_lr(records_100))["result"]
     low, high = r_interval(top)
-    claims = [judge("bioS: R(F) at 100 exposures (seed 0)", 1.0, top["R"], low, high, "at_least")]
+    claims = [judge("bioS: R(F) at 100 exposures (seed 0)", 1.0, top["R"], low, high, "at_least", top["R_non_embedding"])]
     if bios_head_1000 is not None:
         h = bios_head_1000
         claims.append(judge_ratio("bioS: R at 1000 exposures / R at 100 exposures", 2.0,

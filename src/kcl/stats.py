@@ -41,6 +41,8 @@ HELD_BACK = "*The page holds this verdict back.*"
 #: the table's column of our figures: a headline's 95% t-interval over seeds, a single run's 95%
 #: bootstrap over people, or a ratio's two intervals combined at their extremes (``judge_ratio``)
 OURS = "ours [interval]"
+#: beside it, a figure of R per non-embedding parameter (its mean over the same seeds); not judged
+NON_EMBEDDING = "ours per non-embedding parameter"
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Judgement:
     value: float
     low: float
     high: float
+    non_embedding: float | None = None  # the same estimate per non-embedding parameter, where it is one of R
 
     @property
     def gap(self) -> float:
@@ -97,16 +100,20 @@ class Judgement:
         return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
 
     def sentence(self) -> str:
-        return f"{self.claim}: paper {self.paper_figure}; ours {self.ours} → **{self.verdict}**"
+        beside = "" if self.non_embedding is None else f" ({self.non_embedding:.3f} per non-embedding parameter)"
+        return f"{self.claim}: paper {self.paper_figure}; ours {self.ours}{beside} → **{self.verdict}**"
 
 
-def judge(claim: str, paper: float, value: float, low: float, high: float, kind: str = "about") -> Judgement:
-    """The verdict of the protocol on one claim (see the module docstring)."""
+def judge(claim: str, paper: float, value: float, low: float, high: float, kind: str = "about",
+          non_embedding: float | None = None) -> Judgement:
+    """The verdict of the protocol on one claim (see the module docstring); ``non_embedding``, for a
+    figure of R, is the same estimate per non-embedding parameter, shown beside it, never judged."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if not (math.isfinite(value) and low <= value <= high):
         raise ValueError(f"{claim}: the estimate {value} is not inside its interval [{low}, {high}]")
-    return Judgement(claim, float(paper), kind, float(value), float(low), float(high))
+    return Judgement(claim, float(paper), kind, float(value), float(low), float(high),
+                     None if non_embedding is None else float(non_embedding))
 
 
 def r_interval(result: dict) -> tuple[float, float]:
@@ -283,18 +290,19 @@ def verdicts_table(sections: Iterable[tuple]):
             else:
                 verdict = COMMITTED_STANDS if stands else NOTHING_TO_JUDGE
             rows.append({"section": section, "claim": note.replace("*", "").strip(), "target": "", OURS: "",
-                         "verdict": verdict})
+                         NON_EMBEDDING: "", "verdict": verdict})
             continue
-        rows += [{"section": section, "claim": j.claim, "target": j.paper_figure, OURS: j.ours, "verdict": j.verdict}
+        rows += [{"section": section, "claim": j.claim, "target": j.paper_figure, OURS: j.ours,
+                  NON_EMBEDDING: "" if j.non_embedding is None else f"{j.non_embedding:.3f}", "verdict": j.verdict}
                  for j in judgements]
-    return pd.DataFrame(rows, columns=["section", "claim", "target", OURS, "verdict"])
+    return pd.DataFrame(rows, columns=["section", "claim", "target", OURS, NON_EMBEDDING, "verdict"]).fillna("")
 
 
 def verdicts_styled(sections: Iterable[tuple]):
     """``verdicts_table`` as a chapter glues it for the first page: every claim in full (a frame's
     HTML would cut long ones), no row numbers, the book's table style."""
     return (verdicts_table(sections).style.hide(axis="index").set_table_attributes('class="dataframe"')
-            .set_properties(subset=["target", OURS], **{"white-space": "nowrap"}))
+            .set_properties(subset=["target", OURS, NON_EMBEDDING], **{"white-space": "nowrap"}))
 
 
 #: Threads of a record made before the training summary kept them: every core of the 2-core
