@@ -26,7 +26,7 @@ import numpy as np
 import yaml
 
 from kcl.chapter_list import CHAPTERS, Chapter  # noqa: F401 (the registry, read through here)
-from kcl.stats import _without
+from kcl.stats import _without, estimate_text
 from kcl.store import ResultStore
 from kcl.sweep import run_sweep
 
@@ -360,11 +360,11 @@ class Verdict:
 
     @property
     def ours(self) -> str:
-        return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
+        return estimate_text(self.value, self.low, self.high)
 
     @property
     def verdict(self) -> str:
-        return self.outcome
+        return self.outcome  # the whole interval decides: there is no estimate-alone reading to add
 
     def sentence(self) -> str:
         return f"{self.claim}: target {self.paper_figure}; ours {self.ours} → **{self.outcome}**"

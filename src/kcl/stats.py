@@ -45,6 +45,11 @@ OURS = "ours [interval]"
 NON_EMBEDDING = "ours per non-embedding parameter"
 
 
+def estimate_text(value: float, low: float, high: float) -> str:
+    """An estimate with its interval as every verdict states it: "2.003 [1.829, 2.176]"."""
+    return f"{value:.3f} [{low:.3f}, {high:.3f}]"
+
+
 @dataclass(frozen=True)
 class Judgement:
     """A claim of the paper checked against our figure."""
@@ -96,8 +101,7 @@ class Judgement:
 
     @property
     def ours(self) -> str:
-        """Our estimate with its interval: "2.003 [1.829, 2.176]"."""
-        return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
+        return estimate_text(self.value, self.low, self.high)
 
     def sentence(self) -> str:
         beside = "" if self.non_embedding is None else f" ({self.non_embedding:.3f} per non-embedding parameter)"
