@@ -24,6 +24,8 @@ def test_reruns_of_the_reference_configuration_are_judged_beside_it(tmp_path):
     assert list(frame["store"])[0] == "reference" and sorted(frame["store"][1:]) == ["pilots/lr", "result1"]
     assert dict(zip(frame["store"], frame["verdict"])) == {"reference": "reproduced", "result1": "not reproduced",
                                                            "pilots/lr": "reproduced"}
+    assert calibration.rerun_counts(record, 1.8, "cpu", tmp_path) == {"n_again": "2", "n_again_reached": "1",
+                                                                      "n_again_distinct": "2"}
     section, v = calibration.section(record, 1.8, "cpu", tmp_path)
     assert (v.value, v.outcome) == (1.85, "reproduced")
     assert section.title.endswith("; 2 reruns of the same configuration: 1 of them reach it (on its page)")

@@ -48,16 +48,26 @@ def repeats_frame(record: dict, threshold: float, profile: str = "cpu", root: st
     return pd.DataFrame(rows)
 
 
-def section(record: dict, threshold: float, profile: str = "cpu", root: str | Path | None = None) -> tuple[Section, Verdict]:
+def rerun_counts(record: dict, threshold: float, profile: str = "cpu", root: str | Path | None = None) -> dict:
+    """Of the record's ``repeats``: how many (``n_again``), how many reach the target by the chapter's
+    rule (``n_again_reached``) and how many distinct figures they give (``n_again_distinct``; two
+    reruns by the same code come back bit for bit), as text for the page's glue and the row's title."""
+    again = [verdict(run, threshold) for _, run in repeats(record, profile, root)]
+    return {"n_again": str(len(again)), "n_again_reached": str(sum(v.outcome == "reproduced" for v in again)),
+            "n_again_distinct": str(len({v.value for v in again}))}
+
+
+def section(record: dict, threshold: float, profile: str = "cpu",
+            root: str | Path | None = None) -> tuple[Section, Verdict]:
     """The first page's row of this chapter (``stats.verdicts_table``): the committed record's verdict,
     its title naming the rule and how many reruns of the configuration reach the target; and that
     verdict."""
     v = verdict(record, threshold, claim=CLAIM)
-    again = [verdict(run, threshold) for _, run in repeats(record, profile, root)]
+    counts = rerun_counts(record, threshold, profile, root)
     title = "calibration (issue 2's rule: the whole interval at or above the target)"
-    if again:
-        reached = sum(rerun.outcome == "reproduced" for rerun in again)
-        distinct = len({rerun.value for rerun in again})
-        alike = "" if distinct == len(again) else f" ({distinct} distinct figures)"
-        title += f"; {len(again)} reruns of the same configuration{alike}: {reached} of them reach it (on its page)"
+    if counts["n_again"] != "0":
+        distinct = counts["n_again_distinct"]
+        alike = "" if distinct == counts["n_again"] else f" ({distinct} distinct figures)"
+        title += (f"; {counts['n_again']} reruns of the same configuration{alike}: {counts['n_again_reached']} of them "
+                  "reach it (on its page)")
     return Section(title, [v]), v
