@@ -20,8 +20,8 @@ from kcl.progress import StoredSoFar, shown_so_far, stored_so_far
 
 POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high", "R_max", "R_non_embedding",
                  "accuracy", "best_lr", "best_lr_at_edge", "lr_tried", "minutes"]
-#: the claims a held-back verdict will judge (``law.claims_result2``), so its row says what it waits to judge
-HELD_CLAIMS = "bioS ≥ 2; bioS-simple and the bioR proxy ≈ bioS"
+#: the claims a held-back verdict will judge, so its row says what it waits to judge
+HELD_CLAIMS = law.RESULT2_CLAIMS
 PARTS = ("pilot", "main", "seeds", "edge_rates")  # a chapter's parts, in the order they are run
 WIDENED_ROUNDED = ["R", "R_low", "R_high", "R_widened", "R_low_widened", "R_high_widened"]
 

@@ -240,8 +240,13 @@ def by_data_type(main: list[dict], seeds: list[dict]) -> dict[str, dict]:
                            [s for s in seeds if s["config"]["data"]["name"] == name]) for name in names}
 
 
+#: the claims ``claims_result2`` judges, in words (what a page holding them back says it waits to judge)
+RESULT2_CLAIMS = "bioS ≥ 2; bioS-simple and the bioR proxy ≈ bioS"
+
+
 def claims_result2(main: list[dict], seeds: list[dict]) -> list[Judgement]:
-    """Result 2: bioS reaches ≥ 2; bioS-simple and bioR(-proxy) reach about bioS's figure."""
+    """Result 2 (``RESULT2_CLAIMS``): bioS reaches ≥ 2; bioS-simple and bioR(-proxy) reach about
+    bioS's figure."""
     heads = by_data_type(main, seeds)
     out = []
     if "bioS" in heads:
