@@ -287,7 +287,8 @@ def claims_bios_100(records_100: list[dict], bios_head_1000: dict | None) -> lis
     the first claim alone."""
     top = peak(best_of_lr(records_100))["result"]
     low, high = r_interval(top)
-    claims = [judge("bioS: R(F) at 100 exposures (seed 0)", 1.0, top["R"], low, high, "at_least", top["R_non_embedding"])]
+    claims = [judge("bioS: R(F) at 100 exposures (seed 0)", 1.0, top["R"], low, high, "at_least",
+                    top["R_non_embedding"])]
     if bios_head_1000 is not None:
         h = bios_head_1000
         claims.append(judge_ratio("bioS: R at 1000 exposures / R at 100 exposures", 2.0,
