@@ -20,20 +20,22 @@ def test_reruns_of_the_reference_configuration_are_judged_beside_it(tmp_path):
     ResultStore(tmp_path / "results" / "other").put(replace(TINY, train=replace(TINY.train, seed=1)), fake_result(1.0, (0.9, 1.1)))
 
     assert sorted(store for store, _ in calibration.repeats(record, "cpu", tmp_path)) == ["pilots/lr", "result1"]
-    frame = calibration.repeats_frame(record, 1.8, "cpu", tmp_path)
+    again = calibration.repeats(record, "cpu", tmp_path)
+    frame = calibration.repeats_frame(record, 1.8, again)
     assert list(frame["store"])[0] == "reference" and sorted(frame["store"][1:]) == ["pilots/lr", "result1"]
     assert dict(zip(frame["store"], frame["verdict"])) == {"reference": "reproduced", "result1": "not reproduced",
                                                            "pilots/lr": "reproduced"}
-    assert calibration.rerun_counts(record, 1.8, "cpu", tmp_path) == {"n_again": "2", "n_again_reached": "1",
+    assert calibration.rerun_counts(1.8, again) == {"n_again": "2", "n_again_reached": "1",
                                                                       "n_again_distinct": "2"}
-    section, v = calibration.section(record, 1.8, "cpu", tmp_path)
+    section, v = calibration.section(record, 1.8, again)
     assert (v.value, v.outcome) == (1.85, "reproduced")
     assert section.title.endswith("; 2 reruns of the same configuration: 1 of them reach it (on its page)")
     ResultStore(tmp_path / "results" / "diag").put(TINY, fake_result(1.77, (1.75, 1.79)))  # result1's, bit for bit
-    twice, _ = calibration.section(record, 1.8, "cpu", tmp_path)
+    twice, _ = calibration.section(record, 1.8, calibration.repeats(record, "cpu", tmp_path))
     assert twice.title.endswith("; 3 reruns of the same configuration (2 distinct figures): 1 of them reach it "
                                 "(on its page)")
     (row,) = stats.verdicts_table([section]).to_dict("records")
     assert (row["claim"], row["verdict"]) == (calibration.CLAIM, "reproduced")
-    alone, _ = calibration.section(record, 1.8, "smoke", tmp_path)  # the smoke profile stores nothing to compare
+    # the smoke profile stores nothing to compare
+    alone, _ = calibration.section(record, 1.8, calibration.repeats(record, "smoke", tmp_path))
     assert alone.title == "calibration (issue 2's rule: the whole interval at or above the target)"

@@ -36,11 +36,11 @@ def repeats(record: dict, profile: str = "cpu", root: str | Path | None = None) 
     return sorted(found, key=lambda pair: pair[1].get("created", ""))
 
 
-def repeats_frame(record: dict, threshold: float, profile: str = "cpu", root: str | Path | None = None) -> pd.DataFrame:
-    """The record and its ``repeats``: store, code commit, how each was trained, R with its interval
-    and the verdict of each by the chapter's rule."""
+def repeats_frame(record: dict, threshold: float, again: list[tuple[str, dict]]) -> pd.DataFrame:
+    """The record and its reruns ``again`` (``repeats``): store, code commit, how each was trained, R
+    with its interval and the verdict of each by the chapter's rule."""
     rows = []
-    for store, run in [(STORE, record), *repeats(record, profile, root)]:
+    for store, run in [(STORE, record), *again]:
         v = verdict(run, threshold)
         rows.append({"store": store, "created": run.get("created", "")[:10], "commit": run.get("git_commit") or "?",
                      "trained": trained_as(run["result"]["train"]), "R [95% bootstrap]": v.ours,
@@ -48,24 +48,23 @@ def repeats_frame(record: dict, threshold: float, profile: str = "cpu", root: st
     return pd.DataFrame(rows)
 
 
-def rerun_counts(record: dict, threshold: float, profile: str = "cpu", root: str | Path | None = None) -> dict:
-    """Of the record's ``repeats``: how many (``n_again``), how many reach the target by the chapter's
-    rule (``n_again_reached``) and how many distinct figures they give (``n_again_distinct``; two
-    reruns by the same code come back bit for bit), as text for the page's glue and the row's title."""
-    again = [verdict(run, threshold) for _, run in repeats(record, profile, root)]
-    return {"n_again": str(len(again)), "n_again_reached": str(sum(v.outcome == "reproduced" for v in again)),
-            "n_again_distinct": str(len({v.value for v in again}))}
+def rerun_counts(threshold: float, again: list[tuple[str, dict]]) -> dict:
+    """Of the reruns ``again`` (``repeats``): how many (``n_again``), how many reach the target by the
+    chapter's rule (``n_again_reached``) and how many distinct figures they give (``n_again_distinct``;
+    two reruns by the same code come back bit for bit), as text for the page's glue and the row's title."""
+    verdicts = [verdict(run, threshold) for _, run in again]
+    return {"n_again": str(len(verdicts)), "n_again_reached": str(sum(v.outcome == "reproduced" for v in verdicts)),
+            "n_again_distinct": str(len({v.value for v in verdicts}))}
 
 
-def section(record: dict, threshold: float, profile: str = "cpu",
-            root: str | Path | None = None) -> tuple[Section, Verdict]:
+def section(record: dict, threshold: float, again: list[tuple[str, dict]]) -> tuple[Section, Verdict]:
     """The first page's row of this chapter (``stats.verdicts_table``): the committed record's verdict,
-    its title naming the rule and how many reruns of the configuration reach the target; and that
-    verdict."""
+    its title naming the rule and how many of its reruns ``again`` (``repeats``) reach the target; and
+    that verdict."""
     v = verdict(record, threshold, claim=CLAIM)
-    counts = rerun_counts(record, threshold, profile, root)
+    counts = rerun_counts(threshold, again)
     title = "calibration (issue 2's rule: the whole interval at or above the target)"
-    if counts["n_again"] != "0":
+    if again:
         distinct = counts["n_again_distinct"]
         alike = "" if distinct == counts["n_again"] else f" ({distinct} distinct figures)"
         title += (f"; {counts['n_again']} reruns of the same configuration{alike}: {counts['n_again_reached']} of them "
