@@ -564,3 +564,22 @@ def test_chapter_parts_where_trains_only_the_chosen_runs_and_reruns_only_decided
     assert progress.chapter_plan("tiny", "cpu", tmp_path, where=chapters.config_filter(["train.seed=1"]))[:2] == [
         "main  results/tiny: 0 of 0 runs missing; nothing to run",
         "seeds results/tiny (decided by the groups finished so far): 0 of 1 runs missing; nothing to run"]
+
+
+def test_every_part_of_the_reruns_shares_one_pool(tmp_path, monkeypatch):
+    """The seed reruns and the edge rate depend on the main sweep alone: one ``run_sweep`` call
+    trains them, seeds first, so that with two workers neither waits for the other's part."""
+    configs = _tiny_chapter(tmp_path, monkeypatch, seeds=(1,), edge_rates=True)
+    store = ResultStore(tmp_path / "results" / "tiny")
+    for config, R in zip(configs, (0.5, 0.7, 0.9)):   # the peak at the highest rate: an edge
+        store.put(config, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
+    calls = []
+
+    def record_calls(store, configs, run_fn, **kwargs):
+        calls.append([(c.train.seed, c.train.lr) for c in configs])
+        return [store.get(c) or {"config": dataclasses.asdict(c), "result": fake_result(R=0.8)} for c in configs]
+
+    monkeypatch.setattr(chapters, "run_sweep", record_calls)
+    parts = chapters.chapter_parts("tiny", "cpu", root=tmp_path, log=lambda _: None, workers=2, allow_train=True)
+    assert calls[1:] == [[(1, 0.04), (0, 0.08)]]
+    assert [r["config"]["train"]["lr"] for r in parts["seeds"] + parts["edge_rates"]] == [0.04, 0.08]

@@ -27,7 +27,7 @@ import yaml
 
 from kcl.chapter_list import CHAPTERS, Chapter  # noqa: F401 (the registry, read through here)
 from kcl.stats import _without, estimate_text
-from kcl.store import ResultStore
+from kcl.store import ResultStore, config_key
 from kcl.sweep import run_sweep
 
 PROFILES = ("smoke", "cpu", "gpu")
@@ -183,7 +183,8 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     ``"edge_rates"`` adds one rate beyond an edge peak (``follow_ups``). Trains only what is missing,
     and only if ``allow_train`` (never for a chapter ``superseded_by`` another, outside the smoke
     profile: ``ValueError``); with ``checkpoint_dir`` a killed run resumes where it stopped;
-    ``workers`` runs that many configs at once (``kcl.sweep.run_sweep``); ``ranks`` trains each on
+    ``workers`` runs that many configs at once (``kcl.sweep.run_sweep``; the reruns of every part
+    share one pool, the seeds' first); ``ranks`` trains each on
     that many processes (``kcl.parallel``: the same run, sooner), one or the other; ``compiled``
     trains through ``torch.compile`` (``kcl.train.train``). ``where`` (``config_filter``) trains and
     returns only the runs it accepts: the rest stay missing, so the reruns come only from what is
@@ -236,8 +237,13 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     main = stored(main_store, configs) if where else out["main"]
     reruns_by_part = (follow_ups(chapter, main) if all(main)
                       else ready_follow_ups(chapter, configs, ResultStore(main_store)))
+    # every kind of rerun depends on the main sweep alone: one pool trains them all, so that with
+    # workers > 1 a seed rerun and an edge rate run side by side (in turn, each part waited for the
+    # last)
+    together = list({config_key(c): c for reruns in reruns_by_part.values() for c in chosen(reruns)}.values())
+    by_key = {config_key(c): r for c, r in zip(together, sweep(main_store, together, spec=spec) if together else [])}
     for part, reruns in reruns_by_part.items():
-        out[part] = sweep(main_store, reruns, spec=spec) if reruns else []
+        out[part] = [by_key[config_key(c)] for c in chosen(reruns)]
     return out
 
 

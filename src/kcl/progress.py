@@ -25,7 +25,7 @@ from kcl.sweep import Plan, plan
 @dataclass
 class _StoredSweeps:
     """How far a chapter's stored records decide its sweeps, read without training (``_stored_sweeps``;
-    ``chapter_parts`` walks the same way but trains each part before the next)."""
+    ``chapter_parts`` walks the same way but trains the pilot, the main sweep and then all reruns)."""
 
     pilot: tuple[ResultStore, list, dict] | None  # (store, configs, spec); None without a pilot
     grid: list | None  # the pilot's rates: None without a pilot or while it is incomplete
