@@ -73,7 +73,8 @@ def test_runs_csv_is_offered(site):
 
 
 def test_glued_numbers_come_from_the_record(site):
-    from kcl.chapters import CHAPTERS, chapter_records, verdict
+    from kcl.calibration import verdict
+    from kcl.chapters import CHAPTERS, chapter_records
 
     (record,) = chapter_records("reference", "cpu", log=lambda _: None)
     html = (site / "notebooks/reference.html").read_text()

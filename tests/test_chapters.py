@@ -53,31 +53,6 @@ def test_records_round_trip_to_their_config(tmp_path):
     assert config_key(chapters.record_config(record)) == record["key"]
 
 
-@pytest.mark.parametrize("ci, outcome", [((1.81, 1.9), "reproduced"), ((1.7, 1.79), "not reproduced"),
-                                         ((1.7, 1.85), "inconclusive"), ((1.8, 1.9), "reproduced")])
-def test_verdict_uses_the_whole_interval(ci, outcome):
-    record = {"key": "k", "result": {"R": sum(ci) / 2, "R_ci": list(ci)}}
-    assert chapters.verdict(record, 1.8).outcome == outcome
-
-
-def test_the_calibration_verdict_joins_the_first_pages_table_under_its_own_rule():
-    """R = 1.75 [1.70, 1.85] against 1.8: results 1–4's rule would say reproduced (1.8 is inside the
-    interval); the calibration's says inconclusive, and the table must say what its rule says."""
-    from kcl import stats
-
-    v = chapters.verdict({"key": "k", "result": {"R": 1.75, "R_ci": [1.70, 1.85]}}, 1.8, claim="the benchmark")
-    assert stats.judge("the benchmark", 1.8, 1.75, 1.70, 1.85, kind="at_least").outcome == "reproduced"
-    (row,) = stats.verdicts_table([stats.Section("calibration", [v])]).to_dict("records")
-    assert row == {"section": "calibration", "claim": "the benchmark", "target": "≥ 1.8",
-                   stats.OURS: "1.750 [1.700, 1.850]", stats.NON_EMBEDDING: "", "verdict": "inconclusive"}
-    assert v.sentence().endswith("→ **inconclusive**")
-
-
-def test_verdict_rejects_a_figure_outside_its_interval():
-    with pytest.raises(ValueError, match="not inside"):
-        chapters.verdict({"key": "k", "result": {"R": 2.0, "R_ci": [1.0, 1.5]}}, 1.8)
-
-
 def test_controls_have_known_answers(tmp_path):
     """D = T^L: the uniform predictor stores 0 bits, the oracle R^max (paper Def. 4.1)."""
     record = ResultStore(tmp_path).put(TINY, fake_result())

@@ -1,5 +1,5 @@
 """The calibration chapter's verdict (issue 2): the reference record against its target, by the
-chapter's own rule (``kcl.chapters.Verdict``: the whole bootstrap interval at or above it), and every
+chapter's own rule (``Verdict``: the whole bootstrap interval at or above it), and every
 other stored run of the same configuration beside it.
 
 A bootstrap interval over people says how much the figure depends on which people were drawn, not
@@ -13,15 +13,70 @@ distinct figures they give: two reruns by the same code come back bit for bit).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from kcl.catalog import run_records, trained_as
-from kcl.chapters import Verdict, repo_root, verdict
-from kcl.stats import Section
+from kcl.chapters import repo_root
+from kcl.stats import Section, estimate_text
 
 CLAIM = "the reference benchmark's R (2-layer GPT2, d = 32, bioD, 1000 exposures)"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A claim checked against a measured figure and its interval, by the calibration chapter's rule
+    (issue 2: the whole interval against the threshold), not by results 1–4's (``kcl.stats.judge``).
+    It has the fields ``kcl.stats.verdicts_table`` reads, so the first page lists it with theirs."""
+
+    threshold: float
+    value: float
+    low: float
+    high: float
+    claim: str = "R at the threshold or above"
+    non_embedding: float | None = None  # R per non-embedding parameter, shown beside it
+
+    @property
+    def paper_figure(self) -> str:
+        """The target with its sign, as a results 1–4 ``Judgement`` states it."""
+        return f"≥ {self.threshold:.4g}"
+
+    @property
+    def ours(self) -> str:
+        return estimate_text(self.value, self.low, self.high)
+
+    @property
+    def verdict(self) -> str:
+        return self.outcome  # the whole interval decides: there is no estimate-alone reading to add
+
+    def sentence(self) -> str:
+        return f"{self.claim}: target {self.paper_figure}; ours {self.ours} → **{self.outcome}**"
+
+    @property
+    def outcome(self) -> str:
+        """``reproduced`` if the whole interval reaches the threshold, ``not reproduced`` if the
+        whole interval is below it, else ``inconclusive``."""
+        if self.low >= self.threshold:
+            return "reproduced"
+        if self.high < self.threshold:
+            return "not reproduced"
+        return "inconclusive"
+
+
+def verdict(record: dict, threshold: float, claim: str = Verdict.claim) -> Verdict:
+    """The verdict on R (paper count) of one record against ``threshold`` bits/param; ``claim`` names
+    it in a table of verdicts."""
+    from kcl.stats import r_interval
+
+    r = record["result"]
+    low, high = r_interval(r)
+    if not (np.isfinite(r["R"]) and low <= r["R"] <= high):
+        raise ValueError(f"record {record.get('key')}: R={r['R']} is not inside its interval [{low}, {high}]")
+    return Verdict(threshold=threshold, value=r["R"], low=low, high=high, claim=claim,
+                   non_embedding=r.get("R_non_embedding"))
 
 
 #: the calibration chapter's store, under results/

@@ -1,4 +1,5 @@
-"""What a chapter notebook calls: its records for a profile, its controls and its verdict.
+"""What a chapter notebook calls: its records for a profile and its controls (the verdicts: results
+1–4 by ``kcl.stats.judge``, the calibration chapter by ``kcl.calibration.verdict``).
 
 A chapter (``kcl.chapter_list.CHAPTERS``) names one sweep file per profile:
 
@@ -18,15 +19,13 @@ import dataclasses
 import functools
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import yaml
 
 from kcl.chapter_list import CHAPTERS, Chapter  # noqa: F401 (the registry, read through here)
-from kcl.stats import _without, estimate_text
+from kcl.stats import _without
 from kcl.store import ResultStore, config_key
 from kcl.sweep import run_sweep
 
@@ -307,8 +306,9 @@ def parts_or_pending(chapter: str, profile: str = "cpu", *, allow_train: bool = 
 
     try:
         return chapter_parts(chapter, profile, allow_train=allow_train, log=log), ""
-    except MissingResultsError as err:  # parts run in order: only the first incomplete one is counted
-        missing = (f"{_runs(len(err.missing))} of its first incomplete part still missing, and any parts after "
+    except MissingResultsError as err:  # pilot, main sweep, reruns in turn: only the first incomplete is counted
+        missing = (f"{_runs(len(err.missing))} of its first incomplete stage (pilot, main sweep or reruns) "
+                   f"still missing, and any stages after "
                    f"it follow (`kcl chapter {chapter} --dry-run` lists them with their estimated cost; "
                    f"`kcl chapter {chapter} --workers 2` computes them)")
         return None, f"*Pending: {CHAPTERS[chapter].title} — {missing}; this part appears once they are committed.*"
@@ -344,59 +344,6 @@ def controls(record: dict) -> dict:
         losses = person_losses(bios, loss, correct, dataset.n_people, len(dataset.attributes))
         out[kind] = capacity(dataset, losses, record["result"]["params"], bootstrap=0)
     return out
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A claim checked against a measured figure and its interval, by the calibration chapter's rule
-    (issue 2: the whole interval against the threshold), not by results 1–4's (``kcl.stats.judge``).
-    It has the fields ``kcl.stats.verdicts_table`` reads, so the first page lists it with theirs."""
-
-    threshold: float
-    value: float
-    low: float
-    high: float
-    claim: str = "R at the threshold or above"
-    non_embedding: float | None = None  # R per non-embedding parameter, shown beside it
-
-    @property
-    def paper_figure(self) -> str:
-        """The target with its sign, as a results 1–4 ``Judgement`` states it."""
-        return f"≥ {self.threshold:.4g}"
-
-    @property
-    def ours(self) -> str:
-        return estimate_text(self.value, self.low, self.high)
-
-    @property
-    def verdict(self) -> str:
-        return self.outcome  # the whole interval decides: there is no estimate-alone reading to add
-
-    def sentence(self) -> str:
-        return f"{self.claim}: target {self.paper_figure}; ours {self.ours} → **{self.outcome}**"
-
-    @property
-    def outcome(self) -> str:
-        """``reproduced`` if the whole interval reaches the threshold, ``not reproduced`` if the
-        whole interval is below it, else ``inconclusive``."""
-        if self.low >= self.threshold:
-            return "reproduced"
-        if self.high < self.threshold:
-            return "not reproduced"
-        return "inconclusive"
-
-
-def verdict(record: dict, threshold: float, claim: str = Verdict.claim) -> Verdict:
-    """The verdict on R (paper count) of one record against ``threshold`` bits/param; ``claim`` names
-    it in a table of verdicts."""
-    from kcl.stats import r_interval
-
-    r = record["result"]
-    low, high = r_interval(r)
-    if not (np.isfinite(r["R"]) and low <= r["R"] <= high):
-        raise ValueError(f"record {record.get('key')}: R={r['R']} is not inside its interval [{low}, {high}]")
-    return Verdict(threshold=threshold, value=r["R"], low=low, high=high, claim=claim,
-                   non_embedding=r.get("R_non_embedding"))
 
 
 def _runs(n: int) -> str:
