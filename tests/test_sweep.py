@@ -217,6 +217,27 @@ def test_worker_threads_bind_training_too(monkeypatch):
         torch.set_num_threads(threads)
 
 
+def test_a_lone_run_of_several_workers_trains_on_a_workers_share_of_the_cores(tmp_path, monkeypatch):
+    """One missing run with ``workers=2`` trains in the sweep's own process: on half the cores, as
+    a worker would (on all of them, two such sweeps side by side oversubscribed two cores), and
+    the threads are given back afterwards."""
+    import torch
+
+    monkeypatch.setattr(sweep_mod.os, "cpu_count", lambda: 4)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    seen = []
+
+    def run_fn(config):
+        seen.append((torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")))
+        return {"i": config.i}
+
+    run_sweep(ResultStore(tmp_path), [Cfg(i=1)], run_fn, workers=2, log=lambda _: None)
+    run_sweep(ResultStore(tmp_path), [Cfg(i=2)], run_fn, workers=1, log=lambda _: None)
+    assert seen == [(2, "2"), (before, None)]
+    assert torch.get_num_threads() == before and "OMP_NUM_THREADS" not in os.environ
+
+
 def test_idle_workers_take_more_configs_which_are_stored_not_returned(tmp_path):
     import dataclasses
 
