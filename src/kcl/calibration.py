@@ -21,7 +21,7 @@ import pandas as pd
 
 from kcl.catalog import run_records, trained_as
 from kcl.chapters import repo_root
-from kcl.stats import Section, estimate_text
+from kcl.stats import Section, estimate_text, r_interval
 
 CLAIM = "the reference benchmark's R (2-layer GPT2, d = 32, bioD, 1000 exposures)"
 
@@ -69,8 +69,6 @@ class Verdict:
 def verdict(record: dict, threshold: float, claim: str = Verdict.claim) -> Verdict:
     """The verdict on R (paper count) of one record against ``threshold`` bits/param; ``claim`` names
     it in a table of verdicts."""
-    from kcl.stats import r_interval
-
     r = record["result"]
     low, high = r_interval(r)
     if not (np.isfinite(r["R"]) and low <= r["R"] <= high):
