@@ -90,10 +90,7 @@ def _limit_threads(threads: int, parent_pid: int | None = None) -> None:
     """A sweep worker's initializer: ``threads`` torch threads (one per core it is meant to use).
     OMP_NUM_THREADS too, which ``kcl.train.train`` respects instead of taking every core. With
     ``parent_pid``, the worker also exits once that process is gone (``_exit_with_parent``)."""
-    import torch
-
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    torch.set_num_threads(threads)
+    _set_threads(threads, str(threads))
     if parent_pid is not None:
         _exit_with_parent(parent_pid)
 
@@ -105,19 +102,24 @@ def _threads(threads: int | None):
     if threads is None:
         yield
         return
-    import torch
-
-    before, env = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    torch.set_num_threads(threads)
+    before = _set_threads(threads, str(threads))
     try:
         yield
     finally:
-        torch.set_num_threads(before)
-        if env is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
-        else:
-            os.environ["OMP_NUM_THREADS"] = env
+        _set_threads(*before)
+
+
+def _set_threads(threads: int, omp_num_threads: str | None) -> tuple[int, str | None]:
+    """Set torch's threads and OMP_NUM_THREADS (None: unset); returns both as they were."""
+    import torch
+
+    before = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+    if omp_num_threads is None:
+        os.environ.pop("OMP_NUM_THREADS", None)
+    else:
+        os.environ["OMP_NUM_THREADS"] = omp_num_threads
+    torch.set_num_threads(threads)
+    return before
 
 
 def _exit_with_parent(parent_pid: int, every: float = 2.0) -> None:
