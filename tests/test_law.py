@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kcl import knobs, law
+from kcl import knobs, law, stats
 
 BITS = {"bits_name": 10.0, "bits_value": 80.0, "bits_diversity": 5.0, "max_bits_name": 12.0,
         "max_bits_value": 90.0, "max_bits_diversity": 6.0, "accuracy_mean": 0.3, "R_max": 3.0}
@@ -112,3 +112,12 @@ def test_the_ratio_to_result_1s_addendum_divides_its_figure_by_the_100_exposure_
     assert "addendum" in judged.claim and judged.kind == "at_most" and judged.paper == 2.0
     assert (judged.value, judged.low, judged.high) == pytest.approx((4.0, 3.0, 5.5))  # 1.8/0.6 and 2.2/0.4
     assert judged.outcome == "not reproduced"
+
+
+def test_result_2_judges_the_other_data_types_against_our_bios_figure_and_says_so():
+    main = [record(1e-2, 0.8, name="bioS"), record(1e-2, 1.0, name="bioS-simple")]
+    bios, simple = law.claims_result2(main, [])
+    assert bios.sentence().startswith("bioS: R(F) at 1000 exposures: paper ≥ 2;")
+    assert simple.paper == 0.8 and simple.sentence().startswith("bioS-simple: R(F) about bioS's (0.800): our bioS ≈ 0.8;")
+    rows = stats.verdicts_table([("committed", [bios, simple])]).to_dict("records")
+    assert [row["target"] for row in rows] == ["≥ 2", "our bioS ≈ 0.8"]

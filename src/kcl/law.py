@@ -256,7 +256,7 @@ def claims_result2(main: list[dict], seeds: list[dict]) -> list[Judgement]:
         for name, other in heads.items():
             if name != "bioS":
                 out.append(judge(f"{name}: R(F) about bioS's ({h['R']:.3f})", h["R"], other["R"], other["low"],
-                                 other["high"], "about", other["non_embedding"]))
+                                 other["high"], "about", other["non_embedding"], source="our bioS"))
     return out
 
 

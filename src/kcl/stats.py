@@ -61,6 +61,7 @@ class Judgement:
     low: float
     high: float
     non_embedding: float | None = None  # the same estimate per non-embedding parameter, where it is one of R
+    source: str = "paper"  # whose figure ``paper`` is: the paper's, or for result 2's "≈ bioS" claims "our bioS"
 
     @property
     def gap(self) -> float:
@@ -105,19 +106,20 @@ class Judgement:
 
     def sentence(self) -> str:
         beside = "" if self.non_embedding is None else f" ({self.non_embedding:.3f} per non-embedding parameter)"
-        return f"{self.claim}: paper {self.paper_figure}; ours {self.ours}{beside} → **{self.verdict}**"
+        return f"{self.claim}: {self.source} {self.paper_figure}; ours {self.ours}{beside} → **{self.verdict}**"
 
 
 def judge(claim: str, paper: float, value: float, low: float, high: float, kind: str = "about",
-          non_embedding: float | None = None) -> Judgement:
+          non_embedding: float | None = None, source: str = "paper") -> Judgement:
     """The verdict of the protocol on one claim (see the module docstring); ``non_embedding``, for a
-    figure of R, is the same estimate per non-embedding parameter, shown beside it, never judged."""
+    figure of R, is the same estimate per non-embedding parameter, shown beside it, never judged;
+    ``source`` says whose figure the target is where it is not the paper's."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if not (math.isfinite(value) and low <= value <= high):
         raise ValueError(f"{claim}: the estimate {value} is not inside its interval [{low}, {high}]")
     return Judgement(claim, float(paper), kind, float(value), float(low), float(high),
-                     None if non_embedding is None else float(non_embedding))
+                     None if non_embedding is None else float(non_embedding), source)
 
 
 def r_interval(result: dict) -> tuple[float, float]:
@@ -296,7 +298,7 @@ def verdicts_table(sections: Iterable[tuple]):
             rows.append({"section": section, "claim": note.replace("*", "").strip(), "target": "", OURS: "",
                          NON_EMBEDDING: "", "verdict": verdict})
             continue
-        rows += [{"section": section, "claim": j.claim, "target": j.paper_figure, OURS: j.ours,
+        rows += [{"section": section, "claim": j.claim, "target": j.paper_figure if j.source == "paper" else f"{j.source} {j.paper_figure}", OURS: j.ours,
                   NON_EMBEDDING: "" if j.non_embedding is None else f"{j.non_embedding:.3f}", "verdict": j.verdict}
                  for j in judgements]
     return pd.DataFrame(rows, columns=["section", "claim", "target", OURS, NON_EMBEDDING, "verdict"]).fillna("")
