@@ -45,6 +45,11 @@ class Verdict:
         return f"≥ {self.threshold:.4g}"
 
     @property
+    def target(self) -> str:
+        """The first page's target column (``kcl.stats.verdicts_table``): the issue's threshold."""
+        return self.paper_figure
+
+    @property
     def ours(self) -> str:
         return estimate_text(self.value, self.low, self.high)
 

@@ -101,12 +101,17 @@ class Judgement:
         return f"{SIGNS[self.kind]} {self.paper:.4g}"
 
     @property
+    def target(self) -> str:
+        """``paper_figure`` with whose figure it is where not the paper's: "our bioS ≈ 0.8143"."""
+        return self.paper_figure if self.source == "paper" else f"{self.source} {self.paper_figure}"
+
+    @property
     def ours(self) -> str:
         return estimate_text(self.value, self.low, self.high)
 
     def sentence(self) -> str:
         beside = "" if self.non_embedding is None else f" ({self.non_embedding:.3f} per non-embedding parameter)"
-        return f"{self.claim}: {self.source} {self.paper_figure}; ours {self.ours}{beside} → **{self.verdict}**"
+        return f"{self.claim}: {'paper ' if self.source == 'paper' else ''}{self.target}; ours {self.ours}{beside} → **{self.verdict}**"
 
 
 def judge(claim: str, paper: float, value: float, low: float, high: float, kind: str = "about",
@@ -298,7 +303,7 @@ def verdicts_table(sections: Iterable[tuple]):
             rows.append({"section": section, "claim": note.replace("*", "").strip(), "target": "", OURS: "",
                          NON_EMBEDDING: "", "verdict": verdict})
             continue
-        rows += [{"section": section, "claim": j.claim, "target": j.paper_figure if j.source == "paper" else f"{j.source} {j.paper_figure}", OURS: j.ours,
+        rows += [{"section": section, "claim": j.claim, "target": j.target, OURS: j.ours,
                   NON_EMBEDDING: "" if j.non_embedding is None else f"{j.non_embedding:.3f}", "verdict": j.verdict}
                  for j in judgements]
     return pd.DataFrame(rows, columns=["section", "claim", "target", OURS, NON_EMBEDDING, "verdict"]).fillna("")
