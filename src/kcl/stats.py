@@ -111,7 +111,7 @@ class Judgement:
 
     def sentence(self) -> str:
         beside = "" if self.non_embedding is None else f" ({self.non_embedding:.3f} per non-embedding parameter)"
-        return f"{self.claim}: {'paper ' if self.source == 'paper' else ''}{self.target}; ours {self.ours}{beside} → **{self.verdict}**"
+        return f"{self.claim}: {self.source} {self.paper_figure}; ours {self.ours}{beside} → **{self.verdict}**"
 
 
 def judge(claim: str, paper: float, value: float, low: float, high: float, kind: str = "about",
