@@ -78,6 +78,13 @@ CHAPTERS = {
         threshold=2.0, seeds=(1, 2), seed_group="data.name", edge_rates=True,
         smoke=_SMOKE_BIOS, smoke_grid={"data.name": ["bioS", "bioS-simple", "bioR-proxy"], **_SMOKE_BIOS_RATES},
     ),
+    "result2-v4": Chapter(
+        title="Result 2, protocol v4: bioS, bioS-simple and the bioR proxy with subword tokens",
+        sweeps={"cpu": "sweeps/result2-v4.yaml", "gpu": "sweeps/gpu/result2-v4.yaml"},
+        claim="bioS-simple and bioR also reach about 2 bits per parameter, slightly below bioS (Result 2)",
+        threshold=2.0, seeds=(1, 2), seed_group="data.name", edge_rates=True,
+        smoke=_SMOKE_BIOS, smoke_grid={"data.name": ["bioS", "bioS-simple", "bioR-proxy"], **_SMOKE_BIOS_RATES},
+    ),
     "result1-bios": Chapter(
         title="Result 1(b) on bioS: result 2's bioS point below the capacity boundary",
         # addendum 2026-11-30 (book/protocol.md): N = 1000 and 2000 so that R^max ≤ 1.8

@@ -215,7 +215,8 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     def sweep(folder: Path, configs, more=None, spec=None) -> list[dict]:
         return run_sweep(ResultStore(folder), chosen(configs),
                          functools.partial(run, progress=progress and workers == 1, checkpoint_dir=checkpoint_dir,
-                                           ranks=ranks, compiled=compiled or sweep_compiled(spec or {})),
+                                           ranks=ranks, compiled=compiled or sweep_compiled(spec or {}),
+                                           weights_dir=folder),
                          cost_fn=sweep_cost(workers, ranks), log=log, allow_train=allow_train, recompute_hint=hint,
                          workers=workers, more=more, trained_share_fn=under_way)
 

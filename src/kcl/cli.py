@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     records = run_sweep(store, configs,
                         functools.partial(run, checkpoint_dir=args.checkpoints, checkpoint_every=args.checkpoint_every,
                                           progress=progress, device=args.device, ranks=args.ranks,
-                                          compiled=compiled),
+                                          compiled=compiled, weights_dir=store.root),
                         cost_fn=sweep_cost(args.workers, args.ranks), dry_run=args.dry_run, workers=args.workers,
                         trained_share_fn=functools.partial(checkpoint_progress, checkpoint_dir=args.checkpoints))
     for record in records:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import itertools
 import typing
 import time
@@ -23,6 +24,7 @@ from kcl.cost import CostModel, Work, machine_cost_model
 from kcl.data import DataConfig, make_dataset
 from kcl.models import ModelConfig, build_model, default_width
 from kcl.params import count_parameters
+from kcl.store import config_key, temp_path
 from kcl.parallel import check_ranks, train_data_parallel
 from kcl.train import TrainConfig, estimate_steps, pick_device, train
 
@@ -68,10 +70,13 @@ def build(config: RunConfig):
 
 
 def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoint_every: float = 300.0,
-        progress: bool = True, device: str = "auto", ranks: int = 1, compiled: bool = False) -> dict:
+        progress: bool = True, device: str = "auto", ranks: int = 1, compiled: bool = False,
+        weights_dir: str | Path | None = None) -> dict:
     """Train and measure one config; returns the result part of its record. ``ranks > 1`` trains
     it data parallel on that many processes (``kcl.parallel``; the same run, sooner);
-    ``compiled`` steps through ``torch.compile`` (``kcl.train.train``; the same run, faster)."""
+    ``compiled`` steps through ``torch.compile`` (``kcl.train.train``; the same run, faster).
+    ``weights_dir``: the trained model is saved there as ``<key>.safetensors`` (``weights_file``),
+    before the record exists, so a stored record's weights are there too."""
     dataset, model = build(config)
     params = count_parameters(model, dataset.used_token_ids())
     ckpt = _checkpoint_file(config, checkpoint_dir)
@@ -89,6 +94,8 @@ def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoi
     result["measure_seconds"] = round(time.monotonic() - t0, 2)
     result["train"] = summary
     result["data"] = dataset.describe()
+    if weights_dir is not None:
+        result["weights"] = save_weights(model, weights_file(config, weights_dir)).name
     if ckpt and ckpt.exists():
         ckpt.unlink()  # finished: the record is the result, the checkpoint is not kept
     return result
@@ -104,10 +111,42 @@ def measure(model, dataset, config: RunConfig, params: dict, bootstrap: int | No
     return result
 
 
+def weights_file(config: RunConfig, folder: str | Path) -> Path:
+    """Where a run's trained weights are kept: beside its record, ``<key>.safetensors``."""
+    return Path(folder) / f"{config_key(config)}.safetensors"
+
+
+def save_weights(model: torch.nn.Module, path: Path) -> Path:
+    """Save ``model``'s weights with safetensors (a tied matrix once), atomically: a temp file in
+    the same folder, then a rename, so no partial file is ever at ``path``."""
+    from safetensors.torch import save_model
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(path)
+    try:
+        save_model(model, str(tmp), metadata={"config_key": path.stem})
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def load_weights(config: RunConfig, folder: str | Path, device: str = "cpu"):
+    """The data set and the trained model of a stored run, from its weights in ``folder``; a
+    FileNotFoundError names the command that trains them when they are not there."""
+    from safetensors.torch import load_model
+
+    path = weights_file(config, folder)
+    if not path.is_file():
+        raise FileNotFoundError(f"no weights for {config.label()} at {path}: records written before runs "
+                                f"saved weights have none; retrain it with `kcl run` (same config, --store {folder})")
+    dataset, model = build(config)
+    load_model(model, str(path), device=device)
+    return dataset, model.eval()
+
+
 def _checkpoint_file(config: RunConfig, checkpoint_dir: str | Path | None) -> Path | None:
     """Where ``run`` keeps ``config``'s in-run checkpoint in ``checkpoint_dir`` (None: no folder)."""
-    from kcl.store import config_key
-
     return Path(checkpoint_dir) / f"{config_key(config)}.pt" if checkpoint_dir else None
 
 

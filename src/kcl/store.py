@@ -153,6 +153,12 @@ def _host_tag() -> str:
     return socket.gethostname().replace(".", "_")[:32] or "host"
 
 
+def temp_path(path: Path) -> Path:
+    """A hidden temp file beside ``path`` for an atomic write, ``.<name>.<host>.<pid>.<token>.tmp``:
+    ``ResultStore.clean_temp`` removes it once its writer is gone."""
+    return path.with_name(f".{path.name}.{_host_tag()}.{os.getpid()}.{secrets.token_hex(4)}{_TMP_SUFFIX}")
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     """Write via a temp file in the same directory, fsync, then ``os.replace`` onto ``path``.
 
@@ -160,7 +166,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
     ``.<name>.<host>.<pid>.<token>.tmp`` is hidden and never ends in ``.json``.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{_host_tag()}.{os.getpid()}.{secrets.token_hex(4)}{_TMP_SUFFIX}")
+    tmp = temp_path(path)
     try:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from kcl.data.base import GENDER, NAME, OTHER, VALUE, Bios, Dataset
 from kcl.data.biod import BioD, RandomStrings
-from kcl.data.bios import TEMPLATE_POOLS, Biographies
+from kcl.data.bios import TEMPLATE_POOLS, TOKENIZERS, Biographies
 from kcl.people import NamePools, check_count
 from kcl.store import KEYED_WHEN_SET, config_dict
 
@@ -43,6 +43,9 @@ class DataConfig:
     templates: str = field(default="bioS+bioR", metadata=KEYED_WHEN_SET)
     # random strings: symbols per person (alphabet T)
     length: int = 16
+    # bioS, bioS-simple, the bioR proxy: word-level tokens ("word") or the packaged byte-level BPE
+    # ("bpe", kcl.subword); keyed only when set, so word-level records keep their keys
+    tokenizer: str = field(default="word", metadata=KEYED_WHEN_SET)
 
     def __post_init__(self):
         if self.name not in DATASETS:
@@ -65,6 +68,11 @@ class DataConfig:
             object.__setattr__(self, "fillers", tuple(self.fillers))  # a list from Python stays hashable
         if self.templates not in TEMPLATE_POOLS:  # checked for every data set, as make_dataset's bios check it
             raise ValueError(f"templates must be one of {', '.join(map(repr, TEMPLATE_POOLS))}, got {self.templates!r}")
+        if self.tokenizer not in TOKENIZERS:
+            raise ValueError(f"tokenizer must be one of {', '.join(map(repr, TOKENIZERS))}, got {self.tokenizer!r}")
+        if self.tokenizer != "word" and self.name not in Biographies.KINDS:
+            raise ValueError(f"tokenizer {self.tokenizer!r} applies to {', '.join(Biographies.KINDS)}; "
+                             f"{self.name} has its own symbols: leave tokenizer at 'word'")
         if self.name == "random":
             check_count("length", self.length, 1)
             check_count("T", self.T, 2)
@@ -86,10 +94,12 @@ def data_label(data: dict, names_population: bool = False) -> str:
         fillers = data.get("fillers")  # left out of dicts at its default, 1-3 (KEYED_WHEN_SET)
         fillers = f",fillers={fillers[0]}-{fillers[1]}" if fillers else ""
         templates = f",templates={data['templates']}" if data.get("templates") else ""  # likewise
-        return f"bioR-proxy(N={n},M={data['rewrites']}{fillers}{templates})"
+        tokenizer = f",tok={data['tokenizer']}" if data.get("tokenizer") else ""
+        return f"bioR-proxy(N={n},M={data['rewrites']}{fillers}{templates}{tokenizer})"
     if data["name"] == "random":
         return f"random(N={n},length={data['length']},T={data['T']})"
-    return f"{data['name']}(N={n})"
+    tokenizer = f",tok={data['tokenizer']}" if data.get("tokenizer") else ""  # KEYED_WHEN_SET
+    return f"{data['name']}(N={n}{tokenizer})"
 
 
 @lru_cache(maxsize=8)
@@ -101,7 +111,7 @@ def make_dataset(config: DataConfig) -> Dataset:
     if config.name == "random":
         return RandomStrings(config.n_people, config.length, config.T, config.seed, pools)
     return Biographies(config.name, config.n_people, config.seed, pools, rewrites=config.rewrites,
-                       fillers=tuple(config.fillers), templates=config.templates)
+                       fillers=tuple(config.fillers), templates=config.templates, tokenizer=config.tokenizer)
 
 
 __all__ = ["DATASETS", "DataConfig", "data_label", "make_dataset", "Dataset", "Bios", "BioD", "RandomStrings",

@@ -24,8 +24,9 @@ from importlib import resources
 import numpy as np
 
 from kcl.data.base import GENDER, NAME, OTHER, VALUE, Bios, Dataset
-from kcl.people import (KNOWLEDGE_ATTRIBUTES, MONTHS, PRONOUNS, SENTENCE_ATTRIBUTES, NamePools,
-                        draw_people, value_lists)
+from kcl.people import (DAYS, FIRST_YEAR, KNOWLEDGE_ATTRIBUTES, MONTHS, N_YEARS, PRONOUNS,
+                        SENTENCE_ATTRIBUTES, NamePools, draw_people, value_lists)
+from kcl.subword import TOKENIZER_FILES, load_subword
 from kcl.tokenizer import Vocab, split_words
 
 ATTRIBUTES = KNOWLEDGE_ATTRIBUTES + ("company_city",)  # order of the ``attr`` marks
@@ -35,6 +36,9 @@ _EMPLOYER, _COMPANY_CITY = SENTENCE_ATTRIBUTES.index("employer"), SENTENCE_ATTRI
 
 #: the bioR proxy's template pools: bioS's and its own (result 2's), or bioS's alone
 TEMPLATE_POOLS = ("bioS+bioR", "bioS")
+#: the vocabularies a biography can be tokenized with: word level (``kcl.tokenizer``) or a trained
+#: subword tokenizer (``kcl.subword``)
+TOKENIZERS = ("word",) + tuple(TOKENIZER_FILES)
 
 
 @lru_cache(maxsize=None)
@@ -57,13 +61,17 @@ class Biographies(Dataset):
     KINDS = ("bioS", "bioS-simple", "bioR-proxy")
 
     def __init__(self, kind: str, n_people: int, seed: int = 0, pools: NamePools = NamePools(),
-                 rewrites: int = 40, fillers: tuple[int, int] = (1, 3), templates: str = "bioS+bioR"):
+                 rewrites: int = 40, fillers: tuple[int, int] = (1, 3), templates: str = "bioS+bioR",
+                 tokenizer: str = "word"):
         if kind not in self.KINDS:
             raise ValueError(f"data set must be one of {self.KINDS}, got {kind!r}")
         if kind == "bioR-proxy" and (not isinstance(rewrites, int) or rewrites < 1):
             raise ValueError(f"rewrites (M) must be an integer >= 1, got {rewrites!r}")
         if templates not in TEMPLATE_POOLS:
             raise ValueError(f"templates must be one of {', '.join(TEMPLATE_POOLS)}, got {templates!r}")
+        if tokenizer not in TOKENIZERS:
+            raise ValueError(f"tokenizer must be one of {', '.join(TOKENIZERS)}, got {tokenizer!r}")
+        self.tokenizer = tokenizer
         self.name, self.kind, self.seed, self.pools = kind, kind, seed, pools
         self.attributes = ATTRIBUTES
         self.people = draw_people(n_people, seed, pools)
@@ -79,8 +87,33 @@ class Biographies(Dataset):
 
     # -- vocabulary and pre-tokenized pieces ---------------------------------------------------
     def _build_vocab(self) -> None:
+        """The vocabulary and every piece of text pre-tokenized. Pieces carry the spaces they have
+        in the text (a word-level vocabulary ignores them; a subword one needs them)."""
         first, middle, last = self.pools.parts()
         values = _value_strings()
+        self.vocab = vocab = self._word_vocab(values) if self.tokenizer == "word" else load_subword(self.tokenizer)
+        enc = lambda text: tuple(vocab.encode(text))
+        self._name_parts = tuple([enc(" " + w) for w in pool] for pool in (first, middle, last))
+        fp, mp, lp = self._name_parts
+        self._name_ids = [fp[a] + mp[b] + lp[c]
+                          for a, b, c in self.people[["first", "middle", "last"]].itertuples(index=False)]
+        self._poss_suffix = enc("'s")
+        self._pronoun = [(_single(enc(" " + s), s), _single(enc(" " + p), p)) for s, p in PRONOUNS]
+        t = self.people
+        dates: dict = {}
+        by_attr = {"birth_date": [dates.setdefault(key, enc(_date_text(*key)))
+                                  for key in zip(t.birth_month, t.birth_day, t.birth_year)]}
+        for attr, column in (("birth_city", "birth_city"), ("university", "university"),
+                             ("major", "major"), ("employer", "employer"), ("company_city", "employer")):
+            encoded = [enc(" " + s) for s in values[attr]]
+            by_attr[attr] = [encoded[i] for i in t[column]]
+        self._values = [by_attr[a] for a in SENTENCE_ATTRIBUTES]
+        self._templates = [[self._parse(t) for t in self.template_pool[a]] for a in SENTENCE_ATTRIBUTES]
+        self._filler = [self._parse(t) for t in self.filler_pool]
+
+    def _word_vocab(self, values: dict[str, list[str]]) -> Vocab:
+        """Every word the generator can emit, in a fixed order (the ids of earlier records)."""
+        first, middle, last = self.pools.parts()
         words = [w for pool in (first, middle, last) for w in pool]
         words += [w for pair in PRONOUNS for w in pair] + split_words("'s")
         words += list(MONTHS) + [str(d) for d in range(1, 29)] + [","]
@@ -90,24 +123,7 @@ class Biographies(Dataset):
         for pool in list(self.template_pool.values()) + [self.filler_pool]:
             words += [w for t in pool for w in split_words(t.replace("{subj}", "").replace("{poss}", "")
                                                            .replace("{value}", ""))]
-        self.vocab = vocab = Vocab.build(words)
-        enc = vocab.encode
-        self._name_ids = [tuple(vocab.id(w) for w in (first[a], middle[b], last[c]))
-                          for a, b, c in self.people[["first", "middle", "last"]].itertuples(index=False)]
-        self._poss_suffix = tuple(enc("'s"))
-        self._pronoun = [(vocab.id(s), vocab.id(p)) for s, p in PRONOUNS]
-        month_ids = [vocab.id(m) for m in MONTHS]
-        comma = vocab.id(",")
-        t = self.people
-        by_attr = {"birth_date": [(month_ids[m], vocab.id(str(d)), comma, vocab.id(str(y)))
-                                  for m, d, y in zip(t.birth_month, t.birth_day, t.birth_year)]}
-        for attr, column in (("birth_city", "birth_city"), ("university", "university"),
-                             ("major", "major"), ("employer", "employer"), ("company_city", "employer")):
-            encoded = [tuple(enc(s)) for s in values[attr]]
-            by_attr[attr] = [encoded[i] for i in t[column]]
-        self._values = [by_attr[a] for a in SENTENCE_ATTRIBUTES]
-        self._templates = [[self._parse(t) for t in self.template_pool[a]] for a in SENTENCE_ATTRIBUTES]
-        self._filler = [self._parse(t) for t in self.filler_pool]
+        return Vocab.build(words)
 
     def _parse(self, template: str) -> tuple[bool, tuple[int, ...], tuple[int, ...]]:
         """(possessive head?, tokens between head and value, tokens after the value)."""
@@ -115,7 +131,7 @@ class Biographies(Dataset):
         if not template.startswith(head):
             raise ValueError(f"template must start with {{subj}} or {{poss}}: {template!r}")
         pre, _, post = template[len(head):].partition("{value}")
-        return head == "{poss}", tuple(self.vocab.encode(pre)), tuple(self.vocab.encode(post))
+        return head == "{poss}", tuple(self.vocab.encode(pre.rstrip())), tuple(self.vocab.encode(post))
 
     # -- rendering -----------------------------------------------------------------------------
     def render(self, people, rng, *, exposure=0, measure=False, with_meta=False) -> Bios:
@@ -212,16 +228,20 @@ class Biographies(Dataset):
         """Token ids of the N people's full names."""
         return list(self._name_ids)
 
+    def name_part_sequences(self) -> tuple[list[tuple[int, ...]], ...]:
+        """Token ids of every first, middle and last name of the pools (a name is one of each)."""
+        return self._name_parts
+
     def value_sequences(self, attr: int) -> list[tuple[int, ...]]:
         """Token ids of every possible value of attribute ``attr`` (its whole value set)."""
         name = ATTRIBUTES[attr]
         vocab = self.vocab
         if name == "birth_date":
-            return [(vocab.id(m), vocab.id(str(d)), vocab.id(","), vocab.id(str(y)))
-                    for m in MONTHS for d in range(1, 29) for y in range(1900, 2100)]
+            return [tuple(vocab.encode(_date_text(m, d, y)))
+                    for m in range(len(MONTHS)) for d in range(1, DAYS + 1) for y in range(FIRST_YEAR, FIRST_YEAR + N_YEARS)]
         if name == "gender":
             return [(s,) for s, _ in self._pronoun]
-        return sorted({tuple(vocab.encode(v)) for v in _value_strings()[name]})
+        return sorted({tuple(vocab.encode(" " + v)) for v in _value_strings()[name]})
 
     def attribute_sizes(self) -> dict[str, int]:
         return value_lists().attribute_sizes
@@ -252,6 +272,19 @@ class Biographies(Dataset):
 
     def counted_attributes(self) -> tuple[int, ...]:
         return tuple(ATTRIBUTES.index(a) for a in KNOWLEDGE_ATTRIBUTES)
+
+
+def _date_text(month: int, day: int, year: int) -> str:
+    """A birth date as the text renders it, from the people table's columns (month as an index)."""
+    return f" {MONTHS[month]} {day}, {year}"
+
+
+def _single(ids: tuple[int, ...], word: str) -> int:
+    """The one token of ``word``: the gender bit is read at a pronoun as a two-way choice between
+    two tokens, so each pronoun must be one token."""
+    if len(ids) != 1:
+        raise ValueError(f"the pronoun {word!r} must be one token of the vocabulary, got {len(ids)}")
+    return ids[0]
 
 
 def _take(bios: Bios, people: np.ndarray, with_meta: bool) -> Bios:
