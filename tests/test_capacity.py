@@ -20,10 +20,13 @@ def control_capacity(ds, kind):
 BIOS = DataConfig(name="bioS", n_people=80, seed=1)
 BIOD = DataConfig(name="bioD", n_people=150, K=3, C=2, D=6, L=2, T=5, pools=(20, 20, 20))
 RANDOM = DataConfig(name="random", n_people=40, length=6, T=9, pools=(10, 10, 10))
+# subword tokens (protocol v4): names and values span several tokens, with the paper's name pools
+BPE = [DataConfig(name=name, n_people=60, seed=2, tokenizer="bpe", rewrites=3)
+       for name in ("bioS", "bioS-simple", "bioR-proxy")]
 
 
 @pytest.mark.parametrize("cfg", [BIOS, DataConfig(name="bioS-simple", n_people=50),
-                                 DataConfig(name="bioR-proxy", n_people=50, rewrites=3)])
+                                 DataConfig(name="bioR-proxy", n_people=50, rewrites=3), *BPE])
 def test_uniform_predictor_stores_exactly_zero_bits_on_bios(cfg):
     ds = make_dataset(cfg)
     out = control_capacity(ds, "uniform")
@@ -34,7 +37,7 @@ def test_uniform_predictor_stores_exactly_zero_bits_on_bios(cfg):
     assert out["accuracy_mean"] == 0
 
 
-@pytest.mark.parametrize("cfg", [BIOS, BIOD, RANDOM, DataConfig(name="bioR-proxy", n_people=50, rewrites=3)])
+@pytest.mark.parametrize("cfg", [BIOS, BIOD, RANDOM, DataConfig(name="bioR-proxy", n_people=50, rewrites=3), *BPE])
 def test_oracle_reaches_r_max_exactly(cfg):
     ds = make_dataset(cfg)
     out = control_capacity(ds, "oracle")

@@ -22,11 +22,14 @@ from kcl.data import GENDER, NAME, VALUE, Bios, Dataset
 
 
 def _prefix_counts(sequences) -> Counter:
+    """How many sequences start with each prefix; a whole sequence ``s`` also counts at
+    ``s + ("end",)``."""
     counts = Counter()
     for seq in sequences:
         seq = tuple(seq)
         for j in range(len(seq) + 1):
             counts[seq[:j]] += 1
+        counts[seq + ("end",)] += 1
     return counts
 
 
@@ -50,6 +53,32 @@ def _spans(mask: np.ndarray, key: np.ndarray):
         yield idx[s], idx[e - 1] + 1, key[idx[s]]
 
 
+def _name_part_sequences(dataset: Dataset) -> list[list[tuple[int, ...]]]:
+    """The token sequences of every first, middle and last name of the data set's pools: its own
+    where it has them (subword tokens), else one token per name part (word-level, bioD)."""
+    if hasattr(dataset, "name_part_sequences"):
+        return [list(pool) for pool in dataset.name_part_sequences()]
+    return [[(dataset.vocab.id(w),) for w in pool] for pool in dataset.pools.parts()]
+
+
+def _name_span_losses(span: np.ndarray, parts: list[Counter]) -> np.ndarray:
+    """Losses along a full name under independent uniform first, middle and last names: the span
+    is read part by part, each part's tokens scored in its pool's prefix tree. The pools' token
+    sequences form prefix codes, so each part ends where its pool's tree has a whole name."""
+    out, start = np.empty(len(span)), 0
+    for counts in parts:
+        end = start + 1
+        while end <= len(span) and counts[tuple(span[start:end])] and not counts[tuple(span[start:end]) + ("end",)]:
+            end += 1
+        if end > len(span) or not counts[tuple(span[start:end])]:
+            raise ValueError(f"a name span of {len(span)} tokens is not one first, middle and last name of the pools")
+        out[start:end] = _span_losses(span[start:end], counts)
+        start = end
+    if start != len(span):
+        raise ValueError(f"a name span of {len(span)} tokens is not one first, middle and last name of the pools")
+    return out
+
+
 def control_losses(dataset: Dataset, bios: Bios, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """Per-token losses and greedy correctness of the ``uniform`` or ``oracle`` predictor."""
     if kind not in ("uniform", "oracle"):
@@ -59,10 +88,9 @@ def control_losses(dataset: Dataset, bios: Bios, kind: str) -> tuple[np.ndarray,
     person = np.repeat(bios.person, bios.lengths)
     # names: uniform over all N0 names (each part uniform over its pool), or over the N people
     if kind == "uniform":
-        pools = [len(p) for p in dataset.pools.parts()]
-        names = _spans(bios.role == NAME, person)
-        for start, end, _ in names:
-            loss[start:end] = np.log(pools[: end - start])
+        parts = [_prefix_counts(pool) for pool in _name_part_sequences(dataset)]
+        for start, end, _ in _spans(bios.role == NAME, person):
+            loss[start:end] = _name_span_losses(bios.tokens[start:end], parts)
         correct[bios.role == NAME] = False
     else:
         counts = _prefix_counts(dataset.name_sequences())
