@@ -24,13 +24,29 @@ import yaml
 def _load_sweep(path: str, overrides: list[str]) -> tuple[dict, list]:
     from kcl.run import expand_sweep, set_path
 
-    spec = yaml.safe_load(Path(path).read_text()) or {}
-    base = spec.get("base", {})
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"{path}: {'a folder, not a sweep file' if file.is_dir() else 'no such sweep file'}")
+    try:
+        spec = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ValueError(f"{path} is not valid YAML{where}: {getattr(err, 'problem', None) or err}") from None
+    if not isinstance(spec, dict):
+        raise ValueError(f"{path} must hold a mapping (base:, grid:, store:), got a {type(spec).__name__}")
+    base = spec.get("base", {}) or {}
+    if not isinstance(base, dict):
+        raise ValueError(f"{path}: 'base' must be a mapping, got a {type(base).__name__}")
     for item in overrides:
         key, _, raw = item.partition("=")
-        if not _:
-            raise SystemExit(f"--set takes key=value (for example train.lr=0.003), got {item!r}")
-        base = set_path(base, key, yaml.safe_load(raw))
+        if not _ or not key:
+            raise ValueError(f"--set takes key=value (for example train.lr=0.003), got {item!r}")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ValueError(f"--set {key}: {raw!r} is not a value (a number, a word, or [a, list])") from None
+        base = set_path(base, key, value)
     spec["base"] = base
     return spec, expand_sweep(spec)
 
@@ -226,8 +242,16 @@ def main(argv: list[str] | None = None) -> int:
         if path.is_dir():
             for record in ResultStore(path).records():
                 print(_summary_line(record))
-        else:
-            print(json.dumps(json.loads(path.read_text()), indent=2))
+            return 0
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            record = None
+        if not isinstance(record, dict) or not {"key", "config", "result"} <= set(record):
+            print(f"kcl: {path} is not a record (a JSON file with key, config and result; "
+                  f"`kcl show FOLDER` lists a store's records)", file=sys.stderr)
+            return 2
+        print(json.dumps(record, indent=2))
         return 0
 
     from kcl.chapters import sweep_compiled

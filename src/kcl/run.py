@@ -39,6 +39,9 @@ class ModelSpec:
     d_model: int | None = None  # None: 64·n_head, the paper's GPT2-ℓ-h
     options: tuple[tuple[str, Any], ...] = ()  # further ModelConfig fields, e.g. (("n_experts", 8),)
 
+    def __post_init__(self):
+        self.model_config(vocab_size=2)  # every model knob checked now, with the vocabulary to come
+
     def model_config(self, vocab_size: int) -> ModelConfig:
         return ModelConfig(arch=self.arch, vocab_size=vocab_size, n_layer=self.n_layer, n_head=self.n_head,
                            d_model=self.d_model, **dict(self.options))
@@ -278,7 +281,12 @@ def expand_sweep(spec: dict) -> list[RunConfig]:
     A grid key may name several fields at once, separated by commas, with one list of values per
     entry; they vary together, e.g. ``"data.n_people, train.batch_size": [[500, 64], [1000, 128]]``.
     """
-    base, grid = spec.get("base", {}), spec.get("grid", {}) or {}
+    if not isinstance(spec, dict):
+        raise ValueError(f"a sweep file holds a mapping (base:, grid:, store:), got a {type(spec).__name__}")
+    base, grid = spec.get("base", {}) or {}, spec.get("grid", {}) or {}
+    for part, value in (("base", base), ("grid", grid)):
+        if not isinstance(value, dict):
+            raise ValueError(f"the sweep file's {part!r} must be a mapping, got a {type(value).__name__}")
     axes = []
     for key, entries in grid.items():
         fields = [k.strip() for k in str(key).split(",")]
