@@ -57,8 +57,11 @@ class Verdict:
     def verdict(self) -> str:
         return self.outcome  # the whole interval decides: there is no estimate-alone reading to add
 
+    def statement(self) -> str:
+        return f"{self.claim}: target {self.paper_figure}; ours {self.ours}"
+
     def sentence(self) -> str:
-        return f"{self.claim}: target {self.paper_figure}; ours {self.ours} → **{self.outcome}**"
+        return f"{self.statement()} → **{self.outcome}**"
 
     @property
     def outcome(self) -> str:

@@ -109,9 +109,13 @@ class Judgement:
     def ours(self) -> str:
         return estimate_text(self.value, self.low, self.high)
 
-    def sentence(self) -> str:
+    def statement(self) -> str:
+        """The claim, its target and our figure, without the verdict."""
         beside = "" if self.non_embedding is None else f" ({self.non_embedding:.3f} per non-embedding parameter)"
-        return f"{self.claim}: {self.source} {self.paper_figure}; ours {self.ours}{beside} → **{self.verdict}**"
+        return f"{self.claim}: {self.source} {self.paper_figure}; ours {self.ours}{beside}"
+
+    def sentence(self) -> str:
+        return f"{self.statement()} → **{self.verdict}**"
 
 
 def judge(claim: str, paper: float, value: float, low: float, high: float, kind: str = "about",
@@ -269,13 +273,25 @@ def _sections(sections: Iterable[tuple]) -> list[Section]:
     return [Section(*section) for section in sections]
 
 
+#: What a page says instead of its verdicts in the smoke profile
+SMOKE_NOTE = ("**Smoke run: no verdict.** The smoke profile trains a handful of people for a few exposures "
+              "in seconds, to check that the chapter runs end to end; its figures say nothing about the "
+              "paper's claims. The `cpu` profile reads the committed records and gives the verdicts.")
+
+
+def verdict_line(outcome: str, profile: str) -> str:
+    """A page's one-line verdict: ``**Verdict: outcome**``, or in the smoke profile ``SMOKE_NOTE``."""
+    return SMOKE_NOTE if profile == "smoke" else f"**Verdict: {outcome}** (profile `{profile}`)."
+
+
 def sections_markdown(sections: Iterable[tuple], profile: str) -> str:
     """A chapter's verdict cell from its ``Section`` list, the same ones ``verdicts_table`` turns
     into the first page's rows (so a page never states them twice): per section its title, its
     claims one per line and its note (Markdown), or for one held back what it waits for."""
-    parts = []
+    smoke = profile == "smoke"
+    parts = [SMOKE_NOTE] if smoke else []
     for title, judgements, note, _ in _sections(sections):
-        lines = [f"- {j.sentence()}" for j in judgements or []]
+        lines = [f"- {j.statement() if smoke else j.sentence()}" for j in judgements or []]
         if judgements is None:
             note = note or HELD_BACK
         first = title.split(" ")[0]
