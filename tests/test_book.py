@@ -94,6 +94,21 @@ def test_the_first_page_pastes_each_chapters_verdicts(site, chapter):
     assert table in (site / "book/intro.html").read_text()
 
 
+def test_every_chapters_verdict_table_is_the_snapshots(site):
+    """Claims, targets, figures, intervals and verdicts of every chapter as committed in
+    tests/snapshots/verdicts.json (``verdict_snapshot``): a change of code that moves any of them
+    fails here; a change of records or rules rewrites the snapshot in its own commit."""
+    import json
+
+    from verdict_snapshot import CHAPTERS, SNAPSHOT, table_rows
+
+    expected = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    assert sorted(expected) == sorted(CHAPTERS)
+    for chapter in CHAPTERS:
+        glued = json.loads((site.parent / "jupyter_execute" / "notebooks" / f"{chapter}.glue.json").read_text())
+        assert table_rows(glued["verdicts"]["data"]["text/html"]) == expected[chapter], chapter
+
+
 # -- headless Chromium --------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def browser():
