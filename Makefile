@@ -25,7 +25,7 @@ INPUTS_DIGEST = $$(find results sweeps src/kcl -type f \( -name '*.json' -o -nam
 	-not -path '*/__pycache__/*' 2>/dev/null | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
 
 book: $(STAMP)
-	$(BIN)/python -m kcl.book_assets
+	$(BIN)/python -m kcl.book.assets
 	@mkdir -p _build; digest=$(INPUTS_DIGEST); \
 	if [ "$$(cat _build/.inputs-digest 2>/dev/null)" != "$$digest" ]; then \
 		echo "results/, sweeps/ or src/kcl/ changed: re-running every page"; rm -rf _build/.jupyter_cache; fi; \

@@ -36,7 +36,7 @@ def test_thread_bench_compares_one_run_with_parallel_runs():
 
 
 def test_quick_record_has_profile_variants_and_conditions(tmp_path):
-    from kcl.bench import tables
+    from kcl.book.performance import tables
 
     out = tmp_path / "bench.json"
     assert main(["bench", "--quick", "--seconds", "0.2", "--out", str(out)]) == 0

@@ -3,7 +3,7 @@ runs, the pilot so far and its verdict held back."""
 
 import altair as alt
 
-from kcl import biod_at_100, chapters, law
+from kcl.book import biod_at_100, chapters, law
 
 
 def test_protocol_v2_beside_v1_and_1000_exposures():

@@ -4,7 +4,7 @@ ratio to 1000 exposures is either judged or held back with the reason, never dro
 import pytest
 from test_bios_at_1000 import bios_record  # a bioS record made by hand (tests/ is on sys.path)
 
-from kcl import bios_at_100, law
+from kcl.book import bios_at_100, law
 
 
 def test_every_protocol_is_shown_with_its_verdicts_or_what_they_wait_for():

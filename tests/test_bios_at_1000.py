@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from test_chapters import fake_result  # a record's result made by hand (tests/ is on sys.path)
 
-from kcl import bios_at_1000, chapters, law, progress, stats
+from kcl.book import bios_at_1000, chapters, law, progress, stats
 
 
 def _judged_or_waiting(section: stats.Section) -> bool:

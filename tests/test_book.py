@@ -1,6 +1,6 @@
 """The book builds from the committed records, and its pages draw offline in headless Chromium.
 
-One build per session (``site`` fixture, about a minute on 2 cores): `python -m kcl.book_assets`,
+One build per session (``site`` fixture, about a minute on 2 cores): `python -m kcl.book.assets`,
 then `jupyter-book build` into a temporary folder, every page executed (cpu profile, no training).
 The browser tests need Debian's chromium and chromium-driver (`.ci/run` installs them); without
 them they skip, saying so, except under CI=true, where they fail.
@@ -21,7 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 CDN = re.compile(r"cdn\.jsdelivr|cdnjs\.cloudflare|unpkg\.com|cdn\.plot\.ly|code\.jquery|googleapis")
-ALLOWED_CONSOLE = ("THEBE_JS_URL",)  # sphinx-thebe's double declaration (dropped by kcl.sphinx_offline anyway)
+ALLOWED_CONSOLE = ("THEBE_JS_URL",)  # sphinx-thebe's double declaration (dropped by kcl.book.sphinx_offline anyway)
 
 pytest.importorskip("jupyter_book", reason="the book extra is not installed (make install)")
 
@@ -38,7 +38,7 @@ def toc_pages() -> list[str]:
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("book")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    subprocess.run([sys.executable, "-m", "kcl.book_assets"], cwd=ROOT, check=True, env=env)
+    subprocess.run([sys.executable, "-m", "kcl.book.assets"], cwd=ROOT, check=True, env=env)
     build = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--all",
                             "--path-output", str(out)], cwd=ROOT, env=env, capture_output=True, text=True)
     log = re.sub(r"\x1b\[[0-9;]*m", "", build.stdout + build.stderr)
@@ -63,7 +63,7 @@ def test_no_page_refers_to_a_cdn(site):
 
 
 def test_runs_csv_is_offered(site):
-    from kcl.catalog import runs_table
+    from kcl.book.catalog import runs_table
 
     assert (site / "runs.csv").read_text() == (ROOT / "book/_generated/runs.csv").read_text()
     downloads = list((site / "_downloads").rglob("runs.csv"))
@@ -73,8 +73,8 @@ def test_runs_csv_is_offered(site):
 
 
 def test_glued_numbers_come_from_the_record(site):
-    from kcl.calibration import verdict
-    from kcl.chapters import CHAPTERS, chapter_records
+    from kcl.book.calibration import verdict
+    from kcl.book.chapters import CHAPTERS, chapter_records
 
     (record,) = chapter_records("reference", "cpu", log=lambda _: None)
     html = (site / "notebooks/reference.html").read_text()
@@ -88,7 +88,7 @@ def test_the_first_page_pastes_each_chapters_verdicts(site, chapter):
     import json
 
     glued = json.loads((site.parent / "jupyter_execute" / "notebooks" / f"{chapter}.glue.json").read_text())
-    table = glued["verdicts"]["data"]["text/html"]  # the chapter's verdict cell (kcl.stats.verdicts_styled)
+    table = glued["verdicts"]["data"]["text/html"]  # the chapter's verdict cell (kcl.book.stats.verdicts_styled)
     assert re.search(r"<th [^>]*>verdict</th>", table)
     assert re.search(r"<td [^>]*>(reproduced|partly reproduced|not reproduced|inconclusive|no verdict yet)", table)
     assert table in (site / "book/intro.html").read_text()
@@ -183,7 +183,7 @@ def test_moving_a_slider_changes_the_explorer(browser, site, tmp_path):
     assert wait_for(lambda: "K=20," in svg()), "the readout did not follow the K slider"
     after = svg()
     assert after != before
-    from kcl.explorer import bit_content
+    from kcl.book.explorer import bit_content
 
     total = bit_content(1000, 20, 4, 64, 1, 64)["total"]  # the page's defaults with K = 20
     assert f"total: {total:,.0f} bits" in after

@@ -8,12 +8,12 @@ from types import SimpleNamespace
 
 import altair as alt
 
-from kcl import book_assets, plots, samples, sphinx_offline, vega_mime
+from kcl.book import assets, plots, samples, sphinx_offline, vega_mime
 from kcl.data import DataConfig
 
 
 def test_vega_bundle_is_wrapped_and_versioned(tmp_path):
-    path = book_assets.write_vega_bundle(tmp_path / "vega-offline.js")
+    path = assets.write_vega_bundle(tmp_path / "vega-offline.js")
     text = path.read_text()
     assert f'"vegalite_version": "{alt.VEGALITE_VERSION}"' in text
     assert "(function(){\n" in text and text.rstrip().endswith("})();")

@@ -8,7 +8,7 @@ import pytest
 
 from test_chapters import TINY, fake_result  # tests/ is on sys.path
 
-from kcl import calibration, stats
+from kcl.book import calibration, stats
 from kcl.store import ResultStore
 
 

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kcl import catalog, chapters, explorer, law, progress
+from kcl.book import catalog, chapters, explorer, law, progress
 from kcl.data import DataConfig, make_dataset
-from kcl.run import ModelSpec, RunConfig
+from kcl.config import ModelSpec, RunConfig
 from kcl.store import MissingResultsError, ResultStore, config_key
 from kcl.train import TrainConfig
 
@@ -173,7 +173,7 @@ def test_the_main_sweep_takes_its_rates_from_the_pilot():
 
 
 def test_seed_reruns_take_the_peak_at_its_best_rate():
-    from kcl.law import seed_configs
+    from kcl.book.law import seed_configs
 
     records = [_law_record(0.001, 1.0)[1], _law_record(0.002, 1.4)[1], _law_record(0.002, 1.1, d=32)[1]]
     reruns = seed_configs(records, (1, 2))
@@ -190,7 +190,7 @@ def test_law_chapters_have_a_pilot_and_smoke_grid(name):
 
 
 def test_seed_reruns_per_group():
-    from kcl.law import seed_configs
+    from kcl.book.law import seed_configs
 
     a = _law_record(0.002, 1.4)[1]
     b = json.loads(json.dumps(_law_record(0.001, 1.1, d=32)[1]))
@@ -219,7 +219,7 @@ def test_a_gpu_preset_can_be_planned_here():
 
 
 def test_parts_or_pending_names_what_is_missing(monkeypatch):
-    from kcl import chapters
+    from kcl.book import chapters
     from kcl.store import MissingResultsError
 
     def missing(*args, **kwargs):
@@ -236,7 +236,7 @@ def test_parts_or_pending_names_what_is_missing(monkeypatch):
 
 
 def test_smoke_store_is_shared_when_asked(monkeypatch, tmp_path):
-    from kcl import chapters
+    from kcl.book import chapters
 
     monkeypatch.delenv(chapters.SMOKE_STORE_ENV, raising=False)
     first, second = chapters._smoke_store("result1"), chapters._smoke_store("result1")
@@ -250,7 +250,7 @@ def test_each_seed_at_its_own_best_rate():
     is its best rate's, as seed 0's is."""
     from dataclasses import asdict, replace
 
-    from kcl.law import headline, headline_per_seed, headline_values, seed_rate_configs
+    from kcl.book.law import headline, headline_per_seed, headline_values, seed_rate_configs
 
     main = [_law_record(0.001, 1.0)[1], _law_record(0.002, 1.4)[1], _law_record(0.002, 1.1, d=32)[1]]
     reruns = seed_rate_configs(main, (1, 2))
@@ -280,7 +280,7 @@ def test_a_setting_whose_peak_rate_is_at_an_edge_gets_one_rate_beyond_it():
     the lowest (twice the highest) rate; a setting whose peak rate is inside the grid, nothing."""
     from dataclasses import asdict, replace
 
-    from kcl.law import edge_rate_configs
+    from kcl.book.law import edge_rate_configs
 
     def at(config, lr, R):
         config = replace(config, train=replace(config.train, lr=lr))
@@ -379,8 +379,8 @@ def _tiny_chapter(tmp_path, monkeypatch, name: str = "tiny", grid: dict | None =
 def test_runs_under_way_are_measured_on_their_checkpoints(tmp_path, monkeypatch):
     """A chapter's run killed mid-training is found by its checkpoint and measured there (nothing
     stored); a stored run and a run without a checkpoint are not listed."""
-    from kcl.cli import _under_way_line
-    from kcl.run import build
+    from kcl.book.commands import _under_way_line
+    from kcl.config import build
     from kcl.train import train
 
     configs = _tiny_chapter(tmp_path, monkeypatch, train={"exposures": 20, "batch_size": 4})  # a few dozen steps
@@ -486,7 +486,7 @@ def test_a_superseded_chapter_keeps_its_records_trains_nothing_and_names_its_suc
 
 
 def test_trained_as_reads_processes_threads_and_compile():
-    from kcl.catalog import trained_as
+    from kcl.book.catalog import trained_as
 
     assert trained_as({}) == "1 process"
     assert trained_as({"threads": 1}) == "1 process × 1 thread"

@@ -1,9 +1,9 @@
-"""The compile diagnostic's reading (kcl.compile_check)."""
+"""The compile diagnostic's reading (kcl.book.compile_check)."""
 
 import pandas as pd
 import pytest
 
-from kcl import compile_check
+from kcl.book import compile_check
 
 
 def fake(seed, R, compiled):

@@ -8,7 +8,8 @@ import pytest
 
 from kcl.cost import CostModel, compiled_speedups, fit_cost_model, fit_report, holdout_report, machine_cost_model
 from kcl.data import DataConfig
-from kcl.run import ModelSpec, RunConfig, estimated_seconds
+from kcl.config import ModelSpec, RunConfig
+from kcl.run import estimated_seconds
 from kcl.train import TrainConfig, estimate_steps
 
 
@@ -87,7 +88,7 @@ def test_machine_model_reads_a_results_folder(tmp_path):
 def test_estimate_counts_the_steps_and_the_flops():
     config = RunConfig(data=DataConfig(name="bioD", n_people=50, K=2, C=2, D=8, L=1, T=8, pools=(10, 10, 10)),
                        model=ModelSpec(n_layer=1, n_head=2, d_model=16), train=TrainConfig(exposures=10, batch_size=5))
-    from kcl.run import build
+    from kcl.config import build
 
     steps = estimate_steps(build(config)[0], config.train)
     assert estimated_seconds(config, cost=CostModel(flops_per_second=1e30, seconds_per_step=1.0)) == pytest.approx(steps)

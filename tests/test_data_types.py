@@ -1,4 +1,4 @@
-"""Result 2's page per protocol (``kcl.data_types``): the same figures for a running, a stopped
+"""Result 2's page per protocol (``kcl.book.data_types``): the same figures for a running, a stopped
 and a complete chapter, and nothing trained for a stopped one."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from kcl import chapters, data_types
+from kcl.book import chapters, data_types
 from kcl.store import ResultStore
 from test_chapters import TINY, fake_result  # the chapters' test config and record (tests/ is on sys.path)
 

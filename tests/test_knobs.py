@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from test_law import record  # a bioD record made by hand (tests/ is on sys.path)
 
-from kcl import knobs
+from kcl.book import knobs
 
 
 def test_varied_knob_refuses_two_moved_knobs():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kcl import knobs, law, stats
+from kcl.book import knobs, law, stats
 
 BITS = {"bits_name": 10.0, "bits_value": 80.0, "bits_diversity": 5.0, "max_bits_name": 12.0,
         "max_bits_value": 90.0, "max_bits_diversity": 6.0, "accuracy_mean": 0.3, "R_max": 3.0}
@@ -27,7 +27,7 @@ def test_data_label_names_the_knobs_moved_from_the_default():
 
 
 def test_pools_label_is_one_form_for_every_table():
-    from kcl.catalog import pools_label
+    from kcl.book.catalog import pools_label
     assert pools_label({"pools": [100, 100, 100]}) == "100³"
     assert pools_label({"pools": [400, 400, 1000]}) == "400×400×1000"
     assert pools_label({"name": "random"}) == ""
@@ -72,7 +72,7 @@ def test_below_zero_note_names_the_attributes_under_a_uniform_guess():
 
 
 def test_retrain_note_compares_the_record_of_the_same_key():
-    from kcl.law import retrain_note
+    from kcl.book.law import retrain_note
 
     committed = [{"key": "a", "result": {"R": 0.5}}, {"key": "b", "result": {"R": 1.0}}]
     assert "R = 1.0200 against the committed 1.0000, 2.00% apart, within" in retrain_note(

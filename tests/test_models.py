@@ -95,8 +95,8 @@ def test_the_width_rule_is_read_the_same_everywhere():
     """d_model=None means 64 per head [P §2.3] in the model, in run names and in the run table."""
     import dataclasses
 
-    from kcl.catalog import model_label, model_width
-    from kcl.run import ModelSpec
+    from kcl.records import model_label, model_width
+    from kcl.config import ModelSpec
 
     for spec in (ModelSpec(n_layer=2, n_head=3), ModelSpec(n_layer=2, n_head=2, d_model=32)):
         built = spec.model_config(vocab_size=V)
@@ -107,11 +107,11 @@ def test_the_width_rule_is_read_the_same_everywhere():
 
 
 def test_the_run_table_imports_without_torch():
-    """``kcl.catalog`` (the book's run table) reads the width rule without loading torch."""
+    """``kcl.book.catalog`` (the book's run table) reads the width rule without loading torch."""
     import subprocess
     import sys
 
-    code = "import sys, kcl.catalog; print('torch' in sys.modules)"
+    code = "import sys, kcl.book.catalog; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -23,9 +23,9 @@ SMOKE = {"profile": "smoke", "allow_train": True}
 
 @pytest.fixture(scope="module", autouse=True)
 def shared_smoke_store(tmp_path_factory):
-    """One smoke store for the session's notebooks (kcl.chapters.SMOKE_STORE_ENV): each chapter's
+    """One smoke store for the session's notebooks (kcl.book.chapters.SMOKE_STORE_ENV): each chapter's
     smoke sweep trains once, not once per notebook that reads it. The kernels inherit it."""
-    from kcl.chapters import SMOKE_STORE_ENV
+    from kcl.book.chapters import SMOKE_STORE_ENV
 
     saved = os.environ.get(SMOKE_STORE_ENV)
     os.environ[SMOKE_STORE_ENV] = str(tmp_path_factory.mktemp("smoke-store"))

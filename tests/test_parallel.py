@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from kcl.parallel import check_ranks, train_data_parallel
-from kcl.run import build, config_from_dict, run
+from kcl.config import build, config_from_dict
+from kcl.run import run
 from kcl.train import shard_rows, train
 
 # 41 people, batch 8: the last batch of a one-exposure run has one row, so one rank gets none

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from kcl import plots, positions
+from kcl.book import plots, positions
 from kcl.capacity import capacity, loss_by_position, measurement_bios, person_losses
 from kcl.controls import control_losses
 from kcl.data import DataConfig, make_dataset
@@ -34,7 +34,7 @@ def test_bits_by_position_of_the_controls(kind, expected):
         target = 0.0 if expected == "zero" else row.max_bits_per_person
         assert row.bits_per_person == pytest.approx(target, abs=1e-9)
     assert frame.groupby("attribute")["people"].sum().eq(120).all()
-    assert plots.bits_by_position([control_record(kind)]).to_dict()["facet"]
+    assert positions.bits_by_position([control_record(kind)]).to_dict()["facet"]
 
 
 def made_up_record(by_position: dict, name: str = "bioS") -> dict:

@@ -40,9 +40,9 @@ def test_a_long_sweep_imports_every_module_before_it_trains():
     imported up front, and the command line (``kcl.__main__``) is not run by it."""
     import subprocess
 
-    code = ("import sys; from kcl import cli; cli._import_every_module(); "
+    code = ("import sys; from kcl import cli; cli.import_every_module(); "
             "print(sorted(m for m in sys.modules if m.startswith('kcl.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    for module in ("kcl.law", "kcl.catalog", "kcl.progress", "kcl.positions", "kcl.chapters", "kcl.stats"):
+    for module in ("kcl.book.law", "kcl.book.catalog", "kcl.book.progress", "kcl.book.positions", "kcl.book.chapters", "kcl.book.stats"):
         assert f"'{module}'" in out
     assert "kcl.__main__" not in out

@@ -1,8 +1,8 @@
-"""The bioR proxy diagnostics' readings (kcl.proxy_gap): the rules written before their runs."""
+"""The bioR proxy diagnostics' readings (kcl.book.proxy_gap): the rules written before their runs."""
 
 import pytest
 
-from kcl.proxy_gap import fillers_reading, runs_frame, section, templates_reading, templates_section
+from kcl.book.proxy_gap import fillers_reading, runs_frame, section, templates_reading, templates_section
 
 
 def record(name, bits, half_width=500.0, fillers=None, templates=None):
@@ -93,7 +93,7 @@ def test_the_cpu_sections_read_the_committed_records():
     """Both sections gather their runs from the committed records (results/diagnostics): the
     fillers section its three runs, the templates section bioS and the proxy without fillers from
     the fillers diagnostic beside its own run, each table in the rule's order."""
-    from kcl.proxy_gap import FILLERS_RUNS, TEMPLATES_RUNS
+    from kcl.book.proxy_gap import FILLERS_RUNS, TEMPLATES_RUNS
 
     for build, runs, word in ((section, FILLERS_RUNS, "fillers"), (templates_section, TEMPLATES_RUNS, "templates")):
         reading, frame = build("cpu")

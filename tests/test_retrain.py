@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import pytest
 
-from kcl import chapters
-from kcl.law import RETRAIN_TOLERANCE
+from kcl.book import chapters
+from kcl.book.law import RETRAIN_TOLERANCE
 from kcl.run import run
 from kcl.store import ResultStore
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from kcl.cli import main
-from kcl.run import config_from_dict, expand_sweep, run
+from kcl.config import config_from_dict, expand_sweep
+from kcl.run import run
 from kcl.store import ResultStore, config_key
 
 TINY = {

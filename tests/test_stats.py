@@ -1,10 +1,10 @@
-"""The verdict rule and the selections of results 1–4 (kcl.stats)."""
+"""The verdict rule and the selections of results 1–4 (kcl.book.stats)."""
 
 from __future__ import annotations
 
 import pytest
 
-from kcl import stats
+from kcl.book import stats
 
 
 @pytest.mark.parametrize("paper, value, low, high, kind, outcome", [

@@ -119,7 +119,7 @@ def test_a_field_keyed_when_set_keeps_earlier_keys_and_records(tmp_path):
 
 
 def test_every_committed_record_keeps_its_key():
-    from kcl.run import config_from_dict
+    from kcl.config import config_from_dict
     records = [json.loads(p.read_text()) for p in (Path(SRC).parent / "results").rglob("*.json")]
     runs = [r for r in records if isinstance(r, dict) and r.get("config_class") == "RunConfig"]
     assert len(runs) > 100

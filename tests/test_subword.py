@@ -57,8 +57,8 @@ def test_names_values_and_the_gender_pronoun_are_marked_over_their_spans():
 
 def test_the_protocol_v4_model_spends_at_most_30_percent_on_the_embedding():
     from kcl.params import count_parameters
-    from kcl.chapters import chapter_sweep
-    from kcl.run import build
+    from kcl.book.chapters import chapter_sweep
+    from kcl.config import build
 
     _, _, configs = chapter_sweep("result2-v4", "cpu")
     config = next(c for c in configs if c.data.name == "bioS")

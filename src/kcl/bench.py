@@ -23,14 +23,14 @@ import os
 import platform
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from kcl.models import ModelConfig, build_model
-from kcl.parallel import bench_ranks
-from kcl.train import TrainConfig, make_optimizer, train_step
+from kcl.train import iter_batches, make_optimizer, train_step, TrainConfig
+from kcl.capacity import measure_losses
+from kcl.data import DataConfig, make_dataset
 
 
 def matmul_peak(n: int = 1024, repeats: int = 20) -> float:
@@ -139,8 +139,6 @@ def bench_training(peak_gflops: float, seconds: float, models=MODELS, shapes=SHA
 
 def bench_measurement(sizes=(1000, 10_000), log=print) -> list[dict]:
     """People measured per second (bits from loss), bioD reference data and d=32 model."""
-    from kcl.capacity import measure_losses
-    from kcl.data import DataConfig, make_dataset
 
     rows = []
     for n in sizes:
@@ -157,8 +155,6 @@ def bench_measurement(sizes=(1000, 10_000), log=print) -> list[dict]:
 
 def bench_pipeline(seconds: float = 2.0, log=print) -> list[dict]:
     """Tokens/s of the data pipeline alone: render a round, pack or pad, batch."""
-    from kcl.data import DataConfig, make_dataset
-    from kcl.train import iter_batches
 
     cases = (("bioS concat 512", DataConfig(name="bioS", n_people=4000), TrainConfig(packing="concat", batch_size=16)),
              ("bioD per-bio", DataConfig(name="bioD", n_people=1000, K=4, C=4, D=64, L=1, T=64, pools=(100, 100, 100)),
@@ -227,108 +223,3 @@ def machine() -> dict:
     return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
             "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cuda": torch.cuda.is_available()}
-
-
-SECTIONS = ("training", "threads", "ranks", "profile", "variants", "measurement", "pipeline")
-
-
-def run_bench(seconds: float = 3.0, hf: bool = True, quick: bool = False, only: str | None = None,
-              previous: dict | None = None, log=print) -> dict:
-    """The whole benchmark; ``quick`` runs one model and shape (for tests). ``only`` reruns one
-    section into ``previous`` (a record), keeping the others; each section keeps the time and the
-    share of the machine's CPU that other processes used meanwhile (``other_cpu_share``), so a page
-    can tell numbers taken on a busy machine."""
-    import transformers
-
-    from kcl.bench_step import PROFILE_CASES, bench_profile, bench_variants  # built on this module's models
-
-    if only is not None and only not in SECTIONS:
-        raise ValueError(f"only must be one of {', '.join(SECTIONS)}, got {only!r}")
-    if only is not None and previous is None:
-        raise ValueError("only reruns a section of an existing record: pass previous")
-    record = dict(previous or {})
-    record["machine"] = {**machine(), "transformers": transformers.__version__}
-    if only in (None, "training"):
-        peak = max(matmul_peak(1024), matmul_peak(2048, repeats=5))
-        log(f"fp32 matmul peak: {peak:.1f} GFLOP/s on {os.cpu_count()} cores")
-        record["matmul_peak_gflops"] = round(peak, 1)
-    models, shapes = (MODELS[:1], SHAPES[:1]) if quick else (MODELS, SHAPES)
-    runs = {
-        "training": ("training:", lambda: bench_training(record["matmul_peak_gflops"], seconds, models, shapes,
-                                                           hf=hf, log=log)),
-        "threads": ("threads (one run on every core, or one run per core):",
-                    lambda: [] if quick else bench_threads(seconds, log=log)),
-        "ranks": ("ranks (one run on every core, data parallel, or one run per core):",
-                  lambda: [] if quick else bench_ranks(log=log)),
-        "profile": ("profile (one thread; the share of a step's time by operator family):",
-                    lambda: bench_profile(PROFILE_CASES[:1] if quick else PROFILE_CASES, hf=hf, log=log)),
-        "variants": ("tried (against eager fp32, same case):",
-                     lambda: bench_variants(seconds, cases=PROFILE_CASES[:1] if quick else None, compile_=not quick,
-                                            log=log)),
-        "measurement": ("measurement:", lambda: bench_measurement((1000,) if quick else (1000, 10_000), log=log)),
-        "pipeline": ("data pipeline:", lambda: bench_pipeline(0.5 if quick else 2.0, log=log)),
-    }
-    measured = record.setdefault("measured", {})
-    for section in SECTIONS if only is None else (only,):
-        title, fn = runs[section]
-        log(title)
-        before = _cpu_seconds()
-        record[section] = fn()
-        measured[section] = {"created": _now(), "other_cpu_share": _other_share(before, _cpu_seconds())}
-    if only is None:
-        record["created"] = _now()
-    return record
-
-
-def _cpu_seconds() -> tuple[float, float, float] | None:
-    """(wall, CPU seconds of the whole machine, CPU seconds of this process and its children),
-    from /proc/stat (Linux); None elsewhere."""
-    import resource
-
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    except OSError:
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
-    busy = (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-    own = sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
-                                                resource.getrusage(resource.RUSAGE_CHILDREN)))
-    return time.monotonic(), busy, own
-
-
-def _other_share(before, after) -> float | None:
-    """The share of all cores that other processes kept busy between two ``_cpu_seconds``."""
-    if before is None or after is None or after[0] <= before[0]:
-        return None
-    other = (after[1] - before[1]) - (after[2] - before[2])
-    return round(min(1.0, max(0.0, other / ((after[0] - before[0]) * (os.cpu_count() or 1)))), 3)
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def tables(record: dict) -> dict:
-    """The benchmark record as pandas tables: training (kcl vs transformers), measurement, pipeline."""
-    import pandas as pd
-
-    training = pd.DataFrame(record["training"])
-    keep = ["model", "arch", "params", "shape", "kcl_tokens_per_s", "kcl_mfu", "hf_tokens_per_s", "speedup_vs_hf"]
-    training = training[[c for c in keep if c in training]].rename(columns={
-        "kcl_tokens_per_s": "kcl tokens/s", "kcl_mfu": "kcl MFU", "hf_tokens_per_s": "transformers tokens/s",
-        "speedup_vs_hf": "kcl / transformers",
-        "params": "params (every row, as the FLOPs count them; not the paper's count)"})
-    profile = pd.DataFrame([{"model": r["model"], "shape": r["shape"], "impl": r["impl"], "threads": r["threads"],
-                             "ms/step": r["ms_per_step"], "aten ops/step": r["aten_ops_per_step"],
-                             **r["shares"]} for r in record.get("profile", [])])
-    if len(profile):  # families in the order of kcl's first case, largest first; missing ones are 0
-        families = sorted(record["profile"][0]["shares"], key=lambda f: -record["profile"][0]["shares"][f])
-        profile = profile[["model", "shape", "impl", "threads", "ms/step", "aten ops/step",
-                           *families]].fillna(0.0)
-    variants = pd.DataFrame(record.get("variants", [])).rename(columns={
-        "eager_fp32_tokens_per_s": "eager fp32 tokens/s", "variant_tokens_per_s": "variant tokens/s",
-        "compile_seconds": "compile s"})
-    return {"training": training, "threads": pd.DataFrame(record.get("threads", [])),
-            "ranks": pd.DataFrame(record.get("ranks", [])), "profile": profile,
-            "variants": variants, "measurement": pd.DataFrame(record["measurement"]),
-            "pipeline": pd.DataFrame(record["pipeline"]), "machine": pd.Series(record["machine"])}

@@ -19,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kcl.data.bios import Biographies
 from kcl.people import MONTHS, NamePools, value_lists
+from kcl.subword import END_OF_WORD, tokenizer_path
 from kcl.tokenizer import SPECIALS
 
 #: the packaged tokenizer's training knobs (book/protocol.md, "bioS protocol v4")
@@ -32,8 +34,6 @@ SEED = 0
 def training_texts(n_people: int = TRAIN_PEOPLE, renderings: int = RENDERINGS, seed: int = SEED) -> list[str]:
     """The training text, one biography (or one name or value) per item, each with a leading
     space as it stands in a rendered sequence."""
-    from kcl.data.bios import Biographies  # the renderer imports kcl.subword, which this feeds
-
     lists = value_lists()
     texts = [" " + w for pool in NamePools().parts() for w in pool]
     texts += [" " + v for v in lists.cities + lists.universities + lists.majors + lists.employers
@@ -51,8 +51,6 @@ def training_texts(n_people: int = TRAIN_PEOPLE, renderings: int = RENDERINGS, s
 def train_tokenizer(vocab_size: int = VOCAB_SIZE, texts: list[str] | None = None):
     """A byte-level BPE with end-of-word marks (``kcl.subword``) trained on ``texts``."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    from kcl.subword import END_OF_WORD
 
     if not isinstance(vocab_size, int) or vocab_size < 300:
         raise ValueError(f"vocab_size must be an integer >= 300 (the byte alphabet and the specials), got {vocab_size!r}")
@@ -89,7 +87,6 @@ def canonical(tokenizer) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from kcl.subword import tokenizer_path
 
     parser = argparse.ArgumentParser(prog="python -m kcl.bpe_training", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="retrain and compare with the packaged file")

@@ -32,6 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kcl.paths import repo_root
+from kcl.records import model_width
+
 DEFAULT_FLOPS_PER_SECOND = 25e9  # about 13% of the fp32 matmul peak of a 2-core machine
 MIN_RECORDS = 5  # fewer records at a thread count than this: the defaults
 TERMS = ("flops", "attention", "logits", "steps", "spill")  # Work's fields, the fit's columns in this order
@@ -97,8 +100,6 @@ class CostModel:
 def record_work(record: dict) -> Work:
     """The ``Work`` of a finished run, from its record (context: the tokens per sequence it trained
     on; vocabulary: the data's, else every embedding row the parameter count saw)."""
-    from kcl.catalog import model_width
-
     r, model = record["result"], record["config"]["model"]
     train, params = r["train"], r["params"]
     d = model_width(model)
@@ -150,9 +151,7 @@ def _nonnegative_fit(work: np.ndarray, wall: np.ndarray, columns: list[int]) -> 
 
 
 def _checkout_results() -> Path | None:
-    """The checkout's ``results/`` (``kcl.chapters.repo_root``); None outside a checkout."""
-    from kcl.chapters import repo_root
-
+    """The checkout's ``results/`` (``kcl.paths.repo_root``); None outside a checkout."""
     try:
         return repo_root() / "results"
     except FileNotFoundError:

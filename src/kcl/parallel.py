@@ -23,7 +23,11 @@ from pathlib import Path
 
 import torch
 
+from kcl.config import build, load_sweep
 from kcl.models.config import MLP_KIND
+from kcl.paths import repo_root
+from kcl.sweep import _limit_threads, threads_per_worker
+from kcl.train import train
 
 
 def check_ranks(ranks, workers: int = 1, device: str = "auto") -> int:
@@ -83,9 +87,6 @@ def _rank_main(rank: int, ranks: int, config, meeting: str, folder: str, checkpo
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
 
-    from kcl.run import build
-    from kcl.sweep import _limit_threads, threads_per_worker
-    from kcl.train import train
 
     cuda = _uses_cuda(device)
     if cuda:
@@ -155,10 +156,8 @@ def _ranks_rate(config, cores: int, steps: int, compiled: bool = False) -> float
 
 
 def _default_cases() -> dict:
-    from kcl.chapters import chapter_sweep
-
-    _, _, reference = chapter_sweep("reference", "cpu")
-    _, _, result2 = chapter_sweep("result2-v3", "cpu", part="main")
+    _, reference = load_sweep(repo_root() / "sweeps/reference.yaml")
+    _, result2 = load_sweep(repo_root() / "sweeps/result2-v3.yaml")
     bios = next(c for c in result2 if c.data.name == "bioS")
     bior = next(c for c in result2 if c.data.name == "bioR-proxy")
     return {"reference (bioD, d = 32)": (reference[0], 600), "result 2 v3 (bioS, d = 32)": (bios, 300),
@@ -167,9 +166,6 @@ def _default_cases() -> dict:
 
 def _steps_per_second(args) -> float:
     """Tokens/s of ``steps`` steps of ``config``'s run on one thread (a pool worker's job)."""
-    from kcl.run import build
-    from kcl.sweep import _limit_threads
-    from kcl.train import train
 
     config, steps = args
     _limit_threads(1)

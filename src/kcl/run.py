@@ -7,69 +7,22 @@ per config and skips what is already finished.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
-import itertools
-import typing
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from kcl.capacity import average_losses, capacity, loss_by_position, rendering_losses
+from kcl.config import RunConfig, build
 from kcl.cost import CostModel, Work, machine_cost_model
-from kcl.data import DataConfig, make_dataset
-from kcl.models import ModelConfig, build_model, default_width
+from kcl.data import make_dataset
 from kcl.params import count_parameters
-from kcl.store import config_key, temp_path
 from kcl.parallel import check_ranks, train_data_parallel
-from kcl.train import TrainConfig, estimate_steps, pick_device, train
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A model without its vocabulary size (that comes from the data set)."""
-
-    arch: str = "gpt2"
-    n_layer: int = 2
-    n_head: int = 2
-    d_model: int | None = None  # None: 64·n_head, the paper's GPT2-ℓ-h
-    options: tuple[tuple[str, Any], ...] = ()  # further ModelConfig fields, e.g. (("n_experts", 8),)
-
-    def __post_init__(self):
-        self.model_config(vocab_size=2)  # every model knob checked now, with the vocabulary to come
-
-    def model_config(self, vocab_size: int) -> ModelConfig:
-        return ModelConfig(arch=self.arch, vocab_size=vocab_size, n_layer=self.n_layer, n_head=self.n_head,
-                           d_model=self.d_model, **dict(self.options))
-
-    def label(self) -> str:
-        width = self.d_model or default_width(self.n_head)
-        return f"{self.arch}-{self.n_layer}-{self.n_head}" + ("" if self.d_model is None else f"-d{width}")
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelSpec = field(default_factory=ModelSpec)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    measure_seed: int = 1234
-    renderings: int = 1  # measurement texts per person, averaged
-    bootstrap: int = 1000
-
-    def label(self) -> str:
-        return f"{self.data.label()} {self.model.label()} E={self.train.exposures} lr={self.train.lr:g}"
-
-
-def build(config: RunConfig):
-    """The data set and a freshly initialized model (seeded by the training seed)."""
-    dataset = make_dataset(config.data)
-    torch.manual_seed(config.train.seed)
-    model = build_model(config.model.model_config(len(dataset.vocab)))
-    return dataset, model
+from kcl.store import config_key, temp_path
+from kcl.sweep import threads_per_worker
+from kcl.train import estimate_steps, pick_device, train
 
 
 def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoint_every: float = 300.0,
@@ -216,94 +169,6 @@ def sweep_cost(workers: int = 1, ranks: int = 1):
     """``estimated_seconds`` for the runs of a sweep with ``workers`` at once, each on ``ranks``
     processes, each process on its share of the cores (``kcl.sweep.threads_per_worker``): the
     ``cost_fn`` of ``kcl.sweep.run_sweep``."""
-    from kcl.sweep import threads_per_worker
-
     return functools.partial(estimated_seconds, threads=threads_per_worker(workers * ranks), ranks=ranks)
 
 
-# -- configs from plain dicts (YAML sweep files, the command line) -------------------------------
-def _coerce(cls_name: str, key: str, hint, value):
-    """Numbers written as YAML strings (``1e-3`` is a string in YAML 1.1) become numbers."""
-    if hint in (float, "float", float | None, "float | None") and isinstance(value, (str, int)) \
-            and not isinstance(value, bool):
-        try:
-            return float(value)
-        except ValueError:
-            raise ValueError(f"{cls_name}.{key} must be a number, got {value!r}") from None
-    if hint in (int, "int") and isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            raise ValueError(f"{cls_name}.{key} must be an integer, got {value!r}") from None
-    return value
-
-
-def _build_dataclass(cls, values: dict):
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(values) - names
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} field(s) {sorted(unknown)}; allowed: {sorted(names)}")
-    kwargs = {}
-    for key, value in values.items():
-        if isinstance(value, list):
-            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
-        if key == "options" and isinstance(value, dict):
-            value = tuple(sorted(value.items()))
-        if key == "betas" and isinstance(value, tuple):
-            value = tuple(_coerce(cls.__name__, key, float, v) for v in value)
-        kwargs[key] = _coerce(cls.__name__, key, hints.get(key), value)
-    return cls(**kwargs)
-
-
-def config_from_dict(values: dict) -> RunConfig:
-    """``{"data": {...}, "model": {...}, "train": {...}, "renderings": 1, ...}`` → RunConfig."""
-    values = dict(values)
-    parts = {"data": DataConfig, "model": ModelSpec, "train": TrainConfig}
-    kwargs = {key: _build_dataclass(cls, values.pop(key, {}) or {}) for key, cls in parts.items()}
-    return _build_dataclass(RunConfig, {**values, **kwargs}) if values else RunConfig(**kwargs)
-
-
-def set_path(values: dict, dotted: str, value) -> dict:
-    """Set ``values["train"]["lr"]`` from ``"train.lr"``, returning a new nested dict."""
-    out = {k: dict(v) if isinstance(v, dict) else v for k, v in values.items()}
-    keys = dotted.split(".")
-    node = out
-    for key in keys[:-1]:
-        node = node.setdefault(key, {})
-    node[keys[-1]] = value
-    return out
-
-
-def expand_sweep(spec: dict) -> list[RunConfig]:
-    """A sweep: ``base`` (a config dict) and ``grid`` (dotted keys → lists), the full product.
-
-    A grid key may name several fields at once, separated by commas, with one list of values per
-    entry; they vary together, e.g. ``"data.n_people, train.batch_size": [[500, 64], [1000, 128]]``.
-    """
-    if not isinstance(spec, dict):
-        raise ValueError(f"a sweep file holds a mapping (base:, grid:, store:), got a {type(spec).__name__}")
-    base, grid = spec.get("base", {}) or {}, spec.get("grid", {}) or {}
-    for part, value in (("base", base), ("grid", grid)):
-        if not isinstance(value, dict):
-            raise ValueError(f"the sweep file's {part!r} must be a mapping, got a {type(value).__name__}")
-    axes = []
-    for key, entries in grid.items():
-        fields = [k.strip() for k in str(key).split(",")]
-        if not isinstance(entries, (list, tuple)) or not entries:
-            raise ValueError(f"grid entry {key!r} must be a non-empty list")
-        if len(fields) > 1:
-            for entry in entries:
-                if not isinstance(entry, (list, tuple)) or len(entry) != len(fields):
-                    raise ValueError(f"grid entry {key!r} takes lists of {len(fields)} values, got {entry!r}")
-            axes.append([tuple(zip(fields, entry)) for entry in entries])
-        else:
-            axes.append([((fields[0], entry),) for entry in entries])
-    configs = []
-    for combo in itertools.product(*axes):
-        values = base
-        for pairs in combo:
-            for key, value in pairs:
-                values = set_path(values, key, value)
-        configs.append(config_from_dict(values))
-    return configs

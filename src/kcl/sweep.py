@@ -189,8 +189,7 @@ def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dic
         by_key.update(_run_parallel(store, todo.missing, run_fn, workers if more else min(workers, n), log, more))
     else:
         # a lone run of ``workers > 1`` trains here, on its share of the cores as a worker would: on
-        # all of them, two such sweeps side by side trained 1.1 steps/s each (two threads each on
-        # two cores), against 7-9 for one-thread runs (result 2 v3, 2026-12-05)
+        # all of them, two such sweeps side by side would each take every core and crowd each other
         with _threads(threads_per_worker(workers) if workers > 1 else None):
             for i, config in enumerate(todo.missing, 1):
                 key = config_key(config)

@@ -35,11 +35,11 @@ class DataConfig:
     T: int = 64
     # bioR proxy: M rewrites per person
     rewrites: int = 40
-    # bioR proxy: filler sentences per rewrite, at least and at most (added 2026-12-04 for the
-    # fillers diagnostic; keyed only when set, so earlier records keep their keys)
+    # bioR proxy: filler sentences per rewrite, at least and at most (keyed only when set, so
+    # records made before the knob existed keep their keys)
     fillers: tuple[int, int] = field(default=(1, 3), metadata=KEYED_WHEN_SET)
     # bioR proxy: its sentence templates, bioS's and its own ("bioS+bioR") or bioS's alone ("bioS")
-    # (added 2026-12-05 for the templates diagnostic; keyed only when set)
+    # (keyed only when set)
     templates: str = field(default="bioS+bioR", metadata=KEYED_WHEN_SET)
     # random strings: symbols per person (alphabet T)
     length: int = 16

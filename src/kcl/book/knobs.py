@@ -1,7 +1,7 @@
 """Result 3: bioD's knobs K, C, D, L and T, moved one at a time around a default (paper §5.2, Fig. 2).
 
 A *setting* is one bioD configuration; its figure is the peak over its models, each at its best
-learning rate (``kcl.stats.best_of_lr``), and Result 3 claims that peak is at least 2 bits per
+learning rate (``kcl.book.stats.best_of_lr``), and Result 3 claims that peak is at least 2 bits per
 parameter whatever the knobs. The default setting's runs are result 1's at N = 1000.
 """
 
@@ -11,8 +11,8 @@ import math
 
 import pandas as pd
 
-from kcl.catalog import model_label
-from kcl.stats import WIDENED_COLUMNS, Judgement, beside_widened, best_of_lr, judge, peak, r_interval, rate_at_edge
+from kcl.records import model_label
+from kcl.book.stats import WIDENED_COLUMNS, Judgement, beside_widened, best_of_lr, judge, peak, r_interval, rate_at_edge
 
 # Result 3's bioD knobs and their default setting (book/protocol.md, "Results 2 and 3").
 KNOBS = ("K", "C", "D", "L", "T")

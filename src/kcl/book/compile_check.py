@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from kcl.chapters import chapter_records
-from kcl.stats import r_interval, seed_interval
+from kcl.book.chapters import chapter_records
+from kcl.book.stats import r_interval, seed_interval
 
 EAGER, COMPILED = "compile-eager", "compile"
 

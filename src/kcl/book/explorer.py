@@ -22,7 +22,13 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from kcl.samples import marked_html
+from kcl.book.samples import marked_html
+from kcl.book.stats import best_of_lr
+from kcl.config import ModelSpec, RunConfig
+from kcl.data import DataConfig
+from kcl.run import estimated_seconds, run
+from kcl.store import ResultStore
+from kcl.train import TrainConfig
 
 N0_PAPER = 400 * 400 * 1000  # the bioS name pools (paper §2.2); bioD reuses them
 N0_REFERENCE = 100 * 100 * 100  # the reference benchmark's pools (issue 2)
@@ -54,9 +60,7 @@ MEASURED_COLUMNS = ["store", "N", "K", "C", "D", "L", "T", "N0", "P", "bits", "R
 
 def measured_points(results_dir: str | Path = "results", pattern: str = "result3*") -> pd.DataFrame:
     """One row per bioD point in ``results_dir/<pattern>/``: each setting and model at its best
-    learning rate (``kcl.stats.best_of_lr``), current records only (empty if there is none)."""
-    from kcl.stats import best_of_lr
-    from kcl.store import ResultStore
+    learning rate (``kcl.book.stats.best_of_lr``), current records only (empty if there is none)."""
 
     rows = []
     for folder in sorted(Path(results_dir).glob(pattern)):
@@ -255,7 +259,6 @@ class ExplorerPanel:
         return s
 
     def data_config(self, n_people: int | None = None):
-        from kcl.data import DataConfig
 
         s = self.setting()
         return DataConfig(name="bioD", n_people=min(s["N"], n_people or s["N"]), K=s["K"], C=s["C"], D=s["D"],
@@ -278,8 +281,6 @@ class ExplorerPanel:
     def train(self, exposures: int | None = None) -> dict | None:
         """Train and measure a small model on the current setting (at most ``train_people`` people),
         with a progress bar; returns the result (None if the estimated cost is too large)."""
-        from kcl.run import ModelSpec, RunConfig, estimated_seconds, run
-        from kcl.train import TrainConfig
 
         config = RunConfig(data=self.data_config(n_people=self.train_people),
                            model=ModelSpec(arch="gpt2", n_layer=2, n_head=2, d_model=32),

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kcl.catalog import data_name
-from kcl.stats import r_interval
+from kcl.records import data_name
+from kcl.book.stats import r_interval
+from kcl.book.plots import rounded
+from kcl.book.progress import stored_so_far
 
 #: the fillers rule (book/protocol.md): the proxy without fillers "stores more" when its bits exceed
 #: the proxy's by more than this share of them and its 95% bootstrap interval of the bits lies wholly
@@ -120,7 +122,6 @@ def templates_reading(frame: pd.DataFrame) -> str:
 
 def _so_far(chapter: str, profile: str, root) -> tuple[list[dict], str | None]:
     """A diagnostic's stored records and, while it is incomplete, what is left (with the command)."""
-    from kcl.progress import stored_so_far
 
     so_far = stored_so_far(chapter, profile, root)
     left = None if so_far.complete else (f"*Stored so far: {so_far.summary()}; `kcl chapter {chapter} --ranks 2` "
@@ -143,7 +144,6 @@ def _section(profile: str, root, name: str, chapters: tuple[str, ...], labels: t
     if not frame.empty:
         frame = frame[frame["run"].isin(labels)].reset_index(drop=True)
     items = [reading(frame), *([left] if left else [])]
-    from kcl.plots import rounded
 
     return items + ([rounded(frame)] if not frame.empty else [])
 

@@ -1,7 +1,7 @@
 """What a chapter notebook calls: its records for a profile and its controls (the verdicts: results
-1–4 by ``kcl.stats.judge``, the calibration chapter by ``kcl.calibration.verdict``).
+1–4 by ``kcl.book.stats.judge``, the calibration chapter by ``kcl.book.calibration.verdict``).
 
-A chapter (``kcl.chapter_list.CHAPTERS``) names one sweep file per profile:
+A chapter (``kcl.book.chapter_list.CHAPTERS``) names one sweep file per profile:
 
 * ``smoke``: the chapter's sweep shrunk to a seconds-long config, trained into a temporary store
   (never ``results/``), so that tests exercise the whole path: sweep → run → record → charts;
@@ -24,25 +24,20 @@ from typing import Callable
 
 import yaml
 
-from kcl.chapter_list import CHAPTERS, Chapter  # noqa: F401 (the registry, read through here)
-from kcl.stats import _without
-from kcl.store import ResultStore, config_key
+from kcl.book.chapter_list import CHAPTERS, Chapter  # noqa: F401 (the registry, read through here)
+from kcl.book.law import _field, edge_rate_configs, seed_configs, seed_rate_configs
+from kcl.book.stats import _without, lr_grid_from_pilot
+from kcl.capacity import capacity, measurement_bios, person_losses
+from kcl.config import RunConfig, _coerce, config_from_dict, expand_sweep, set_path, sweep_compiled
+from kcl.controls import control_losses
+from kcl.data import make_dataset
+from kcl.parallel import check_ranks
+from kcl.paths import repo_root
+from kcl.run import checkpoint_progress, estimated_seconds, run, sweep_cost
+from kcl.store import MissingResultsError, ResultStore, _jsonable, config_key
 from kcl.sweep import run_sweep
 
 PROFILES = ("smoke", "cpu", "gpu")
-
-
-def repo_root(start: str | Path | None = None) -> Path:
-    """The checkout holding ``sweeps/`` and ``pyproject.toml``: searched upwards from ``start``
-    (default: the working directory), else the one this package was installed from (editable)."""
-    here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "sweeps").is_dir() and (folder / "pyproject.toml").is_file():
-            return folder
-    fallback = Path(__file__).resolve().parents[2]
-    if (fallback / "sweeps").is_dir():
-        return fallback
-    raise FileNotFoundError(f"no kcl checkout (a folder with sweeps/ and pyproject.toml) above {here}")
 
 
 FROM_PILOT = "from_pilot"  # a sweep file's ``train.lr`` grid that the chapter's pilot decides
@@ -54,9 +49,8 @@ def chapter_sweep(chapter: str, profile: str = "cpu", root: str | Path | None = 
     (``main``, or ``pilot`` for the learning-rate pilot).
 
     A main sweep whose ``train.lr`` grid is ``from_pilot`` takes ``lr_grid``: the protocol's rule
-    applied to the pilot's records (``kcl.stats.lr_grid_from_pilot``; ``chapter_parts`` does this).
+    applied to the pilot's records (``kcl.book.stats.lr_grid_from_pilot``; ``chapter_parts`` does this).
     """
-    from kcl.run import expand_sweep, set_path
 
     if chapter not in CHAPTERS:
         raise ValueError(f"unknown chapter {chapter!r}; choose one of {', '.join(CHAPTERS)}")
@@ -110,7 +104,6 @@ def follow_ups(chapter: str, main_records: list[dict]) -> dict[str, list]:
 def _rerun_kinds(ch: Chapter) -> dict[str, tuple[Callable[[list], list], str | None]]:
     """The rerun parts of ``ch``: name → (main records → configs, the part in words for a plan, or
     None where another part's words say it). ``follow_ups`` and ``_rerun_parts`` both read it."""
-    from kcl.law import edge_rate_configs, seed_configs, seed_rate_configs
 
     seed_words = f"{len(ch.seeds)} seed rerun{'' if len(ch.seeds) == 1 else 's'} per peak" + (" at every rate" if ch.seed_all_rates else "")
     kinds = {"seeds": (lambda main: seed_configs(main, ch.seeds, ch.seed_group), seed_words if ch.seeds else None)}
@@ -127,8 +120,6 @@ def ready_follow_ups(chapter: str, configs: list, store: ResultStore) -> dict[st
     a data setting (the config without model and rate), the unit ``follow_ups`` reruns per. Chapters
     whose reruns depend on the sweep's overall peak (seeds without a group, or every seed × rate)
     get none."""
-    from kcl.law import _field
-    from kcl.store import _jsonable
 
     ch = CHAPTERS[chapter]
     if ch.seed_all_rates or (ch.seeds and not ch.seed_group):
@@ -156,7 +147,6 @@ def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = F
                     progress: bool = False, log: Callable[[str], object] = print) -> list[dict]:
     """The records of a chapter's sweep for ``profile``; trains only what is missing, and only
     if ``allow_train``. The smoke profile uses a fresh temporary store unless ``store`` is given."""
-    from kcl.run import estimated_seconds, run
 
     path, spec, configs = chapter_sweep(chapter, profile, root)
     if store is None:
@@ -189,9 +179,6 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     returns only the runs it accepts: the rest stay missing, so the reruns come only from what is
     stored (all of the main sweep, else the groups whose main runs are all there), never from
     the chosen runs alone."""
-    from kcl.parallel import check_ranks
-    from kcl.run import checkpoint_progress, run, sweep_cost
-    from kcl.stats import lr_grid_from_pilot
 
     check_ranks(ranks, workers)
     ch = CHAPTERS[chapter]
@@ -247,15 +234,6 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     return out
 
 
-def sweep_compiled(spec: dict) -> bool:
-    """A sweep file's ``compiled: true``: its runs train through ``torch.compile`` (``kcl.train``),
-    however they are started (the compile diagnostic's compiled half)."""
-    value = spec.get("compiled", False)
-    if not isinstance(value, bool):
-        raise ValueError(f"a sweep file's 'compiled' must be true or false, got {value!r}")
-    return value
-
-
 def config_filter(conditions: list[str]) -> Callable[[object], bool] | None:
     """``kcl chapter --where``: conditions ``KEY=V1,V2`` (a dotted field of ``kcl.run.RunConfig`` such
     as ``data.name`` or ``train.seed``, and the values it may take) → whether a run's config meets
@@ -264,7 +242,6 @@ def config_filter(conditions: list[str]) -> Callable[[object], bool] | None:
     import math
     import typing
 
-    from kcl.run import RunConfig, _coerce
 
     def field_names(cls) -> list[str]:
         return [f.name for f in dataclasses.fields(cls)]
@@ -303,7 +280,6 @@ def parts_or_pending(chapter: str, profile: str = "cpu", *, allow_train: bool = 
     is missing and the command that computes it, while its records are incomplete. For the parts of
     a chapter that lean on another, unfinished one: the page says what is pending instead of failing
     the build or showing a partial figure. Quiet by default: the sentence says what a plan line would."""
-    from kcl.store import MissingResultsError
 
     try:
         return chapter_parts(chapter, profile, allow_train=allow_train, log=log), ""
@@ -324,7 +300,6 @@ def pilot_records(chapter: str, profile: str = "cpu") -> list[dict]:
 
 def record_config(record: dict):
     """The ``RunConfig`` a record was made from."""
-    from kcl.run import config_from_dict
 
     return config_from_dict(record["config"])
 
@@ -332,9 +307,6 @@ def record_config(record: dict):
 def controls(record: dict) -> dict:
     """The uniform and oracle predictors measured on the record's data set and parameter count:
     ``{"uniform": capacity(...), "oracle": capacity(...)}`` (see ``kcl.controls``). Trains nothing."""
-    from kcl.capacity import capacity, measurement_bios, person_losses
-    from kcl.controls import control_losses
-    from kcl.data import make_dataset
 
     config = record_config(record)
     dataset = make_dataset(config.data)

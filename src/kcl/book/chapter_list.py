@@ -1,5 +1,5 @@
 """The book's chapters: for each, its sweep file per profile, the claim it checks, the threshold of
-its verdict and the reruns that follow its main sweep (seeds, rates beyond an edge). ``kcl.chapters``
+its verdict and the reruns that follow its main sweep (seeds, rates beyond an edge). ``kcl.book.chapters``
 runs and reads them; ``kcl chapter NAME`` takes a name of ``CHAPTERS``.
 """
 
@@ -18,7 +18,7 @@ class Chapter:
     threshold: float | None = None  # bits per parameter (paper count) the claim asks for; None: a diagnostic
     smoke: dict = field(default_factory=dict)  # dotted overrides that shrink the cpu sweep (smoke profile)
     smoke_grid: dict = field(default_factory=dict)  # the smoke profile's grid (default: none)
-    pilot: dict = field(default_factory=dict)  # profile → learning-rate pilot sweep (kcl.stats.lr_grid_from_pilot)
+    pilot: dict = field(default_factory=dict)  # profile → learning-rate pilot sweep (kcl.book.stats.lr_grid_from_pilot)
     seeds: tuple[int, ...] = ()  # reruns of the peak point at these seeds (data and training seed)
     seed_group: str | None = None  # rerun each group's peak instead (a dotted field, e.g. data.name)
     seed_all_rates: bool = False  # also rerun the peak at every seed × every rate (law.seed_rate_configs)
@@ -61,8 +61,7 @@ CHAPTERS = {
     ),
     "result2": Chapter(
         title="Result 2, protocol v2: bioS, bioS-simple and the bioR proxy",
-        # protocol v2 (2026-11-30): d = 32 at N = 4000; v1's sweeps/result2.yaml (d = 16) never ran.
-        # Stopped after its six bioS and bioS-simple main runs: protocol v3 (2026-12-01) decides.
+        # protocol v2 (book/protocol.md): stopped after its bioS and bioS-simple main runs
         sweeps={"cpu": "sweeps/result2-v2.yaml", "gpu": "sweeps/gpu/result2.yaml"},
         pilot={"cpu": "sweeps/pilot-lr-bios.yaml", "gpu": "sweeps/gpu/pilot-lr-1000.yaml"},
         claim="bioS-simple and bioR also reach about 2 bits per parameter, slightly below bioS (Result 2)",
@@ -71,8 +70,7 @@ CHAPTERS = {
     ),
     "result2-v3": Chapter(
         title="Result 2, protocol v3: bioS, bioS-simple and the bioR proxy in at least 50K steps",
-        # protocol v3 (2026-12-01): v2 with batch 8; its rates are listed in the sweep file (the
-        # pilot rule on the steps diagnostic's batch-4 runs)
+        # protocol v3: v2 with batch 8; its rates are listed in the sweep file
         sweeps={"cpu": "sweeps/result2-v3.yaml", "gpu": "sweeps/gpu/result2.yaml"},
         claim="bioS-simple and bioR also reach about 2 bits per parameter, slightly below bioS (Result 2)",
         threshold=2.0, seeds=(1, 2), seed_group="data.name", edge_rates=True,
@@ -87,7 +85,7 @@ CHAPTERS = {
     ),
     "result1-bios": Chapter(
         title="Result 1(b) on bioS: result 2's bioS point below the capacity boundary",
-        # addendum 2026-11-30 (book/protocol.md): N = 1000 and 2000 so that R^max ≤ 1.8
+        # an addendum (book/protocol.md): N = 1000 and 2000 so that R^max ≤ 1.8
         sweeps={"cpu": "sweeps/result1-bios.yaml", "gpu": "sweeps/gpu/result1-bios.yaml"},
         claim="a model with R^max ≤ 1.8 is near-perfect, R ≈ R^max (Result 1(b)), on bioS",
         edge_rates=True, smoke=_SMOKE_BIOS, smoke_grid=_SMOKE_BIOS_RATES,
@@ -116,7 +114,7 @@ CHAPTERS = {
     ),
     "result4-bios-v3": Chapter(
         title="Result 4 on bioS, protocol v3: result 2's bioS point at 100 exposures in about 45K steps",
-        # protocol v3 (2026-12-01): v2 in batch 1 (the steps diagnostic; Remark A.2), beside v2
+        # protocol v3: v2 in batch 1 (Remark A.2), beside v2
         sweeps={"cpu": "sweeps/result4-bios-v3.yaml", "gpu": "sweeps/gpu/result4-bios.yaml"},
         claim="after 100 exposures bioS is stored at about 1 bit per parameter or more (Result 4)",
         threshold=1.0, edge_rates=True, smoke={**_SMOKE_BIOS, "train.batch_size": 1}, smoke_grid=_SMOKE_BIOS_RATES,

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kcl.catalog import run_records, trained_as
-from kcl.chapters import repo_root
-from kcl.stats import Section, estimate_text, r_interval
+from kcl.book.catalog import run_records, trained_as
+from kcl.book.chapters import repo_root
+from kcl.book.stats import Section, estimate_text, r_interval
 
 CLAIM = "the reference benchmark's R (2-layer GPT2, d = 32, bioD, 1000 exposures)"
 
@@ -29,8 +29,8 @@ CLAIM = "the reference benchmark's R (2-layer GPT2, d = 32, bioD, 1000 exposures
 @dataclass(frozen=True)
 class Verdict:
     """A claim checked against a measured figure and its interval, by the calibration chapter's rule
-    (issue 2: the whole interval against the threshold), not by results 1–4's (``kcl.stats.judge``).
-    It has the fields ``kcl.stats.verdicts_table`` reads, so the first page lists it with theirs."""
+    (issue 2: the whole interval against the threshold), not by results 1–4's (``kcl.book.stats.judge``).
+    It has the fields ``kcl.book.stats.verdicts_table`` reads, so the first page lists it with theirs."""
 
     threshold: float
     value: float
@@ -46,7 +46,7 @@ class Verdict:
 
     @property
     def target(self) -> str:
-        """The first page's target column (``kcl.stats.verdicts_table``): the issue's threshold."""
+        """The first page's target column (``kcl.book.stats.verdicts_table``): the issue's threshold."""
         return self.paper_figure
 
     @property

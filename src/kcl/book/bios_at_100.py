@@ -9,9 +9,9 @@ the page shows them by one loop and its verdict cell takes the same sections.
 
 from __future__ import annotations
 
-from kcl import law, plots, positions, progress, stats
-from kcl.chapters import parts_or_pending
-from kcl.stats import Shown
+from kcl.book import law, plots, positions, progress, stats
+from kcl.book.chapters import parts_or_pending
+from kcl.book.stats import Shown
 
 #: (label, chapter, the chapter whose bioS point at 1000 exposures it is divided into, or None)
 PROTOCOLS = (("v1, d = 16", "result4-bios", None),
@@ -77,7 +77,7 @@ def position_diagnostic(profile: str = "cpu", *, allow_train: bool = False) -> t
     v2, _ = parts_or_pending("result4-bios-v2", profile, allow_train=allow_train)
     bios_1000, _, _ = progress.data_type_point("result2", "bioS", profile, allow_train=allow_train)
     beside = diag["main"] + ([bios_1000["record"]] if bios_1000 else [])
-    shown.items += [law.retrain_note(diag["main"][0], v2["main"] if v2 else []), plots.bits_by_position(beside),
+    shown.items += [law.retrain_note(diag["main"][0], v2["main"] if v2 else []), positions.bits_by_position(beside),
                     positions.position_summary(beside)]
     return diag["main"], shown, positions.figures(diag["main"][0], "diag")
 

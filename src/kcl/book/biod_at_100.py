@@ -7,9 +7,9 @@ at most 2) and the ratio to result 1's addendum (each seed at its own best rate)
 
 from __future__ import annotations
 
-from kcl import law, plots
-from kcl.chapters import parts_or_pending, pilot_records
-from kcl.stats import Section, Shown
+from kcl.book import law, plots
+from kcl.book.chapters import parts_or_pending, pilot_records
+from kcl.book.stats import Section, Shown
 
 TITLE = "Protocol v2 (25,000 steps)"
 POINT_COLUMNS = ["data", "model", "P", "R", "R_low", "R_high", "R_max", "R_non_embedding", "best_lr", "best_lr_at_edge",

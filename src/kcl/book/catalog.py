@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from kcl.data import data_label
-from kcl.models.config import default_width
+from kcl.records import model_label
 from kcl.store import ResultStore
 
 #: Column order of the table (and of the CSV the book offers for download).
@@ -28,34 +28,12 @@ COLUMNS = (
 )
 
 
-def data_name(data: dict) -> str:
-    """A data set's name from its config dict, with the bioR proxy's filler sentences and template
-    pool where a run sets them (``bioR-proxy fillers 0–0``, ``bioR-proxy fillers 0–0 templates
-    bioS``; records leave them out at their defaults, 1–3 and bioS+bioR)."""
-    fillers, templates = data.get("fillers"), data.get("templates")
-    return " ".join([data["name"], *([f"fillers {fillers[0]}–{fillers[1]}"] if fillers else []),
-                     *([f"templates {templates}"] if templates else [])])
-
-
 def pools_label(data: dict) -> str:
     """``100³`` or ``400×400×1000``: the sizes of the name pools ("" without pools)."""
     pools = data.get("pools") or ()
     if not pools:
         return ""
     return f"{pools[0]}³" if len(set(pools)) == 1 else "×".join(str(n) for n in pools)
-
-
-def model_width(m: dict) -> int:
-    """A model's hidden size from its config dict: ``d_model``, or the paper's GPT2-ℓ-h width where
-    it is None (``default_width``, as ``ModelConfig`` fills it in)."""
-    return m.get("d_model") or default_width(m["n_head"])
-
-
-def model_label(m: dict) -> str:
-    """A model's short name from its config dict: ``gpt2-2-2 d=32`` (plus any extra options)."""
-    width = model_width(m)
-    options = "".join(f",{k}={v}" for k, v in (m.get("options") or []))
-    return f"{m['arch']}-{m['n_layer']}-{m['n_head']} d={width}{options}"
 
 
 def trained_as(train: dict) -> str:

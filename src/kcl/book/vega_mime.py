@@ -1,12 +1,12 @@
 """Vega-Lite charts that draw offline, both in the built book and in JupyterLab.
 
-``kcl.plots.setup()`` makes Altair emit a chart as the Vega-Lite mime type alone
+``kcl.book.plots.setup()`` makes Altair emit a chart as the Vega-Lite mime type alone
 (``application/vnd.vegalite.v5+json``), with no HTML that points at a CDN:
 
 * JupyterLab draws that mime type with its own bundled Vega (no network);
 * in the book, ``VegaLiteMimeRenderer`` (a myst-nb mime renderer, registered as an entry point in
   ``pyproject.toml``) turns it into a ``<div>`` and a short script that calls ``vegaEmbed`` from
-  ``_static/vega-offline.js`` (``kcl.book_assets``).
+  ``_static/vega-offline.js`` (``kcl.book.assets``).
 
 This module imports nothing heavy: Sphinx loads it through the entry point.
 """

@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import math
 
+import altair as alt
 import pandas as pd
 
-from kcl.catalog import data_name, model_label, pools_label
-from kcl.stats import r_interval
+from kcl.book.catalog import pools_label
+from kcl.book.stats import r_interval
+from kcl.book import law, plots
+from kcl.book.plots import run_label
+from kcl.records import data_name, model_label
 
 SENTENCES = ["first sentence (full name)", "later sentence (pronoun)"]
 BIOGRAPHIES = ("bioS", "bioS-simple", "bioR-proxy")  # the data sets whose later sentences say he/she
@@ -57,7 +61,6 @@ def position_frame(records: list[dict]) -> pd.DataFrame:
     record as bits / N + mean loss / ln 2 (Definition 4.3), so no data set is rebuilt. Records of
     other data sets, or without ``loss_by_position`` (written before it existed), give no rows,
     nor does a sentence place that no one's value stands at."""
-    from kcl.plots import run_label
 
     rows = []
     for record in records:
@@ -84,7 +87,6 @@ def attribute_frame(records: list[dict]) -> pd.DataFrame:
     and each counted attribute, gender included (Definition 4.3), as bits stored beside the most a
     perfect model stores; an attribute's maximum is recovered from the record as bits + N · mean
     loss / ln 2, as in ``position_frame``. One row per record (numbered in order) and part."""
-    from kcl.plots import run_label
 
     rows = []
     for number, record in enumerate(records):
@@ -110,7 +112,7 @@ def attribute_table(records: list[dict]) -> pd.DataFrame:
 
 def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     """The biography records side by side (``stored``: ``(store, record)`` pairs, as
-    ``kcl.catalog.run_records`` gives them; other data sets are left out), one row per run (a run
+    ``kcl.book.catalog.run_records`` gives them; other data sets are left out), one row per run (a run
     kept in several stores once, naming them all): its stores, data set, people, name pools, model,
     exposures, batch, steps, rate, seed, R, the share of each part's maximum it stores
     (``attribute_table``), the gender bit's two-way loss at the first pronoun (nats; ln 2 is chance)
@@ -228,10 +230,9 @@ COMPARED = ["data", "name_pools", "used_tokens", "P", "P_non_embedding", "bits_n
 
 def comparison(records: list[dict]) -> tuple[pd.DataFrame, object, str]:
     """What a diagnostic page shows of runs side by side: their figures (``law.points_frame``), the
-    bits by sentence chart (``plots.bits_by_position``) and ``position_summary``."""
-    from kcl import law, plots
+    bits by sentence chart (``bits_by_position``) and ``position_summary``."""
 
-    return plots.rounded(law.points_frame(records)[COMPARED]), plots.bits_by_position(records), position_summary(records)
+    return plots.rounded(law.points_frame(records)[COMPARED]), bits_by_position(records), position_summary(records)
 
 
 def totals_summary(table: pd.DataFrame) -> str:
@@ -322,3 +323,21 @@ def _more_steps_reading(best: pd.DataFrame) -> str:
                    "largest batch's: the rule decides neither way")
     return (f"{_against(best)}. By the rule written before these runs "
             f"(more than {MORE_STEPS_GAIN:.0%} and the interval of R wholly above), {reading}.")
+
+
+def bits_by_position(records: list[dict],
+                     title: str = "Bits per person by sentence: the one that names the person, or a later one") -> alt.Chart:
+    """Grouped bars (``kcl.book.positions.position_frame``): each attribute's bits per person when its sentence opens
+    the biography beside when it comes later; a grey tick marks the maximum, log2(values)."""
+
+    frame = position_frame(records)
+    base = alt.Chart().encode(x=alt.X("attribute:N", title=None, sort=None))
+    bars = base.mark_bar().encode(
+        xOffset=alt.XOffset("sentence:N", sort=SENTENCES),
+        y=alt.Y("bits_per_person:Q", title="bits per person (lower bound)"),
+        color=alt.Color("sentence:N", title=None, sort=SENTENCES, legend=alt.Legend(orient="bottom", labelLimit=0)),
+        tooltip=["run", "attribute", "sentence", "people", alt.Tooltip("bits_per_person:Q", format=".2f"),
+                 alt.Tooltip("max_bits_per_person:Q", format=".2f")])
+    ticks = base.mark_tick(color="#888", thickness=2, size=30).encode(y="max_bits_per_person:Q")
+    return alt.layer(bars, ticks, data=frame).properties(width=260, height=220).facet(
+        column=alt.Column("run:N", title=None), title=title)

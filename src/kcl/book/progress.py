@@ -4,7 +4,7 @@
 (``kcl chapter NAME --dry-run``), ``runs_under_way`` measures the runs that have a checkpoint but
 no record yet (``--under-way``), and ``stored_so_far`` gives a chapter page the records it has while
 its sweep is still running, so that the page can show them, say what is missing, and hold back its
-verdict (``kcl.chapters.chapter_parts`` is the complete, verdict-ready view).
+verdict (``kcl.book.chapters.chapter_parts`` is the complete, verdict-ready view).
 """
 
 from __future__ import annotations
@@ -15,11 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from kcl.chapter_list import short_title
-from kcl.chapters import (CHAPTERS, _rerun_kinds, _rerun_parts, _store_of, chapter_sweep, follow_ups,
+from kcl.book.chapter_list import short_title
+from kcl.book.chapters import (CHAPTERS, _rerun_kinds, _rerun_parts, _store_of, chapter_sweep, follow_ups,
                           ready_follow_ups, repo_root)
-from kcl.store import ResultStore
+from kcl.store import _jsonable, _unique, MissingResultsError, ResultStore
 from kcl.sweep import Plan, plan
+from kcl.book.chapters import chapter_parts
+from kcl.book.law import by_data_type, chart_data_label
+from kcl.book.stats import lr_grid_from_pilot
+from kcl.run import checkpoint_progress, measure_checkpoint, sweep_cost
 
 
 @dataclass
@@ -36,7 +40,6 @@ class _StoredSweeps:
 
 def _stored_sweeps(chapter: str, profile: str, root: str | Path | None) -> _StoredSweeps:
     """Pilot → main sweep (at the pilot's rates) → reruns, as far as the stored records decide them."""
-    from kcl.stats import lr_grid_from_pilot
 
     ch = CHAPTERS[chapter]
     pilot, grid = None, None
@@ -63,8 +66,7 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
     base rate ×3 (its rates are not known yet) and the seed reruns are left out. Runs with a
     checkpoint in ``checkpoint_dir`` are shown under way and costed for what is left. ``walk``: the
     stored sweeps when the caller has read them already (``stored_so_far``); ``where``
-    (``kcl.chapters.config_filter``): only the runs it accepts."""
-    from kcl.run import checkpoint_progress, sweep_cost
+    (``kcl.book.chapters.config_filter``): only the runs it accepts."""
 
     if profile == "smoke":
         raise ValueError("the smoke profile trains into a temporary folder; there is nothing to plan")
@@ -110,7 +112,6 @@ def runs_under_way(chapter: str, profile: str = "cpu", root: str | Path | None =
     schedule, never a record). The runs looked for: the pilot's, the main sweep's once the pilot
     has chosen its rates, and the reruns that may already have started (``ready_follow_ups``, or
     all of ``follow_ups`` once the main sweep is stored)."""
-    from kcl.store import _unique
 
     if profile == "smoke":
         raise ValueError("the smoke profile trains into a temporary folder; it has no runs under way")
@@ -126,7 +127,6 @@ def runs_under_way(chapter: str, profile: str = "cpu", root: str | Path | None =
 def _measure_on_checkpoints(looked_for: list[tuple], checkpoint_dir) -> list[tuple]:
     """``(config, checkpoint measurement)`` of the ``(store, config)`` pairs not stored yet that
     have a checkpoint."""
-    from kcl.run import measure_checkpoint
 
     out = []
     for store, config in looked_for:
@@ -164,8 +164,6 @@ class StoredSoFar:
         """A page's banner while its sweep runs (Markdown): what is stored, by part and by data set,
         what the figures below are, that the verdict waits, and what is left with its estimated cost;
         for a chapter superseded by a later protocol, that it stopped with these records."""
-        from kcl.law import chart_data_label
-        from kcl.store import _jsonable
 
         by_data: dict[str, list[int]] = {}
         for stored, configs in ((1, [r["config"] for r in self.parts.get("main", [])]),
@@ -204,8 +202,6 @@ def parts_or_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = F
     trains what is missing if ``allow_train``); else the records stored so far and their
     ``StoredSoFar`` (show them, with its ``note``, and hold back the verdict). Raises
     ``MissingResultsError`` (naming the command that computes them) while no main run is stored."""
-    from kcl.chapters import chapter_parts
-    from kcl.store import MissingResultsError
 
     try:
         return chapter_parts(chapter, profile, allow_train=allow_train, root=root, log=lambda _: None), None
@@ -221,7 +217,6 @@ def shown_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = Fals
     """``parts_or_so_far`` for a page section that leans on another chapter: ``(parts, running, "")``
     once any run of its main sweep is stored (``running`` None when complete), else ``(None, None,
     a sentence saying so and naming the commands)``."""
-    from kcl.store import MissingResultsError
 
     try:
         parts, running = parts_or_so_far(chapter, profile, allow_train=allow_train, root=root)
@@ -257,8 +252,6 @@ def data_type_point(chapter: str, name: str, profile: str = "cpu", *, allow_trai
 
 def _own_point(chapter: str, name: str, profile: str, allow_train: bool, root) -> tuple[dict | None, list[dict], str]:
     """``data_type_point`` of the chapter's own records."""
-    from kcl.law import by_data_type
-    from kcl.store import MissingResultsError
 
     try:
         parts, running = parts_or_so_far(chapter, profile, allow_train=allow_train, root=root)

@@ -1,7 +1,7 @@
 """The capacity law of results 1, 2 and 4: points, peaks, seeds and the claims checked (paper §5–6).
 
 A *point* is one data set and model at one number of exposures, trained at several learning
-rates; its figure is the best of them (``kcl.stats.best_of_lr``). The *peak* is the highest R over
+rates; its figure is the best of them (``kcl.book.stats.best_of_lr``). The *peak* is the highest R over
 every point of a figure (the envelope's top, not a per-N maximum: fact sheet §6, Result 1 note).
 """
 
@@ -12,10 +12,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from kcl.catalog import data_name, model_label, model_width, pools_label
-from kcl.knobs import RESULT1_CEILING, moved_knobs
-from kcl.stats import (WIDENED_COLUMNS, Judgement, _without, beside_widened, best_of_lr, judge, judge_ratio, peak,
-                       r_interval, rate_at_edge, seed_interval)
+from kcl.book.catalog import pools_label
+from kcl.records import data_name, model_label, model_width
+from kcl.book.knobs import RESULT1_CEILING, moved_knobs
+from kcl.book.stats import (WIDENED_COLUMNS, Judgement, _without, beside_widened, best_of_lr, judge, judge_ratio, peak,
+                            r_interval, rate_at_edge, seed_interval)
+from kcl.config import config_from_dict
 
 RETRAIN_TOLERANCE = 0.03  # a point retrained from its config must come back this close (relative R)
 NEAR_PERFECT_R_MAX = 1.8  # Result 1(b): models with R^max ≤ 1.8 are near-perfect (R ≈ R^max)
@@ -106,7 +108,6 @@ def seed_configs(main_records: list[dict], seeds: tuple[int, ...], group_by: str
     seed s; with ``group_by`` (a dotted config field such as ``data.name``), of each group's peak."""
     from dataclasses import replace
 
-    from kcl.run import config_from_dict
 
     if not seeds or not main_records:
         return []
@@ -141,7 +142,6 @@ def edge_rate_configs(main_records: list[dict]) -> list:
     rate; at the highest, once at twice it. Settings whose peak rate lies inside the grid get none."""
     from dataclasses import replace
 
-    from kcl.run import config_from_dict
 
     settings: dict = {}
     for record in best_of_lr(main_records):
@@ -297,7 +297,7 @@ def claims_bios_100(records_100: list[dict], bios_head_1000: dict | None) -> lis
 
 
 def ratio_pending_note(records_100: list[dict], head_1000: dict | None, waits: str) -> str:
-    """What ``claims_bios_100``'s ratio waits for (``kcl.progress.data_type_point``), and, where
+    """What ``claims_bios_100``'s ratio waits for (``kcl.book.progress.data_type_point``), and, where
     seed 0's 1000-exposure point is stored, the ratio it gives, marked as not judged."""
     note = f"*The ratio to 1000 exposures waits for {waits}."
     if head_1000 is not None:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from kcl import law, plots, positions, stats
-from kcl.catalog import run_records, trained_as
-from kcl.chapter_list import short_title
-from kcl.chapters import CHAPTERS, repo_root
-from kcl.progress import StoredSoFar, shown_so_far, stored_so_far
+from kcl.book import law, plots, positions, stats
+from kcl.book.catalog import run_records, trained_as
+from kcl.book.chapter_list import short_title
+from kcl.book.chapters import CHAPTERS, repo_root
+from kcl.book.progress import StoredSoFar, shown_so_far, stored_so_far
 
 POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high", "R_max", "R_non_embedding",
                  "accuracy", "best_lr", "best_lr_at_edge", "lr_tried", "minutes"]
@@ -196,7 +196,7 @@ def view(chapter: str, profile: str = "cpu", *, allow_train: bool = False, root=
 def across_section(profile: str = "cpu") -> list:
     """Result 2's page, "Across every biography run": bits by sentence position over every stored
     biography record, their totals by N, and the steps diagnostic (``bios-steps``) once stored,
-    read by its rule only once its sweep is complete (``kcl.positions``). Items for ``plots.show``."""
+    read by its rule only once its sweep is complete (``kcl.book.positions``). Items for ``plots.show``."""
     across = positions.across_records(run_records(repo_root() / "results", profile))
     if across.empty:
         return ["*No biography records are stored for this profile (the smoke profile trains into temporary "

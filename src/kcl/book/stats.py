@@ -191,7 +191,7 @@ WIDENED_COLUMNS = ["R", "R_low", "R_high", "best_lr", "best_lr_at_edge"]
 
 
 def beside_widened(committed, widened, keys: list[str], touched: set, columns: list[str]):
-    """Of two tables of points (frames such as ``kcl.law.points_frame``'s), the rows of ``committed``
+    """Of two tables of points (frames such as ``kcl.book.law.points_frame``'s), the rows of ``committed``
     whose ``keys`` are in ``touched``, each beside its row of ``widened`` (the same table with the
     runs at rates beyond the grid added; suffix ``_widened``). Results 2 and 3 and bioS at 100
     exposures show their addenda this way."""
@@ -244,7 +244,7 @@ class Section(NamedTuple):
 @dataclass
 class Shown:
     """One part of a page as kcl assembles it for a notebook: ``items`` to display in order
-    (Markdown strings, frames, charts: ``kcl.plots.show``) and the verdict ``sections`` it adds."""
+    (Markdown strings, frames, charts: ``kcl.book.plots.show``) and the verdict ``sections`` it adds."""
 
     title: str
     items: list = field(default_factory=list)

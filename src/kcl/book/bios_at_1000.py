@@ -9,8 +9,8 @@ returns what the page shows and the verdict sections it adds (``stats.Shown``).
 
 from __future__ import annotations
 
-from kcl import law, plots, progress
-from kcl.stats import Section, Shown
+from kcl.book import law, plots, progress
+from kcl.book.stats import Section, Shown
 
 POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high", "R_max", "R_non_embedding",
                  "accuracy", "best_lr", "best_lr_at_edge", "lr_tried"]

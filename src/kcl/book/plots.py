@@ -1,6 +1,6 @@
 """The Altair charts the chapters share (one function per kind of chart, records in, chart out).
 
-``setup()`` makes every chart an offline Vega-Lite output drawn as SVG (``kcl.vega_mime``): JupyterLab
+``setup()`` makes every chart an offline Vega-Lite output drawn as SVG (``kcl.book.vega_mime``): JupyterLab
 draws it with its bundled Vega, the book with ``book/_static/vega-offline.js``; never a CDN.
 """
 
@@ -9,8 +9,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from kcl.catalog import model_label
-from kcl.stats import r_interval
+from kcl.records import model_label
+from kcl.book.stats import r_interval
+from kcl.book import vega_mime
+from kcl.book.knobs import DEFAULT_KNOBS, KNOBS
 
 WIDTH = 520
 TERMS = ("name", "value", "diversity")  # the three terms of Definition 4.1 (bioS has no diversity)
@@ -20,7 +22,6 @@ KINDS = ["measured (lower bound)", "maximum (perfect model)"]
 def setup() -> None:
     """Emit charts as offline Vega-Lite outputs drawn as SVG, and show tables whole (every column, no
     cell cut short: a page's tables list every rate tried); call once at the top of a notebook."""
-    from kcl import vega_mime
 
     if "kcl" not in alt.renderers.names():
         alt.renderers.register("kcl", vega_mime.mimebundle)
@@ -216,7 +217,7 @@ def lr_sweep(frame: pd.DataFrame, title: str = "Every learning rate tried (each 
 # -- results 2 and 3 ------------------------------------------------------------------------------
 def data_types(heads: dict, claim: float | None = 2.0,
                title: str = "Bits per parameter by data type (mean over seeds, 95% interval)") -> alt.Chart:
-    """One bar per data type (``kcl.law.by_data_type``) with its interval and each seed as a dot."""
+    """One bar per data type (``kcl.book.law.by_data_type``) with its interval and each seed as a dot."""
     frame = pd.DataFrame([{"data": name, "R": h["R"], "low": h["low"], "high": h["high"], "model": h["model"]}
                           for name, h in heads.items()])
     seeds = pd.DataFrame([{"data": name, "R": v} for name, h in heads.items() for v in h["values"]])
@@ -237,7 +238,6 @@ def knob_sweep(settings: pd.DataFrame, claim: float = 2.0,
                title: str = "Peak bits per parameter as one bioD knob moves (the form of the paper's Fig. 2)") -> alt.Chart:
     """Peak R per setting against the value of the knob it moves, one panel per knob; the default
     setting appears in every panel at its own value."""
-    from kcl.knobs import DEFAULT_KNOBS, KNOBS
 
     rows = settings[settings["knob"] != "default"].to_dict("records")
     for row in settings[settings["knob"] == "default"].to_dict("records"):
@@ -273,7 +273,7 @@ def bits_terms_by_setting(settings: pd.DataFrame,
 
 def r_against_steps(frame: pd.DataFrame, title: str = "The same data in more steps: R against the steps "
                     "(smaller batches)") -> alt.Chart:
-    """Every run of ``kcl.positions.steps_frame``: R with its 95% bootstrap interval against the
+    """Every run of ``kcl.book.positions.steps_frame``: R with its 95% bootstrap interval against the
     training steps, one line per learning rate, one panel per point."""
     frame = frame.sort_values("lr")
     frame = frame.assign(rate=frame["lr"].map("{:g}".format))  # a legend in rising rate order
@@ -290,22 +290,3 @@ def r_against_steps(frame: pd.DataFrame, title: str = "The same data in more ste
     bars = base.mark_rule().encode(y="R_low:Q", y2="R_high:Q")
     return alt.layer(lines, bars, data=frame).properties(width=360, height=240).facet(
         facet=alt.Facet("point:N", title=None), columns=2, title=title)
-
-
-def bits_by_position(records: list[dict],
-                     title: str = "Bits per person by sentence: the one that names the person, or a later one") -> alt.Chart:
-    """Grouped bars (``kcl.positions.position_frame``): each attribute's bits per person when its sentence opens
-    the biography beside when it comes later; a grey tick marks the maximum, log2(values)."""
-    from kcl.positions import SENTENCES, position_frame
-
-    frame = position_frame(records)
-    base = alt.Chart().encode(x=alt.X("attribute:N", title=None, sort=None))
-    bars = base.mark_bar().encode(
-        xOffset=alt.XOffset("sentence:N", sort=SENTENCES),
-        y=alt.Y("bits_per_person:Q", title="bits per person (lower bound)"),
-        color=alt.Color("sentence:N", title=None, sort=SENTENCES, legend=alt.Legend(orient="bottom", labelLimit=0)),
-        tooltip=["run", "attribute", "sentence", "people", alt.Tooltip("bits_per_person:Q", format=".2f"),
-                 alt.Tooltip("max_bits_per_person:Q", format=".2f")])
-    ticks = base.mark_tick(color="#888", thickness=2, size=30).encode(y="max_bits_per_person:Q")
-    return alt.layer(bars, ticks, data=frame).properties(width=260, height=220).facet(
-        column=alt.Column("run:N", title=None), title=title)
