@@ -2,6 +2,8 @@
 ``verdicts`` each chapter makes for the first page), and their committed snapshot.
 
     python tests/verdict_snapshot.py DIR    # rewrite tests/snapshots/verdicts.json from DIR/<chapter>.ipynb
+                                            # (executed notebooks: papermill, cpu profile, or a book build's
+                                            # _build/jupyter_execute/notebooks)
 
 The book test compares the tables of every build with the snapshot: a move of code that changes a
 claim, a figure, an interval or a verdict fails it. A change of the records or of a verdict rule
@@ -16,8 +18,10 @@ import re
 import sys
 from pathlib import Path
 
-SNAPSHOT = Path(__file__).resolve().parent / "snapshots" / "verdicts.json"
-CHAPTERS = ("reference", "result1", "result2", "result3", "result4")
+from kcl.book.assets import chapter_notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAPSHOT = ROOT / "tests" / "snapshots" / "verdicts.json"
 
 
 def table_rows(table_html: str) -> list[list[str]]:
@@ -41,7 +45,7 @@ def glued_verdicts(notebook: Path) -> list[list[str]]:
 
 
 def write(folder: Path) -> None:
-    snapshot = {name: glued_verdicts(Path(folder) / f"{name}.ipynb") for name in CHAPTERS}
+    snapshot = {name: glued_verdicts(Path(folder) / f"{name}.ipynb") for name in chapter_notebooks(ROOT)}
     SNAPSHOT.write_text(json.dumps(snapshot, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

@@ -12,6 +12,8 @@
 * ``book/_static/mathjax/``: MathJax 3 (Apache-2.0) from ``npm pack``, for the formulas, instead
   of Sphinx's CDN default (``mathjax_path``).
 * ``book/_generated/runs.csv``: the table of every run (``kcl.book.catalog``), offered for download.
+* ``book/_generated/verdicts.md``: every chapter's verdict table, for the first page (``_toc.yml``'s
+  "Chapters" in order).
 * ``book/performance.md``: a placeholder, only if the performance page does not exist yet.
 """
 
@@ -25,6 +27,9 @@ import tarfile
 import tempfile
 from pathlib import Path
 from typing import Callable
+
+import yaml
+
 from kcl.book.catalog import write_runs_csv
 
 HTML_MANAGER = "@jupyter-widgets/html-manager@1.0.15"  # 1.x is the line that works with ipywidgets 8
@@ -100,6 +105,25 @@ def fetch_mathjax(folder: Path, package: str = MATHJAX) -> Path | None:
     return folder / "es5" / "tex-chtml.js" if npm_unpack(package, folder, keep) else None
 
 
+def chapter_notebooks(root: str | Path = ".") -> list[str]:
+    """The chapters' notebooks, in the order of ``_toc.yml``'s "Chapters" part (``notebooks/NAME``
+    entries): each glues a ``verdicts`` table that the first page shows."""
+    toc = yaml.safe_load((Path(root) / "_toc.yml").read_text(encoding="utf-8"))
+    parts = [p for p in toc.get("parts", []) if p.get("caption") == "Chapters"]
+    files = [c["file"] for p in parts for c in p.get("chapters", [])]
+    return [f.split("/", 1)[1] for f in files if f.startswith("notebooks/")]
+
+
+def write_verdicts_page(path: Path, notebooks: list[str]) -> Path:
+    """The first page's verdict tables (``book/intro.md`` includes this file): each chapter's
+    ``verdicts`` glue under a link to its page."""
+    blocks = [f"{{doc}}`../notebooks/{name}`\n\n```{{glue}} verdicts\n:doc: ../notebooks/{name}.ipynb\n```\n"
+              for name in notebooks]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(blocks), encoding="utf-8")
+    return path
+
+
 def prepare(root: str | Path = ".") -> list[Path]:
     """Write every generated file of the book under ``root`` (the repository); returns them."""
 
@@ -110,6 +134,7 @@ def prepare(root: str | Path = ".") -> list[Path]:
         if fetched:
             written.append(fetched)
     written.append(write_runs_csv(root / "book" / "_generated" / "runs.csv", root / "results"))
+    written.append(write_verdicts_page(root / "book" / "_generated" / "verdicts.md", chapter_notebooks(root)))
     performance = root / "book" / "performance.md"
     if not performance.exists():
         performance.write_text(PERFORMANCE_PLACEHOLDER, encoding="utf-8")

@@ -1,11 +1,31 @@
 """The book's chapters: for each, its sweep file per profile, the claim it checks, the threshold of
 its verdict and the reruns that follow its main sweep (seeds, rates beyond an edge). ``kcl.book.chapters``
 runs and reads them; ``kcl chapter NAME`` takes a name of ``CHAPTERS``.
+
+A new chapter declares itself in its sweep file, under ``chapter:`` (``chapters_in_sweep_files``):
+
+    chapter:
+      name: result5
+      title: "Result 5: ..."
+      claim: "..."
+      threshold: 2.0
+      smoke: {data.n_people: 40, ...}      # dotted overrides of the cpu sweep
+      smoke_grid: {train.lr: [0.01, 0.02]}
+      seeds: [1, 2]
+
+Its gpu sweep is ``sweeps/gpu/<the same file name>`` unless ``gpu:`` names another. The chapters
+below were written before sweep files could declare them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from kcl.paths import repo_root
 
 
 @dataclass(frozen=True)
@@ -163,6 +183,44 @@ CHAPTERS = {
         threshold=1.0, seeds=(1, 2), smoke={**_SMOKE_LAW, "train.exposures": 4}, smoke_grid=_SMOKE_GRID,
     ),
 }
+
+
+def chapters_in_sweep_files(sweeps: Path) -> dict[str, Chapter]:
+    """Every chapter declared under ``chapter:`` in a sweep file of ``sweeps`` (the folder), by name;
+    a ValueError names the file of a malformed declaration."""
+    known = {f.name for f in dataclasses.fields(Chapter)} - {"sweeps"}
+    out: dict[str, Chapter] = {}
+    for path in sorted(Path(sweeps).glob("*.yaml")):
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        meta = spec.get("chapter") if isinstance(spec, dict) else None
+        if meta is None:
+            continue
+        if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+            raise ValueError(f"{path}: 'chapter' must be a mapping with a name")
+        meta = dict(meta)
+        name, gpu = meta.pop("name"), meta.pop("gpu", f"sweeps/gpu/{path.name}")
+        unknown = set(meta) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown chapter field(s) {sorted(unknown)}; allowed: {sorted(known)}")
+        if name in out:
+            raise ValueError(f"{path}: chapter {name!r} is declared twice")
+        meta["seeds"] = tuple(meta.get("seeds", ()))
+        out[name] = Chapter(sweeps={"cpu": f"sweeps/{path.name}", "gpu": gpu}, **meta)
+    return out
+
+
+def _with_sweep_file_chapters(chapters: dict[str, Chapter]) -> dict[str, Chapter]:
+    try:
+        declared = chapters_in_sweep_files(repo_root() / "sweeps")
+    except FileNotFoundError:  # an installed copy without a checkout: the built-in chapters only
+        return chapters
+    twice = set(declared) & set(chapters)
+    if twice:
+        raise ValueError(f"chapters declared both in chapter_list.py and in a sweep file: {sorted(twice)}")
+    return {**chapters, **declared}
+
+
+CHAPTERS = _with_sweep_file_chapters(CHAPTERS)
 
 
 def short_title(name: str) -> str:

@@ -25,7 +25,7 @@ from typing import Callable
 import yaml
 
 from kcl.book.chapter_list import CHAPTERS, Chapter  # noqa: F401 (the registry, read through here)
-from kcl.book.law import _field, edge_rate_configs, seed_configs, seed_rate_configs
+from kcl.book.law import edge_rate_configs, group_key, seed_configs, seed_rate_configs
 from kcl.book.stats import _without, lr_grid_from_pilot
 from kcl.capacity import capacity, measurement_bios, person_losses
 from kcl.config import RunConfig, _coerce, config_from_dict, expand_sweep, set_path, sweep_compiled
@@ -127,7 +127,7 @@ def ready_follow_ups(chapter: str, configs: list, store: ResultStore) -> dict[st
 
     def group(config) -> str:
         as_dict = _jsonable(dataclasses.asdict(config))
-        return str(_field(as_dict, ch.seed_group)) if ch.seed_group else _without(as_dict, "model", "train.lr")
+        return str(group_key(as_dict, ch.seed_group)) if ch.seed_group else _without(as_dict, "model", "train.lr")
 
     records: dict[str, list] = {}
     for config in configs:

@@ -7,6 +7,7 @@ every point of a figure (the envelope's top, not a per-N maximum: fact sheet §6
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -103,6 +104,14 @@ def _field(config: dict, dotted: str):
     return config[part][name] if name else config[part]
 
 
+def group_key(config: dict, group_by: str | None) -> tuple:
+    """The values of ``group_by``'s fields in a config dict: one dotted field, or several separated
+    by commas (``"model.arch, model.options"``); () without ``group_by``."""
+    if not group_by:
+        return ()
+    return tuple(json.dumps(_field(config, f.strip()), sort_keys=True) for f in group_by.split(","))
+
+
 def seed_configs(main_records: list[dict], seeds: tuple[int, ...], group_by: str | None = None) -> list:
     """The reruns of the peak point (its config at its best learning rate) with data and training
     seed s; with ``group_by`` (a dotted config field such as ``data.name``), of each group's peak."""
@@ -114,7 +123,7 @@ def seed_configs(main_records: list[dict], seeds: tuple[int, ...], group_by: str
     best = best_of_lr(main_records)
     groups: dict = {}
     for record in best:
-        groups.setdefault(_field(record["config"], group_by) if group_by else None, []).append(record)
+        groups.setdefault(group_key(record["config"], group_by), []).append(record)
     out = []
     for members in groups.values():
         top = config_from_dict(peak(members)["config"])
