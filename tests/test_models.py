@@ -319,3 +319,29 @@ def test_hf_unsupported_features_raise():
         bos_token_id=0, eos_token_id=0))  # use_parallel_residual defaults to True
     with pytest.raises(NotImplementedError, match="use_parallel_residual"):
         from_hf(hf)
+
+
+def test_the_initialisations_differ_where_they_say_and_keep_old_keys():
+    import torch
+
+    from kcl.config import ModelSpec, RunConfig
+    from kcl.models import ModelConfig, build_model
+    from kcl.store import config_key
+
+    def built(init):
+        torch.manual_seed(0)
+        return build_model(ModelConfig(arch="gpt2", vocab_size=50, n_layer=2, n_head=2, d_model=32, init=init))
+
+    gpt2, torch_default, unit = built("gpt2"), built("torch"), built("embedding_unit")
+    assert abs(gpt2.tok_emb.weight.std().item() - 0.02) < 0.005
+    assert abs(torch_default.tok_emb.weight.std().item() - 1.0) < 0.15
+    assert abs(unit.tok_emb.weight.std().item() - 1.0) < 0.15
+    weights = {n: dict(m.named_parameters()) for n, m in (("gpt2", gpt2), ("torch", torch_default), ("unit", unit))}
+    name = next(k for k in weights["gpt2"] if k.startswith("blocks.0") and k.endswith("weight") and weights["gpt2"][k].dim() == 2)
+    assert abs(weights["unit"][name].std().item() - 0.02) < 0.005  # the rest of embedding_unit is GPT-2's
+    bound = 1 / 32 ** 0.5  # Kaiming-uniform(a=√5) on a fan-in of 32: U(-1/√32, 1/√32)
+    assert weights["torch"][name].abs().max().item() <= bound + 1e-6 and weights["torch"][name].std().item() > 0.1
+    assert config_key(RunConfig()) == config_key(RunConfig(model=ModelSpec(options=())))
+    assert config_key(RunConfig()) != config_key(RunConfig(model=ModelSpec(options=(("init", "torch"),))))
+    with pytest.raises(ValueError, match="init"):
+        ModelConfig(arch="gpt2", vocab_size=50, n_layer=1, n_head=2, d_model=32, init="xavier")

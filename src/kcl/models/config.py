@@ -14,6 +14,10 @@ from typing import Any
 GPT2_FAMILY = ("gpt2", "gpt2_quarter_mlp", "gpt2_no_mlp", "gpt2_moe")
 LLAMA_FAMILY = ("llama", "mistral", "llama_std_mlp")
 ARCHS = GPT2_FAMILY + LLAMA_FAMILY
+#: initialisations: GPT-2's (N(0, init_std) weights, residual projections scaled down), PyTorch's own
+#: module defaults (embedding N(0, 1), Kaiming-uniform linear layers), or GPT-2's with the
+#: embedding alone at N(0, 1) (the embedding's scale by itself)
+INITS = ("gpt2", "torch", "embedding_unit")
 
 # MLP kind per arch [P App. B]: "standard" d→4d→d (GELU, bias), "quarter" d→d→d, "none",
 # "gated" V(σ(W1 x)·(W2 x)) with SiLU, "std_silu" d→4d→d SiLU without bias, "moe" experts d→d→d.
@@ -72,6 +76,7 @@ class ModelConfig:
     moe_eval_capacity_factor: float = 8.0  # evaluation (not self.training)
     max_seq_len: int = 512  # context length [P §2.3]
     init_std: float = 0.02
+    init: str = "gpt2"  # one of INITS; a run sets it through model.options, so earlier keys stay
     norm_eps: float = 1e-5
 
     def __post_init__(self) -> None:
@@ -112,6 +117,7 @@ class ModelConfig:
         for knob in ("moe_capacity_factor", "moe_eval_capacity_factor"):
             _check(getattr(self, knob) > 0, knob, "> 0", getattr(self, knob))
         _check(self.init_std > 0, "init_std", "> 0", self.init_std)
+        _check(self.init in INITS, "init", f"one of {list(INITS)}", self.init)
         _check(self.norm_eps > 0, "norm_eps", "> 0", self.norm_eps)
 
     # -- derived sizes -----------------------------------------------------------------------------

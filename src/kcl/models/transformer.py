@@ -183,8 +183,30 @@ class KCLTransformer(nn.Module):
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
-        """GPT2 init: N(0, init_std) weights, zero biases, unit norms; residual output projections
-        scaled by 1/sqrt(2·n_layer). Deterministic given ``torch.manual_seed`` (fixed module order)."""
+        """The config's ``init``. ``gpt2``: N(0, init_std) weights, zero biases, unit norms; residual
+        output projections scaled by 1/sqrt(2·n_layer). ``torch``: each module's own PyTorch default
+        (embedding N(0, 1), Kaiming-uniform linear layers; MoE experts as ``gpt2``).
+        ``embedding_unit``: ``gpt2`` with the embedding N(0, 1). Deterministic given
+        ``torch.manual_seed`` (fixed module order)."""
+        if self.config.init == "torch":
+            for module in self.modules():
+                if isinstance(module, (nn.Linear, nn.Embedding, nn.LayerNorm, nn.RMSNorm)):
+                    module.reset_parameters()
+                elif isinstance(module, MoE):
+                    self._gpt2_moe(module)
+            return
+        self._gpt2_init()
+        if self.config.init == "embedding_unit":
+            nn.init.normal_(self.tok_emb.weight, 0.0, 1.0)
+
+    def _gpt2_moe(self, module) -> None:
+        std = self.config.init_std
+        nn.init.normal_(module.w1, 0.0, std)
+        nn.init.normal_(module.w2, 0.0, std / math.sqrt(2 * self.config.n_layer))
+        nn.init.zeros_(module.b1)
+        nn.init.zeros_(module.b2)
+
+    def _gpt2_init(self) -> None:
         std = self.config.init_std
         resid_std = std / math.sqrt(2 * self.config.n_layer)
         for name, module in self.named_modules():
@@ -198,10 +220,7 @@ class KCLTransformer(nn.Module):
                 if getattr(module, "bias", None) is not None:
                     nn.init.zeros_(module.bias)
             elif isinstance(module, MoE):
-                nn.init.normal_(module.w1, 0.0, std)
-                nn.init.normal_(module.w2, 0.0, resid_std)
-                nn.init.zeros_(module.b1)
-                nn.init.zeros_(module.b2)
+                self._gpt2_moe(module)
 
     @property
     def head_weight(self) -> torch.Tensor:
