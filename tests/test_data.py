@@ -215,3 +215,30 @@ def test_tokenizer_round_trip_and_hf_export():
     assert vocab.tokens[:2] == ["<|endoftext|>", "<pad>"]
     hf = vocab.to_hf()
     assert hf("Anya Briar Forger's birthday is October 2, 1996.")["input_ids"] == ids
+
+
+def test_biod_attribute_order_per_exposure_per_person_or_fixed():
+    import numpy as np
+
+    from kcl.data import DataConfig, make_dataset
+    from kcl.store import config_key
+
+    def orders(order):
+        ds = make_dataset(DataConfig(name="bioD", n_people=30, K=4, C=1, D=5, L=1, T=5, pools=(10, 10, 10),
+                                     order=order))
+        out = []
+        for e in range(2):
+            bios = ds.render(np.arange(30), np.random.default_rng([7, e]), exposure=e, with_meta=True)
+            attr = bios.attr.reshape(30, -1)
+            out.append(attr[:, 4::2])  # the attribute of each value slot, in the paragraph's order
+        return out
+
+    first, second = orders("exposure")
+    assert (first != second).any()  # drawn again at every exposure
+    first, second = orders("person")
+    assert (first == second).all() and len({tuple(r) for r in first}) > 1  # kept, and differs between people
+    first, second = orders("fixed")
+    assert (first == np.arange(4)).all() and (second == np.arange(4)).all()
+    assert config_key(DataConfig(name="bioD")) == config_key(DataConfig(name="bioD", order="exposure"))
+    with pytest.raises(ValueError, match="order 'person' applies to bioD"):
+        DataConfig(name="bioS", order="person")

@@ -46,6 +46,9 @@ class DataConfig:
     # bioS, bioS-simple, the bioR proxy: word-level tokens ("word") or the packaged byte-level BPE
     # ("bpe", kcl.subword); keyed only when set, so word-level records keep their keys
     tokenizer: str = field(default="word", metadata=KEYED_WHEN_SET)
+    # bioD: the attributes' order, drawn at every exposure ("exposure"), once per person ("person")
+    # or one for everyone ("fixed"); keyed only when set
+    order: str = field(default="exposure", metadata=KEYED_WHEN_SET)
 
     def __post_init__(self):
         if self.name not in DATASETS:
@@ -73,6 +76,10 @@ class DataConfig:
         if self.tokenizer != "word" and self.name not in Biographies.KINDS:
             raise ValueError(f"tokenizer {self.tokenizer!r} applies to {', '.join(Biographies.KINDS)}; "
                              f"{self.name} has its own symbols: leave tokenizer at 'word'")
+        if self.order not in BioD.ORDERS:
+            raise ValueError(f"order must be one of {', '.join(map(repr, BioD.ORDERS))}, got {self.order!r}")
+        if self.order != "exposure" and self.name != "bioD":
+            raise ValueError(f"order {self.order!r} applies to bioD; leave it at 'exposure' for {self.name}")
         if self.name == "random":
             check_count("length", self.length, 1)
             check_count("T", self.T, 2)
@@ -89,7 +96,8 @@ def data_label(data: dict, names_population: bool = False) -> str:
     n = data["n_people"]
     if data["name"] == "bioD":
         n0 = f",N0={math.prod(data['pools']):.3g}" if names_population else ""  # pools read only when asked
-        return f"bioD(N={n},K={data['K']},C={data['C']},D={data['D']},L={data['L']},T={data['T']}{n0})"
+        order = f",order={data['order']}" if data.get("order") else ""  # KEYED_WHEN_SET
+        return f"bioD(N={n},K={data['K']},C={data['C']},D={data['D']},L={data['L']},T={data['T']}{n0}{order})"
     if data["name"] == "bioR-proxy":
         fillers = data.get("fillers")  # left out of dicts at its default, 1-3 (KEYED_WHEN_SET)
         fillers = f",fillers={fillers[0]}-{fillers[1]}" if fillers else ""
@@ -107,7 +115,8 @@ def make_dataset(config: DataConfig) -> Dataset:
     """Build (and cache) the data set of a config; the same config always gives the same data."""
     pools = NamePools(*config.pools)
     if config.name == "bioD":
-        return BioD(config.n_people, config.K, config.C, config.D, config.L, config.T, config.seed, pools)
+        return BioD(config.n_people, config.K, config.C, config.D, config.L, config.T, config.seed, pools,
+                    order=config.order)
     if config.name == "random":
         return RandomStrings(config.n_people, config.length, config.T, config.seed, pools)
     return Biographies(config.name, config.n_people, config.seed, pools, rewrites=config.rewrites,

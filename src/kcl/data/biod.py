@@ -70,14 +70,20 @@ class _Keyed(Dataset):
 class BioD(_Keyed):
     """bioD(N, K, C, D, L, T), Definition 2.2."""
 
+    #: the attributes' order in a paragraph: drawn again at every exposure (kcl's reading of the
+    #: paper's "random sentence order"), drawn once per person and kept, or one order for everyone
+    ORDERS = ("exposure", "person", "fixed")
+
     def __init__(self, n_people: int, K: int, C: int, D: int, L: int, T: int, seed: int = 0,
-                 pools: NamePools = NamePools()):
+                 pools: NamePools = NamePools(), order: str = "exposure"):
+        if order not in self.ORDERS:
+            raise ValueError(f"order must be one of {', '.join(self.ORDERS)}, got {order!r}")
         for knob, value in (("K", K), ("C", C), ("L", L), ("T", T), ("D", D)):
             check_count(knob, value, 1)
         if D > T ** L:
             raise ValueError(f"D must be in [1, T^L = {T ** L:,}], got {D:,}")
         self.name = "bioD"
-        self.K, self.C, self.D, self.L, self.T, self.seed = K, C, D, L, T, seed
+        self.K, self.C, self.D, self.L, self.T, self.seed, self.order = K, C, D, L, T, seed, order
         rng = np.random.default_rng([seed, 0xB10D])
         words = self._setup_names(n_people, pools, rng)
         self.attributes = tuple(f"ID{k + 1}" for k in range(K))
@@ -90,6 +96,8 @@ class BioD(_Keyed):
         symbols = self.diversity[np.arange(K)[None, :, None], self.value_chunks]  # (N, K, C, L)
         self._value_table = (symbols.reshape(n_people, K, C * L) + self._sym0).astype(np.int32)
         self._name_table = self._name_ids().astype(np.int32)
+        # one order per person, from its own stream so that the data above stays as it was
+        self._person_order = np.argsort(np.random.default_rng([seed, 0x0DE7]).random((n_people, K)), axis=1)
 
     def value_sequences(self, attr: int) -> list[tuple[int, ...]]:
         """The D chunk strings of attribute ``attr`` (its diversity set), as token ids."""
@@ -107,6 +115,10 @@ class BioD(_Keyed):
         people = np.asarray(people, dtype=np.int64)
         n, K, CL = len(people), self.K, self.C * self.L
         order = np.argsort(rng.random((n, K)), axis=1)  # random sentence order (§2.2)
+        if self.order == "person":
+            order = self._person_order[people]
+        elif self.order == "fixed":
+            order = np.broadcast_to(np.arange(K), (n, K))
         attr_tok = (order + self._attr_id0)[:, :, None]
         values = self._value_table[people[:, None], order]  # (n, K, CL)
         body = np.concatenate([attr_tok, values], axis=2).reshape(n, K * (1 + CL))
