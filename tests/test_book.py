@@ -86,14 +86,18 @@ def test_glued_numbers_come_from_the_record(site):
 
 
 @pytest.mark.parametrize("chapter", chapter_notebooks(ROOT))
-def test_the_first_page_pastes_each_chapters_verdicts(site, chapter):
+def test_the_first_page_and_the_protocol_page_paste_each_chapters_verdicts(site, chapter):
     import json
 
     glued = json.loads((site.parent / "jupyter_execute" / "notebooks" / f"{chapter}.glue.json").read_text())
-    table = glued["verdicts"]["data"]["text/html"]  # the chapter's verdict cell (kcl.book.stats.verdicts_styled)
+    table = glued["verdicts"]["data"]["text/html"]  # every verdict (kcl.book.stats.verdicts_styled)
     assert re.search(r"<th [^>]*>verdict</th>", table)
     assert re.search(r"<td [^>]*>(reproduced|partly reproduced|not reproduced|inconclusive|no verdict yet)", table)
-    assert table in (site / "book/intro.html").read_text()
+    assert table in (site / "book/protocol.html").read_text()
+    intro = (site / "book/intro.html").read_text()
+    assert glued["headline"]["data"]["text/html"] in intro  # the compact table (stats.headline_styled)
+    summary = glued["summary"]["data"]["text/plain"].strip("'")
+    assert summary in intro and glued["reading"]["data"]["text/plain"].strip("'")[:40] in intro
 
 
 def test_every_chapters_verdict_table_is_the_snapshots(site):

@@ -30,15 +30,19 @@ def test_charts_are_offline_vega_lite_outputs():
     assert "vegaEmbed(" in html and not re.search(r"https?://(?!vega\.github\.io/schema)", html)
 
 
-def test_tables_keep_every_rate_and_every_cell_whole():
+def test_tables_read_as_a_page_shows_them():
     import pandas as pd
 
-    frame = pd.DataFrame({"R": [0.12345], "best_lr": [2.5e-3], "best_lr_widened": [1.25e-3], "lr_tried": ["x" * 80]})
-    shown = plots.rounded(frame)
-    assert shown.loc[0, "R"] == 0.123 and shown.loc[0, "best_lr"] == 2.5e-3 and shown.loc[0, "best_lr_widened"] == 1.25e-3
-    with pd.option_context("display.max_colwidth", 50, "display.max_columns", 20):  # restored after
-        plots.setup()
-        assert "x" * 80 in frame._repr_html_()  # as a notebook shows it: not cut to pandas' default 50 characters
+    frame = pd.DataFrame({"R": [0.12345, 1.5], "best_lr": [2.5e-3, 0.01], "P": [84640, 117280],
+                          "bits": [68912.4, 1234.6], "best_lr_at_edge": [True, False], "lr_tried": ["x" * 80, "y"]},
+                         index=[7, 9])
+    html = plots.table(frame).to_html()
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", html, flags=re.S)]
+    assert cells[:6] == ["R", "best rate", "P (paper's count)", "bits", "best rate at the grid's edge", "rates tried: R"]
+    assert cells[6:12] == ["0.123", "0.0025", "84,640", "68,912", "yes", "x" * 80]
+    assert "7" not in cells and "9" not in cells  # no index column
+    long = pd.DataFrame({"R": [0.5] * 70})
+    assert plots.table(long).to_html().count("<tr") == 71  # every row, no "..." row
 
 
 def test_myst_nb_renderer_handles_only_vega_lite():

@@ -12,8 +12,8 @@
 * ``book/_static/mathjax/``: MathJax 3 (Apache-2.0) from ``npm pack``, for the formulas, instead
   of Sphinx's CDN default (``mathjax_path``).
 * ``book/_generated/runs.csv``: the table of every run (``kcl.book.catalog``), offered for download.
-* ``book/_generated/verdicts.md``: every chapter's verdict table, for the first page (``_toc.yml``'s
-  "Chapters" in order).
+* ``book/_generated/summary.md`` and ``verdicts.md``: the first page's findings and compact tables,
+  and every verdict for the protocol page, one chapter each (``_toc.yml``'s "Chapters", in order).
 * ``book/performance.md``: a placeholder, only if the performance page does not exist yet.
 """
 
@@ -115,12 +115,27 @@ def chapter_notebooks(root: str | Path = ".") -> list[str]:
 
 
 def write_verdicts_page(path: Path, notebooks: list[str]) -> Path:
-    """The first page's verdict tables (``book/intro.md`` includes this file): each chapter's
-    ``verdicts`` glue under a link to its page."""
+    """Every chapter's verdict tables, every protocol and addendum (``book/protocol.md`` includes
+    this file): each chapter's ``verdicts`` glue under a link to its page."""
     blocks = [f"{{doc}}`../notebooks/{name}`\n\n```{{glue}} verdicts\n:doc: ../notebooks/{name}.ipynb\n```\n"
               for name in notebooks]
+    return _write(path, "\n".join(blocks))
+
+
+def write_summary_page(path: Path, notebooks: list[str]) -> Path:
+    """The first page's findings (``book/intro.md`` includes this file): one line per chapter (its
+    verdicts in a few words and its reading in a sentence, both glued by its notebook), then each
+    chapter's compact table of claims under a link to its page."""
+    lines = [f"- {{doc}}`../notebooks/{name}`: **{{glue:text}}`../notebooks/{name}.ipynb::summary`**. "
+             f"{{glue:text}}`../notebooks/{name}.ipynb::reading`" for name in notebooks]
+    tables = [f"{{doc}}`../notebooks/{name}`\n\n```{{glue}} headline\n:doc: ../notebooks/{name}.ipynb\n```\n"
+              for name in notebooks]
+    return _write(path, "\n".join(lines) + "\n\n## The claims\n\n" + "\n".join(tables))
+
+
+def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(blocks), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -135,6 +150,7 @@ def prepare(root: str | Path = ".") -> list[Path]:
             written.append(fetched)
     written.append(write_runs_csv(root / "book" / "_generated" / "runs.csv", root / "results"))
     written.append(write_verdicts_page(root / "book" / "_generated" / "verdicts.md", chapter_notebooks(root)))
+    written.append(write_summary_page(root / "book" / "_generated" / "summary.md", chapter_notebooks(root)))
     performance = root / "book" / "performance.md"
     if not performance.exists():
         performance.write_text(PERFORMANCE_PLACEHOLDER, encoding="utf-8")

@@ -37,7 +37,7 @@ def protocol_v2(v1_main: list[dict], often: dict[str, list[dict]], often_own: di
     return Shown(TITLE, [
         f"**Peak of protocol v2**: {top['model']} on {top['data']}, R = {top['R']:.3f} [{top['low']:.3f}, "
         f"{top['high']:.3f}] ({top['basis']}; the seeds: {seeds}). Every point at its best rate:",
-        plots.rounded(law.points_frame(parts["main"])[POINT_COLUMNS].sort_values(["data", "P"])),
+        plots.table(law.points_frame(parts["main"])[POINT_COLUMNS].sort_values(["data", "P"])),
         plots.capacity_law(three, title="100 exposures in 3,125 steps (v1) and 25,000 steps (v2), and 1000 exposures"),
         plots.lr_sweep(law.lr_frame(parts["pilot"] + parts["main"]), title="Protocol v2: every learning rate tried"),
     ], [Section(TITLE, claims)])

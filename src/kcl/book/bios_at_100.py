@@ -43,12 +43,12 @@ def protocol(label: str, chapter: str, point_1000: tuple | None, profile: str = 
     if waits:  # R ≥ 1 alone until result 2's bioS seeds are stored
         shown.sections.append(stats.Section(f"{title}: ratio to 1000 exposures", None,
                                             law.ratio_pending_note(rare, head_1000, waits)))
-    shown.items.append(plots.rounded(law.points_frame(rare)[POINT_COLUMNS]))
+    shown.items.append(plots.table(law.points_frame(rare)[POINT_COLUMNS]))
     below = law.below_zero_note(rare, "100 exposures")
     shown.items += [below] if below else []
     if beyond:  # judged beside the committed figure, never in its place
         shown.items += [f"One rate beyond the edge (addendum 2026-11-30): the best of {n_rates} beside the best "
-                        f"of {n_rates + 1}.", plots.rounded(law.widened_points(rare, beyond))]
+                        f"of {n_rates + 1}.", plots.table(law.widened_points(rare, beyond))]
         shown.sections.append(stats.addendum_section(
             f"bioS, protocol {label}, best of {n_rates + 1} rates (addendum: one beyond the edge)",
             law.claims_bios_100(rare + beyond, judged_1000), committed))

@@ -35,7 +35,7 @@ def point(bioD_main: list[dict], profile: str = "cpu", *, allow_train: bool = Fa
                            "the seeds.*")
     shown.items += [plots.capacity_law(law.points_frame(bioD_main + bios_main),
                                        title="bioD and bioS: bits stored against parameters"),
-                    plots.rounded(law.points_frame(bios_main)[POINT_COLUMNS])]
+                    plots.table(law.points_frame(bios_main)[POINT_COLUMNS])]
     return shown
 
 
@@ -55,11 +55,11 @@ def below_boundary(profile: str = "cpu", *, allow_train: bool = False) -> Shown:
         judged = law.judge_near_perfect(points, "bioS")
         shown.sections.append(Section(title, [judged]) if judged else
                               Section(title, [], "*No bioS point has R^max ≤ 1.8: nothing to judge.*"))
-    shown.items.append(plots.rounded(points[BELOW_COLUMNS]))
+    shown.items.append(plots.table(points[BELOW_COLUMNS]))
     edge = parts.get("edge_rates", [])
     widened = law.widened_points(parts["main"], edge)
     if not widened.empty:
-        shown.items += ["One rate beyond the edge (seed 0), beside the committed best of three:", plots.rounded(widened)]
+        shown.items += ["One rate beyond the edge (seed 0), beside the committed best of three:", plots.table(widened)]
     beyond = law.judge_near_perfect(law.points_frame(parts["main"] + edge), "bioS, best of four rates") \
         if edge and not running else None
     if beyond:  # beside the committed verdict, never in its place

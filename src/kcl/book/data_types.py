@@ -98,7 +98,7 @@ class DataTypeView:
         return law.points_frame(self.parts["main"])
 
     def points_table(self) -> pd.DataFrame:
-        return plots.rounded(self.points[POINT_COLUMNS])
+        return plots.table(self.points[POINT_COLUMNS])
 
     def runs_table(self) -> pd.DataFrame:
         """Every run of the protocol, in the order stored: its part, setting, R and how it was
@@ -125,7 +125,7 @@ class DataTypeView:
         return law.widened_points(self.parts["main"], self.parts.get("edge_rates", []))
 
     def widened_table(self) -> pd.DataFrame | None:
-        """``widened`` rounded for the page; None when nothing was rerun beyond an edge."""
+        """``widened`` as the page shows it; None when nothing was rerun beyond an edge."""
         return None if self.widened.empty else self.widened.round({col: 3 for col in WIDENED_ROUNDED})
 
     def edge_note(self) -> str:
@@ -208,9 +208,9 @@ def across_section(profile: str = "cpu") -> list:
     steps = positions.steps_summary(across, read=steps_so_far.complete)
     if not steps:
         return items + ["*Pending: the steps diagnostic (no run of `kcl chapter bios-steps --workers 2` is stored "
-                        "yet).*", plots.rounded(across)]
+                        "yet).*", plots.table(across)]
     items += ["**More steps.**\n\n" + steps, plots.r_against_steps(positions.steps_frame(across))]
     if not steps_so_far.complete:
         items.append(f"*The steps diagnostic is still running: {steps_so_far.summary()} "
                      "(`kcl chapter bios-steps --dry-run --workers 2`).*")
-    return items + [plots.rounded(across)]
+    return items + [plots.table(across)]

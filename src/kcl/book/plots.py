@@ -30,12 +30,44 @@ def setup() -> None:
     pd.set_option("display.max_columns", None)
 
 
-def rounded(frame, digits: int = 3):
-    """``frame.round(digits)`` for display, but learning-rate columns (``lr``, ``best_lr``,
-    ``best_lr_widened``, …) as they are: rounded to 3 decimals, 2.5e-3 would read 0.002, a rate
-    never tried."""
-    rates = {c for c in frame.columns if "lr" in str(c).split("_")}
-    return frame.round({c: digits for c in frame.select_dtypes("number").columns if c not in rates})
+#: column names as a page shows them
+COLUMN_NAMES = {
+    "P": "P (paper's count)", "P_non_embedding": "P, non-embedding", "R": "R", "R_low": "R, 95% low",
+    "R_high": "R, 95% high", "R_max": "R^max", "R_non_embedding": "R per non-embedding parameter",
+    "R_over_R_max": "R / R^max", "best_lr": "best rate", "best_lr_at_edge": "best rate at the grid's edge",
+    "best_lr_widened": "best rate, grid widened", "lr_tried": "rates tried: R", "models_tried": "models tried",
+    "max_bits": "max bits", "bits_name": "bits, names", "bits_value": "bits, values", "used_tokens": "used tokens",
+    "name_pools": "name pools", "minutes": "minutes", "lr": "rate", "n_runs": "runs",
+}
+
+
+def column_name(column) -> str:
+    """A frame's column as a page names it: ``COLUMN_NAMES``, else the field with spaces."""
+    return COLUMN_NAMES.get(column, str(column).replace("_", " "))
+
+
+def table(frame: pd.DataFrame, digits: int = 3):
+    """A frame as a page shows it: readable column names, thousands separators, ``digits`` decimals
+    (bits and other large figures whole, rates as tried: 2.5e-3 rounded to 3 decimals would read
+    0.002, a rate never tried), yes/no for flags, no index column, every row (a pandas frame would
+    cut a long one to ten rows and a "..." row)."""
+    rates = {c for c in frame.columns if "lr" in str(c).split("_") or c == "rate"}
+    formats = {}
+    for column in frame.columns:
+        values = frame[column]
+        if column in rates and pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            formats[column] = lambda v: "" if pd.isna(v) else f"{v:g}"
+        elif pd.api.types.is_bool_dtype(values):
+            formats[column] = lambda v: "yes" if v else "no"
+        elif pd.api.types.is_integer_dtype(values):
+            formats[column] = "{:,}"
+        elif pd.api.types.is_float_dtype(values):
+            large = values.abs().max() >= 1000 if values.notna().any() else False
+            formats[column] = "{:,.0f}" if large else f"{{:,.{digits}f}}"
+    shown = frame.reset_index(drop=True)
+    return (shown.style.format(formats, na_rep="").hide(axis="index")
+            .relabel_index([column_name(c) for c in shown.columns], axis="columns")
+            .set_table_attributes('class="dataframe kcl-table"'))
 
 
 def show(items) -> None:

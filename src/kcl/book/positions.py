@@ -232,7 +232,7 @@ def comparison(records: list[dict]) -> tuple[pd.DataFrame, object, str]:
     """What a diagnostic page shows of runs side by side: their figures (``law.points_frame``), the
     bits by sentence chart (``bits_by_position``) and ``position_summary``."""
 
-    return plots.rounded(law.points_frame(records)[COMPARED]), bits_by_position(records), position_summary(records)
+    return plots.table(law.points_frame(records)[COMPARED]), bits_by_position(records), position_summary(records)
 
 
 def totals_summary(table: pd.DataFrame) -> str:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from kcl.records import data_name
 from kcl.book.stats import r_interval
-from kcl.book.plots import rounded
+from kcl.book.plots import table
 from kcl.book.progress import stored_so_far
 
 #: the fillers rule (book/protocol.md): the proxy without fillers "stores more" when its bits exceed
@@ -145,7 +145,7 @@ def _section(profile: str, root, name: str, chapters: tuple[str, ...], labels: t
         frame = frame[frame["run"].isin(labels)].reset_index(drop=True)
     items = [reading(frame), *([left] if left else [])]
 
-    return items + ([rounded(frame)] if not frame.empty else [])
+    return items + ([table(frame)] if not frame.empty else [])
 
 
 def section(profile: str = "cpu", root=None) -> list:

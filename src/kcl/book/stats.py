@@ -332,6 +332,30 @@ def verdicts_styled(sections: Iterable[tuple]):
             .set_properties(subset=["target", OURS, NON_EMBEDDING], **{"white-space": "nowrap"}))
 
 
+def headline_styled(sections: Iterable[tuple]):
+    """The first page's compact table of a chapter: the claims of its first section (the deciding
+    protocol, as committed) with target, our figure and verdict; its later sections and addenda stay
+    on the chapter's page and the protocol page."""
+    frame = verdicts_table(list(sections)[:1]).drop(columns=["section"])
+    return (frame.style.hide(axis="index").set_table_attributes('class="dataframe kcl-verdicts"')
+            .set_properties(subset=["target", OURS, NON_EMBEDDING], **{"white-space": "nowrap"}))
+
+
+def outcome_summary(sections: Iterable[tuple]) -> str:
+    """The first section's verdicts in a few words ("2 of 3 claims reproduced, 1 not"), or that
+    the chapter holds them back."""
+    first = _sections(sections)[:1]
+    judgements = first[0].judgements if first else None
+    if not judgements:
+        return "no verdict yet"
+    outcomes = [j.outcome for j in judgements]
+    counts = [(outcomes.count(o), o) for o in ("reproduced", "partly reproduced", "not reproduced", "inconclusive")]
+    parts = [f"{n} {word}" for n, word in counts if n]
+    claims = "claim" if len(outcomes) == 1 else "claims"
+    head = f"{len(outcomes)} {claims}: " if len(outcomes) > 1 else ""
+    return head + ", ".join(parts)
+
+
 #: Threads of a record made before the training summary kept them: every core of the 2-core
 #: machines the records were made on (``kcl.train.train`` took all cores then).
 THREADS_BEFORE_RECORDED = 2
