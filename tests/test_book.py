@@ -96,8 +96,9 @@ def test_the_first_page_and_the_protocol_page_paste_each_chapters_verdicts(site,
     assert table in (site / "book/protocol.html").read_text()
     intro = (site / "book/intro.html").read_text()
     assert glued["headline"]["data"]["text/html"] in intro  # the compact table (stats.headline_styled)
-    summary = glued["summary"]["data"]["text/plain"].strip("'")
-    assert summary in intro and glued["reading"]["data"]["text/plain"].strip("'")[:40] in intro
+    text = intro.replace("\u2019", "'")  # Sphinx's curly apostrophes
+    assert glued["summary"]["data"]["text/plain"].strip("'\"") in text
+    assert glued["reading"]["data"]["text/plain"].strip("'\"") in text
 
 
 def test_every_chapters_verdict_table_is_the_snapshots(site):
@@ -168,6 +169,35 @@ def test_every_chart_draws_offline(browser, site, page):
     remote = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith('file:'))")
     assert not remote, f"{page} requested {remote}"
+
+
+OVERFLOW_JS = """
+const column = document.querySelector('article.bd-article') || document.querySelector('main');
+const right = column.getBoundingClientRect().right + 1;
+const scrolls = el => { for (let p = el.parentElement; p && p !== column; p = p.parentElement) {
+  const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll') return true; } return false; };
+return [...column.querySelectorAll('.vega-embed svg, img, table, pre, .math')]
+  .filter(el => !scrolls(el) && el.getBoundingClientRect().right > right)
+  .map(el => el.tagName + ' ' + (el.className.baseVal ?? el.className) + ' ' + Math.round(el.getBoundingClientRect().right - right) + 'px');
+"""
+CUT_LEGEND_JS = """
+return [...document.querySelectorAll('.vega-embed svg .role-legend-label text, .vega-embed svg .role-axis-label text')]
+  .map(t => t.textContent).filter(t => t.endsWith('…'));
+"""
+
+
+@pytest.mark.parametrize("width", [1280, 420])
+@pytest.mark.parametrize("page", toc_pages())
+def test_nothing_is_wider_than_the_text_column(browser, site, page, width):
+    """Every chart, table, picture and formula fits the page's column at a laptop's and at a phone's
+    width (a table may scroll inside its own box); no legend or axis label is cut short."""
+    browser.set_window_size(width, 1600)
+    try:
+        open_page(browser, site, page)
+        assert browser.execute_script(OVERFLOW_JS) == []
+        assert browser.execute_script(CUT_LEGEND_JS) == []
+    finally:
+        browser.set_window_size(1280, 1600)
 
 
 def test_formulas_are_typeset_offline(browser, site):

@@ -24,19 +24,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
-from kcl.tokenizer import EOS, PAD, SPECIALS
+from kcl.tokenizer import EOS, PAD, SPECIALS, TokenList
 
 #: the subword tokenizers that ship with kcl: name → file in kcl/data/tokenizers
 TOKENIZER_FILES = {"bpe": "bios-bpe.json"}
 END_OF_WORD = "</w>"
 
 
-class SubwordVocab:
+class SubwordVocab(TokenList):
     """A trained ``tokenizers.Tokenizer`` with ``Vocab``'s interface: ids 0 and 1 are the
     end-of-text and pad tokens; ``encode`` takes a piece of text with its spaces."""
-
-    eos_id = 0
-    pad_id = 1
 
     def __init__(self, tokenizer):
         self.tokenizer = tokenizer
@@ -51,15 +48,6 @@ class SubwordVocab:
         from tokenizers import Tokenizer
 
         return cls(Tokenizer.from_file(str(path)))
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    def __contains__(self, token: str) -> bool:
-        return token in self.index
-
-    def id(self, token: str) -> int:
-        return self.index[token]
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False).ids

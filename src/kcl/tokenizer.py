@@ -26,7 +26,26 @@ def split_words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-class Vocab:
+class TokenList:
+    """What every vocabulary answers from its ``tokens`` (id → token) and ``index`` (token → id):
+    ids 0 and 1 are the end-of-text and pad tokens."""
+
+    tokens: list[str]
+    index: dict[str, int]
+    eos_id = 0
+    pad_id = 1
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self.index
+
+    def id(self, token: str) -> int:
+        return self.index[token]
+
+
+class Vocab(TokenList):
     """A fixed token list; ids are positions. Ids 0 and 1 are the end-of-text and pad tokens."""
 
     def __init__(self, tokens: Iterable[str]):
@@ -49,18 +68,6 @@ class Vocab:
     @classmethod
     def from_texts(cls, texts: Iterable[str], extra: Iterable[str] = ()) -> "Vocab":
         return cls.build([w for t in texts for w in split_words(t)] + list(extra))
-
-    eos_id = 0
-    pad_id = 1
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    def __contains__(self, token: str) -> bool:
-        return token in self.index
-
-    def id(self, token: str) -> int:
-        return self.index[token]
 
     def encode(self, text: str) -> list[int]:
         try:

@@ -126,8 +126,9 @@ def write_summary_page(path: Path, notebooks: list[str]) -> Path:
     """The first page's findings (``book/intro.md`` includes this file): one line per chapter (its
     verdicts in a few words and its reading in a sentence, both glued by its notebook), then each
     chapter's compact table of claims under a link to its page."""
-    lines = [f"- {{doc}}`../notebooks/{name}`: **{{glue:text}}`../notebooks/{name}.ipynb::summary`**. "
-             f"{{glue:text}}`../notebooks/{name}.ipynb::reading`" for name in notebooks]
+    # a format spec (":s") after the key: myst-nb reads "path::key" only when one follows
+    lines = [f"- {{doc}}`../notebooks/{name}`: **{{glue:text}}`../notebooks/{name}.ipynb::summary:s`**. "
+             f"{{glue:text}}`../notebooks/{name}.ipynb::reading:s`" for name in notebooks]
     tables = [f"{{doc}}`../notebooks/{name}`\n\n```{{glue}} headline\n:doc: ../notebooks/{name}.ipynb\n```\n"
               for name in notebooks]
     return _write(path, "\n".join(lines) + "\n\n## The claims\n\n" + "\n".join(tables))

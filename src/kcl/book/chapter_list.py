@@ -62,6 +62,15 @@ def _diagnostic(name: str, subject: str, question: str) -> Chapter:
                    claim=f"none (a diagnostic, book/protocol.md): {question}", smoke=_SMOKE_BIOS)
 
 
+def _result2(title: str, cpu: str, gpu: str = "sweeps/gpu/result2.yaml", **more) -> Chapter:
+    """A protocol of result 2: its three data types, each one's peak rerun at seeds 1 and 2, one
+    rate beyond an edge; bioS's smoke profile over the three types."""
+    return Chapter(title=title, sweeps={"cpu": cpu, "gpu": gpu},
+                   claim="bioS-simple and bioR also reach about 2 bits per parameter, slightly below bioS (Result 2)",
+                   threshold=2.0, seeds=(1, 2), seed_group="data.name", edge_rates=True, smoke=_SMOKE_BIOS,
+                   smoke_grid={"data.name": ["bioS", "bioS-simple", "bioR-proxy"], **_SMOKE_BIOS_RATES}, **more)
+
+
 CHAPTERS = {
     "reference": Chapter(
         title="Calibration: the reference benchmark and the controls",
@@ -79,30 +88,15 @@ CHAPTERS = {
         claim="after 1000 exposures the peak capacity ratio is at least 2 bits per parameter (Result 1)",
         threshold=2.0, seeds=(1, 2), seed_all_rates=True, smoke=_SMOKE_LAW, smoke_grid=_SMOKE_GRID,
     ),
-    "result2": Chapter(
-        title="Result 2, protocol v2: bioS, bioS-simple and the bioR proxy",
+    "result2": _result2(
+        "Result 2, protocol v2: bioS, bioS-simple and the bioR proxy", "sweeps/result2-v2.yaml",
         # protocol v2 (book/protocol.md): stopped after its bioS and bioS-simple main runs
-        sweeps={"cpu": "sweeps/result2-v2.yaml", "gpu": "sweeps/gpu/result2.yaml"},
-        pilot={"cpu": "sweeps/pilot-lr-bios.yaml", "gpu": "sweeps/gpu/pilot-lr-1000.yaml"},
-        claim="bioS-simple and bioR also reach about 2 bits per parameter, slightly below bioS (Result 2)",
-        threshold=2.0, seeds=(1, 2), seed_group="data.name", edge_rates=True, superseded_by="result2-v3",
-        smoke=_SMOKE_BIOS, smoke_grid={"data.name": ["bioS", "bioS-simple", "bioR-proxy"], **_SMOKE_BIOS_RATES},
-    ),
-    "result2-v3": Chapter(
-        title="Result 2, protocol v3: bioS, bioS-simple and the bioR proxy in at least 50K steps",
-        # protocol v3: v2 with batch 8; its rates are listed in the sweep file
-        sweeps={"cpu": "sweeps/result2-v3.yaml", "gpu": "sweeps/gpu/result2.yaml"},
-        claim="bioS-simple and bioR also reach about 2 bits per parameter, slightly below bioS (Result 2)",
-        threshold=2.0, seeds=(1, 2), seed_group="data.name", edge_rates=True,
-        smoke=_SMOKE_BIOS, smoke_grid={"data.name": ["bioS", "bioS-simple", "bioR-proxy"], **_SMOKE_BIOS_RATES},
-    ),
-    "result2-v4": Chapter(
-        title="Result 2, protocol v4: bioS, bioS-simple and the bioR proxy with subword tokens",
-        sweeps={"cpu": "sweeps/result2-v4.yaml", "gpu": "sweeps/gpu/result2-v4.yaml"},
-        claim="bioS-simple and bioR also reach about 2 bits per parameter, slightly below bioS (Result 2)",
-        threshold=2.0, seeds=(1, 2), seed_group="data.name", edge_rates=True,
-        smoke=_SMOKE_BIOS, smoke_grid={"data.name": ["bioS", "bioS-simple", "bioR-proxy"], **_SMOKE_BIOS_RATES},
-    ),
+        pilot={"cpu": "sweeps/pilot-lr-bios.yaml", "gpu": "sweeps/gpu/pilot-lr-1000.yaml"}, superseded_by="result2-v3"),
+    # protocol v3: v2 with batch 8; its rates are listed in the sweep file
+    "result2-v3": _result2("Result 2, protocol v3: bioS, bioS-simple and the bioR proxy in at least 50K steps",
+                           "sweeps/result2-v3.yaml"),
+    "result2-v4": _result2("Result 2, protocol v4: bioS, bioS-simple and the bioR proxy with subword tokens",
+                           "sweeps/result2-v4.yaml", gpu="sweeps/gpu/result2-v4.yaml"),
     "result1-bios": Chapter(
         title="Result 1(b) on bioS: result 2's bioS point below the capacity boundary",
         # an addendum (book/protocol.md): N = 1000 and 2000 so that R^max ≤ 1.8

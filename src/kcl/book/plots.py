@@ -19,6 +19,11 @@ TERMS = ("name", "value", "diversity")  # the three terms of Definition 4.1 (bio
 KINDS = ["measured (lower bound)", "maximum (perfect model)"]
 
 
+def _theme():
+    """The book's chart defaults: axis and legend labels whole (Vega cuts them at 180 px)."""
+    return alt.theme.ThemeConfig({"config": {"axis": {"labelLimit": 0}, "legend": {"labelLimit": 0}}})
+
+
 def setup() -> None:
     """Emit charts as offline Vega-Lite outputs drawn as SVG, and show tables whole (every column, no
     cell cut short: a page's tables list every rate tried); call once at the top of a notebook."""
@@ -26,6 +31,7 @@ def setup() -> None:
     if "kcl" not in alt.renderers.names():
         alt.renderers.register("kcl", vega_mime.mimebundle)
     alt.renderers.enable("kcl")
+    alt.theme.register("kcl", enable=True)(_theme)
     pd.set_option("display.max_colwidth", None)
     pd.set_option("display.max_columns", None)
 
