@@ -36,13 +36,16 @@ def test_tables_read_as_a_page_shows_them():
     frame = pd.DataFrame({"R": [0.12345, 1.5], "best_lr": [2.5e-3, 0.01], "P": [84640, 117280],
                           "bits": [68912.4, 1234.6], "best_lr_at_edge": [True, False], "lr_tried": ["x" * 80, "y"]},
                          index=[7, 9])
-    html = plots.table(frame).to_html()
+    shown = plots.table(frame)
+    assert isinstance(shown, pd.DataFrame) and list(shown.index) == [7, 9]  # the data as it was; the page hides the index
+    assert list(shown["P"]) == [84640, 117280]  # read like any frame
+    html = shown._repr_html_()  # as a notebook shows it
     cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", html, flags=re.S)]
     assert cells[:6] == ["R", "best rate", "P (paper's count)", "bits", "best rate at the grid's edge", "rates tried: R"]
     assert cells[6:12] == ["0.123", "0.0025", "84,640", "68,912", "yes", "x" * 80]
     assert "7" not in cells and "9" not in cells  # no index column
     long = pd.DataFrame({"R": [0.5] * 70})
-    assert plots.table(long).to_html().count("<tr") == 71  # every row, no "..." row
+    assert plots.table(long)._repr_html_().count("<tr") == 71  # every row, no "..." row
 
 
 def test_myst_nb_renderer_handles_only_vega_lite():

@@ -52,11 +52,34 @@ def column_name(column) -> str:
     return COLUMN_NAMES.get(column, str(column).replace("_", " "))
 
 
-def table(frame: pd.DataFrame, digits: int = 3):
+class Table(pd.DataFrame):
+    """A frame that a notebook shows as ``styled`` does (its HTML), and that code still reads,
+    sorts and indexes by its fields like any frame."""
+
+    _metadata = ["digits"]
+    digits = 3
+
+    @property
+    def _constructor(self):
+        return Table
+
+    def _repr_html_(self) -> str:
+        return styled(self, self.digits).to_html()
+
+
+def table(frame: pd.DataFrame, digits: int = 3) -> Table:
+    """``frame`` to show on a page (``styled``): the same rows and fields, displayed for people."""
+    out = Table(frame)
+    out.digits = digits
+    return out
+
+
+def styled(frame: pd.DataFrame, digits: int = 3):
     """A frame as a page shows it: readable column names, thousands separators, ``digits`` decimals
     (bits and other large figures whole, rates as tried: 2.5e-3 rounded to 3 decimals would read
     0.002, a rate never tried), yes/no for flags, no index column, every row (a pandas frame would
     cut a long one to ten rows and a "..." row)."""
+    frame = pd.DataFrame(frame)
     rates = {c for c in frame.columns if "lr" in str(c).split("_") or c == "rate"}
     formats = {}
     for column in frame.columns:
