@@ -14,6 +14,7 @@
 * ``book/_generated/runs.csv``: the table of every run (``kcl.book.catalog``), offered for download.
 * ``book/_generated/summary.md`` and ``verdicts.md``: the first page's findings and compact tables,
   and every verdict for the protocol page, one chapter each (``_toc.yml``'s "Chapters", in order).
+* ``book/api/<module>.md``: one API reference page per kcl module.
 * ``book/performance.md``: a placeholder, only if the performance page does not exist yet.
 """
 
@@ -127,7 +128,7 @@ def write_summary_page(path: Path, notebooks: list[str]) -> Path:
     verdicts in a few words and its reading in a sentence, both glued by its notebook), then each
     chapter's compact table of claims under a link to its page."""
     # a format spec (":s") after the key: myst-nb reads "path::key" only when one follows
-    lines = [f"- {{doc}}`../notebooks/{name}`: **{{glue:text}}`../notebooks/{name}.ipynb::summary:s`**. "
+    lines = [f"- {{doc}}`../notebooks/{name}`: {{glue:text}}`../notebooks/{name}.ipynb::summary:s`. "
              f"{{glue:text}}`../notebooks/{name}.ipynb::reading:s`" for name in notebooks]
     tables = [f"{{doc}}`../notebooks/{name}`\n\n```{{glue}} headline\n:doc: ../notebooks/{name}.ipynb\n```\n"
               for name in notebooks]
@@ -138,6 +139,31 @@ def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+#: per-module options of the API pages: ``kcl.models`` loads its torch modules lazily and names
+#: their classes as its own, which their own pages document
+API_OPTIONS = {"kcl.models": ":exclude-members: ARCHS, GPT2_FAMILY, LLAMA_FAMILY, ModelConfig, default_width, "
+                             "gpt2_lh, KCLTransformer, build_model, to_hf, from_hf, export_pretrained, load_pretrained"}
+
+
+def write_api_pages(folder: Path) -> list[Path]:
+    """One API page per kcl module (Sphinx autodoc), ``folder/<module>.md``; ``_toc.yml`` lists them
+    by a glob under the API reference. Each object is documented once, on its module's page."""
+    import pkgutil
+
+    import kcl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.md"):
+        old.unlink()
+    names = ["kcl"] + [m.name for m in pkgutil.walk_packages(kcl.__path__, "kcl.") if m.name != "kcl.__main__"]
+    written = []
+    for name in names:
+        options = API_OPTIONS.get(name, "")
+        text = f"# {name}\n\n```{{eval-rst}}\n.. automodule:: {name}\n" + (f"   {options}\n" if options else "") + "```\n"
+        written.append(_write(folder / f"{name}.md", text))
+    return written
 
 
 def prepare(root: str | Path = ".") -> list[Path]:
@@ -152,6 +178,7 @@ def prepare(root: str | Path = ".") -> list[Path]:
     written.append(write_runs_csv(root / "book" / "_generated" / "runs.csv", root / "results"))
     written.append(write_verdicts_page(root / "book" / "_generated" / "verdicts.md", chapter_notebooks(root)))
     written.append(write_summary_page(root / "book" / "_generated" / "summary.md", chapter_notebooks(root)))
+    written += write_api_pages(root / "book" / "api")
     performance = root / "book" / "performance.md"
     if not performance.exists():
         performance.write_text(PERFORMANCE_PLACEHOLDER, encoding="utf-8")
