@@ -161,7 +161,7 @@ def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = F
 
 def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
                   store: str | Path | None = None, root: str | Path | None = None,
-                  progress: bool = False, log: Callable[[str], object] = print,
+                  progress: bool = False, log: Callable[[str], object] | None = None,
                   checkpoint_dir: str | Path | None = None, workers: int = 1, ranks: int = 1,
                   compiled: bool = False, where: Callable[[object], bool] | None = None) -> dict[str, list[dict]]:
     """A chapter's records: ``{"pilot": [...], "main": [...], "seeds": [...]}``, in that order
@@ -178,9 +178,12 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     trains through ``torch.compile`` (``kcl.train.train``). ``where`` (``config_filter``) trains and
     returns only the runs it accepts: the rest stay missing, so the reruns come only from what is
     stored (all of the main sweep, else the groups whose main runs are all there), never from
-    the chosen runs alone."""
+    the chosen runs alone. ``log`` (default: ``print`` when it may train, else nothing) takes the
+    plan's lines."""
 
     check_ranks(ranks, workers)
+    if log is None:  # a page reading stored records says nothing; a run that trains reports its plan
+        log = print if allow_train else (lambda _: None)
     ch = CHAPTERS[chapter]
     if allow_train and ch.superseded_by and profile != "smoke":
         raise ValueError(f"chapter {chapter!r} is stopped: its protocol was superseded by {ch.superseded_by!r} "

@@ -332,18 +332,25 @@ def verdicts_styled(sections: Iterable[tuple]):
             .set_properties(subset=["target", OURS, NON_EMBEDDING], **{"white-space": "nowrap"}))
 
 
-def headline_styled(sections: Iterable[tuple]):
+SMOKE_VERDICT = "smoke run: no verdict"
+
+
+def headline_styled(sections: Iterable[tuple], profile: str = "cpu"):
     """The first page's compact table of a chapter: the claims of its first section (the deciding
     protocol, as committed) with target, our figure and verdict; its later sections and addenda stay
-    on the chapter's page and the protocol page."""
+    on the chapter's page and the protocol page. The smoke profile's table gives no verdict."""
     frame = verdicts_table(list(sections)[:1]).drop(columns=["section"])
+    if profile == "smoke":
+        frame["verdict"] = SMOKE_VERDICT
     return (frame.style.hide(axis="index").set_table_attributes('class="dataframe kcl-verdicts"')
             .set_properties(subset=["target", OURS, NON_EMBEDDING], **{"white-space": "nowrap"}))
 
 
-def outcome_summary(sections: Iterable[tuple]) -> str:
-    """The first section's verdicts in a few words ("2 of 3 claims reproduced, 1 not"), or that
-    the chapter holds them back."""
+def outcome_summary(sections: Iterable[tuple], profile: str = "cpu") -> str:
+    """The first section's verdicts in a few words ("3 claims: 2 reproduced, 1 not reproduced"),
+    or that the chapter holds them back; none in the smoke profile."""
+    if profile == "smoke":
+        return SMOKE_VERDICT
     first = _sections(sections)[:1]
     judgements = first[0].judgements if first else None
     if not judgements:
