@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pkgutil
 import shutil
 import subprocess
 import tarfile
@@ -31,6 +32,7 @@ from typing import Callable
 
 import yaml
 
+import kcl
 from kcl.book.catalog import write_runs_csv
 
 HTML_MANAGER = "@jupyter-widgets/html-manager@1.0.15"  # 1.x is the line that works with ipywidgets 8
@@ -150,10 +152,6 @@ API_OPTIONS = {"kcl.models": ":exclude-members: ARCHS, GPT2_FAMILY, LLAMA_FAMILY
 def write_api_pages(folder: Path) -> list[Path]:
     """One API page per kcl module (Sphinx autodoc), ``folder/<module>.md``; ``_toc.yml`` lists them
     by a glob under the API reference. Each object is documented once, on its module's page."""
-    import pkgutil
-
-    import kcl
-
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.md"):
         old.unlink()
