@@ -130,7 +130,7 @@ def write_summary_page(path: Path, notebooks: list[str]) -> Path:
     verdicts in a few words and its reading in a sentence, both glued by its notebook), then each
     chapter's compact table of claims under a link to its page."""
     # a format spec (":s") after the key: myst-nb reads "path::key" only when one follows
-    lines = [f"- {{doc}}`../notebooks/{name}`: {{glue:text}}`../notebooks/{name}.ipynb::summary:s`. "
+    lines = [f"- {{doc}}`../notebooks/{name}`: **{{glue:text}}`../notebooks/{name}.ipynb::summary:s`**. "
              f"{{glue:text}}`../notebooks/{name}.ipynb::reading:s`" for name in notebooks]
     tables = [f"{{doc}}`../notebooks/{name}`\n\n```{{glue}} headline\n:doc: ../notebooks/{name}.ipynb\n```\n"
               for name in notebooks]
