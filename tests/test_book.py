@@ -217,6 +217,10 @@ def test_moving_a_slider_changes_the_explorer(browser, site, tmp_path):
         ".querySelector('input[type=range]')")
     browser.execute_script("arguments[0].value = 20; arguments[0].dispatchEvent(new Event('input'));", slider)
     assert wait_for(lambda: "K=20," in svg()), "the readout did not follow the K slider"
+    shown = browser.execute_script(  # a log10 slider shows no long log10 number; the readout gives the knob
+        "return [...document.querySelectorAll('.vega-bind input[type=range]')]"
+        ".filter(i => i.name.startsWith('lg')).map(i => i.nextElementSibling.offsetParent !== null)")
+    assert shown and not any(shown)
     after = svg()
     assert after != before
     from kcl.book.explorer import bit_content

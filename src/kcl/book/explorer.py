@@ -77,10 +77,11 @@ def measured_points(results_dir: str | Path = "results", pattern: str = "result3
 
 # -- the static chart ------------------------------------------------------------------------------
 def _log_slider(name: str, label: str, low: float, high: float, value: float):
-    """A slider over log10 of a knob, in steps of 0.01 shown with two decimals (the readout above
-    the chart gives the knob itself)."""
-    return alt.param(name=name, value=round(math.log10(value), 2),
-                     bind=alt.binding_range(min=round(math.log10(low), 2), max=round(math.log10(high), 2),
+    """A slider over log10 of a knob (its name starts with "lg"), in steps of 0.01. Its default is
+    the knob's exact log10, so that the default knob is exact; the page shows no log10 number beside
+    it (book/_static/kcl.css), the readout above the chart gives the knob itself."""
+    return alt.param(name=name, value=round(math.log10(value), 5),
+                     bind=alt.binding_range(min=round(math.log10(low), 3), max=round(math.log10(high), 3),
                                             step=0.01, name=label))
 
 
