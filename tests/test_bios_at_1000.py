@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from test_chapters import fake_result  # a record's result made by hand (tests/ is on sys.path)
 
-from kcl.book import bios_at_1000, chapters, law, progress, stats
+from kcl.book import bios_at_1000, chapters, law, progress
 
 
 def test_result2s_bios_point_beside_the_biod_law():
