@@ -99,3 +99,25 @@ def test_bad_settings_are_named():
         quantized(tiny(), 8, "awq")
     with pytest.raises(ValueError, match="GPTQ needs calibration"):
         quantized(tiny(), 8, "gptq")
+
+
+def test_a_stored_run_measured_quantized(tmp_path):
+    """A small bioD run saved with its weights, measured again in float, int8 and int4: the same
+    parameter count; int8 keeps nearly every bit; int4 keeps less than int8; the float figure is the
+    record's exactly."""
+    from kcl.config import ModelSpec, RunConfig
+    from kcl.data import DataConfig
+    from kcl.run import measure_quantized, run
+    from kcl.train import TrainConfig
+
+    config = RunConfig(data=DataConfig(name="bioD", n_people=60, K=2, C=2, D=8, L=1, T=8, pools=(20, 20, 20)),
+                       model=ModelSpec(n_layer=1, n_head=2, d_model=32),
+                       train=TrainConfig(exposures=100, batch_size=4, lr=0.01, packing="per_bio"), bootstrap=20)
+    record = run(config, weights_dir=tmp_path, progress=False)
+    assert record["R"] > 0.5 * record["R_max"]  # the model stored most of its data: something to lose
+    int8 = measure_quantized(config, tmp_path, 8, "gptq", bootstrap=20)
+    int4 = measure_quantized(config, tmp_path, 4, "rtn", bootstrap=20)
+    assert int8["params"] == int4["params"] == record["params"]
+    assert int8["bits"] == pytest.approx(record["bits"], rel=0.05)
+    assert int4["bits"] < int8["bits"]
+    assert int8["quantization"] == {"bits": 8, "method": "gptq", "embedding": True, "calibration_people": 60}

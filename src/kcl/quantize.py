@@ -164,3 +164,19 @@ class _HeadInputs:
 
     def register_forward_hook(self, hook):
         return self._norm.register_forward_hook(lambda module, inputs, output: hook(module, (output,), output))
+
+
+def calibration_batches(bios, eos: int, pad: int, batch_size: int = 16) -> list[torch.Tensor]:
+    """Token batches (``EOS`` + biography, padded) of rendered biographies ``bios`` (a
+    ``kcl.data.Bios``): GPTQ's calibration data, as the paper calibrates on its people's biographies."""
+    lengths = bios.lengths
+    out = []
+    for start in range(0, len(bios), batch_size):
+        rows = range(start, min(start + batch_size, len(bios)))
+        width = int(max(lengths[i] for i in rows)) + 1
+        batch = torch.full((len(rows), width), pad, dtype=torch.long)
+        batch[:, 0] = eos
+        for r, i in enumerate(rows):
+            batch[r, 1: 1 + lengths[i]] = torch.as_tensor(bios.bio(i), dtype=torch.long)
+        out.append(batch)
+    return out

@@ -12,6 +12,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from kcl.capacity import average_losses, capacity, loss_by_position, rendering_losses
@@ -20,6 +21,7 @@ from kcl.cost import CostModel, Work, machine_cost_model
 from kcl.data import make_dataset
 from kcl.params import count_parameters
 from kcl.parallel import check_ranks, train_data_parallel
+from kcl.quantize import calibration_batches, quantized
 from kcl.store import config_key, temp_path
 from kcl.sweep import threads_per_worker
 from kcl.train import estimate_steps, pick_device, train
@@ -99,6 +101,24 @@ def load_weights(config: RunConfig, folder: str | Path, device: str = "cpu"):
     dataset, model = build(config)
     load_model(model, str(path), device=device)
     return dataset, model.eval()
+
+
+def measure_quantized(config: RunConfig, folder: str | Path, bits: int, method: str = "rtn", *,
+                      embedding: bool = True, calibration_people: int = 1000, bootstrap: int | None = None) -> dict:
+    """The bits of a stored run's model with its weights quantized (``kcl.quantize.quantized``),
+    measured exactly as the float model's, over the same parameter count; GPTQ calibrates on the
+    biographies of up to ``calibration_people`` people (one training rendering each, seeded apart
+    from the measurement texts). ``result["quantization"]`` says how."""
+    dataset, model = load_weights(config, folder)
+    params = count_parameters(model, dataset.used_token_ids())
+    people = np.arange(min(calibration_people, dataset.n_people))
+    bios = dataset.render(people, np.random.default_rng([config.train.seed, 0xCA11B]), exposure=0)
+    batches = calibration_batches(bios, dataset.vocab.eos_id, dataset.vocab.pad_id)
+    small = quantized(model, bits, method, calibration=batches, embedding=embedding)
+    result = measure(small, dataset, config, params, bootstrap=bootstrap)
+    result["quantization"] = {"bits": bits, "method": method, "embedding": embedding,
+                              "calibration_people": int(len(people))}
+    return result
 
 
 def _checkpoint_file(config: RunConfig, checkpoint_dir: str | Path | None) -> Path | None:
