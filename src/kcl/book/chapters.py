@@ -86,7 +86,20 @@ def _smoke_store(chapter: str) -> str:
     shared = os.environ.get(SMOKE_STORE_ENV)
     if shared:
         return str(Path(shared) / chapter)
-    return tempfile.mkdtemp(prefix=f"kcl-smoke-{chapter}-")
+    if chapter not in _SMOKE_STORES:  # one per chapter and process: a page reads its smoke runs again
+        _SMOKE_STORES[chapter] = tempfile.mkdtemp(prefix=f"kcl-smoke-{chapter}-")
+    return _SMOKE_STORES[chapter]
+
+
+_SMOKE_STORES: dict[str, str] = {}
+
+
+def main_store(chapter: str, profile: str = "cpu", root: str | Path | None = None) -> Path:
+    """The folder of a chapter's main sweep (its records and their weights) in ``profile``."""
+    if profile == "smoke":
+        return Path(_smoke_store(chapter)) / "main"
+    _, spec, _ = chapter_sweep(chapter, profile, root, "main", lr_grid=[0.0])
+    return _store_of(spec, chapter, root)
 
 
 def _store_of(spec: dict, chapter: str, root: str | Path | None) -> Path:

@@ -1,0 +1,142 @@
+"""Result 8's page: the bits a stored model keeps when its weights are quantized to int8 or int4.
+
+The chapter's runs (``sweeps/result8.yaml``) retrain result 1's points with their weights saved.
+Each stored model is measured again quantized (``kcl.run.measure_quantized``), once per variant:
+GPTQ and round to nearest, int8 and int4, the embedding quantized or left in float. Those
+measurements are kept beside the records (``<store>/quantized/<key>-<variant>.json``), computed by
+``python -m kcl.book.result8`` or by the page itself where it may train (the smoke profile). The
+protocol judges the model with the largest float R: GPTQ, embedding quantized, int8 / float ≈ 1 and
+int4 / float ≤ 0.5 (book/protocol.md, "Result 8").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+
+from kcl.book.chapters import main_store, parts_or_pending, record_config
+from kcl.book.stats import Judgement, Section, judge_ratio, r_interval
+from kcl.records import model_label
+from kcl.run import measure_quantized
+from kcl.store import write_json_atomic
+
+CHAPTER = "result8"
+#: (method, bits, embedding quantized): every variant the page shows; the first two decide
+VARIANTS = (("gptq", 8, True), ("gptq", 4, True), ("rtn", 8, True), ("rtn", 4, True),
+            ("gptq", 8, False), ("gptq", 4, False))
+
+
+def variant_name(method: str, bits: int, embedding: bool) -> str:
+    """``gptq-int4`` (embedding quantized) or ``gptq-int4-float-embedding``."""
+    return f"{method}-int{bits}" + ("" if embedding else "-float-embedding")
+
+
+def quantized_path(folder: Path, key: str, variant: tuple) -> Path:
+    return Path(folder) / "quantized" / f"{key}-{variant_name(*variant)}.json"
+
+
+def quantized_results(records: list[dict], folder: Path, *, compute: bool = False) -> dict | None:
+    """``{(key, variant): result}`` for every record and variant, read from ``folder``'s
+    ``quantized/`` files; missing ones are measured and stored where ``compute``, else None."""
+    out = {}
+    for record in records:
+        for variant in VARIANTS:
+            path = quantized_path(folder, record["key"], variant)
+            if not path.is_file():
+                if not compute:
+                    return None
+                method, bits, embedding = variant
+                result = measure_quantized(record_config(record), folder, bits, method, embedding=embedding)
+                write_json_atomic(path, result)
+            out[record["key"], variant] = _read(path)
+    return out
+
+
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def frame(records: list[dict], quantized: dict) -> pd.DataFrame:
+    """One row per model and variant: P, the float R and its interval, the quantized R and its
+    interval, and their ratio."""
+    rows = []
+    for record in records:
+        r, c = record["result"], record["config"]
+        low, high = r_interval(r)
+        for variant in VARIANTS:
+            q = quantized[record["key"], variant]
+            q_low, q_high = r_interval(q)
+            rows.append({"model": model_label(c["model"]), "P": r["params"]["total"], "variant": variant_name(*variant),
+                         "R_float": r["R"], "R_float_low": low, "R_float_high": high, "R": q["R"], "R_low": q_low,
+                         "R_high": q_high, "ratio": q["R"] / r["R"] if r["R"] else float("nan"), "key": record["key"]})
+    return pd.DataFrame(rows)
+
+
+def claims(table: pd.DataFrame) -> list[Judgement]:
+    """The protocol's two claims on the model with the largest float R (GPTQ, embedding quantized)."""
+    peak_key = table.loc[table["R_float"].idxmax(), "key"]
+    at_peak = table[table["key"] == peak_key].set_index("variant")
+    float_ = tuple(at_peak.iloc[0][["R_float", "R_float_low", "R_float_high"]])
+    model = at_peak.iloc[0]["model"]
+    int8, int4 = (tuple(at_peak.loc[variant_name(*v)][["R", "R_low", "R_high"]]) for v in VARIANTS[:2])
+    return [judge_ratio(f"int8 (GPTQ) R / float R at the peak model ({model})", 1.0, int8, float_, kind="about"),
+            judge_ratio(f"int4 (GPTQ) R / float R at the peak model ({model})", 0.5, int4, float_, kind="at_most")]
+
+
+def chapter_table(profile: str, allow_train: bool = False) -> tuple[pd.DataFrame | None, str]:
+    """Every model and variant, or None and the sentence saying what is pending (the retrained
+    runs, or their quantized measurements and the command that makes them)."""
+    parts, pending = parts_or_pending(CHAPTER, profile, allow_train=allow_train)
+    if parts is None:
+        return None, pending
+    folder = main_store(CHAPTER, profile)
+    quantized = quantized_results(parts["main"], folder, compute=allow_train)
+    if quantized is None:
+        return None, (f"*Pending: the quantized measurements of the {len(parts['main'])} stored models "
+                      f"(`python -m kcl.book.result8` computes them, a few seconds each).*")
+    return frame(parts["main"], quantized), ""
+
+
+def verdict_sections(table: pd.DataFrame | None, pending: str) -> list[Section]:
+    if table is None:
+        return [Section("committed", None, pending)]
+    return [Section("committed", claims(table))]
+
+
+def chart(table: pd.DataFrame):
+    """R against P for the float models and their GPTQ int8 and int4 copies (the form of the
+    paper's Fig. 6)."""
+    gptq = table[table["variant"].isin([variant_name(*v) for v in VARIANTS[:2]])]
+    floats = gptq.drop_duplicates("key").assign(variant="float", R=lambda f: f["R_float"])
+    data = pd.concat([floats, gptq])
+    return alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("P:Q", scale=alt.Scale(type="log"), title="parameters P (the paper's count)"),
+        y=alt.Y("R:Q", title="R(F), bits per parameter"),
+        color=alt.Color("variant:N", title=None, sort=["float", "gptq-int8", "gptq-int4"],
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=["model", "variant", alt.Tooltip("P:Q", format=","), alt.Tooltip("R:Q", format=".3f")]
+    ).properties(width=420, height=260, title="Float, int8 and int4 (GPTQ): bits per parameter")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kcl.book.result8",
+                                     description="measure result 8's stored models quantized (every variant)")
+    parser.add_argument("--profile", default="cpu", choices=["cpu", "gpu"])
+    args = parser.parse_args(argv)
+    parts, pending = parts_or_pending(CHAPTER, args.profile)
+    if parts is None:
+        print(f"kcl: {pending.strip('*')}", file=sys.stderr)
+        return 1
+    folder = main_store(CHAPTER, args.profile)
+    quantized_results(parts["main"], folder, compute=True)
+    print(f"{len(parts['main']) * len(VARIANTS)} quantized measurements in {folder / 'quantized'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
