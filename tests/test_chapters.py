@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 import json
 import re
 
@@ -240,7 +241,8 @@ def test_smoke_store_is_shared_when_asked(monkeypatch, tmp_path):
 
     monkeypatch.delenv(chapters.SMOKE_STORE_ENV, raising=False)
     first, second = chapters._smoke_store("result1"), chapters._smoke_store("result1")
-    assert first != second  # fresh temporary folders by default
+    assert first == second and first != chapters._smoke_store("result2")  # one temporary folder per chapter
+    assert chapters.main_store("result1", "smoke") == Path(first) / "main"  # where its runs and weights are
     monkeypatch.setenv(chapters.SMOKE_STORE_ENV, str(tmp_path))
     assert chapters._smoke_store("result1") == str(tmp_path / "result1")
 
