@@ -11,7 +11,7 @@ an effective rate F; the attention scores over each token's context (Kaplan et a
 optimizer step (operator launches, the optimizer, data); and the softmax's elements again, dearer
 as a step's outputs outgrow the cache. The last term follows what the first four, alike per token
 at every batch, cannot: the same bioS run trains at about 30K tokens/s per thread in batches of 4
-and at 15–24K in batches of 24–48 (the steps diagnostic, 2026-12-01). On the chapters' tiny
+and at 15–24K in batches of 24–48 (the steps diagnostic). On the chapters' tiny
 models the per-step term is often the larger; bioS in long windows with a vocabulary of thousands
 spends most of its time in attention and the softmax, which a count of 6·P alone misses. While the
 bioS-like records share one shape their attention and softmax work are proportional, so the

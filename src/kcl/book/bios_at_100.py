@@ -10,6 +10,7 @@ the page shows them by one loop and its verdict cell takes the same sections.
 from __future__ import annotations
 
 from kcl.book import law, plots, positions, progress, stats
+from kcl.book.addenda import EDGE_RATES
 from kcl.book.chapters import parts_or_pending
 from kcl.book.stats import Shown
 
@@ -24,7 +25,7 @@ POINT_COLUMNS = ["data", "model", "P", "R", "R_low", "R_high", "R_max", "R_non_e
 def protocol(label: str, chapter: str, point_1000: tuple | None, profile: str = "cpu", *,
              allow_train: bool = False) -> Shown:
     """One protocol's figures and verdicts: its points (the best of its rates), a note where R is
-    below zero, and one rate beyond the edge beside them where it ran (addendum 2026-11-30).
+    below zero, and one rate beyond the edge beside them where it ran (the edge-rates addendum).
     ``point_1000``: the bioS point at 1000 exposures it is divided into, as
     ``progress.data_type_point`` gives it (head, main records, what it waits for); None for none."""
     shown = Shown(label, [f"**bioS, protocol {label}**"])
@@ -47,7 +48,7 @@ def protocol(label: str, chapter: str, point_1000: tuple | None, profile: str = 
     below = law.below_zero_note(rare, "100 exposures")
     shown.items += [below] if below else []
     if beyond:  # judged beside the committed figure, never in its place
-        shown.items += [f"One rate beyond the edge (addendum 2026-11-30): the best of {n_rates} beside the best "
+        shown.items += [f"One rate beyond the edge ({EDGE_RATES}): the best of {n_rates} beside the best "
                         f"of {n_rates + 1}.", plots.table(law.widened_points(rare, beyond))]
         shown.sections.append(stats.addendum_section(
             f"bioS, protocol {label}, best of {n_rates + 1} rates (addendum: one beyond the edge)",

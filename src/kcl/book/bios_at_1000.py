@@ -2,7 +2,7 @@
 
 Result 1 is measured on bioD (its own sweep); bioS enters its page twice. Its bioS point at 1000
 exposures is result 2's (≥ 2 bits per parameter, judged once that point's seed reruns are
-stored), and ``result1-bios`` (addendum 2026-11-30) trains result 2's model at N = 1000 and 2000
+stored), and ``result1-bios`` (an addendum of the protocol) trains result 2's model at N = 1000 and 2000
 so that R^max ≤ 1.8, where Result 1(b) says a model is near-perfect (R ≈ R^max). Each function
 returns what the page shows and the verdict sections it adds (``stats.Shown``).
 """
@@ -10,6 +10,7 @@ returns what the page shows and the verdict sections it adds (``stats.Shown``).
 from __future__ import annotations
 
 from kcl.book import law, plots, progress
+from kcl.book.addenda import EDGE_RATES
 from kcl.book.stats import Section, Shown
 
 POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high", "R_max", "R_non_embedding",
@@ -42,7 +43,7 @@ def point(bioD_main: list[dict], profile: str = "cpu", *, allow_train: bool = Fa
 def below_boundary(profile: str = "cpu", *, allow_train: bool = False) -> Shown:
     """``result1-bios``: its points (shown as soon as one is stored), the near-perfect verdict once
     all are, and one rate beyond the edge beside it (seed 0, best of four rates)."""
-    title = "bioS below the capacity boundary (addendum 2026-11-30)"
+    title = f"bioS below the capacity boundary ({EDGE_RATES})"
     parts, running, pending = progress.shown_so_far("result1-bios", profile, allow_train=allow_train)
     waiting = Section(title, None, "*The verdict (R^max ≤ 1.8) waits for its runs (above, \"On bioS\").*")
     if parts is None:
@@ -63,5 +64,5 @@ def below_boundary(profile: str = "cpu", *, allow_train: bool = False) -> Shown:
     beyond = law.judge_near_perfect(law.points_frame(parts["main"] + edge), "bioS, best of four rates") \
         if edge and not running else None
     if beyond:  # beside the committed verdict, never in its place
-        shown.sections.append(Section("bioS, one rate beyond the edge (addendum 2026-11-30)", [beyond], SEED_0))
+        shown.sections.append(Section(f"bioS, one rate beyond the edge ({EDGE_RATES})", [beyond], SEED_0))
     return shown

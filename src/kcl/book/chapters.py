@@ -109,8 +109,8 @@ def _store_of(spec: dict, chapter: str, root: str | Path | None) -> Path:
 
 def follow_ups(chapter: str, main_records: list[dict]) -> dict[str, list]:
     """The reruns a chapter derives from its complete main sweep, by part name: ``seeds`` (the
-    peak at other seeds), ``seed_rates`` (addendum 2026-11-29: every seed × rate) and
-    ``edge_rates`` (addendum 2026-11-30: one rate beyond an edge peak). All go into the main store."""
+    peak at other seeds), ``seed_rates`` (the seed-rates addendum: every seed × rate) and
+    ``edge_rates`` (the edge-rates addendum: one rate beyond an edge peak). All go into the main store."""
     return {part: configs_of(main_records) for part, (configs_of, _) in _rerun_kinds(CHAPTERS[chapter]).items()}
 
 

@@ -1,4 +1,4 @@
-"""The compile diagnostic (book/protocol.md, "Diagnostics", 2026-12-04): does training through
+"""The compile diagnostic (book/protocol.md, "Diagnostics"): does training through
 ``torch.compile`` change the bits a run stores?
 
 The reference run at three training seeds, each trained eagerly (chapter ``compile-eager``) and

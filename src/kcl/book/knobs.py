@@ -83,7 +83,7 @@ def knob_coverage(settings: pd.DataFrame) -> pd.DataFrame:
 
 
 def edge_rate_frame(committed: pd.DataFrame, widened: pd.DataFrame, reran: list[dict]) -> pd.DataFrame:
-    """The settings the addendum of 2026-11-30 reran (those of the ``reran`` records), their
+    """The settings the edge-rates addendum reran (those of the ``reran`` records), their
     committed figure beside the one with the extra rate (two ``knob_frame`` tables: main, and
     main + the edge runs)."""
     touched = {(setting_label(r["config"]["data"]), r["config"]["data"]["n_people"]) for r in reran}
@@ -137,7 +137,7 @@ def settings_notes(settings: pd.DataFrame) -> str:
 
 
 def addendum_claims(settings: pd.DataFrame, widened: pd.DataFrame, reran: list[dict]) -> list[Judgement]:
-    """Addendum 2026-11-30: the claims of the settings it reran (``reran``, one rate beyond the edge),
+    """The edge-rates addendum: the claims of the settings it reran (``reran``, one rate beyond the edge),
     each at its best of four rates (``widened``: ``knob_frame`` of main + the edge runs)."""
     changed = set(edge_rate_frame(settings, widened, reran)["setting"])
     return [c for c, row in zip(claims_result3(widened), widened.itertuples()) if row.setting in changed]

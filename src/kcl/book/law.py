@@ -133,7 +133,7 @@ def seed_configs(main_records: list[dict], seeds: tuple[int, ...], group_by: str
 
 def seed_rate_configs(main_records: list[dict], seeds: tuple[int, ...]) -> list:
     """The peak point rerun at every seed and at every learning rate the main sweep tried for it
-    (protocol addendum 2026-11-29: each seed takes its own best rate, as seed 0 did)."""
+    (the seed-rates addendum, ``addenda.SEED_RATES``: each seed takes its own best rate, as seed 0 did)."""
     from dataclasses import replace
 
     if not seeds or not main_records:
@@ -146,7 +146,7 @@ def seed_rate_configs(main_records: list[dict], seeds: tuple[int, ...]) -> list:
 
 
 def edge_rate_configs(main_records: list[dict]) -> list:
-    """Protocol addendum 2026-11-30 (result 3): a data setting whose peak (over its models, each at
+    """The edge-rates addendum (``addenda.EDGE_RATES``, result 3): a data setting whose peak (over its models, each at
     its best rate) sits at the lowest rate tried is rerun, every model of it, once at half that
     rate; at the highest, once at twice it. Settings whose peak rate lies inside the grid get none."""
     from dataclasses import replace

@@ -27,7 +27,7 @@ SENTENCES = ["first sentence (full name)", "later sentence (pronoun)"]
 BIOGRAPHIES = ("bioS", "bioS-simple", "bioR-proxy")  # the data sets whose later sentences say he/she
 #: ``across_records``'s total columns (for ``totals_summary``) and the record fields they hold
 TOTALS = {"bits": "bits", "bits_names": "bits_name", "bits_values": "bits_value", "max_bits": "max_bits"}
-#: the steps diagnostic's reading rule (book/protocol.md, "Diagnostics", 2026-12-01): a smaller
+#: the steps diagnostic's reading rule (book/protocol.md, "Diagnostics"): a smaller
 #: batch "stores more" when its bits exceed the largest batch's best by more than this share and
 #: its R interval lies wholly above that run's
 MORE_STEPS_GAIN = 0.10
@@ -277,7 +277,7 @@ def steps_summary(table: pd.DataFrame, read: bool = True, ruled_store: str = STE
     """``across_records``'s runs of one data set, N, name pools, model and exposures in more than one
     batch (the same data in more or fewer steps), in words: each batch's best run (over rates and
     seeds) with its bits and R interval, largest batch first, then the steps diagnostic's reading
-    by its rule (book/protocol.md, "Diagnostics", 2026-12-01; ``MORE_STEPS_GAIN``), or, with
+    by its rule (book/protocol.md, "Diagnostics"; ``MORE_STEPS_GAIN``), or, with
     ``read=False`` (the diagnostic's runs are not all stored), that the reading waits. The rule reads
     only a point with runs from ``ruled_store``, the diagnostic's; another point stored in more than
     one batch (a later protocol's smaller batches beside an earlier one's) is compared, not read."""

@@ -3,9 +3,9 @@ each read by a rule written before its runs, at N = 1000 in result 2 v3's settin
 seed. The proxy differs from bioS in three ways: filler sentences, a larger template pool, and 40
 fixed rewrites instead of a fresh text at every exposure.
 
-* **Fillers** (2026-12-04, ``kcl chapter bior-fillers``): bioS, the proxy without filler sentences
+* **Fillers** (``kcl chapter bior-fillers``): bioS, the proxy without filler sentences
   and the proxy as result 2 trains it. Do the fillers cost the proxy bits?
-* **Templates** (2026-12-05, ``kcl chapter bior-templates``): the proxy without fillers on bioS's
+* **Templates** (``kcl chapter bior-templates``): the proxy without fillers on bioS's
   template pool alone, beside the fillers diagnostic's bioS and proxy without fillers. Of the gap
   left without fillers, how much is the larger template pool and how much the fixed rewrites?
 

@@ -2,7 +2,7 @@
 page states its verdicts (``Section``: on the page and in the first page's table).
 
 The rule was committed before the first cpu run of those chapters (book page "Protocol for
-results 1–4", dated ``PROTOCOL_DATE``) and is never changed after seeing numbers; a change would
+results 1–4") and is never changed after seeing numbers; a change would
 be a new, dated protocol shown beside this one.
 
 Verdict (issue 5): a claim of the paper names a figure ``paper``; our estimate ``value`` has an
@@ -25,7 +25,6 @@ from typing import Iterable, NamedTuple
 import numpy as np
 from scipy import stats as _scipy_stats
 
-PROTOCOL_DATE = "2026-11-22"
 REPRODUCED_WITHIN = 0.15  # relative to our estimate
 PARTLY_WITHIN = 0.40
 KINDS = ("about", "at_least", "at_most")
