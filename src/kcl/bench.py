@@ -27,10 +27,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from kcl.models import ModelConfig, build_model
-from kcl.train import iter_batches, make_optimizer, train_step, TrainConfig
 from kcl.capacity import measure_losses
 from kcl.data import DataConfig, make_dataset
+from kcl.models import ModelConfig, build_model
+from kcl.train import TrainConfig, iter_batches, make_optimizer, train_step
 
 
 def matmul_peak(n: int = 1024, repeats: int = 20) -> float:

@@ -35,6 +35,16 @@ def measurement_bios(dataset: Dataset, seed: int = 1234, renderings: int = 1) ->
                            with_meta=True) for r in range(renderings)]
 
 
+def eos_padded(bios: Bios, rows, eos: int, pad: int) -> np.ndarray:
+    """Bios ``rows`` of ``bios`` as one int64 batch: ``EOS`` + each bio, padded to the longest."""
+    lengths = bios.lengths
+    seqs = np.full((len(rows), int(lengths[rows].max()) + 1), pad, np.int64)
+    seqs[:, 0] = eos
+    for row, i in enumerate(rows):
+        seqs[row, 1: 1 + lengths[i]] = bios.bio(i)
+    return seqs
+
+
 @torch.no_grad()
 def token_losses(model: torch.nn.Module, bios: Bios, eos: int, pad: int, batch_size: int = 256,
                  device: str | torch.device | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -53,11 +63,7 @@ def token_losses(model: torch.nn.Module, bios: Bios, eos: int, pad: int, batch_s
     order = np.argsort(lengths, kind="stable")  # similar lengths together: less padding
     for start in range(0, len(order), batch_size):
         idx = order[start: start + batch_size]
-        width = int(lengths[idx].max()) + 1
-        seqs = np.full((len(idx), width), pad, np.int64)
-        seqs[:, 0] = eos
-        for row, i in enumerate(idx):
-            seqs[row, 1: 1 + lengths[i]] = bios.bio(i)
+        seqs = eos_padded(bios, idx, eos, pad)
         logits = model(torch.from_numpy(seqs[:, :-1]).to(device)).float()
         logp = torch.log_softmax(logits, dim=-1)
         targets = torch.from_numpy(seqs[:, 1:]).to(device)

@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="runs at once, each on cpu_count/N threads (2 on 2 cores: see the Performance page)")
         p.add_argument("--ranks", type=ranks_arg, default=1, help=RANKS_HELP)
         p.add_argument("--compile", action="store_true", help=COMPILE_HELP)
-    for command in _plugin_commands():  # the book's commands (``kcl chapter``), where it is installed
+    commands = {command.name: command for command in _plugin_commands()}  # the book's ``kcl chapter``
+    for command in commands.values():
         command.add_parser(sub)
     show = sub.add_parser("show", help="print a record, or one line per record of a store")
     show.add_argument("path")
@@ -122,9 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-    for command in _plugin_commands():
-        if args.command == command.name:
-            return command.run(args)
+    if args.command in commands:
+        return commands[args.command].run(args)
 
     if args.command == "show":
         path = Path(args.path)

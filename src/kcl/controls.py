@@ -65,17 +65,18 @@ def _name_span_losses(span: np.ndarray, parts: list[Counter]) -> np.ndarray:
     """Losses along a full name under independent uniform first, middle and last names: the span
     is read part by part, each part's tokens scored in its pool's prefix tree. The pools' token
     sequences form prefix codes, so each part ends where its pool's tree has a whole name."""
+    not_a_name = f"a name span of {len(span)} tokens is not one first, middle and last name of the pools"
     out, start = np.empty(len(span)), 0
     for counts in parts:
         end = start + 1
         while end <= len(span) and counts[tuple(span[start:end])] and not counts[tuple(span[start:end]) + ("end",)]:
             end += 1
         if end > len(span) or not counts[tuple(span[start:end])]:
-            raise ValueError(f"a name span of {len(span)} tokens is not one first, middle and last name of the pools")
+            raise ValueError(not_a_name)
         out[start:end] = _span_losses(span[start:end], counts)
         start = end
     if start != len(span):
-        raise ValueError(f"a name span of {len(span)} tokens is not one first, middle and last name of the pools")
+        raise ValueError(not_a_name)
     return out
 
 

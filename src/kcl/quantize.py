@@ -19,8 +19,11 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
+
+from kcl.capacity import eos_padded
 
 QUANTIZERS = ("rtn", "gptq")
 
@@ -122,6 +125,7 @@ def quantized(model: nn.Module, bits: int, method: str = "rtn", *, calibration=N
         raise ValueError(f"method must be one of {', '.join(QUANTIZERS)}, got {method!r}")
     if method == "gptq" and calibration is None:
         raise ValueError("GPTQ needs calibration batches (token ids) to measure its layers' inputs")
+    calibration = list(calibration) if calibration is not None else None
     out = copy.deepcopy(model).eval()
     tied = out.lm_head is None
     linears = {name: m for name, m in out.named_modules() if isinstance(m, nn.Linear) and m is not out.lm_head}
@@ -129,11 +133,11 @@ def quantized(model: nn.Module, bits: int, method: str = "rtn", *, calibration=N
     with torch.no_grad():
         for group in _in_order(out, linears):
             if method == "gptq":  # each group's inputs come through the groups quantized before it
-                hessians.update(layer_hessians(out, list(calibration), group))
+                hessians.update(layer_hessians(out, calibration, group))
             for name, layer in group.items():
                 layer.weight.copy_(_quantize(layer.weight, bits, method, hessians.get(name)))
         if method == "gptq":  # the head is applied as a matrix, not called: its inputs come from the final norm
-            hessians.update(layer_hessians(out, list(calibration), {"<head>": _HeadInputs(out)}))
+            hessians.update(layer_hessians(out, calibration, {"<head>": _HeadInputs(out)}))
         if not tied:
             out.lm_head.weight.copy_(_quantize(out.lm_head.weight, bits, method, hessians.get("<head>")))
         if embedding:
@@ -169,14 +173,5 @@ class _HeadInputs:
 def calibration_batches(bios, eos: int, pad: int, batch_size: int = 16) -> list[torch.Tensor]:
     """Token batches (``EOS`` + biography, padded) of rendered biographies ``bios`` (a
     ``kcl.data.Bios``): GPTQ's calibration data, as the paper calibrates on its people's biographies."""
-    lengths = bios.lengths
-    out = []
-    for start in range(0, len(bios), batch_size):
-        rows = range(start, min(start + batch_size, len(bios)))
-        width = int(max(lengths[i] for i in rows)) + 1
-        batch = torch.full((len(rows), width), pad, dtype=torch.long)
-        batch[:, 0] = eos
-        for r, i in enumerate(rows):
-            batch[r, 1: 1 + lengths[i]] = torch.as_tensor(bios.bio(i), dtype=torch.long)
-        out.append(batch)
-    return out
+    return [torch.from_numpy(eos_padded(bios, np.arange(start, min(start + batch_size, len(bios))), eos, pad))
+            for start in range(0, len(bios), batch_size)]

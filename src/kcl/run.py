@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_model, save_model
 
 from kcl.capacity import average_losses, capacity, loss_by_position, rendering_losses
 from kcl.config import RunConfig, build
@@ -77,8 +78,6 @@ def weights_file(config: RunConfig, folder: str | Path) -> Path:
 def save_weights(model: torch.nn.Module, path: Path) -> Path:
     """Save ``model``'s weights with safetensors (a tied matrix once), atomically: a temp file in
     the same folder, then a rename, so no partial file is ever at ``path``."""
-    from safetensors.torch import save_model
-
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(path)
     try:
@@ -92,8 +91,6 @@ def save_weights(model: torch.nn.Module, path: Path) -> Path:
 def load_weights(config: RunConfig, folder: str | Path, device: str = "cpu"):
     """The data set and the trained model of a stored run, from its weights in ``folder``; a
     FileNotFoundError names the command that trains them when they are not there."""
-    from safetensors.torch import load_model
-
     path = weights_file(config, folder)
     if not path.is_file():
         raise FileNotFoundError(f"no weights for {config.label()} at {path}: records written before runs "

@@ -94,6 +94,7 @@ def data_label(data: dict, names_population: bool = False) -> str:
     of a ``DataConfig``): the knobs that define it, the bioR proxy's fillers and templates only
     where set; with ``names_population``, bioD's population of names N0 (the product of its pools)."""
     n = data["n_people"]
+    tokenizer = f",tok={data['tokenizer']}" if data.get("tokenizer") else ""  # KEYED_WHEN_SET, like the others
     if data["name"] == "bioD":
         n0 = f",N0={math.prod(data['pools']):.3g}" if names_population else ""  # pools read only when asked
         order = f",order={data['order']}" if data.get("order") else ""  # KEYED_WHEN_SET
@@ -102,11 +103,9 @@ def data_label(data: dict, names_population: bool = False) -> str:
         fillers = data.get("fillers")  # left out of dicts at its default, 1-3 (KEYED_WHEN_SET)
         fillers = f",fillers={fillers[0]}-{fillers[1]}" if fillers else ""
         templates = f",templates={data['templates']}" if data.get("templates") else ""  # likewise
-        tokenizer = f",tok={data['tokenizer']}" if data.get("tokenizer") else ""
         return f"bioR-proxy(N={n},M={data['rewrites']}{fillers}{templates}{tokenizer})"
     if data["name"] == "random":
         return f"random(N={n},length={data['length']},T={data['T']})"
-    tokenizer = f",tok={data['tokenizer']}" if data.get("tokenizer") else ""  # KEYED_WHEN_SET
     return f"{data['name']}(N={n}{tokenizer})"
 
 

@@ -100,9 +100,9 @@ class Biographies(Dataset):
         self._poss_suffix = enc("'s")
         self._pronoun = [(_single(enc(" " + s), s), _single(enc(" " + p), p)) for s, p in PRONOUNS]
         t = self.people
-        dates: dict = {}
-        by_attr = {"birth_date": [dates.setdefault(key, enc(_date_text(*key)))
-                                  for key in zip(t.birth_month, t.birth_day, t.birth_year)]}
+        keys = list(zip(t.birth_month, t.birth_day, t.birth_year))
+        dates = {key: enc(_date_text(*key)) for key in set(keys)}
+        by_attr = {"birth_date": [dates[key] for key in keys]}
         for attr, column in (("birth_city", "birth_city"), ("university", "university"),
                              ("major", "major"), ("employer", "employer"), ("company_city", "employer")):
             encoded = [enc(" " + s) for s in values[attr]]
