@@ -174,8 +174,9 @@ def prepare(root: str | Path = ".") -> list[Path]:
         if fetched:
             written.append(fetched)
     written.append(write_runs_csv(root / "book" / "_generated" / "runs.csv", root / "results"))
-    written.append(write_verdicts_page(root / "book" / "_generated" / "verdicts.md", chapter_notebooks(root)))
-    written.append(write_summary_page(root / "book" / "_generated" / "summary.md", chapter_notebooks(root)))
+    notebooks = chapter_notebooks(root)
+    written.append(write_verdicts_page(root / "book" / "_generated" / "verdicts.md", notebooks))
+    written.append(write_summary_page(root / "book" / "_generated" / "summary.md", notebooks))
     written += write_api_pages(root / "book" / "api")
     performance = root / "book" / "performance.md"
     if not performance.exists():

@@ -51,17 +51,8 @@ def chapter_sweep(chapter: str, profile: str = "cpu", root: str | Path | None = 
     A main sweep whose ``train.lr`` grid is ``from_pilot`` takes ``lr_grid``: the protocol's rule
     applied to the pilot's records (``kcl.book.stats.lr_grid_from_pilot``; ``chapter_parts`` does this).
     """
-
-    if chapter not in CHAPTERS:
-        raise ValueError(f"unknown chapter {chapter!r}; choose one of {', '.join(CHAPTERS)}")
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    path, spec = _sweep_file(chapter, profile, root, part)
     ch = CHAPTERS[chapter]
-    files = {"main": ch.sweeps, "pilot": ch.pilot}.get(part)
-    if not files:
-        raise ValueError(f"chapter {chapter!r} has no part {part!r}")
-    path = repo_root(root) / files["gpu" if profile == "gpu" else "cpu"]
-    spec = yaml.safe_load(path.read_text()) or {}
     if profile == "smoke":
         base = spec.get("base", {})
         for key, value in ch.smoke.items():
@@ -74,6 +65,21 @@ def chapter_sweep(chapter: str, profile: str = "cpu", root: str | Path | None = 
                              f"`kcl chapter {chapter}` (or pass lr_grid)")
         spec = {**spec, "grid": {**spec["grid"], "train.lr": list(lr_grid)}}
     return path, spec, expand_sweep(spec)
+
+
+def _sweep_file(chapter: str, profile: str, root: str | Path | None, part: str) -> tuple[Path, dict]:
+    """The sweep file of a chapter's ``part`` for ``profile`` (smoke reads the cpu file) and its spec
+    as written."""
+    if chapter not in CHAPTERS:
+        raise ValueError(f"unknown chapter {chapter!r}; choose one of {', '.join(CHAPTERS)}")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    ch = CHAPTERS[chapter]
+    files = {"main": ch.sweeps, "pilot": ch.pilot}.get(part)
+    if not files:
+        raise ValueError(f"chapter {chapter!r} has no part {part!r}")
+    path = repo_root(root) / files["gpu" if profile == "gpu" else "cpu"]
+    return path, yaml.safe_load(path.read_text()) or {}
 
 
 SMOKE_STORE_ENV = "KCL_SMOKE_STORE"
@@ -98,7 +104,7 @@ def main_store(chapter: str, profile: str = "cpu", root: str | Path | None = Non
     """The folder of a chapter's main sweep (its records and their weights) in ``profile``."""
     if profile == "smoke":
         return Path(_smoke_store(chapter)) / "main"
-    _, spec, _ = chapter_sweep(chapter, profile, root, "main", lr_grid=[0.0])
+    _, spec = _sweep_file(chapter, profile, root, "main")
     return _store_of(spec, chapter, root)
 
 

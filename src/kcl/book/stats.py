@@ -327,7 +327,12 @@ def verdicts_table(sections: Iterable[tuple]):
 def verdicts_styled(sections: Iterable[tuple]):
     """``verdicts_table`` as a chapter glues it for the first page: every claim in full (a frame's
     HTML would cut long ones), no row numbers, the book's table style."""
-    return (verdicts_table(sections).style.hide(axis="index").set_table_attributes('class="dataframe"')
+    return _styled(verdicts_table(sections), "dataframe")
+
+
+def _styled(frame, css_class: str):
+    """A verdict table as a page shows it: no row numbers, the targets and figures on one line."""
+    return (frame.style.hide(axis="index").set_table_attributes(f'class="{css_class}"')
             .set_properties(subset=["target", OURS, NON_EMBEDDING], **{"white-space": "nowrap"}))
 
 
@@ -341,8 +346,7 @@ def headline_styled(sections: Iterable[tuple], profile: str = "cpu"):
     frame = verdicts_table(list(sections)[:1]).drop(columns=["section"])
     if profile == "smoke":
         frame["verdict"] = SMOKE_VERDICT
-    return (frame.style.hide(axis="index").set_table_attributes('class="dataframe kcl-verdicts"')
-            .set_properties(subset=["target", OURS, NON_EMBEDDING], **{"white-space": "nowrap"}))
+    return _styled(frame, "dataframe kcl-verdicts")
 
 
 def outcome_summary(sections: Iterable[tuple], profile: str = "cpu") -> str:
