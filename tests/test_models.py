@@ -345,3 +345,68 @@ def test_the_initialisations_differ_where_they_say_and_keep_old_keys():
     assert config_key(RunConfig()) != config_key(RunConfig(model=ModelSpec(options=(("init", "torch"),))))
     with pytest.raises(ValueError, match="init"):
         ModelConfig(arch="gpt2", vocab_size=50, n_layer=1, n_head=2, d_model=32, init="xavier")
+
+
+# -- MoE against transformers' Switch Transformers sparse MLP ----------------------------------------
+def switch_sparse_mlp(moe: MoE, capacity: int):
+    """transformers' SwitchTransformersSparseMLP (top-1 router, ``capacity`` per expert) holding
+    ``moe``'s router and expert weights (its experts have no biases: ``moe``'s must be zero)."""
+    from transformers import SwitchTransformersConfig
+    from transformers.models.switch_transformers.modeling_switch_transformers import SwitchTransformersSparseMLP
+
+    cfg = moe.cfg
+    config = SwitchTransformersConfig(num_experts=cfg.n_experts, expert_capacity=capacity, d_model=cfg.d_model,
+                                      d_ff=cfg.d_mlp, dense_act_fn="gelu", router_bias=False,
+                                      router_jitter_noise=0.0, dropout_rate=0.0, router_dtype="float32")
+    switch = SwitchTransformersSparseMLP(config).eval()
+    with torch.no_grad():
+        switch.router.classifier.weight.copy_(moe.router.weight)
+        for e in range(cfg.n_experts):
+            switch.experts[f"expert_{e}"].wi.weight.copy_(moe.w1[e])
+            switch.experts[f"expert_{e}"].wo.weight.copy_(moe.w2[e])
+    return switch
+
+
+@pytest.mark.parametrize("capacity_factor", [2.0, 8.0])
+def test_moe_matches_switch_transformers(capacity_factor):
+    """Top-1 routing with a capacity per expert, the dropped tokens and the load-balancing loss
+    equal transformers' Switch Transformers layer's on one group of tokens (Switch counts capacity
+    per sequence; kcl over the whole batch, so the batch is one sequence here). The router favours
+    one expert, so that at capacity factor 2 tokens are dropped."""
+    from transformers.models.switch_transformers.modeling_switch_transformers import load_balancing_loss_func
+
+    torch.manual_seed(0)
+    n_tokens = 64
+    cfg = tiny("gpt2_moe", n_experts=8, moe_capacity_factor=capacity_factor, max_seq_len=n_tokens)
+    moe = MoE(cfg).train()
+    randomize(moe, std=0.5)
+    with torch.no_grad():
+        moe.b1.zero_()
+        moe.b2.zero_()
+    x = torch.randn(1, n_tokens, cfg.d_model)
+    x[..., 0] += 2.0
+    with torch.no_grad():
+        moe.router.weight[0, 0] += 3.0  # most tokens choose expert 0
+        out = moe(x)
+        capacity = cfg.capacity(n_tokens, training=True)
+        assert moe.last_stats["capacity"] == capacity
+        expected = switch_sparse_mlp(moe, capacity)(x)
+        probs = F.softmax(moe.router(x), -1)
+        switch_aux = load_balancing_loss_func(probs, probs.argmax(-1))
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+    dropped = int((expected.abs().sum(-1) == 0).sum())
+    assert moe.last_stats["dropped"] == dropped
+    assert (dropped > 0) == (capacity_factor == 2.0)
+    torch.testing.assert_close(moe.aux_loss, switch_aux)
+
+
+def test_moe_routing_stats_sum_over_layers():
+    torch.manual_seed(0)
+    model = build_model(tiny("gpt2_moe", moe_capacity_factor=0.1)).train()
+    randomize(model)
+    model(tokens())
+    stats = model.moe_routing_stats()
+    per_layer = [b.mlp.last_stats for b in model.blocks]
+    assert stats == {k: sum(s[k] for s in per_layer) for k in ("tokens", "assignments", "dropped")}
+    assert stats["dropped"] > 0
+    assert build_model(tiny("gpt2")).moe_routing_stats() is None

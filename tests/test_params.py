@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from kcl.models import ARCHS, ModelConfig, build_model, gpt2_lh
-from kcl.params import count_parameters
+from kcl.params import computed_parameters, count_parameters
 
 GROUPS = ("embedding", "lm_head", "attention", "mlp", "norms")
 
@@ -76,6 +76,11 @@ def test_mistral_and_moe_counts():
     assert p["mlp"] == experts + router and p["moe"] == {
         "experts": experts, "router": router, "active_mlp": experts // 32 + router,
         "active_total": p["total"] - experts + experts // 32}
+    assert computed_parameters(p) == p["trainable_all_rows"] - experts + experts // 32
+    two = count_parameters(build_model(ModelConfig(arch="gpt2_moe", vocab_size=50, n_layer=1, n_head=1, d_model=d,
+                                                   moe_top_k=2)))
+    assert computed_parameters(two) == two["trainable_all_rows"] - experts + 2 * experts // 32
+    assert computed_parameters(m) == m["trainable_all_rows"]
 
 
 def test_bad_inputs():

@@ -151,3 +151,16 @@ def test_chapter_command_plans_a_chapter_without_a_pilot(capsys):
 def test_chapter_command_refuses_a_bad_where_before_any_work(capsys):
     assert main(["chapter", "result2-v3", "--dry-run", "--where", "data.nme=bioS"]) == 2
     assert "--where 'data.nme' is not a config field" in capsys.readouterr().err
+
+
+def test_an_moe_run_records_its_dropped_assignments():
+    """Training at capacity factor 0.5 must drop assignments, and the record says how many; the
+    measurement at evaluation capacity 8 drops none."""
+    config = config_from_dict({**TINY, "model": {"arch": "gpt2_moe", "n_layer": 1, "n_head": 2, "d_model": 16,
+                                                 "options": {"n_experts": 4, "moe_capacity_factor": 0.5}},
+                               "train": {**TINY["train"], "exposures": 3}})
+    result = run(config, progress=False)
+    trained, measured = result["train"]["moe"], result["moe"]
+    assert trained["assignments"] >= result["train"]["tokens"]  # one layer, top-1: every input position once
+    assert 0.5 <= trained["dropped_share"] == trained["dropped"] / trained["assignments"] < 1
+    assert measured["dropped"] == 0 and measured["assignments"] > 0 and measured["dropped_share"] == 0

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kcl.params import computed_parameters
 from kcl.paths import repo_root
 from kcl.records import model_width
 
@@ -105,7 +106,7 @@ def record_work(record: dict) -> Work:
     d = model_width(model)
     context = train["tokens"] / max(1, train["steps"] * record["config"]["train"]["batch_size"])
     vocab = r.get("data", {}).get("vocab_size") or round((params["trainable_all_rows"] - params["non_embedding"]) / d)
-    return Work.of(params["trainable_all_rows"], train["tokens"], train["steps"], model["n_layer"], d, context, vocab,
+    return Work.of(computed_parameters(params), train["tokens"], train["steps"], model["n_layer"], d, context, vocab,
                    train.get("processes", 1))
 
 

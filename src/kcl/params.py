@@ -80,3 +80,13 @@ def count_parameters(model: nn.Module, used_token_ids: Iterable[int] | None = No
         active = moe["experts"] * cfg.moe_top_k // cfg.n_experts + moe["router"]
         out["moe"] = {**moe, "active_mlp": active, "active_total": total - groups["mlp"] + active}
     return out
+
+
+def computed_parameters(counts: dict) -> int:
+    """The parameters a token's forward and backward pass use, every embedding row counted (the
+    cost model's P) from a ``count_parameters`` dict: all trainable ones for a dense model; for MoE
+    the experts only in the share top_k / n_experts that a token is routed to."""
+    moe = counts.get("moe")
+    if not moe:
+        return counts["trainable_all_rows"]
+    return counts["trainable_all_rows"] - moe["experts"] + moe["active_mlp"] - moe["router"]

@@ -7,6 +7,7 @@ per config and skips what is already finished.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
@@ -20,12 +21,13 @@ from kcl.capacity import average_losses, capacity, loss_by_position, rendering_l
 from kcl.config import RunConfig, build
 from kcl.cost import CostModel, Work, machine_cost_model
 from kcl.data import make_dataset
-from kcl.params import count_parameters
+from kcl.models.transformer import MoE
+from kcl.params import computed_parameters, count_parameters
 from kcl.parallel import check_ranks, train_data_parallel
 from kcl.quantize import calibration_batches, quantized
 from kcl.store import config_key, temp_path
 from kcl.sweep import threads_per_worker
-from kcl.train import estimate_steps, pick_device, train
+from kcl.train import estimate_steps, pick_device, routing_summary, train
 
 
 def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoint_every: float = 300.0,
@@ -63,11 +65,32 @@ def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoi
 def measure(model, dataset, config: RunConfig, params: dict, bootstrap: int | None = None) -> dict:
     """Bits, R and the rest of ``kcl.capacity.capacity`` for a trained ``model``, with the value
     loss by sentence position; ``bootstrap`` defaults to the config's."""
-    parts = rendering_losses(model, dataset, config.measure_seed, config.renderings)
+    with counting_routing(model) as routing:
+        parts = rendering_losses(model, dataset, config.measure_seed, config.renderings)
     result = capacity(dataset, average_losses(parts), params, seed=config.measure_seed,
                       bootstrap=config.bootstrap if bootstrap is None else bootstrap)
     result["loss_by_position"] = loss_by_position(parts, dataset.attributes)
+    if routing:
+        result["moe"] = routing_summary(routing)
     return result
+
+
+@contextlib.contextmanager
+def counting_routing(model):
+    """Within the block, the MoE layers' expert assignments and dropped assignments are added up
+    in the dict it yields (empty for a model without MoE layers)."""
+    counts: dict = {}
+
+    def add(module, _inputs, _output):
+        counts["assignments"] = counts.get("assignments", 0) + module.last_stats["assignments"]
+        counts["dropped"] = counts.get("dropped", 0) + module.last_stats["dropped"]
+
+    hooks = [m.register_forward_hook(add) for m in model.modules() if isinstance(m, MoE)]
+    try:
+        yield counts
+    finally:
+        for hook in hooks:
+            hook.remove()
 
 
 def weights_file(config: RunConfig, folder: str | Path) -> Path:
@@ -167,7 +190,7 @@ def estimated_work(config: RunConfig, ranks: int = 1) -> Work:
     seq = config.train.window if config.train.packing == "concat" else int(dataset.render(
         [0], __import__("numpy").random.default_rng(0)).lengths[0]) + 2
     tokens = steps * config.train.batch_size * seq
-    n_params = sum(p.numel() for p in model.parameters())
+    n_params = computed_parameters(count_parameters(model))
     return Work.of(n_params, tokens, steps, config.model.n_layer, model.config.d_model, seq, len(dataset.vocab),
                    ranks)
 

@@ -264,6 +264,11 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
         state["step"] += 1
         state["position"] = position
         state["tokens"] += int((batch[:, 1:] != pad).sum())
+        routing = core.moe_routing_stats() if hasattr(core, "moe_routing_stats") else None
+        if routing:
+            moe = state.setdefault("moe", {"assignments": 0, "dropped": 0})
+            moe["assignments"] += routing["assignments"]
+            moe["dropped"] += routing["dropped"]
         running += loss.item()
         running_n += 1
         if state["step"] % log_every == 0:
@@ -289,7 +294,14 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
             "device": str(dev), "precision": str(amp_dtype or torch.float32).replace("torch.", ""),
             "threads": torch.get_num_threads(), **({"processes": world} if world > 1 else {}),
             **({"compiled": True} if compiled else {}),
+            **({"moe": routing_summary(state["moe"])} if "moe" in state else {}),
             "loss_curve": state["curve"], "config": asdict(cfg)}
+
+
+def routing_summary(counts: dict) -> dict:
+    """An MoE run's expert assignments and the ones dropped for want of capacity (all layers, all
+    steps; each dropped assignment leaves its token only the residual in that layer), with their share."""
+    return {**counts, "dropped_share": counts["dropped"] / max(counts["assignments"], 1)}
 
 
 def compile_for_training(model: torch.nn.Module) -> torch.nn.Module:

@@ -241,6 +241,14 @@ class KCLTransformer(nn.Module):
         losses = [b.mlp.aux_loss for b in self.blocks if isinstance(b.mlp, MoE)]
         return torch.stack(losses).sum() if losses else torch.zeros((), device=self.tok_emb.weight.device)
 
+    def moe_routing_stats(self) -> dict | None:
+        """Tokens, expert assignments and dropped assignments of the last forward, summed over the
+        MoE layers (None without MoE layers)."""
+        layers = [b.mlp.last_stats for b in self.blocks if isinstance(b.mlp, MoE)]
+        if not layers:
+            return None
+        return {k: sum(s.get(k, 0) for s in layers) for k in ("tokens", "assignments", "dropped")}
+
 
 def build_model(cfg: ModelConfig) -> KCLTransformer:
     """A freshly initialized model (seed with ``torch.manual_seed`` first for reproducibility)."""
