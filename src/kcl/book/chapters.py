@@ -127,7 +127,7 @@ def _rerun_kinds(ch: Chapter) -> dict[str, tuple[Callable[[list], list], str | N
     seed_words = f"{len(ch.seeds)} seed rerun{'' if len(ch.seeds) == 1 else 's'} per peak" + (" at every rate" if ch.seed_all_rates else "")
     kinds = {"seeds": (lambda main: seed_configs(main, ch.seeds, ch.seed_group), seed_words if ch.seeds else None)}
     if ch.seed_all_rates:
-        kinds["seed_rates"] = (lambda main: seed_rate_configs(main, ch.seeds), None)
+        kinds["seed_rates"] = (lambda main: seed_rate_configs(main, ch.seeds, ch.seed_group), None)
     if ch.edge_rates:
         kinds["edge_rates"] = (edge_rate_configs, "one rate beyond the grid for each setting that peaks at its edge")
     return kinds

@@ -131,17 +131,22 @@ def seed_configs(main_records: list[dict], seeds: tuple[int, ...], group_by: str
     return out
 
 
-def seed_rate_configs(main_records: list[dict], seeds: tuple[int, ...]) -> list:
+def seed_rate_configs(main_records: list[dict], seeds: tuple[int, ...], group_by: str | None = None) -> list:
     """The peak point rerun at every seed and at every learning rate the main sweep tried for it
-    (the seed-rates addendum, ``addenda.SEED_RATES``: each seed takes its own best rate, as seed 0 did)."""
+    (the seed-rates addendum, ``addenda.SEED_RATES``: each seed takes its own best rate, as seed 0 did);
+    with ``group_by`` (as ``seed_configs``), each group's peak."""
     from dataclasses import replace
 
     if not seeds or not main_records:
         return []
-    top = peak(best_of_lr(main_records))
+    groups: dict = {}
+    for record in best_of_lr(main_records):
+        groups.setdefault(group_key(record["config"], group_by), []).append(record)
     out = []
-    for base in seed_configs([top], seeds):
-        out += [replace(base, train=replace(base.train, lr=lr)) for lr, _ in top["lr_tried"]]
+    for members in groups.values():
+        top = peak(members)
+        for base in seed_configs([top], seeds):
+            out += [replace(base, train=replace(base.train, lr=lr)) for lr, _ in top["lr_tried"]]
     return out
 
 

@@ -1,0 +1,133 @@
+"""Result 9's page: GPT2 with a mixture of 32 experts against dense GPT2 at 1000 exposures.
+
+The chapter's runs are ``sweeps/result9.yaml`` (GPT2-MoE at seven sizes on result 1's bioD at
+N = 1000); GPT2's side is result 1's N = 1000 records with their seed reruns (same data, same
+keys), except in the smoke profile, whose own sweep holds a dense GPT2 too. Each architecture's
+peak is the mean over seeds 0, 1, 2 of its peak size, each seed at its own best rate
+(``law.headline_per_seed``); the claim is the ratio of the two peaks (book/protocol.md, "Result 9").
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from kcl.book import law
+from kcl.book.chapters import parts_or_pending
+from kcl.book.stats import Judgement, Section, judge_ratio
+
+CHAPTER = "result9"
+MOE, GPT2 = "GPT2-MoE", "GPT2"
+#: the paper's figure: the MoE peak 1.3× below dense GPT2's at 1000 exposures [P §9]
+PAPER_RATIO_1000 = 1 / 1.3
+#: the N of result 1's records that GPT2's side reads (the data of result 9's runs)
+N_PEOPLE = 1000
+
+
+def architecture(model: dict) -> str:
+    return MOE if model["arch"] == "gpt2_moe" else GPT2
+
+
+def by_architecture(records: list[dict]) -> dict[str, list[dict]]:
+    """Records split by architecture (GPT2-MoE, GPT2), in that order where both occur."""
+    out: dict[str, list[dict]] = {}
+    for record in records:
+        out.setdefault(architecture(record["config"]["model"]), []).append(record)
+    return {name: out[name] for name in (MOE, GPT2) if name in out}
+
+
+def points(records: list[dict]) -> pd.DataFrame:
+    """``law.points_frame`` with each point's architecture, its active parameters (a token's share
+    of the experts: top-k of n_experts), R over them, and the shares of expert assignments dropped
+    in training and in the measurement (MoE only)."""
+    frame = law.points_frame(records)
+    by_key = {r["key"]: r for r in records}
+    rows = [by_key[k] for k in frame["key"]]
+    frame.insert(0, "architecture", [architecture(r["config"]["model"]) for r in rows])
+    frame["P_active"] = [r["result"]["params"].get("moe", {}).get("active_total", r["result"]["params"]["total"])
+                         for r in rows]
+    frame["active_share"] = frame["P_active"] / frame["P"]
+    frame["R_active"] = frame["bits"] / frame["P_active"]
+    frame["dropped_training"] = [r["result"]["train"].get("moe", {}).get("dropped_share") for r in rows]
+    frame["dropped_measurement"] = [r["result"].get("moe", {}).get("dropped_share") for r in rows]
+    return frame
+
+
+def headlines(parts: dict[str, dict[str, list[dict]]]) -> dict[str, dict]:
+    """Each architecture's peak (``law.headline_per_seed``) from its ``{"main", "reruns"}`` records."""
+    return {name: law.headline_per_seed(p["main"], p["reruns"]) for name, p in parts.items()}
+
+
+def claims(heads: dict[str, dict]) -> list[Judgement]:
+    """(a) GPT2-MoE's peak R over GPT2's ≈ 1/1.3, the ratio's interval combining the two seed
+    intervals at their extremes."""
+    moe, gpt2 = heads[MOE], heads[GPT2]
+    return [judge_ratio("GPT2-MoE peak R(F) / GPT2 peak R(F) at 1000 exposures (all parameters, every expert)",
+                        PAPER_RATIO_1000, (moe["R"], moe["low"], moe["high"]), (gpt2["R"], gpt2["low"], gpt2["high"]),
+                        kind="about")]
+
+
+def chapter_records(profile: str, allow_train: bool = False) -> tuple[dict | None, str]:
+    """``{architecture: {"main": [...], "reruns": [...]}}`` (the main sweep with its rates beyond the
+    grid; the peak's seed reruns), GPT2's from result 1 at N = 1000 in the cpu profile; or None
+    and the sentence saying what is pending."""
+    parts, pending = parts_or_pending(CHAPTER, profile, allow_train=allow_train)
+    if parts is None:
+        return None, pending
+    main = by_architecture(parts["main"] + parts.get("edge_rates", []))
+    reruns = by_architecture(parts.get("seeds", []) + parts.get("seed_rates", []))
+    out = {name: {"main": records, "reruns": reruns.get(name, [])} for name, records in main.items()}
+    if profile == "cpu":  # the smoke and gpu sweeps hold their own dense GPT2
+        dense, pending = parts_or_pending("result1", profile, allow_train=allow_train)
+        if dense is None:
+            return None, pending
+        out[GPT2] = {"main": at_n_people(dense["main"]),
+                     "reruns": at_n_people(dense.get("seeds", []) + dense.get("seed_rates", []))}
+    return out, ""
+
+
+def at_n_people(records: list[dict], n: int = N_PEOPLE) -> list[dict]:
+    return [r for r in records if r["config"]["data"]["n_people"] == n]
+
+
+def verdict_sections(records: dict | None, pending: str) -> list[Section]:
+    """The page's verdicts, or one section held back saying why."""
+    if records is None:
+        return [Section("committed", None, pending)]
+    if MOE not in records or GPT2 not in records:
+        return [Section("committed", None, "*Pending: the records hold no GPT2-MoE or no GPT2 point.*")]
+    return [Section("committed", claims(headlines(records)))]
+
+
+def all_points(records: dict) -> pd.DataFrame:
+    """Every point of both architectures (seed 0, each the best of its rates)."""
+    return points([r for part in records.values() for r in part["main"]])
+
+
+def peak_table(heads: dict[str, dict]) -> pd.DataFrame:
+    """Each architecture's peak: model, counted and active parameters, the seeds' figures, mean and interval."""
+    rows = []
+    for name, h in heads.items():
+        params = h["record"]["result"]["params"]
+        active = params.get("moe", {}).get("active_total", params["total"])
+        rows.append({"architecture": name, "model": h["model"], "P": params["total"], "P_active": active,
+                     "active_share": active / params["total"], "R (per seed)": ", ".join(f"{v:.3f}" for v in h["values"]),
+                     "rates": ", ".join(f"{lr:g}" for lr in h["rates"]), "R": h["R"], "R_low": h["low"],
+                     "R_high": h["high"], "R_non_embedding": h["non_embedding"]})
+    return pd.DataFrame(rows)
+
+
+def chart(frame: pd.DataFrame):
+    """R against parameters, one line per architecture, over all parameters (the paper's count) and
+    over the parameters a token uses (the form of the paper's Fig. 7); the 2-bit line for reference."""
+    long = pd.concat([frame.assign(count="all parameters (every expert)", x=frame["P"], y=frame["R"]),
+                      frame.assign(count="parameters a token uses", x=frame["P_active"], y=frame["R_active"])])
+    lines = alt.Chart().mark_line(point=True).encode(
+        x=alt.X("x:Q", scale=alt.Scale(type="log"), title="parameters"),
+        y=alt.Y("y:Q", title="bits per parameter"),
+        color=alt.Color("architecture:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=0)),
+        tooltip=["architecture", "model", alt.Tooltip("P:Q", format=","), alt.Tooltip("P_active:Q", format=","),
+                 alt.Tooltip("R:Q", format=".3f"), alt.Tooltip("R_active:Q", format=".3f"), "best_lr"])
+    rule = alt.Chart().mark_rule(strokeDash=[4, 4], color="#888").encode(y=alt.datum(2.0))
+    return alt.layer(lines, rule, data=long).properties(width=260, height=220).facet(
+        column=alt.Column("count:N", title=None), title="Each point the best of its rates (seed 0)")

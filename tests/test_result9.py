@@ -1,0 +1,95 @@
+"""Result 9's page logic on fixed records: architectures, active parameters, each peak as the mean
+over its seeds at their own best rates, the ratio and its verdict."""
+
+import pytest
+
+from kcl.book import knobs, result9
+from kcl.book.chapter_list import CHAPTERS
+
+
+def record(arch: str, d: int, lr: float, R: float, seed: int = 0, total: int = 40_000) -> dict:
+    moe = arch == "gpt2_moe"
+    params = {"total": total, "non_embedding": total - 5_000, "used_tokens": 300}
+    if moe:
+        params["moe"] = {"experts": 32_000, "router": 1_000, "active_mlp": 2_000, "active_total": total - 31_000}
+    return {"key": f"{arch}-{d}-{lr}-{seed}",
+            "config": {"data": {"name": "bioD", "n_people": 1000, **knobs.DEFAULT_KNOBS, "seed": seed},
+                       "model": {"arch": arch, "n_layer": 2, "n_head": 2, "d_model": d},
+                       "train": {"lr": lr, "seed": seed, "exposures": 1000}},
+            "result": {"R": R, "R_ci": [R - 0.05, R + 0.05], "R_non_embedding": 1.2 * R, "R_max": 3.0,
+                       "bits": R * total, "max_bits": 3.0 * total, "accuracy_mean": 0.5, "params": params,
+                       "train": {"wall_seconds": 60, **({"moe": {"dropped_share": 0.02}} if moe else {})},
+                       **({"moe": {"dropped_share": 0.0}} if moe else {})}}
+
+
+def parts():
+    moe_main = [record("gpt2_moe", 16, 0.01, 1.5), record("gpt2_moe", 16, 0.02, 1.4), record("gpt2_moe", 8, 0.01, 1.1)]
+    moe_seeds = [record("gpt2_moe", 16, 0.01, 1.3, seed=1), record("gpt2_moe", 16, 0.02, 1.6, seed=1),
+                 record("gpt2_moe", 16, 0.01, 1.5, seed=2), record("gpt2_moe", 8, 0.01, 1.9, seed=1)]
+    dense_main = [record("gpt2", 32, 0.01, 2.0), record("gpt2", 24, 0.01, 1.8)]
+    dense_seeds = [record("gpt2", 32, 0.01, 1.9, seed=1), record("gpt2", 32, 0.01, 2.1, seed=2)]
+    return {result9.MOE: {"main": moe_main, "reruns": moe_seeds}, result9.GPT2: {"main": dense_main, "reruns": dense_seeds}}
+
+
+def test_each_peak_is_its_best_size_over_seeds_at_their_own_best_rates():
+    heads = result9.headlines(parts())
+    # MoE: d = 16 is the peak; seed 0 1.5, seed 1 its best rate 1.6, seed 2 1.5 (d = 8's rerun is not its point)
+    assert heads[result9.MOE]["values"] == pytest.approx([1.5, 1.6, 1.5])
+    assert heads[result9.GPT2]["values"] == pytest.approx([2.0, 1.9, 2.1])
+    (claim,) = result9.claims(heads)
+    assert claim.value == pytest.approx((4.6 / 3) / 2.0)
+    assert claim.paper == pytest.approx(1 / 1.3) and claim.kind == "about"
+    assert claim.low < claim.value < claim.high
+    assert claim.outcome == "reproduced"
+
+
+def test_a_mixture_far_below_dense_is_not_reproduced():
+    p = parts()
+    for r in p[result9.MOE]["main"] + p[result9.MOE]["reruns"]:
+        r["result"]["R"] *= 0.4
+        r["result"]["R_ci"] = [r["result"]["R"] - 0.01, r["result"]["R"] + 0.01]
+    (claim,) = result9.claims(result9.headlines(p))
+    assert claim.value == pytest.approx(0.4 * (4.6 / 3) / 2.0) and claim.outcome == "not reproduced"
+
+
+def test_points_show_active_parameters_and_dropped_shares():
+    frame = result9.all_points(parts())
+    moe = frame[frame["architecture"] == result9.MOE].set_index("d").loc[16]
+    assert moe["P_active"] == 9_000 and moe["active_share"] == pytest.approx(9_000 / 40_000)
+    assert moe["R_active"] == pytest.approx(1.5 * 40_000 / 9_000)
+    assert moe["dropped_training"] == 0.02 and moe["dropped_measurement"] == 0.0
+    dense = frame[frame["architecture"] == result9.GPT2].set_index("d").loc[32]
+    assert dense["P_active"] == dense["P"] and dense["R_active"] == pytest.approx(dense["R"])
+    table = result9.peak_table(result9.headlines(parts()))
+    assert list(table["architecture"]) == [result9.MOE, result9.GPT2]
+
+
+def test_pending_records_hold_the_verdict_back():
+    (section,) = result9.verdict_sections(None, "*Pending: 21 runs*")
+    assert section.judgements is None and section.note == "*Pending: 21 runs*"
+    (section,) = result9.verdict_sections({result9.MOE: parts()[result9.MOE]}, "")
+    assert section.judgements is None and "no GPT2" in section.note
+
+
+def test_result9_is_declared_by_its_sweep_file_and_reruns_each_architectures_peak():
+    chapter = CHAPTERS["result9"]
+    assert chapter.sweeps == {"cpu": "sweeps/result9.yaml", "gpu": "sweeps/gpu/result9.yaml"}
+    assert chapter.seeds == (1, 2) and chapter.seed_all_rates and chapter.seed_group == "model.arch"
+
+
+def test_seed_reruns_at_every_rate_follow_each_groups_peak():
+    from kcl.book import law
+
+    base = {"data": {"name": "bioD", "n_people": 40, "K": 2, "C": 2, "D": 4, "L": 1, "T": 6, "pools": [10, 10, 10]},
+            "train": {"exposures": 3, "batch_size": 8, "lr": 0.01, "packing": "per_bio"}}
+
+    def rec(arch, d, lr, R):
+        return {"config": {**base, "model": {"arch": arch, "n_layer": 1, "n_head": 2, "d_model": d},
+                           "train": {**base["train"], "lr": lr}}, "result": {"R": R}}
+
+    main = [rec("gpt2", 16, 0.01, 2.0), rec("gpt2", 16, 0.02, 1.0), rec("gpt2_moe", 16, 0.01, 0.5),
+            rec("gpt2_moe", 16, 0.02, 0.9), rec("gpt2_moe", 32, 0.01, 0.1)]
+    grouped = law.seed_rate_configs(main, (1,), "model.arch")
+    assert sorted((c.model.arch, c.model.d_model, c.train.lr, c.train.seed) for c in grouped) == [
+        ("gpt2", 16, 0.01, 1), ("gpt2", 16, 0.02, 1), ("gpt2_moe", 16, 0.01, 1), ("gpt2_moe", 16, 0.02, 1)]
+    assert {c.model.arch for c in law.seed_rate_configs(main, (1,))} == {"gpt2"}
