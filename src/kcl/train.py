@@ -77,15 +77,25 @@ class TrainConfig:
 
 # -- the exposure stream -------------------------------------------------------------------------
 def round_sequences(dataset: Dataset, cfg: TrainConfig, round_index: int) -> list[np.ndarray]:
-    """The training sequences of round ``round_index``: every person exactly once, shuffled."""
+    """The training sequences of round ``round_index``: every person exactly once, shuffled. With
+    junk people (``kcl.data.junk``), the round's junk biographies follow, packed apart (a sequence
+    holds useful or junk biographies, never both), and all sequences are shuffled together."""
     rng = np.random.default_rng([cfg.seed, dataset.seed if hasattr(dataset, "seed") else 0, round_index])
     order = rng.permutation(dataset.n_people)
     bios = dataset.render(order, rng, exposure=round_index)
-    eos = dataset.vocab.eos_id
+    sequences = pack(bios, dataset.vocab.eos_id, cfg)
+    if dataset.junk is None:
+        return sequences
+    sequences += pack(dataset.junk.round_bios(len(bios.tokens), rng), dataset.vocab.eos_id, cfg)
+    return [sequences[i] for i in rng.permutation(len(sequences))]
+
+
+def pack(bios, eos: int, cfg: TrainConfig) -> list[np.ndarray]:
+    """Biographies as training sequences: one each (``per_bio``: EOS bio EOS), or (``concat``)
+    EOS bio EOS bio ... EOS cut into windows of window+1 tokens overlapping by one, so that every
+    token but the first is a prediction target exactly once."""
     if cfg.packing == "per_bio":
         return [np.concatenate([[eos], bios.bio(i), [eos]]).astype(np.int64) for i in range(len(bios))]
-    # EOS bio EOS bio ... EOS, cut into windows of window+1 tokens overlapping by one, so that
-    # every token but the first is a prediction target exactly once.
     starts = bios.offsets[:-1] + np.arange(len(bios))
     stream = np.full(len(bios.tokens) + len(bios) + 1, eos, dtype=np.int64)
     mask = np.ones(len(stream), bool)
@@ -95,6 +105,21 @@ def round_sequences(dataset: Dataset, cfg: TrainConfig, round_index: int) -> lis
     w = cfg.window
     n_windows = max(1, math.ceil((len(stream) - 1) / w))
     return [stream[i * w: i * w + w + 1] for i in range(n_windows)]
+
+
+def stream_composition(dataset: Dataset, cfg: TrainConfig) -> dict | None:
+    """A junk run's training stream by our own arithmetic (None without junk): biography tokens,
+    useful and junk, over all rounds (every round holds the same counts: fixed-length bioD), junk
+    biographies, and the mean appearances of a junk person (junk biographies / N')."""
+    junk = dataset.junk
+    if junk is None:
+        return None
+    useful = dataset.n_people * dataset.bio_length
+    bios = junk.bios_for(useful)
+    junk_tokens = bios * (dataset.bio_length - (1 if getattr(dataset, "domain_token", False) else 0))
+    return {"useful_tokens": useful * cfg.exposures, "junk_tokens": junk_tokens * cfg.exposures,
+            "junk_share": junk_tokens / (junk_tokens + useful), "junk_bios": bios * cfg.exposures,
+            "junk_people": junk.n_people, "junk_appearances_mean": bios * cfg.exposures / junk.n_people}
 
 
 def iter_batches(dataset: Dataset, cfg: TrainConfig, start: tuple[int, int] = (0, 0)
@@ -295,6 +320,7 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
             "threads": torch.get_num_threads(), **({"processes": world} if world > 1 else {}),
             **({"compiled": True} if compiled else {}),
             **({"moe": routing_summary(state["moe"])} if "moe" in state else {}),
+            **({"stream": stream} if (stream := stream_composition(dataset, cfg)) else {}),
             "loss_curve": state["curve"], "config": asdict(cfg)}
 
 

@@ -13,6 +13,7 @@ from functools import lru_cache
 from kcl.data.base import GENDER, NAME, OTHER, VALUE, Bios, Dataset
 from kcl.data.biod import BioD, RandomStrings
 from kcl.data.bios import TEMPLATE_POOLS, TOKENIZERS, Biographies
+from kcl.data.junk import JunkPeople
 from kcl.people import NamePools, check_count
 from kcl.store import KEYED_WHEN_SET, config_dict
 
@@ -49,6 +50,12 @@ class DataConfig:
     # bioD: the attributes' order, drawn at every exposure ("exposure"), once per person ("person")
     # or one for everyone ("fixed"); keyed only when set
     order: str = field(default="exposure", metadata=KEYED_WHEN_SET)
+    # bioD: junk people N' beside the useful ones (0: none) and the share of training tokens their
+    # biographies make (kcl.data.junk, Results 10-11); keyed only when set
+    junk_people: int = field(default=0, metadata=KEYED_WHEN_SET)
+    junk_share: float = field(default=0.875, metadata=KEYED_WHEN_SET)
+    # bioD: one reserved token before every useful biography (Result 12); keyed only when set
+    domain_token: bool = field(default=False, metadata=KEYED_WHEN_SET)
 
     def __post_init__(self):
         if self.name not in DATASETS:
@@ -83,6 +90,17 @@ class DataConfig:
         if self.name == "random":
             check_count("length", self.length, 1)
             check_count("T", self.T, 2)
+        check_count("junk_people (N')", self.junk_people, 0)
+        if not isinstance(self.junk_share, (int, float)) or isinstance(self.junk_share, bool) \
+                or not 0 < self.junk_share < 1:
+            raise ValueError(f"junk_share must be a fraction in (0, 1), got {self.junk_share!r}")
+        if not isinstance(self.domain_token, bool):
+            raise ValueError(f"domain_token must be true or false, got {self.domain_token!r}")
+        if (self.junk_people or self.domain_token) and self.name != "bioD":
+            raise ValueError(f"junk_people and domain_token apply to bioD; leave them at 0 and false for {self.name}")
+        if self.junk_people and self.n_people >= name_pools.n0:
+            raise ValueError(f"junk people need names the useful people leave free: n_people (N) must be below "
+                             f"the name pools' N0 = {name_pools.n0:,} when junk_people is set, got {self.n_people:,}")
 
     def label(self) -> str:
         """``bioD(N=1000,K=4,C=...)``, ``bioR-proxy(N=4000,M=40)``: the knobs that define the data."""
@@ -97,8 +115,11 @@ def data_label(data: dict, names_population: bool = False) -> str:
     tokenizer = f",tok={data['tokenizer']}" if data.get("tokenizer") else ""  # KEYED_WHEN_SET, like the others
     if data["name"] == "bioD":
         n0 = f",N0={math.prod(data['pools']):.3g}" if names_population else ""  # pools read only when asked
-        order = f",order={data['order']}" if data.get("order") else ""  # KEYED_WHEN_SET
-        return f"bioD(N={n},K={data['K']},C={data['C']},D={data['D']},L={data['L']},T={data['T']}{n0}{order})"
+        order = f",order={data['order']}" if data.get("order") else ""  # KEYED_WHEN_SET, as the two below
+        junk = f",junk={data['junk_people']:.3g}x{data.get('junk_share', 0.875):g}" if data.get("junk_people") else ""
+        domain = ",domain" if data.get("domain_token") else ""
+        return (f"bioD(N={n},K={data['K']},C={data['C']},D={data['D']},L={data['L']},T={data['T']}"
+                f"{n0}{order}{junk}{domain})")
     if data["name"] == "bioR-proxy":
         fillers = data.get("fillers")  # left out of dicts at its default, 1-3 (KEYED_WHEN_SET)
         fillers = f",fillers={fillers[0]}-{fillers[1]}" if fillers else ""
@@ -114,8 +135,11 @@ def make_dataset(config: DataConfig) -> Dataset:
     """Build (and cache) the data set of a config; the same config always gives the same data."""
     pools = NamePools(*config.pools)
     if config.name == "bioD":
-        return BioD(config.n_people, config.K, config.C, config.D, config.L, config.T, config.seed, pools,
-                    order=config.order)
+        dataset = BioD(config.n_people, config.K, config.C, config.D, config.L, config.T, config.seed, pools,
+                       order=config.order, domain_token=config.domain_token)
+        if config.junk_people:
+            dataset.junk = JunkPeople(dataset, config.junk_people, config.junk_share, seed=config.seed)
+        return dataset
     if config.name == "random":
         return RandomStrings(config.n_people, config.length, config.T, config.seed, pools)
     return Biographies(config.name, config.n_people, config.seed, pools, rewrites=config.rewrites,

@@ -66,6 +66,8 @@ class Dataset(ABC):
     n_people: int
     #: attribute names in the order of the ``attr`` marks
     attributes: tuple[str, ...]
+    #: junk people mixed into the training stream (``kcl.data.junk.JunkPeople``), or None
+    junk = None
 
     @abstractmethod
     def render(self, people: np.ndarray, rng: np.random.Generator, *, measure: bool = False,
@@ -89,5 +91,8 @@ class Dataset(ABC):
         """Bits of knowledge a perfect model stores (R^max numerator), by term."""
 
     def describe(self) -> dict:
-        return {"name": self.name, "n_people": self.n_people, "vocab_size": len(self.vocab),
-                "used_tokens": int(len(self.used_token_ids()))}
+        out = {"name": self.name, "n_people": self.n_people, "vocab_size": len(self.vocab),
+               "used_tokens": int(len(self.used_token_ids()))}
+        if self.junk is not None:
+            out["junk"] = {"people": self.junk.n_people, "share": self.junk.share}
+        return out

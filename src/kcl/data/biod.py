@@ -74,8 +74,12 @@ class BioD(_Keyed):
     #: paper's "random sentence order"), drawn once per person and kept, or one order for everyone
     ORDERS = ("exposure", "person", "fixed")
 
+    #: the reserved token that ``domain_token`` puts before every biography (the paper's
+    #: "wikipedia.org", Result 12); the model is told nothing about it
+    DOMAIN_TOKEN = "<domain>"
+
     def __init__(self, n_people: int, K: int, C: int, D: int, L: int, T: int, seed: int = 0,
-                 pools: NamePools = NamePools(), order: str = "exposure"):
+                 pools: NamePools = NamePools(), order: str = "exposure", domain_token: bool = False):
         if order not in self.ORDERS:
             raise ValueError(f"order must be one of {', '.join(self.ORDERS)}, got {order!r}")
         for knob, value in (("K", K), ("C", C), ("L", L), ("T", T), ("D", D)):
@@ -84,10 +88,13 @@ class BioD(_Keyed):
             raise ValueError(f"D must be in [1, T^L = {T ** L:,}], got {D:,}")
         self.name = "bioD"
         self.K, self.C, self.D, self.L, self.T, self.seed, self.order = K, C, D, L, T, seed, order
+        self.domain_token = domain_token
         rng = np.random.default_rng([seed, 0xB10D])
         words = self._setup_names(n_people, pools, rng)
         self.attributes = tuple(f"ID{k + 1}" for k in range(K))
-        self.vocab = Vocab.build(words + [f"<{a}>" for a in self.attributes] + [f"<t{i}>" for i in range(T)])
+        self.vocab = Vocab.build(words + [f"<{a}>" for a in self.attributes] + [f"<t{i}>" for i in range(T)]
+                                 + ([self.DOMAIN_TOKEN] if domain_token else []))
+        self._domain_id = self.vocab.id(self.DOMAIN_TOKEN) if domain_token else None
         self._attr_id0 = self.vocab.id("<ID1>")
         self._sym0 = self.vocab.id("<t0>")
         self.diversity = np.stack([draw_diversity_set(D, T, L, rng) for _ in range(K)])  # (K, D, L)
@@ -105,34 +112,46 @@ class BioD(_Keyed):
 
     @property
     def bio_length(self) -> int:
-        return 3 + self.K * (1 + self.C * self.L)
+        return (1 if self.domain_token else 0) + 3 + self.K * (1 + self.C * self.L)
 
     def _extra_used(self) -> np.ndarray:
         return np.concatenate([np.arange(self._attr_id0, self._attr_id0 + self.K),
-                               np.unique(self.diversity) + self._sym0])
+                               np.unique(self.diversity) + self._sym0,
+                               [self._domain_id] if self.domain_token else []]).astype(np.int64)
 
     def render(self, people, rng, *, exposure=0, measure=False, with_meta=False) -> Bios:
         people = np.asarray(people, dtype=np.int64)
-        n, K, CL = len(people), self.K, self.C * self.L
+        n, K = len(people), self.K
         order = np.argsort(rng.random((n, K)), axis=1)  # random sentence order (§2.2)
         if self.order == "person":
             order = self._person_order[people]
         elif self.order == "fixed":
             order = np.broadcast_to(np.arange(K), (n, K))
+        return self.paragraphs(self._name_table[people], self._value_table[people], order, people,
+                               domain=self.domain_token, with_meta=with_meta)
+
+    def paragraphs(self, names: np.ndarray, values: np.ndarray, order: np.ndarray, people: np.ndarray, *,
+                   domain: bool = False, with_meta: bool = False) -> Bios:
+        """Paragraphs of people given as token ids: ``names`` (n, 3), ``values`` (n, K, C·L) in
+        attribute order, each paragraph's attribute ``order`` (n, K); ``domain``: the domain token
+        first. ``people`` labels them (the junk stream's people are no rows of the table)."""
+        n, K, CL = len(names), self.K, self.C * self.L
         attr_tok = (order + self._attr_id0)[:, :, None]
-        values = self._value_table[people[:, None], order]  # (n, K, CL)
-        body = np.concatenate([attr_tok, values], axis=2).reshape(n, K * (1 + CL))
-        tokens = np.concatenate([self._name_table[people], body], axis=1)
+        body = np.concatenate([attr_tok, values[np.arange(n)[:, None], order]], axis=2).reshape(n, K * (1 + CL))
+        head = np.full((n, 1), self._domain_id) if domain else np.zeros((n, 0), np.int64)
+        tokens = np.concatenate([head, names, body], axis=1)
         length = tokens.shape[1]
         out = Bios(tokens=tokens.ravel().astype(np.int32), offsets=np.arange(n + 1) * length,
-                   person=people.astype(np.int32))
+                   person=np.asarray(people).astype(np.int32))
         if with_meta:
-            per_attr = lambda head, fill: np.concatenate(
-                [np.full((n, K, 1), head), np.broadcast_to(fill, (n, K, CL))], axis=2).reshape(n, -1)
-            role = np.concatenate([np.full((n, 3), NAME), per_attr(OTHER, np.full((n, K, 1), VALUE))], axis=1)
-            attr = np.concatenate([np.full((n, 3), -1), per_attr(-1, order[:, :, None])], axis=1)
+            h = head.shape[1]
+            per_attr = lambda first, fill: np.concatenate(
+                [np.full((n, K, 1), first), np.broadcast_to(fill, (n, K, CL))], axis=2).reshape(n, -1)
+            role = np.concatenate([np.full((n, h), OTHER), np.full((n, 3), NAME),
+                                   per_attr(OTHER, np.full((n, K, 1), VALUE))], axis=1)
+            attr = np.concatenate([np.full((n, h + 3), -1), per_attr(-1, order[:, :, None])], axis=1)
             chunk_of = np.repeat(np.arange(self.C), self.L)[None, None, :]
-            chunk = np.concatenate([np.full((n, 3), -1), per_attr(-1, chunk_of)], axis=1)
+            chunk = np.concatenate([np.full((n, h + 3), -1), per_attr(-1, chunk_of)], axis=1)
             out.role, out.attr = role.ravel().astype(np.int8), attr.ravel().astype(np.int8)
             out.chunk, out.alt = chunk.ravel().astype(np.int16), np.full(n * length, -1, np.int32)
         return out
