@@ -304,14 +304,16 @@ def test_a_setting_whose_peak_rate_is_at_an_edge_gets_one_rate_beyond_it():
 def test_gpu_presets_are_their_own_sweeps_and_every_setting_fits_the_context(name):
     """The gpu profile (untested here) never writes into a cpu store, and each of its data settings
     builds and fits the model's 512-token context (checked at N = 50: the length does not depend on N)."""
+    from kcl.book.regime import Regime
     from kcl.models.config import ModelConfig
 
     ch = chapters.CHAPTERS[name]
     parts = ["main"] + (["pilot"] if ch.pilot else [])
     for part in parts:
-        path, spec, configs = chapters.chapter_sweep(name, "gpu", part=part, lr_grid=[1e-3])
+        regime = Regime(16, "gpt2", 1e-3, 0.0) if ch.regime else None  # the recipe pilot's, once it has run
+        path, spec, configs = chapters.chapter_sweep(name, "gpu", part=part, lr_grid=[1e-3], regime=regime)
         assert path.parent.name == "gpu" and spec["store"].startswith("results/gpu/"), path
-        _, cpu_spec, _ = chapters.chapter_sweep(name, "cpu", part=part, lr_grid=[1e-3])
+        _, cpu_spec, _ = chapters.chapter_sweep(name, "cpu", part=part, lr_grid=[1e-3], regime=regime)
         assert spec["store"] != cpu_spec["store"]
         for data in {c.data for c in configs if c.data.name == "bioD"}:
             small = make_dataset(DataConfig(**{**data.__dict__, "n_people": 50}))

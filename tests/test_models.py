@@ -410,3 +410,14 @@ def test_moe_routing_stats_sum_over_layers():
     assert stats == {k: sum(s[k] for s in per_layer) for k in ("tokens", "assignments", "dropped")}
     assert stats["dropped"] > 0
     assert build_model(tiny("gpt2")).moe_routing_stats() is None
+
+
+def test_a_standard_mlps_activation_is_an_option():
+    silu = build_model(tiny("llama_std_mlp"))
+    gelu = build_model(tiny("llama_std_mlp", mlp_act="gelu"))
+    assert silu.blocks[0].mlp.act is F.silu and gelu.blocks[0].mlp.act is F.gelu
+    assert build_model(tiny("gpt2")).blocks[0].mlp.act is F.gelu
+    assert build_model(tiny("gpt2", mlp_act="silu")).blocks[0].mlp.act is F.silu
+    for bad in ({"arch": "llama", "mlp_act": "gelu"}, {"arch": "gpt2", "mlp_act": "relu"}):
+        with pytest.raises(ValueError, match="mlp_act"):
+            tiny(bad.pop("arch"), **bad)

@@ -44,6 +44,8 @@ class Chapter:
     seed_all_rates: bool = False  # also rerun the peak at every seed × every rate (law.seed_rate_configs)
     edge_rates: bool = False  # one rate beyond the grid where a setting's peak is at its edge (law.edge_rate_configs)
     superseded_by: str | None = None  # a later protocol's chapter: this one keeps its records and trains no more
+    regime: str | None = None  # a recipe pilot's chapter: its regime sets the batch, init and rates (kcl.book.regime)
+    recipe_edges: bool = False  # a recipe pilot: one rate beyond an edge-best recipe, every seed (kcl.book.regime)
 
 
 # The smoke profile of the law chapters: 40 people, two tiny models, two rates, seconds in all.

@@ -26,6 +26,7 @@ import yaml
 
 from kcl.book.chapter_list import CHAPTERS, Chapter  # noqa: F401 (the registry, read through here)
 from kcl.book.law import edge_rate_configs, group_key, seed_configs, seed_rate_configs
+from kcl.book.regime import Regime, apply_to_configs, apply_to_spec, choose, recipe_edge_configs
 from kcl.book.stats import _without, lr_grid_from_pilot
 from kcl.capacity import capacity, measurement_bios, person_losses
 from kcl.config import RunConfig, _coerce, config_from_dict, expand_sweep, set_path, sweep_compiled
@@ -44,12 +45,15 @@ FROM_PILOT = "from_pilot"  # a sweep file's ``train.lr`` grid that the chapter's
 
 
 def chapter_sweep(chapter: str, profile: str = "cpu", root: str | Path | None = None,
-                  part: str = "main", lr_grid: list[float] | None = None) -> tuple[Path, dict, list]:
+                  part: str = "main", lr_grid: list[float] | None = None,
+                  regime: Regime | None = None) -> tuple[Path, dict, list]:
     """(sweep file, its spec with the profile applied, its configs) of a chapter's ``part``
     (``main``, or ``pilot`` for the learning-rate pilot).
 
     A main sweep whose ``train.lr`` grid is ``from_pilot`` takes ``lr_grid``: the protocol's rule
     applied to the pilot's records (``kcl.book.stats.lr_grid_from_pilot``; ``chapter_parts`` does this).
+    A chapter that takes a recipe pilot's regime (``Chapter.regime``) takes ``regime``: its batch
+    size, initialisation and rates (``kcl.book.regime``; ``chapter_parts`` chooses it).
     """
     path, spec = _sweep_file(chapter, profile, root, part)
     ch = CHAPTERS[chapter]
@@ -59,12 +63,33 @@ def chapter_sweep(chapter: str, profile: str = "cpu", root: str | Path | None = 
             base = set_path(base, key, value)
         grid = ch.smoke_grid if part == "main" else {k: v for k, v in ch.smoke_grid.items() if k == "train.lr"}
         spec = {**spec, "base": base, "grid": grid}
+    elif ch.regime and part == "main":
+        if regime is None:
+            raise ValueError(f"{path.name}: its batch size, initialisation and rates come from the regime of "
+                             f"`{ch.regime}`; run `kcl chapter {chapter}` (it runs that pilot first) or pass regime")
+        spec = apply_to_spec(spec, regime, path.name)
+        return path, spec, apply_to_configs(expand_sweep(spec), regime)
     elif (spec.get("grid") or {}).get("train.lr") == FROM_PILOT:
         if lr_grid is None:
             raise ValueError(f"{path.name}: its learning rates come from the chapter's pilot; run "
                              f"`kcl chapter {chapter}` (or pass lr_grid)")
         spec = {**spec, "grid": {**spec["grid"], "train.lr": list(lr_grid)}}
     return path, spec, expand_sweep(spec)
+
+
+def stored_regime(chapter: str, profile: str = "cpu", root: str | Path | None = None) -> Regime | None:
+    """The regime a chapter takes (``Chapter.regime``), from its recipe pilot's stored records; None
+    while the pilot (or its edge runs) is incomplete, or for a chapter that takes none."""
+    pilot = CHAPTERS[chapter].regime
+    if not pilot or profile == "smoke":
+        return None
+    _, spec, configs = chapter_sweep(pilot, profile, root)
+    store = ResultStore(_store_of(spec, pilot, root))
+    main = [store.get(c) for c in configs]
+    if not all(main):
+        return None
+    edges = [store.get(c) for c in follow_ups(pilot, main).get("recipe_edges", [])]
+    return choose(main + edges) if all(edges) else None
 
 
 def _sweep_file(chapter: str, profile: str, root: str | Path | None, part: str) -> tuple[Path, dict]:
@@ -130,6 +155,8 @@ def _rerun_kinds(ch: Chapter) -> dict[str, tuple[Callable[[list], list], str | N
         kinds["seed_rates"] = (lambda main: seed_rate_configs(main, ch.seeds, ch.seed_group), None)
     if ch.edge_rates:
         kinds["edge_rates"] = (edge_rate_configs, "one rate beyond the grid for each setting that peaks at its edge")
+    if ch.recipe_edges:
+        kinds["recipe_edges"] = (recipe_edge_configs, "one rate beyond the grid, every seed, for each recipe best at its edge")
     return kinds
 
 
@@ -141,7 +168,7 @@ def ready_follow_ups(chapter: str, configs: list, store: ResultStore) -> dict[st
     get none."""
 
     ch = CHAPTERS[chapter]
-    if ch.seed_all_rates or (ch.seeds and not ch.seed_group):
+    if ch.seed_all_rates or ch.recipe_edges or (ch.seeds and not ch.seed_group):
         return {}
 
     def group(config) -> str:
@@ -238,7 +265,12 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
         if not all(pilot):  # only some of the pilot was chosen: the main sweep's rates are not known yet
             return out
         grid = None if profile == "smoke" else lr_grid_from_pilot(pilot)
-    _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
+    regime = None
+    if ch.regime and profile != "smoke":  # the recipe pilot first: its regime sets batch, init and rates
+        pilot = chapter_parts(ch.regime, profile, allow_train=allow_train, root=root, progress=progress, log=log,
+                              checkpoint_dir=checkpoint_dir, workers=workers, ranks=ranks, compiled=compiled)
+        regime = choose(pilot["main"] + pilot.get("recipe_edges", []))
+    _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid, regime=regime)
     main_store = store_of(spec, "main")
     # a worker that would sit idle near the sweep's end starts the reruns of its finished groups
     out["main"] = sweep(main_store, configs, spec=spec,
@@ -306,7 +338,8 @@ def parts_or_pending(chapter: str, profile: str = "cpu", *, allow_train: bool = 
     try:
         return chapter_parts(chapter, profile, allow_train=allow_train, log=log), ""
     except MissingResultsError as err:  # pilot, main sweep, reruns in turn: only the first incomplete is counted
-        missing = (f"{_runs(len(err.missing))} of its first incomplete stage (pilot, main sweep or reruns) "
+        first = f"the recipe pilot `{CHAPTERS[chapter].regime}`, " if CHAPTERS[chapter].regime else ""
+        missing = (f"{_runs(len(err.missing))} of its first incomplete stage ({first}pilot, main sweep or reruns) "
                    f"still missing, and any stages after "
                    f"it follow (`kcl chapter {chapter} --dry-run` lists them with their estimated cost; "
                    f"`kcl chapter {chapter} --workers 2` computes them)")

@@ -100,8 +100,10 @@ def headline_values(top: dict, prefix: str = "peak") -> dict[str, str]:
 
 
 def _field(config: dict, dotted: str):
+    """A config dict's field; None for a field keyed only when set (``KEYED_WHEN_SET``) at its default,
+    which a record's config leaves out."""
     part, _, name = dotted.partition(".")
-    return config[part][name] if name else config[part]
+    return config[part].get(name) if name else config[part]
 
 
 def group_key(config: dict, group_by: str | None) -> tuple:

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Callable
 
 from kcl.book.chapter_list import short_title
-from kcl.book.chapters import (CHAPTERS, _rerun_kinds, _rerun_parts, _store_of, chapter_sweep, follow_ups,
-                          ready_follow_ups, repo_root)
+from kcl.book.chapters import (CHAPTERS, _rerun_kinds, _rerun_parts, _store_of, _sweep_file, chapter_sweep,
+                               follow_ups, ready_follow_ups, repo_root, stored_regime)
+from kcl.book.regime import DEFAULT_INIT, Regime
 from kcl.store import _jsonable, _unique, MissingResultsError, ResultStore
 from kcl.sweep import Plan, plan
 from kcl.book.chapters import chapter_parts
@@ -42,7 +43,11 @@ def _stored_sweeps(chapter: str, profile: str, root: str | Path | None) -> _Stor
     """Pilot → main sweep (at the pilot's rates) → reruns, as far as the stored records decide them."""
 
     ch = CHAPTERS[chapter]
-    pilot, grid = None, None
+    pilot, grid, regime = None, None, None
+    if ch.regime:  # a recipe pilot in its own chapter decides batch, init and rates
+        regime = stored_regime(chapter, profile, root)
+        if regime is None:
+            return _StoredSweeps(pilot=_stored_sweeps(ch.regime, profile, root).main, grid=None, main=None, reruns={})
     if ch.pilot:
         _, spec, configs = chapter_sweep(chapter, profile, root, "pilot")
         pilot = (ResultStore(_store_of(spec, chapter, root)), configs, spec)
@@ -50,7 +55,7 @@ def _stored_sweeps(chapter: str, profile: str, root: str | Path | None) -> _Stor
         if not all(records):
             return _StoredSweeps(pilot=pilot, grid=None, main=None, reruns={})
         grid = lr_grid_from_pilot(records)
-    _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid)
+    _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid, regime=regime)
     store = ResultStore(_store_of(spec, chapter, root))
     records = [store.get(c) for c in configs]
     if all(records):
@@ -86,6 +91,8 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
     if walk.pilot:
         store, configs, spec = walk.pilot
         lines.append(f"pilot {store.root.relative_to(root_path)}: {costed(store, configs).summary()}")
+        if walk.main is None and ch.regime:
+            return lines + [_before_regime(chapter, profile, root, costed)]
         if walk.main is None:
             _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=[spec["base"]["train"]["lr"]])
             main = costed(ResultStore(_store_of(spec, chapter, root)), configs)
@@ -103,6 +110,19 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
     if not walk.main_complete and _rerun_parts(ch):
         lines.append(f"{' and '.join(_rerun_parts(ch))}: the rest once the main sweep is complete")
     return lines
+
+
+def _before_regime(chapter: str, profile: str, root, costed) -> str:
+    """The plan line of a chapter's main sweep while its recipe pilot has not chosen the regime:
+    costed at the sweep file's own batch size, GPT-2's initialisation and base rate."""
+    _, spec = _sweep_file(chapter, profile, root, "main")
+    train = spec["base"]["train"]
+    provisional = Regime(train["batch_size"], DEFAULT_INIT, train["lr"], float("nan"))
+    _, spec, configs = chapter_sweep(chapter, profile, root, "main", regime=provisional)
+    main = costed(ResultStore(_store_of(spec, chapter, root)), configs)
+    return (f"main  {spec['store']}: {len(configs)} runs once `{CHAPTERS[chapter].regime}` has chosen the "
+            f"regime; estimated {(main.cost_seconds or 0) / 3600:.1f} h at batch {train['batch_size']} (the "
+            f"regime's batch changes it)" + "".join(f"; then {what}" for what in _rerun_parts(CHAPTERS[chapter])))
 
 
 def runs_under_way(chapter: str, profile: str = "cpu", root: str | Path | None = None,

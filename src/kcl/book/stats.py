@@ -379,6 +379,13 @@ def cpu_hours(records: Iterable[dict]) -> float:
                * r["result"]["train"].get("processes", 1) for r in records) / 3600
 
 
+def compute_sentence(records: Iterable[dict]) -> str:
+    """A page's line on what its figures cost: the distinct runs it reads and their core-hours."""
+    values = compute_values(records)
+    return (f"*The figures on this page come from {values['n_runs']} runs, which trained for "
+            f"{values['cpu_hours']} core-hours.*")
+
+
 def compute_values(records: Iterable[dict], pilot: Iterable[dict] = ()) -> dict[str, str]:
     """What a page says its figures cost (myst-nb glue names ``n_runs``, ``n_pilot``, ``cpu_hours``): its runs
     and their core-hours (``cpu_hours``). ``records`` come from one store, where parts may share a

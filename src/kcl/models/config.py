@@ -19,6 +19,9 @@ ARCHS = GPT2_FAMILY + LLAMA_FAMILY
 #: embedding alone at N(0, 1) (the embedding's scale by itself)
 INITS = ("gpt2", "torch", "embedding_unit")
 
+#: activations of a standard d→m→d MLP: exact (erf) GELU, as GPT-2's, or SiLU, as LLaMA's
+ACTIVATIONS = ("gelu", "silu")
+
 # MLP kind per arch [P App. B]: "standard" d→4d→d (GELU, bias), "quarter" d→d→d, "none",
 # "gated" V(σ(W1 x)·(W2 x)) with SiLU, "std_silu" d→4d→d SiLU without bias, "moe" experts d→d→d.
 MLP_KIND = {"gpt2": "standard", "gpt2_quarter_mlp": "standard", "gpt2_no_mlp": "none", "gpt2_moe": "moe",
@@ -77,6 +80,7 @@ class ModelConfig:
     max_seq_len: int = 512  # context length [P §2.3]
     init_std: float = 0.02
     init: str = "gpt2"  # one of INITS; a run sets it through model.options, so earlier keys stay
+    mlp_act: str | None = None  # a standard MLP's activation, "gelu" or "silu"; None: the arch's (Result 7's step)
     norm_eps: float = 1e-5
 
     def __post_init__(self) -> None:
@@ -118,6 +122,9 @@ class ModelConfig:
             _check(getattr(self, knob) > 0, knob, "> 0", getattr(self, knob))
         _check(self.init_std > 0, "init_std", "> 0", self.init_std)
         _check(self.init in INITS, "init", f"one of {list(INITS)}", self.init)
+        _check(self.mlp_act is None or (self.mlp_act in ACTIVATIONS and self.mlp_kind in ("standard", "std_silu")),
+               "mlp_act", f"None, or one of {list(ACTIVATIONS)} for an arch with a standard MLP "
+               f"({', '.join(a for a, k in MLP_KIND.items() if k in ('standard', 'std_silu'))})", self.mlp_act)
         _check(self.norm_eps > 0, "norm_eps", "> 0", self.norm_eps)
 
     # -- derived sizes -----------------------------------------------------------------------------
@@ -132,6 +139,11 @@ class ModelConfig:
     @property
     def mlp_kind(self) -> str:
         return MLP_KIND[self.arch]
+
+    @property
+    def activation(self) -> str:
+        """A standard MLP's activation: ``mlp_act``, else GELU (GPT2 family) or SiLU (llama_std_mlp)."""
+        return self.mlp_act or ("silu" if self.mlp_kind == "std_silu" else "gelu")
 
     @property
     def norm_kind(self) -> str:

@@ -154,7 +154,7 @@ class Block(nn.Module):
         self.attn = Attention(cfg)
         kind = cfg.mlp_kind
         self.norm2 = None if kind == "none" else make_norm(cfg)
-        self.mlp = {"standard": lambda: MLP(cfg, "gelu"), "std_silu": lambda: MLP(cfg, "silu"),
+        self.mlp = {"standard": lambda: MLP(cfg, cfg.activation), "std_silu": lambda: MLP(cfg, cfg.activation),
                     "gated": lambda: GatedMLP(cfg), "moe": lambda: MoE(cfg), "none": lambda: None}[kind]()
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,156 @@
+"""The pages of results 5, 6 and 7: other architectures against GPT2 (paper §6, Figs. 3-5).
+
+Every chapter trains architectures on result 1's and result 4's bioD; GPT2's side is another
+chapter's records where the configs match (result 5: result 1's at N = 1000; result 7: result 6's,
+which trains GPT2 at the 100-exposure regime beside the others). An architecture's figure is its
+peak (the size with the largest R, each size the best of its rates) as ``law.headline`` gives it:
+the mean over the peak's seeds at its best rate, with a 95% t-interval. A claim is a ratio of two
+architectures' figures, its interval combining theirs at their extremes (book/protocol.md,
+"Results 5-7").
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import altair as alt
+import pandas as pd
+
+from kcl.book import law
+from kcl.book.chapters import parts_or_pending
+from kcl.book.stats import Judgement, Section, judge_ratio
+
+GPT2 = "GPT2"
+NAMES = {"gpt2": GPT2, "gpt2_quarter_mlp": "GPT2, 1/4 MLP", "gpt2_no_mlp": "GPT2, no MLP", "llama": "LLaMA",
+         "mistral": "Mistral", "llama_std_mlp": "LLaMA, standard MLP", "gpt2_moe": "GPT2-MoE"}
+LLAMA_FAMILY = ("llama", "mistral", "llama_std_mlp")
+
+
+def architecture(model: dict) -> str:
+    """An architecture's name from a model config dict: the paper's names; "tied" where a
+    LLaMA-family model shares its embedding and output matrix (GPT2's always do); the activation
+    where a model option sets it. The initialisation is a training recipe, not part of the name."""
+    options = dict(map(tuple, model.get("options") or ()))
+    name = NAMES.get(model["arch"], model["arch"])
+    if options.get("mlp_act"):
+        name += f", {options['mlp_act'].upper() if options['mlp_act'] == 'gelu' else 'SiLU'}"
+    return name + (" (tied)" if options.get("tie_embeddings") and model["arch"] in LLAMA_FAMILY else "")
+
+
+class Claim(NamedTuple):
+    """``architecture``'s figure over ``versus``'s is ``kind`` (about, at most) ``paper``."""
+
+    architecture: str
+    paper: float
+    kind: str = "about"
+    versus: str = GPT2
+    words: str = ""
+
+
+#: each chapter's claims [P §6, Figs. 3-5]
+CLAIMS = {
+    "result5": [Claim("LLaMA", 1.0), Claim("LLaMA (tied)", 1.0), Claim("Mistral", 1.0), Claim("GPT2, 1/4 MLP", 1.0),
+                Claim("GPT2, no MLP", 1.0)],
+    "result6": [Claim("LLaMA", 1 / 1.3, words="up to 1.3× worse"), Claim("Mistral", 1 / 1.3, words="up to 1.3× worse"),
+                Claim("GPT2, 1/4 MLP", 1.0, words="nearly no loss"),
+                Claim("GPT2, no MLP", 1 / 1.5, "at_most", words="more than 1.5× worse")],
+    "result7": [Claim("LLaMA, standard MLP (tied)", 1.0, words="the standard MLP recovers GPT2's ratio"),
+                Claim("LLaMA, standard MLP, GELU (tied)", 1.0, versus="LLaMA, standard MLP (tied)",
+                      words="SiLU → GELU changes nothing")],
+}
+#: where GPT2's points come from, when not from the chapter's own sweep: (chapter, N or None for all)
+GPT2_FROM = {"result5": ("result1", 1000), "result7": ("result6", None)}
+EXPOSURES = {"result5": 1000, "result6": 100, "result7": 100}
+
+
+def by_architecture(records: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for record in records:
+        out.setdefault(architecture(record["config"]["model"]), []).append(record)
+    return out
+
+
+def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tuple[dict | None, str]:
+    """``{"main": [...], "seeds": [...]}`` of the chapter with GPT2's records added where another
+    chapter holds them (outside the smoke profile, whose sweeps hold their own GPT2), or None and
+    the sentence saying what is pending."""
+    parts, pending = parts_or_pending(chapter, profile, allow_train=allow_train)
+    if parts is None:
+        return None, pending
+    main, seeds = list(parts["main"]) + list(parts.get("edge_rates", [])), list(parts.get("seeds", []))
+    source = GPT2_FROM.get(chapter)
+    if source and profile != "smoke":
+        other, pending = parts_or_pending(source[0], profile, allow_train=allow_train)
+        if other is None:
+            return None, pending
+        n = source[1] if profile == "cpu" else None
+        main += gpt2_records(other["main"] + other.get("edge_rates", []), n)
+        seeds += gpt2_records(other.get("seeds", []), n)
+    return {"main": main, "seeds": seeds}, ""
+
+
+def gpt2_records(records: list[dict], n_people: int | None) -> list[dict]:
+    """The GPT2 records among ``records``, at ``n_people`` people where given."""
+    return [r for r in records if architecture(r["config"]["model"]) == GPT2
+            and (n_people is None or r["config"]["data"]["n_people"] == n_people)]
+
+
+def headlines(records: dict) -> dict[str, dict]:
+    """Each architecture's ``law.headline`` (its peak, the mean over the peak's seeds, the interval)."""
+    seeds = by_architecture(records["seeds"])
+    return {name: law.headline(main, seeds.get(name, [])) for name, main in by_architecture(records["main"]).items()}
+
+
+def claims(chapter: str, heads: dict[str, dict]) -> list[Judgement]:
+    """The chapter's claims on the architectures it has records of."""
+    out = []
+    for claim in CLAIMS[chapter]:
+        if claim.architecture not in heads or claim.versus not in heads:
+            continue
+        top, bottom = heads[claim.architecture], heads[claim.versus]
+        words = f" ({claim.words})" if claim.words else ""
+        out.append(judge_ratio(f"{claim.architecture}: peak R(F) / {claim.versus}'s peak R(F) at "
+                               f"{EXPOSURES[chapter]} exposures{words}", claim.paper,
+                               (top["R"], top["low"], top["high"]), (bottom["R"], bottom["low"], bottom["high"]),
+                               kind=claim.kind))
+    return out
+
+
+def verdict_sections(chapter: str, records: dict | None, pending: str) -> list[Section]:
+    """The page's verdicts, or one section held back saying why."""
+    if records is None:
+        return [Section("committed", None, pending)]
+    judged = claims(chapter, headlines(records))
+    if not judged:
+        return [Section("committed", None, "*Pending: the records hold no pair of architectures this page compares.*")]
+    return [Section("committed", judged)]
+
+
+def points(records: list[dict]) -> pd.DataFrame:
+    """``law.points_frame`` with each point's architecture."""
+    frame = law.points_frame(records)
+    by_key = {r["key"]: r for r in records}
+    frame.insert(0, "architecture", [architecture(by_key[k]["config"]["model"]) for k in frame["key"]])
+    return frame
+
+
+def peak_table(heads: dict[str, dict]) -> pd.DataFrame:
+    """Each architecture's peak: model, parameters, the seeds' figures, mean and interval; highest first."""
+    rows = [{"architecture": name, "model": h["model"], "P": h["record"]["result"]["params"]["total"],
+             "R (per seed)": ", ".join(f"{v:.3f}" for v in h["values"]), "R": h["R"], "R_low": h["low"],
+             "R_high": h["high"], "R_non_embedding": h["non_embedding"]} for name, h in heads.items()]
+    return pd.DataFrame(rows).sort_values("R", ascending=False).reset_index(drop=True)
+
+
+def chart(frame: pd.DataFrame):
+    """R against the parameter count P, one line per architecture (the form of the paper's Figs.
+    3-5); the 2-bit line for reference."""
+    lines = alt.Chart().mark_line(point=True).encode(
+        x=alt.X("P:Q", scale=alt.Scale(type="log"), title="parameters P (the paper's count)"),
+        y=alt.Y("R:Q", title="R(F), bits per parameter"),
+        color=alt.Color("architecture:N", title=None, legend=alt.Legend(orient="bottom", columns=3, labelLimit=0)),
+        tooltip=["architecture", "model", alt.Tooltip("P:Q", format=","), alt.Tooltip("R:Q", format=".3f"),
+                 alt.Tooltip("R_non_embedding:Q", format=".3f"), "best_lr"])
+    rule = alt.Chart().mark_rule(strokeDash=[4, 4], color="#888").encode(y=alt.datum(2.0))
+    return alt.layer(lines, rule, data=frame).properties(
+        width=520, height=300, title="Each architecture's points, each the best of its rates (seed 0)")

@@ -1,0 +1,183 @@
+"""The pages of results 10, 11 and 12: the useful data's capacity with junk in the training stream.
+
+Every run trains on result 4's bioD (the useful people) with or without junk people
+(``kcl.data.junk``) and with or without the domain token. A *setting* is (junk people N′, domain
+token, exposures of the useful people). Result 10's sweep holds the no-junk baseline at 100
+exposures and random junk at 100, 300, 600 and 1000 exposures; result 11's repetitive junk and
+result 12's domain token read result 10's baseline. A setting's figure is its peak (the size with
+the largest R, each size the best of its rates) as ``law.headline`` gives it: the mean over the
+peak's seeds with a 95% t-interval. A claim is a *loss factor*: the baseline's figure over the
+setting's, judged against the paper's (book/protocol.md, "Results 10-12").
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import altair as alt
+import pandas as pd
+
+from kcl.book import law
+from kcl.book.chapters import parts_or_pending
+from kcl.book.stats import Judgement, Section, judge_ratio
+
+#: the baseline every factor divides: no junk, no domain token, 100 exposures
+BASELINE = (0, False, 100)
+
+
+class Claim(NamedTuple):
+    """A loss factor the paper states: the baseline's peak over the peak of the setting of this
+    kind of junk (``kind_of``), domain token and exposures is about ``paper``."""
+
+    kind: str  # "random" or "repetitive" junk
+    domain: bool
+    exposures: int
+    paper: float
+    words: str
+
+
+#: junk people from this many on count as random junk (each seen about once or less in any of
+#: these sweeps); fewer, as repetitive junk
+RANDOM_FROM = 1_000_000
+#: the cpu sweeps' random and repetitive junk populations
+RANDOM, REPETITIVE = 100_000_000, 10
+#: each chapter's claims [P §10, Fig. 8]
+CLAIMS = {
+    "result10": [Claim("random", False, 100, 20.0, "random junk, 100 exposures"),
+                 Claim("random", False, 300, 3.0, "random junk, 300 exposures"),
+                 Claim("random", False, 600, 1.5, "random junk, 600 exposures"),
+                 Claim("random", False, 1000, 1.3, "random junk, 1000 exposures")],
+    "result11": [Claim("repetitive", False, 100, 1.0, "repetitive junk, 100 exposures")],
+    "result12": [Claim("random", True, 100, 2.0, "random junk with the domain token, 100 exposures"),
+                 Claim("random", True, 300, 1.0, "random junk with the domain token, 300 exposures")],
+}
+
+
+def kind_of(junk_people: int) -> str:
+    return "none" if not junk_people else "random" if junk_people >= RANDOM_FROM else "repetitive"
+
+
+def claimed(claim: Claim, heads: dict[tuple, dict]) -> tuple | None:
+    """The setting of ``heads`` that ``claim`` is about, or None."""
+    found = [s for s in heads if (kind_of(s[0]), s[1], s[2]) == (claim.kind, claim.domain, claim.exposures)]
+    return found[0] if found else None
+
+
+#: the chapter whose sweep holds the baseline (and random junk without the token)
+BASE_CHAPTER = "result10"
+
+
+def setting_of(config: dict) -> tuple[int, bool, int]:
+    """A record config's setting; junk and the domain token are keyed only when set, so a config
+    without them is the no-junk, no-token setting."""
+    data = config["data"]
+    return int(data.get("junk_people", 0)), bool(data.get("domain_token", False)), int(config["train"]["exposures"])
+
+
+def count_text(n: int) -> str:
+    """10⁸ for a power of ten from 10⁴ on, else the number with separators."""
+    power = len(str(n)) - 1
+    if n >= 10_000 and n == 10 ** power:
+        return "10" + "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(c)] for c in str(power))
+    return f"{n:,}"
+
+
+def setting_label(setting: tuple[int, bool, int]) -> str:
+    junk, domain, exposures = setting
+    kind = "no junk" if not junk else f"junk from N′ = {count_text(junk)}"
+    return f"{kind}{' + domain token' if domain else ''}, {exposures} exposures"
+
+
+def by_setting(records: list[dict]) -> dict[tuple, list[dict]]:
+    out: dict[tuple, list[dict]] = {}
+    for record in records:
+        out.setdefault(setting_of(record["config"]), []).append(record)
+    return out
+
+
+def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tuple[dict | None, str]:
+    """``{"main": [...], "seeds": [...]}`` of the chapter, with result 10's records added for
+    results 11 and 12 (their baseline), or None and the sentence saying what is pending."""
+    parts, pending = parts_or_pending(chapter, profile, allow_train=allow_train)
+    if parts is None:
+        return None, pending
+    main, seeds = list(parts["main"]), list(parts.get("seeds", []))
+    if chapter != BASE_CHAPTER:
+        base, pending = parts_or_pending(BASE_CHAPTER, profile, allow_train=allow_train)
+        if base is None:
+            return None, pending
+        main += base["main"]
+        seeds += base.get("seeds", [])
+    return {"main": main, "seeds": seeds}, ""
+
+
+def headlines(records: dict) -> dict[tuple, dict]:
+    """Each setting's ``law.headline``: its peak, the mean over the peak's seeds and the interval."""
+    seeds = by_setting(records["seeds"])
+    return {s: law.headline(main, seeds.get(s, [])) for s, main in by_setting(records["main"]).items()}
+
+
+def claims(chapter: str, heads: dict[tuple, dict]) -> list[Judgement]:
+    """The chapter's loss factors: the baseline's figure over each setting's, about the paper's."""
+    base = heads[BASELINE]
+    out = []
+    for claim in CLAIMS[chapter]:
+        setting = claimed(claim, heads)
+        if setting is None:
+            continue
+        h = heads[setting]
+        out.append(judge_ratio(f"loss factor, {claim.words}: no-junk peak at 100 exposures / this peak", claim.paper,
+                               (base["R"], base["low"], base["high"]), (h["R"], h["low"], h["high"]), kind="about"))
+    return out
+
+
+def verdict_sections(chapter: str, records: dict | None, pending: str) -> list[Section]:
+    """The page's verdicts, or one section held back saying why."""
+    if records is None:
+        return [Section("committed", None, pending)]
+    heads = headlines(records)
+    if BASELINE not in heads:
+        return [Section("committed", None, "*Pending: no records of the baseline (no junk, 100 exposures).*")]
+    judged = claims(chapter, heads)
+    if not judged:
+        return [Section("committed", None, f"*Pending: no records of {', '.join(c.words for c in CLAIMS[chapter])}.*")]
+    return [Section("committed", judged)]
+
+
+def points(records: list[dict]) -> pd.DataFrame:
+    """``law.points_frame`` with each point's setting, and the share of junk tokens and a junk
+    person's mean appearances (as text: from thousands down to thousandths) from the record's stream."""
+    frame = law.points_frame(records)
+    by_key = {r["key"]: r for r in records}
+    rows = [by_key[k] for k in frame["key"]]
+    frame.insert(0, "setting", [setting_label(setting_of(r["config"])) for r in rows])
+    stream = [r["result"]["train"].get("stream", {}) for r in rows]
+    frame["junk_share"] = [s.get("junk_share", 0.0) for s in stream]
+    frame["appearances per junk person"] = [f"{s['junk_appearances_mean']:.2g}" if s else "" for s in stream]
+    return frame
+
+
+def peak_table(heads: dict[tuple, dict]) -> pd.DataFrame:
+    """Each setting's peak: model, seeds' figures, mean and interval, the baseline's first."""
+    order = sorted(heads, key=lambda s: (s != BASELINE, s[0], s[1], s[2]))
+    return pd.DataFrame([{"setting": setting_label(s), "model": heads[s]["model"],
+                          "R (per seed)": ", ".join(f"{v:.3f}" for v in heads[s]["values"]), "R": heads[s]["R"],
+                          "R_low": heads[s]["low"], "R_high": heads[s]["high"],
+                          "R_non_embedding": heads[s]["non_embedding"]} for s in order])
+
+
+def chart(frame: pd.DataFrame):
+    """Bits stored against parameters, one line per setting, the no-junk baseline dashed (the form
+    of the paper's Fig. 8: each setting beside the 100-exposure law without junk)."""
+    baseline = setting_label(BASELINE)
+    data = frame.assign(baseline=frame["setting"] == baseline)
+    lines = alt.Chart().mark_line(point=True).encode(
+        x=alt.X("P:Q", scale=alt.Scale(type="log"), title="parameters P (the paper's count)"),
+        y=alt.Y("bits:Q", scale=alt.Scale(type="log"), title="bits of knowledge stored (useful data)"),
+        color=alt.Color("setting:N", title=None, legend=alt.Legend(orient="bottom", columns=2, labelLimit=0)),
+        strokeDash=alt.StrokeDash("baseline:N", legend=None, scale=alt.Scale(domain=[True, False],
+                                                                              range=[[4, 4], [1, 0]])),
+        tooltip=["setting", "model", alt.Tooltip("P:Q", format=","), alt.Tooltip("bits:Q", format=",.0f"),
+                 alt.Tooltip("R:Q", format=".3f"), "best_lr"])
+    return alt.layer(lines, data=data).properties(
+        width=520, height=300, title="Each point the best of its rates (seed 0); dashed: no junk, 100 exposures")

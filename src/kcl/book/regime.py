@@ -1,0 +1,131 @@
+"""The 100-exposure regime: the recipe pilot's rule (book/protocol.md, "The 100-exposure regime:
+a recipe pilot"), and how a chapter's sweep takes the regime it chose.
+
+A *recipe* is a batch size and an initialisation (model option ``init``). For each recipe and rate,
+the mean R over the pilot's seeds; the recipe's score is that mean at its best rate. Where the best
+rate is at an edge of the rates tried, the recipe is also run one rate two-fold beyond it, at every
+seed (``recipe_edge_configs``), and the best of them all counts. The regime is the recipe with the
+highest score at its best rate r; scores within ``TIE`` of the highest go to the largest batch among
+them. A chapter that names the pilot (``Chapter.regime``) trains at the regime's batch size and
+initialisation, at the rates r/2, r and 2r (its sweep file's ``train.lr: from_regime``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kcl.config import config_from_dict
+
+DEFAULT_INIT = "gpt2"
+#: scores within this share of the highest count as tied (the largest batch among them wins)
+TIE = 0.02
+#: a sweep file's ``train.lr`` grid that the regime decides
+FROM_REGIME = "from_regime"
+
+
+@dataclass(frozen=True)
+class Regime:
+    """The recipe the pilot chose: batch size, initialisation, best rate, and its score (mean R)."""
+
+    batch_size: int
+    init: str
+    lr: float
+    score: float
+
+    @property
+    def rates(self) -> list[float]:
+        """The rates a chapter trains at: r/2, r, 2r."""
+        return [float(f"{self.lr / 2:.3g}"), float(self.lr), float(f"{self.lr * 2:.3g}")]
+
+    def describe(self) -> str:
+        return (f"batch {self.batch_size}, initialisation {self.init}, rates "
+                f"{', '.join(f'{r:g}' for r in self.rates)} (the pilot's best {self.lr:g}: mean R {self.score:.3f})")
+
+
+def _init(record: dict) -> str:
+    return dict(map(tuple, record["config"]["model"].get("options") or ())).get("init", DEFAULT_INIT)
+
+
+def rate_table(records: list[dict]) -> pd.DataFrame:
+    """One row per recipe and rate: mean R over seeds, the seeds' figures and their count."""
+    rows = [{"batch_size": r["config"]["train"]["batch_size"], "init": _init(r), "lr": r["config"]["train"]["lr"],
+             "seed": r["config"]["train"]["seed"], "R": r["result"]["R"]} for r in records]
+    frame = pd.DataFrame(rows, columns=["batch_size", "init", "lr", "seed", "R"])
+    table = frame.groupby(["batch_size", "init", "lr"], as_index=False).agg(
+        R=("R", "mean"), seeds=("seed", "nunique"), values=("R", lambda v: ", ".join(f"{x:.3f}" for x in v)))
+    return table.sort_values(["batch_size", "init", "lr"]).reset_index(drop=True)
+
+
+def recipe_table(records: list[dict]) -> pd.DataFrame:
+    """One row per recipe: its best rate, the mean R there (its score), the rates tried and whether
+    the best is at an edge of them; highest score first."""
+    rows = []
+    for (batch, init), group in rate_table(records).groupby(["batch_size", "init"]):
+        best = group.loc[group["R"].idxmax()]
+        rates = sorted(group["lr"])
+        edge = "lowest" if best["lr"] == rates[0] else "highest" if best["lr"] == rates[-1] else ""
+        rows.append({"batch_size": int(batch), "init": init, "best_lr": float(best["lr"]), "score": float(best["R"]),
+                     "rates_tried": ", ".join(f"{r:g}" for r in rates), "best_at_edge": edge})
+    return pd.DataFrame(rows).sort_values("score", ascending=False).reset_index(drop=True)
+
+
+def recipe_edge_configs(records: list[dict]) -> list:
+    """For each recipe whose best rate is at an edge of the rates tried: its runs at one rate
+    two-fold beyond, at every seed the pilot ran it at."""
+    out = []
+    for row in recipe_table(records).itertuples():
+        if not row.best_at_edge:
+            continue
+        rates = [float(r) for r in row.rates_tried.split(", ")]
+        beyond = min(rates) / 2 if row.best_at_edge == "lowest" else max(rates) * 2
+        members = [r for r in records if r["config"]["train"]["batch_size"] == row.batch_size
+                   and _init(r) == row.init and r["config"]["train"]["lr"] == row.best_lr]
+        for record in members:
+            config = config_from_dict(record["config"])
+            out.append(dataclasses.replace(config, train=dataclasses.replace(config.train, lr=beyond)))
+    return out
+
+
+def choose(records: list[dict]) -> Regime:
+    """The regime by the rule (module docstring) from the pilot's records, its edge runs included."""
+    if not records:
+        raise ValueError("the recipe pilot has no records to choose a regime from")
+    table = recipe_table(records)
+    top = table["score"].max()
+    tied = table[table["score"] >= top - TIE * abs(top)]
+    chosen = tied.sort_values(["batch_size", "score"], ascending=[False, False]).iloc[0]
+    return Regime(int(chosen["batch_size"]), str(chosen["init"]), float(chosen["best_lr"]), float(chosen["score"]))
+
+
+def apply_to_spec(spec: dict, regime: Regime, where: str) -> dict:
+    """A sweep spec at the regime: the base's batch size, and the rates r/2, r, 2r where its grid's
+    ``train.lr`` says ``from_regime`` (``where`` names the file in errors)."""
+    grid = dict(spec.get("grid") or {})
+    if grid.get("train.lr") != FROM_REGIME:
+        raise ValueError(f"{where}: a chapter that takes the 100-exposure regime lists `train.lr: {FROM_REGIME}` "
+                         f"in its grid")
+    base = dict(spec.get("base") or {})
+    base["train"] = {**base.get("train", {}), "batch_size": regime.batch_size}
+    return {**spec, "base": base, "grid": {**grid, "train.lr": regime.rates}}
+
+
+def apply_to_configs(configs: list, regime: Regime) -> list:
+    """Each config with the regime's initialisation among its model options (none added for the
+    default, so that those configs keep the keys of runs made before the option existed)."""
+    if regime.init == DEFAULT_INIT:
+        return list(configs)
+    out = []
+    for c in configs:
+        options = tuple(sorted({**dict(c.model.options), "init": regime.init}.items()))
+        out.append(dataclasses.replace(c, model=dataclasses.replace(c.model, options=options)))
+    return out
+
+
+def seeds_spread(records: list[dict], regime: Regime) -> list[float]:
+    """The pilot's R at the regime (its recipe and rate), one per seed."""
+    return [float(r["result"]["R"]) for r in records if r["config"]["train"]["batch_size"] == regime.batch_size
+            and _init(r) == regime.init and np.isclose(r["config"]["train"]["lr"], regime.lr)]

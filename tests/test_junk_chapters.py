@@ -1,0 +1,98 @@
+"""Results 10-12's page logic on records made by hand: settings, each setting's peak over seeds,
+the loss factors and their verdicts, and the chapters' declarations."""
+
+import pytest
+
+from kcl.book import junk, knobs
+from kcl.book.chapter_list import CHAPTERS
+
+
+def record(junk_people, domain, exposures, d, lr, R, seed=0):
+    data = {"name": "bioD", "n_people": 500, **knobs.DEFAULT_KNOBS, "seed": seed}
+    if junk_people:
+        data["junk_people"] = junk_people
+    if domain:
+        data["domain_token"] = True
+    stream = {"junk_share": 0.875, "junk_appearances_mean": 0.004} if junk_people else {}
+    return {"key": f"{junk_people}-{domain}-{exposures}-{d}-{lr}-{seed}",
+            "config": {"data": data, "model": {"arch": "gpt2", "n_layer": 2, "n_head": 2, "d_model": d},
+                       "train": {"lr": lr, "seed": seed, "exposures": exposures}},
+            "result": {"R": R, "R_ci": [R - 0.01, R + 0.01], "R_non_embedding": 1.5 * R, "R_max": 5.0, "bits": R * 1e4,
+                       "max_bits": 5e4, "accuracy_mean": 0.1, "params": {"total": 1000 * d, "non_embedding": 600 * d},
+                       "train": {"wall_seconds": 60, **({"stream": stream} if stream else {})}}}
+
+
+def setting_records(junk_people, domain, exposures, peak_R, seeds_R):
+    main = [record(junk_people, domain, exposures, 16, 0.01, peak_R), record(junk_people, domain, exposures, 16, 0.02,
+                                                                              peak_R / 2),
+            record(junk_people, domain, exposures, 32, 0.01, peak_R / 3)]
+    seeds = [record(junk_people, domain, exposures, 16, 0.01, R, seed=s) for s, R in zip((1, 2), seeds_R)]
+    return main, seeds
+
+
+def records(*settings):
+    main, seeds = [], []
+    for s in settings:
+        m, r = setting_records(*s)
+        main += m
+        seeds += r
+    return {"main": main, "seeds": seeds}
+
+
+def test_settings_read_junk_and_the_domain_token_keyed_only_when_set():
+    assert junk.setting_of(record(0, False, 100, 16, 0.01, 0.5)["config"]) == junk.BASELINE
+    assert junk.setting_of(record(10**8, True, 300, 16, 0.01, 0.5)["config"]) == (10**8, True, 300)
+    assert junk.setting_label((10**8, True, 300)) == "junk from N′ = 10⁸ + domain token, 300 exposures"
+    assert junk.setting_label((10, False, 100)) == "junk from N′ = 10, 100 exposures"
+
+
+def test_loss_factors_divide_the_baseline_by_each_settings_peak():
+    recs = records((0, False, 100, 0.60, [0.62, 0.58]), (10**8, False, 100, 0.03, [0.029, 0.031]),
+                   (10**8, False, 300, 0.40, [0.38, 0.42]))
+    heads = junk.headlines(recs)
+    assert heads[junk.BASELINE]["values"] == pytest.approx([0.60, 0.62, 0.58])
+    at100, at300 = junk.claims("result10", heads)  # 600 and 1000 exposures have no records: not judged
+    assert at100.value == pytest.approx(0.60 / 0.03) and at100.paper == 20 and at100.outcome == "reproduced"
+    assert at300.value == pytest.approx(1.5) and at300.paper == 3 and at300.outcome == "not reproduced"
+    assert at100.low < at100.value < at100.high
+
+
+def test_results_11_and_12_judge_their_own_settings_against_the_baseline():
+    recs = records((0, False, 100, 0.60, [0.62, 0.58]), (10, False, 100, 0.59, [0.60, 0.61]),
+                   (10**8, True, 100, 0.30, [0.29, 0.31]), (10**8, True, 300, 0.61, [0.60, 0.62]))
+    (repetitive,) = junk.claims("result11", junk.headlines(recs))
+    assert repetitive.value == pytest.approx(0.60 / 0.60) and repetitive.outcome == "reproduced"
+    token100, token300 = junk.claims("result12", junk.headlines(recs))
+    assert token100.value == pytest.approx(2.0) and token100.outcome == "reproduced"
+    assert token300.value == pytest.approx(0.60 / 0.61)
+
+
+def test_a_page_without_its_baseline_or_its_settings_holds_the_verdict_back():
+    (section,) = junk.verdict_sections("result10", records((10**8, False, 100, 0.03, [0.03, 0.03])), "")
+    assert section.judgements is None and "baseline" in section.note
+    (section,) = junk.verdict_sections("result11", records((0, False, 100, 0.6, [0.6, 0.6])), "")
+    assert section.judgements is None and "repetitive junk" in section.note
+    (section,) = junk.verdict_sections("result12", None, "*Pending: 30 runs*")
+    assert section.note == "*Pending: 30 runs*"
+
+
+def test_points_carry_the_setting_and_the_stream():
+    frame = junk.points(records((0, False, 100, 0.6, [0.6, 0.6]), (10**8, False, 100, 0.03, [0.03, 0.03]))["main"])
+    assert set(frame["setting"]) == {"no junk, 100 exposures", "junk from N′ = 10⁸, 100 exposures"}
+    with_junk = frame[frame["setting"].str.startswith("junk")]
+    assert set(with_junk["junk_share"]) == {0.875} and set(with_junk["appearances per junk person"]) == {"0.004"}
+
+
+@pytest.mark.parametrize("name", ["result10", "result11", "result12"])
+def test_the_junk_chapters_take_the_recipe_pilots_regime(name):
+    chapter = CHAPTERS[name]
+    assert chapter.regime == "recipe-100" and chapter.seeds == (1, 2)
+    from kcl.book.chapters import chapter_sweep
+    from kcl.book.regime import Regime
+
+    with pytest.raises(ValueError, match="recipe-100"):
+        chapter_sweep(name, "cpu")
+    _, _, configs = chapter_sweep(name, "cpu", regime=Regime(8, "torch", 0.004, 0.5))
+    assert {c.train.batch_size for c in configs} == {8} and {c.train.lr for c in configs} == {0.002, 0.004, 0.008}
+    assert all(dict(c.model.options)["init"] == "torch" for c in configs)
+    assert {c.data.junk_people for c in configs} <= {0, junk.RANDOM, junk.REPETITIVE}
