@@ -1,0 +1,94 @@
+"""The random-strings page: the bits a model stores of uniformly random strings against the bits
+it stores of facts (Morris et al. 2025 against the paper; book/protocol.md, "Random strings").
+
+Each model size is trained on N keyed strings for several N; the bits it stores grow with N until
+the model is full. A size's *capacity* is the most bits it stores over N (each N at its best rate).
+The headline is the largest capacity per parameter over the sizes, as ``law.headline_per_seed``
+gives it (the mean over seeds, each seed at its own best rate); facts' side is result 1's peak by the
+same rule (its seed-rates addendum).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import altair as alt
+import pandas as pd
+
+from kcl.book import law
+from kcl.book.chapters import parts_or_pending
+from kcl.book.stats import Judgement, Section, judge, judge_ratio
+
+CHAPTER = "random-strings"
+#: Morris et al. (2025): GPT-style models store about 3.6 bits per parameter of random bitstrings
+MORRIS = 3.6
+#: the paper's 2 bits per parameter of facts at 1000 exposures
+PAPER = 2.0
+
+
+def chapter_records(profile: str, allow_train: bool = False) -> tuple[dict | None, str]:
+    """``{"main": [...], "reruns": [...], "facts": {"main": [...], "reruns": [...]}}`` (facts: result
+    1's records; none in the smoke profile), or None and the sentence saying what is pending."""
+    parts, pending = parts_or_pending(CHAPTER, profile, allow_train=allow_train)
+    if parts is None:
+        return None, pending
+    out = {"main": parts["main"], "reruns": parts.get("seeds", []) + parts.get("seed_rates", []), "facts": None}
+    if profile != "smoke":
+        facts, pending = parts_or_pending("result1", profile, allow_train=allow_train)
+        if facts is None:
+            return None, pending
+        out["facts"] = {"main": facts["main"], "reruns": facts.get("seeds", []) + facts.get("seed_rates", [])}
+    return out, ""
+
+
+def capacities(main: list[dict]) -> pd.DataFrame:
+    """One row per model size: the most bits it stores over N (each N at its best rate), at which N,
+    that figure per parameter, the data's bits there per parameter, and whether the best N is the
+    largest tried (then the model may hold more: no plateau seen)."""
+    frame = law.points_frame(main)
+    rows = []
+    for model, group in frame.groupby("model", sort=False):
+        best = group.loc[group["bits"].idxmax()]
+        rows.append({"model": model, "P": int(best["P"]), "P_non_embedding": int(best["P_non_embedding"]),
+                     "capacity_bits": float(best["bits"]), "at_N": int(best["N"]),
+                     "bits_per_parameter": float(best["bits"]) / best["P"], "data_bits_per_parameter": best["R_max"],
+                     "plateau_seen": bool(best["N"] < group["N"].max())})
+    return pd.DataFrame(rows).sort_values("P").reset_index(drop=True)
+
+
+def claims(records: dict) -> list[Judgement]:
+    """(a) the largest capacity per parameter ≈ Morris et al.'s 3.6; (b) it over facts' peak
+    (result 1) ≈ 3.6 / 2 = 1.8, the two papers' figures side by side."""
+    noise = law.headline_per_seed(records["main"], records["reruns"])
+    out = [judge("random strings: largest capacity per parameter (bits stored / P) at 1000 exposures", MORRIS,
+                 noise["R"], noise["low"], noise["high"], "about", noise["non_embedding"], source="Morris et al.")]
+    if records.get("facts"):
+        facts = law.headline_per_seed(records["facts"]["main"], records["facts"]["reruns"])
+        ratio = judge_ratio("random strings' capacity per parameter / facts' peak R(F) (result 1, bioD)",
+                            MORRIS / PAPER, (noise["R"], noise["low"], noise["high"]),
+                            (facts["R"], facts["low"], facts["high"]), kind="about")
+        out.append(dataclasses.replace(ratio, source="Morris et al. / the paper"))
+    return out
+
+
+def verdict_sections(records: dict | None, pending: str) -> list[Section]:
+    if records is None:
+        return [Section("committed", None, pending)]
+    return [Section("committed", claims(records))]
+
+
+def chart(main: list[dict]):
+    """Bits stored against the bits in the data, one line per model size, the line where they are
+    equal drawn dashed (the form of Morris et al.'s capacity plots: each line bends to its plateau)."""
+    frame = law.points_frame(main).assign(data_bits=lambda f: f["max_bits"])
+    top = float(frame["data_bits"].max())
+    lines = alt.Chart(frame).mark_line(point=True).encode(
+        x=alt.X("data_bits:Q", scale=alt.Scale(type="log"), title="bits in the data (N strings × 96)"),
+        y=alt.Y("bits:Q", scale=alt.Scale(type="log"), title="bits stored"),
+        color=alt.Color("model:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=0)),
+        tooltip=["model", "N", alt.Tooltip("data_bits:Q", format=",.0f"), alt.Tooltip("bits:Q", format=",.0f"),
+                 alt.Tooltip("R:Q", format=".3f"), "best_lr"])
+    diagonal = alt.Chart(pd.DataFrame({"data_bits": [float(frame["data_bits"].min()), top]})).mark_line(
+        strokeDash=[4, 4], color="#888").encode(x="data_bits:Q", y=alt.Y("data_bits:Q"))
+    return alt.layer(diagonal, lines).properties(width=520, height=300,
+                                                  title="Each point the best of its rates (seed 0); dashed: all of it")

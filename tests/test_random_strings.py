@@ -1,0 +1,60 @@
+"""The random-strings page's logic on records made by hand: capacity per size over N, the headline
+over seeds at their own best rates, and the two claims."""
+
+import pytest
+
+from kcl.book import knobs, random_strings as rs
+
+
+def record(d, n, lr, bits, seed=0, name="random", P=None):
+    P = P or 1000 * d
+    data = ({"name": "random", "n_people": n, "length": 16, "T": 64, "pools": [100, 100, 100], "seed": seed}
+            if name == "random" else {"name": "bioD", "n_people": n, **knobs.DEFAULT_KNOBS, "seed": seed})
+    return {"key": f"{name}-{d}-{n}-{lr}-{seed}",
+            "config": {"data": data, "model": {"arch": "gpt2", "n_layer": 2, "n_head": 2, "d_model": d},
+                       "train": {"lr": lr, "seed": seed, "exposures": 1000}},
+            "result": {"R": bits / P, "R_ci": [bits / P - 0.05, bits / P + 0.05], "R_non_embedding": 1.4 * bits / P,
+                       "R_max": 96 * n / P, "bits": bits, "max_bits": 96 * n, "accuracy_mean": 0.5,
+                       "params": {"total": P, "non_embedding": P // 2}, "train": {"wall_seconds": 60}}}
+
+
+def main():
+    out = []
+    for d, plateau in ((16, 50_000), (32, 80_000)):
+        for n in (250, 500, 1000, 2000):
+            stored = min(96 * n * 0.95, plateau * (1.0 if n < 2000 else 0.97))
+            out += [record(d, n, 0.01, stored), record(d, n, 0.02, stored * 0.8)]
+    return out
+
+
+def test_a_sizes_capacity_is_the_most_it_stores_over_n():
+    table = rs.capacities(main()).set_index("P")
+    small, large = table.loc[16_000], table.loc[32_000]
+    assert small["capacity_bits"] == pytest.approx(50_000) and small["plateau_seen"]
+    assert small["bits_per_parameter"] == pytest.approx(50_000 / 16_000)
+    assert large["capacity_bits"] == pytest.approx(80_000) and large["at_N"] == 1000 and large["plateau_seen"]
+    # a model that still gains at the largest N shows no plateau: the page says so
+    growing = rs.capacities([r for r in main() if r["config"]["data"]["n_people"] <= 500]).set_index("P")
+    assert not growing.loc[32_000, "plateau_seen"]
+
+
+def test_the_claims_compare_the_peak_with_morris_and_with_facts():
+    recs = main()
+    # the peak point: d = 16 at N = 1000 (3.125 bits per parameter), rerun at seeds 1 and 2
+    reruns = [record(16, 1000, lr, 50_000 * f, seed=s) for s, f in ((1, 1.1), (2, 0.9)) for lr in (0.01, 0.02)]
+    facts = {"main": [record(32, 1000, 0.01, 64_000, name="bioD"), record(32, 1000, 0.02, 60_000, name="bioD")],
+             "reruns": [record(32, 1000, 0.01, 62_000, seed=1, name="bioD"),
+                        record(32, 1000, 0.01, 66_000, seed=2, name="bioD")]}
+    morris, ratio = rs.claims({"main": recs, "reruns": reruns, "facts": facts})
+    assert morris.value == pytest.approx(50_000 / 16_000) and morris.paper == 3.6 and morris.source == "Morris et al."
+    assert morris.outcome == "reproduced"  # 3.125 is within 15% of 3.6
+    assert ratio.value == pytest.approx((50_000 / 16_000) / 2.0) and ratio.paper == pytest.approx(1.8)
+    assert ratio.source == "Morris et al. / the paper"
+    assert len(rs.claims({"main": recs, "reruns": reruns, "facts": None})) == 1
+
+
+def test_the_chapter_is_declared_with_seeds_at_every_rate():
+    from kcl.book.chapter_list import CHAPTERS
+
+    chapter = CHAPTERS["random-strings"]
+    assert chapter.seeds == (1, 2) and chapter.seed_all_rates and chapter.regime is None
