@@ -3,6 +3,8 @@
     kcl run sweeps/reference.yaml                 # one config (the sweep's first), stored
     kcl run sweeps/reference.yaml --set train.lr=0.003
     kcl sweep sweeps/reference.yaml [--dry-run]   # every config of the sweep, resumable
+    kcl sweep sweeps/reference.yaml --executor submitit --checkpoints /shared/ckpt   # as a Slurm job array
+    kcl sweep sweeps/reference.yaml --executor ray --ray-address HOST:6379            # on a Ray cluster
     kcl show results/reference                    # the records of a store, one line each
     kcl show results/reference/<key>.json         # one record in full
     kcl chapter result1 [--dry-run]               # a chapter of the book: pilot, main sweep, reruns
@@ -25,6 +27,7 @@ import kcl
 
 from kcl.bench_record import run_bench
 from kcl.config import load_sweep, sweep_compiled
+from kcl.executors import EXECUTORS, make_executor, parse_options
 from kcl.parallel import check_ranks
 from kcl.records import summary_line
 from kcl.run import checkpoint_progress, run, sweep_cost
@@ -69,6 +72,27 @@ workers_arg = positive("--workers", "runs at once")
 ranks_arg = positive("--ranks", "processes per run")
 RANKS_HELP = ("processes per run, data parallel (kcl.parallel): one run on all cores ends sooner, but less is "
               "done in all than by --workers (see the Performance page); with --workers 1")
+
+
+def add_executor_args(parser) -> None:
+    """``--executor`` and its options, shared by ``kcl sweep`` and ``kcl chapter``."""
+    parser.add_argument("--executor", choices=EXECUTORS, default="local",
+                        help="where missing runs train: local (this machine), submitit (one Slurm array job each) "
+                             "or ray (one task each on a Ray cluster); the last two need kcl[cluster], and "
+                             "--checkpoints and the store on storage every worker shares")
+    parser.add_argument("--ray-address", default="auto", metavar="ADDRESS",
+                        help="the Ray cluster of --executor ray (default auto: the one this machine belongs to)")
+    parser.add_argument("--executor-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="a job option: submitit's update_parameters (timeout_min=600, cpus_per_task=4, "
+                             "slurm_partition=gpu, cluster=local to try it here) or a Ray task's (num_cpus=2, num_gpus=1)")
+
+
+def executor_from_args(args):
+    """The executor the flags ask for (None: local), connected and checked before any work."""
+    return make_executor(args.executor, checkpoint_dir=args.checkpoints, ray_address=args.ray_address,
+                         options=parse_options(args.executor_option), workers=args.workers)
+
+
 COMPILE_HELP = ("train through torch.compile: the same fp32 run up to float rounding, about 1.2x faster for "
                 "result 2's small batches (kcl bench --only variants); compiling takes about half a minute")
 
@@ -93,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="runs at once, each on cpu_count/N threads (2 on 2 cores: see the Performance page)")
         p.add_argument("--ranks", type=ranks_arg, default=1, help=RANKS_HELP)
         p.add_argument("--compile", action="store_true", help=COMPILE_HELP)
+        if name == "sweep":
+            add_executor_args(p)
     commands = {command.name: command for command in _plugin_commands()}  # the book's ``kcl chapter``
     for command in commands.values():
         command.add_parser(sub)
@@ -157,19 +183,23 @@ def main(argv: list[str] | None = None) -> int:
         configs = configs[:1]
     try:
         check_ranks(args.ranks, args.workers, args.device)
-    except ValueError as err:
+        executor = executor_from_args(args) if args.command == "sweep" and not args.dry_run else None
+    except (ValueError, ImportError) as err:
         print(f"kcl: {err}", file=sys.stderr)
         return 2
     if not args.dry_run:
         import_every_module()
-    store = ResultStore(Path(args.store or spec.get("store") or "results/adhoc"))
-    progress = not args.no_progress and args.workers == 1  # bars of parallel runs would interleave
+    # absolute paths: a cluster's workers do not share this process's working directory
+    store = ResultStore(Path(args.store or spec.get("store") or "results/adhoc").resolve())
+    checkpoints = Path(args.checkpoints).resolve()
+    progress = not args.no_progress and args.workers == 1 and executor is None  # bars of parallel runs would interleave
     records = run_sweep(store, configs,
-                        functools.partial(run, checkpoint_dir=args.checkpoints, checkpoint_every=args.checkpoint_every,
+                        functools.partial(run, checkpoint_dir=checkpoints, checkpoint_every=args.checkpoint_every,
                                           progress=progress, device=args.device, ranks=args.ranks,
                                           compiled=compiled, weights_dir=store.root),
                         cost_fn=sweep_cost(args.workers, args.ranks), dry_run=args.dry_run, workers=args.workers,
-                        trained_share_fn=functools.partial(checkpoint_progress, checkpoint_dir=args.checkpoints))
+                        trained_share_fn=functools.partial(checkpoint_progress, checkpoint_dir=checkpoints),
+                        executor=executor)
     for record in records:
         print(summary_line(record))
     return 0

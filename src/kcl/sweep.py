@@ -145,12 +145,23 @@ def _run_and_store(root: str, run_fn: Callable[[Any], dict], config) -> tuple[di
     return record, time.monotonic() - t0
 
 
+def check_workers(workers: int, executor: str = "local") -> None:
+    """``workers`` is a positive integer, and above 1 only on this machine (``executor`` local): a
+    cluster decides itself how many runs it trains at once. Else a ValueError naming the flags."""
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    if workers > 1 and executor != "local":
+        raise ValueError(f"--workers {workers} runs configs at once on this machine; with --executor {executor} "
+                         f"the cluster decides how many run at once (leave --workers at 1)")
+
+
 def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dict],
               cost_fn: Callable[[Any], float] | None = None, dry_run: bool = False,
               log: Callable[[str], Any] = print, allow_train: bool = True,
               recompute_hint: str | None = None, workers: int = 1,
               more: Callable[[], list] | None = None,
-              trained_share_fn: Callable[[Any], float | None] | None = None) -> list[dict]:
+              trained_share_fn: Callable[[Any], float | None] | None = None,
+              executor: Any = None) -> list[dict]:
     """Run what is missing, store each record as soon as it finishes, return the records.
 
     The plan summary is logged before anything runs. ``dry_run`` returns the existing records
@@ -168,9 +179,12 @@ def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dic
     further configs that may run now (e.g. reruns of the groups whose sweep is complete). They are
     stored like the others but not returned: the caller's next sweep finds them in the store.
     ``trained_share_fn``: see ``plan``.
+
+    ``executor`` (``kcl.executors.make_executor``; None: this machine, as above) trains the missing
+    runs elsewhere, as jobs on a Slurm array or tasks on a Ray cluster, each storing its own record;
+    ``workers`` and ``more`` then do not apply (the cluster decides how many run at once).
     """
-    if not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    check_workers(workers, executor.name if executor is not None else "local")
     configs = list(configs)
     for config in configs:
         _check_config(config)
@@ -185,7 +199,9 @@ def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dic
                                   f"to recompute them: {hint}", todo.missing)
     by_key = {}
     n = len(todo.missing)
-    if workers > 1 and (n > 1 or (n and more)):
+    if executor is not None and n:
+        by_key.update(executor.run(store, todo.missing, run_fn, log))
+    elif workers > 1 and (n > 1 or (n and more)):
         by_key.update(_run_parallel(store, todo.missing, run_fn, workers if more else min(workers, n), log, more))
     else:
         # a lone run of ``workers > 1`` trains here, on its share of the cores as a worker would: on

@@ -32,6 +32,7 @@ from kcl.capacity import capacity, measurement_bios, person_losses
 from kcl.config import RunConfig, _coerce, config_from_dict, expand_sweep, set_path, sweep_compiled
 from kcl.controls import control_losses
 from kcl.data import make_dataset
+from kcl.executors import make_executor
 from kcl.parallel import check_ranks
 from kcl.paths import repo_root
 from kcl.run import checkpoint_progress, estimated_seconds, run, sweep_cost
@@ -209,7 +210,8 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
                   store: str | Path | None = None, root: str | Path | None = None,
                   progress: bool = False, log: Callable[[str], object] | None = None,
                   checkpoint_dir: str | Path | None = None, workers: int = 1, ranks: int = 1,
-                  compiled: bool = False, where: Callable[[object], bool] | None = None) -> dict[str, list[dict]]:
+                  compiled: bool = False, where: Callable[[object], bool] | None = None,
+                  executor="local") -> dict[str, list[dict]]:
     """A chapter's records: ``{"pilot": [...], "main": [...], "seeds": [...]}``, in that order
     (no ``"pilot"`` for a chapter without one, whose sweep file lists its rates): the pilot's best
     learning rate and its ×½ and ×2 neighbours are the main sweep's rates (book/protocol.md), and
@@ -225,9 +227,15 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     returns only the runs it accepts: the rest stay missing, so the reruns come only from what is
     stored (all of the main sweep, else the groups whose main runs are all there), never from
     the chosen runs alone. ``log`` (default: ``print`` when it may train, else nothing) takes the
-    plan's lines."""
+    plan's lines. ``executor``: where missing runs train, ``local`` (this machine), ``submitit`` or
+    ``ray`` (``kcl.executors.make_executor``, with ``checkpoint_dir`` on shared storage), or an
+    executor already made."""
 
     check_ranks(ranks, workers)
+    if isinstance(executor, str):
+        executor = make_executor(executor, checkpoint_dir=checkpoint_dir, workers=workers) if allow_train else None
+    if checkpoint_dir is not None:  # absolute: a cluster's workers do not share this process's working directory
+        checkpoint_dir = Path(checkpoint_dir).resolve()
     if log is None:  # a page reading stored records says nothing; a run that trains reports its plan
         log = print if allow_train else (lambda _: None)
     ch = CHAPTERS[chapter]
@@ -250,11 +258,12 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
 
     def sweep(folder: Path, configs, more=None, spec=None) -> list[dict]:
         return run_sweep(ResultStore(folder), chosen(configs),
-                         functools.partial(run, progress=progress and workers == 1, checkpoint_dir=checkpoint_dir,
+                         functools.partial(run, progress=progress and workers == 1 and executor is None,
+                                           checkpoint_dir=checkpoint_dir,
                                            ranks=ranks, compiled=compiled or sweep_compiled(spec or {}),
                                            weights_dir=folder),
                          cost_fn=sweep_cost(workers, ranks), log=log, allow_train=allow_train, recompute_hint=hint,
-                         workers=workers, more=more, trained_share_fn=under_way)
+                         workers=workers, more=more, trained_share_fn=under_way, executor=executor)
 
     out: dict[str, list[dict]] = {}
     grid = None
@@ -268,7 +277,8 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     regime = None
     if ch.regime and profile != "smoke":  # the recipe pilot first: its regime sets batch, init and rates
         pilot = chapter_parts(ch.regime, profile, allow_train=allow_train, root=root, progress=progress, log=log,
-                              checkpoint_dir=checkpoint_dir, workers=workers, ranks=ranks, compiled=compiled)
+                              checkpoint_dir=checkpoint_dir, workers=workers, ranks=ranks, compiled=compiled,
+                              executor=executor)
         regime = choose(pilot["main"] + pilot.get("recipe_edges", []))
     _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid, regime=regime)
     main_store = store_of(spec, "main")

@@ -4,6 +4,7 @@
     kcl chapter result1 [--dry-run] [--workers 2]        # pilot, main sweep, reruns
     kcl chapter result2-v4 --where data.name=bioS         # only some of its runs (fit a session)
     kcl chapter result2-v4 --under-way                    # its runs in progress, on their checkpoints
+    kcl chapter result2-v4 --executor ray --checkpoints /shared/ckpt   # its missing runs on a Ray cluster
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import sys
 from kcl.book.chapters import CHAPTERS, chapter_parts, config_filter
 from kcl.book.positions import position_frame, position_shares
 from kcl.book.progress import chapter_plan, runs_under_way
-from kcl.cli import COMPILE_HELP, RANKS_HELP, import_every_module, ranks_arg, workers_arg
+from kcl.cli import (COMPILE_HELP, RANKS_HELP, add_executor_args, executor_from_args, import_every_module, ranks_arg,
+                     workers_arg)
 from kcl.cost import compiled_speedups
 from kcl.parallel import check_ranks
 from kcl.records import summary_line
@@ -44,6 +46,7 @@ class ChapterCommand:
                                   "data.name=bioS,bioS-simple or train.seed=1 (repeatable: all must hold), "
                                   "to fit a session; the rest stay missing, and reruns follow only from "
                                   "what is stored")
+        add_executor_args(chapter)
 
     @staticmethod
     def run(args) -> int:
@@ -68,14 +71,15 @@ class ChapterCommand:
                         f"compiled runs trained {min(fast):.2f}–{max(fast):.2f}× as fast in `kcl bench --only ranks`"
                         if fast else "no compiled speed-up is measured yet (`kcl bench --only ranks`)"))
                 return 0
+            executor = executor_from_args(args)
             import_every_module()
             parts = chapter_parts(args.name, args.profile, allow_train=True, progress=False,
                                   checkpoint_dir=args.checkpoints, workers=args.workers, ranks=args.ranks,
-                                  compiled=args.compile, where=where)
+                                  compiled=args.compile, where=where, executor=executor)
         except MissingResultsError as err:
             print(f"kcl: {err}", file=sys.stderr)
             return 1
-        except ValueError as err:  # e.g. the pilot's best rate at its edge: widen the pilot first
+        except (ValueError, ImportError) as err:  # a bad flag, or e.g. the pilot's best rate at its edge
             print(f"kcl: {err}", file=sys.stderr)
             return 2
         for part, records in parts.items():
