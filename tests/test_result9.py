@@ -93,3 +93,31 @@ def test_seed_reruns_at_every_rate_follow_each_groups_peak():
     assert sorted((c.model.arch, c.model.d_model, c.train.lr, c.train.seed) for c in grouped) == [
         ("gpt2", 16, 0.01, 1), ("gpt2", 16, 0.02, 1), ("gpt2_moe", 16, 0.01, 1), ("gpt2_moe", 16, 0.02, 1)]
     assert {c.model.arch for c in law.seed_rate_configs(main, (1,))} == {"gpt2"}
+
+
+def moe100(top_k, cf, d, lr, R, seed=0):
+    r = record("gpt2_moe", d, lr, R, seed)
+    r["config"]["model"]["options"] = [["moe_capacity_factor", cf], ["moe_top_k", top_k], ["n_experts", 32]]
+    r["config"]["train"]["exposures"] = 100
+    r["key"] += f"-{top_k}-{cf}"
+    return r
+
+
+def test_at_100_exposures_the_sparsest_mixture_is_judged_against_gpt2_and_the_others_against_it():
+    main = [moe100(1, 2.0, 16, 0.01, 0.40), moe100(1, 2.0, 8, 0.01, 0.30), moe100(2, 1.0, 16, 0.01, 0.42),
+            moe100(2, 2.0, 16, 0.01, 0.20), record("gpt2", 16, 0.01, 0.60)]
+    seeds = [moe100(1, 2.0, 16, 0.01, R, seed=s) for s, R in ((1, 0.38), (2, 0.42))] + \
+            [moe100(2, 1.0, 16, 0.01, R, seed=s) for s, R in ((1, 0.41), (2, 0.43))] + \
+            [moe100(2, 2.0, 16, 0.01, R, seed=s) for s, R in ((1, 0.21), (2, 0.19))] + \
+            [record("gpt2", 16, 0.01, R, seed=s) for s, R in ((1, 0.59), (2, 0.61))]
+    heads = result9.headlines_100({"main": main, "seeds": seeds})
+    assert set(heads) == {result9.SPARSEST, "GPT2-MoE top-2, capacity 1", "GPT2-MoE top-2, capacity 2", "GPT2"}
+    against_gpt2, top2_cap1, top2_cap2 = result9.claims_100(heads)
+    assert against_gpt2.value == pytest.approx(0.40 / 0.60) and against_gpt2.outcome == "reproduced"
+    assert top2_cap1.value == pytest.approx(0.42 / 0.40) and top2_cap1.outcome == "reproduced"
+    assert top2_cap2.value == pytest.approx(0.5) and top2_cap2.outcome == "not reproduced"
+    sections = result9.verdict_sections(None, "*Pending: 21 runs*", {"main": main, "seeds": seeds})
+    assert [s.title for s in sections] == ["committed", "committed, 100 exposures"]
+    assert len(sections[1].judgements) == 3
+    (only,) = result9.verdict_sections(None, "*Pending*")
+    assert only.title == "committed"

@@ -17,15 +17,30 @@ from kcl.book.chapters import parts_or_pending
 from kcl.book.stats import Judgement, Section, judge_ratio
 
 CHAPTER = "result9"
+CHAPTER_100 = "result9-100"
 MOE, GPT2 = "GPT2-MoE", "GPT2"
-#: the paper's figure: the MoE peak 1.3× below dense GPT2's at 1000 exposures [P §9]
+#: the paper's figures: the MoE peak 1.3× below dense GPT2's at 1000 exposures, 1.5× at 100 [P §9]
 PAPER_RATIO_1000 = 1 / 1.3
+PAPER_RATIO_100 = 1 / 1.5
+#: result 9 at 100 exposures: the paper's sparsest routing, judged against GPT2, and the others against it
+SPARSEST = "GPT2-MoE top-1, capacity 2"
+#: where dense GPT2's points at 100 exposures come from outside the smoke profile (the same regime)
+GPT2_AT_100 = "result6"
 #: the N of result 1's records that GPT2's side reads (the data of result 9's runs)
 N_PEOPLE = 1000
 
 
 def architecture(model: dict) -> str:
     return MOE if model["arch"] == "gpt2_moe" else GPT2
+
+
+def variant(model: dict) -> str:
+    """GPT2, or GPT2-MoE with its routing: "GPT2-MoE top-2, capacity 1" (top-k and the training
+    capacity factor; the ModelConfig defaults where the options leave them)."""
+    if model["arch"] != "gpt2_moe":
+        return GPT2
+    options = dict(map(tuple, model.get("options") or ()))
+    return f"{MOE} top-{options.get('moe_top_k', 1)}, capacity {options.get('moe_capacity_factor', 2.0):g}"
 
 
 def by_architecture(records: list[dict]) -> dict[str, list[dict]]:
@@ -90,18 +105,81 @@ def at_n_people(records: list[dict], n: int = N_PEOPLE) -> list[dict]:
     return [r for r in records if r["config"]["data"]["n_people"] == n]
 
 
-def verdict_sections(records: dict | None, pending: str) -> list[Section]:
-    """The page's verdicts, or one section held back saying why."""
+def verdict_sections(records: dict | None, pending: str, records_100: dict | None = None,
+                     pending_100: str = "") -> list[Section]:
+    """The page's verdicts at 1000 exposures and, where given, at 100 (``chapter_records_100``);
+    each part held back with the sentence saying why while its records are incomplete."""
     if records is None:
-        return [Section("committed", None, pending)]
-    if MOE not in records or GPT2 not in records:
-        return [Section("committed", None, "*Pending: the records hold no GPT2-MoE or no GPT2 point.*")]
-    return [Section("committed", claims(headlines(records)))]
+        out = [Section("committed", None, pending)]
+    elif MOE not in records or GPT2 not in records:
+        out = [Section("committed", None, "*Pending: the records hold no GPT2-MoE or no GPT2 point.*")]
+    else:
+        out = [Section("committed", claims(headlines(records)))]
+    if records_100 is None and not pending_100:
+        return out
+    title = "committed, 100 exposures"
+    if records_100 is None:
+        return out + [Section(title, None, pending_100)]
+    heads = headlines_100(records_100)
+    if SPARSEST not in heads or GPT2 not in heads:
+        return out + [Section(title, None, "*Pending: no records of the top-1, capacity 2 mixture or of GPT2.*")]
+    return out + [Section(title, claims_100(heads))]
+
+
+def chapter_records_100(profile: str, allow_train: bool = False) -> tuple[dict | None, str]:
+    """Result 9 at 100 exposures: ``{"main": [...], "seeds": [...]}`` with dense GPT2's records
+    from result 6 outside the smoke profile, or None and the sentence saying what is pending."""
+    parts, pending = parts_or_pending(CHAPTER_100, profile, allow_train=allow_train)
+    if parts is None:
+        return None, pending
+    main, seeds = list(parts["main"]), list(parts.get("seeds", []))
+    if profile != "smoke":
+        dense, pending = parts_or_pending(GPT2_AT_100, profile, allow_train=allow_train)
+        if dense is None:
+            return None, pending
+        is_gpt2 = lambda r: variant(r["config"]["model"]) == GPT2  # noqa: E731
+        main += [r for r in dense["main"] + dense.get("edge_rates", []) if is_gpt2(r)]
+        seeds += [r for r in dense.get("seeds", []) if is_gpt2(r)]
+    return {"main": main, "seeds": seeds}, ""
+
+
+def headlines_100(records: dict) -> dict[str, dict]:
+    """Each variant's ``law.headline`` (its peak, the mean over the peak's seeds at its best rate)."""
+    def split(rs):
+        out: dict[str, list[dict]] = {}
+        for r in rs:
+            out.setdefault(variant(r["config"]["model"]), []).append(r)
+        return out
+
+    seeds = split(records["seeds"])
+    return {name: law.headline(main, seeds.get(name, [])) for name, main in split(records["main"]).items()}
+
+
+def claims_100(heads: dict[str, dict]) -> list[Judgement]:
+    """At 100 exposures: the sparsest mixture's peak over GPT2's ≈ 1/1.5, and every other routing's
+    peak over the sparsest's ≈ 1 ("minimal differences")."""
+    def ratio(claim, paper, top, bottom):
+        a, b = heads[top], heads[bottom]
+        return judge_ratio(claim, paper, (a["R"], a["low"], a["high"]), (b["R"], b["low"], b["high"]), kind="about")
+
+    out = [ratio(f"{SPARSEST}: peak R(F) / GPT2 peak R(F) at 100 exposures (all parameters, every expert)",
+                 PAPER_RATIO_100, SPARSEST, GPT2)]
+    out += [ratio(f"{name}: peak R(F) / {SPARSEST}'s at 100 exposures", 1.0, name, SPARSEST)
+            for name in sorted(heads) if name not in (SPARSEST, GPT2)]
+    return out
 
 
 def all_points(records: dict) -> pd.DataFrame:
     """Every point of both architectures (seed 0, each the best of its rates)."""
     return points([r for part in records.values() for r in part["main"]])
+
+
+def all_points_100(records: dict) -> pd.DataFrame:
+    """Every point at 100 exposures (seed 0, each the best of its rates), with its routing variant."""
+    frame = points(records["main"])
+    by_key = {r["key"]: r for r in records["main"]}
+    frame.insert(0, "variant", [variant(by_key[k]["config"]["model"]) for k in frame["key"]])
+    return frame
 
 
 def peak_table(heads: dict[str, dict]) -> pd.DataFrame:
