@@ -359,8 +359,8 @@ def memorizable_accuracy(model: torch.nn.Module, dataset: Dataset, *, attributes
                          seed: int = 1234, renderings: int = 1, method: str = "teacher_forced",
                          batch_size: int = 256) -> dict:
     """Memorizable knowledge accuracy (Remark 1.2): the model continues each person's training
-    text from the start of a value; exact match per attribute, averaged over ``renderings``
-    measurement texts (``kcl.capacity.measurement_bios``, seeded by ``seed``: bioS-simple's fixed
+    text from the start of a value; exact match per attribute (``matches``: per person), averaged
+    over ``renderings`` measurement texts (``kcl.capacity.measurement_bios``, seeded by ``seed``: bioS-simple's fixed
     text; fresh bioS renderings)."""
     columns = attribute_columns(dataset, attributes)
     check_method(method)
@@ -368,6 +368,7 @@ def memorizable_accuracy(model: torch.nn.Module, dataset: Dataset, *, attributes
     matches = np.mean([exact_matches(model, bios, dataset, columns, method, batch_size)
                        for bios in measurement_bios(dataset, seed, renderings)], axis=0)
     out = accuracy_summary(matches, attributes, dataset.n_people)
+    out["matches"] = matches.tolist()  # per person and attribute (a share where renderings > 1)
     out["settings"] = {"attributes": list(attributes), "seed": seed, "renderings": renderings, "method": method}
     return out
 
@@ -448,8 +449,9 @@ def extractable_accuracy(model: torch.nn.Module, dataset: Dataset, settings: Lor
     """Extractable knowledge accuracy (Remark 1.2, App. A.2): LoRA fine-tuning of a copy of
     ``model`` on the question-answer texts of half of the people (``split_people``), then exact
     match of the generated answers of the other half. ``accuracy``/``mean``/``people`` are the
-    test half's; ``train_accuracy``/``train_mean`` the fine-tuned half's (how well the adapters fit
-    what they were shown); ``settings`` says how it was measured."""
+    test half's, ``matches`` its people's (``test_people``) exact matches per attribute;
+    ``train_accuracy``/``train_mean`` the fine-tuned half's (how well the adapters fit what they
+    were shown); ``settings`` says how it was measured."""
     columns = attribute_columns(dataset, attributes)
     check_method(method)
     train_people, test_people = split_people(dataset.n_people, split_seed)
@@ -462,6 +464,7 @@ def extractable_accuracy(model: torch.nn.Module, dataset: Dataset, settings: Lor
     out = accuracy_summary(test, attributes, dataset.n_people)
     fitted = accuracy_summary(train, attributes, dataset.n_people)
     out.update(train_accuracy=fitted["accuracy"], train_mean=fitted["mean"], final_loss=summary["loss_curve"][-1])
+    out.update(test_people=test_people.tolist(), matches=test.astype(int).tolist())  # per test person and attribute
     out["settings"] = {"lora": {**asdict(settings), "targets": list(settings.targets)},
                        "attributes": list(attributes), "wording": wording, "seed": seed, "split_seed": split_seed,
                        "method": method, "train_people": int(len(train_people)), "test_people": int(len(test_people)),

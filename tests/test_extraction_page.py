@@ -1,0 +1,45 @@
+"""The knowledge-extraction page's logic on measurements made by hand: the ratio of extractable to
+memorizable accuracy on the same held-out people, its interval, and the verdicts."""
+
+import numpy as np
+import pytest
+
+from kcl.book import extraction
+
+
+def measurement(memorized_share: float, extracted_share: float, n: int = 200, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    memorized = (rng.random((n, 5)) < memorized_share).astype(float)
+    test = np.arange(n // 2, n)
+    extracted = memorized[test] * (rng.random((len(test), 5)) < extracted_share / max(memorized_share, 1e-9))
+    return {"memorizable": {"matches": memorized.tolist(), "mean": memorized.mean()},
+            "extractable": {"test_people": test.tolist(), "matches": extracted.astype(int).tolist(),
+                            "mean": extracted.mean()}}
+
+
+def test_the_ratio_compares_the_same_people_and_judges_each_data_type():
+    measured = {"bioS": measurement(0.9, 0.85), "bioS-simple": measurement(0.95, 0.1, seed=1)}
+    bios, simple = extraction.claims(measured)
+    assert bios.claim.startswith("bioS:") and simple.claim.startswith("bioS-simple:")
+    m = measured["bioS"]
+    test = m["extractable"]["test_people"]
+    expected = np.mean(m["extractable"]["matches"]) / np.mean(np.asarray(m["memorizable"]["matches"])[test])
+    assert bios.value == pytest.approx(expected) and bios.low < bios.value < bios.high
+    assert bios.outcome == "reproduced" and simple.paper == 0.1 and simple.outcome == "reproduced"
+    (swapped,) = extraction.claims({"bioS-simple": measurement(0.95, 0.9, seed=2)})
+    assert swapped.outcome == "not reproduced"
+
+
+def test_a_model_that_memorised_nothing_is_not_judged():
+    (section,) = extraction.verdict_sections({"bioS": measurement(0.0, 0.0)}, "")
+    assert section.judgements is None and "Nothing to judge" in section.note
+    (section,) = extraction.verdict_sections(None, "*Pending: 6 runs*")
+    assert section.note == "*Pending: 6 runs*"
+
+
+def test_the_interval_is_a_bootstrap_over_people():
+    memorized = np.ones((100, 5))
+    extracted = np.zeros((100, 5))
+    extracted[:50] = 1
+    value, low, high = extraction.ratio_interval(memorized, extracted)
+    assert value == pytest.approx(0.5) and 0.35 < low < 0.5 < high < 0.65
