@@ -67,5 +67,7 @@ def test_a_sweep_takes_the_regimes_batch_rates_and_initialisation():
     plain = rg.Regime(batch_size=16, init="gpt2", lr=0.005, score=0.5)
     assert {c.model.options for c in rg.apply_to_configs(configs[:1], plain)} == {(("init", "torch"),)}
     assert rg.apply_to_configs(expand_sweep({**spec, "grid": {"train.lr": [0.01]}}), plain)[0].model.options == ()
+    best = expand_sweep(rg.apply_to_spec({**spec, "grid": {"train.lr": "from_regime_best"}}, regime, "x.yaml"))
+    assert [c.train.lr for c in best] == [0.005]
     with pytest.raises(ValueError, match="from_regime"):
         rg.apply_to_spec({**spec, "grid": {"train.lr": [0.01]}}, regime, "x.yaml")

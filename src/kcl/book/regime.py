@@ -23,8 +23,9 @@ from kcl.config import config_from_dict
 DEFAULT_INIT = "gpt2"
 #: scores within this share of the highest count as tied (the largest batch among them wins)
 TIE = 0.02
-#: a sweep file's ``train.lr`` grid that the regime decides
+#: a sweep file's ``train.lr`` grid that the regime decides: r/2, r, 2r; or the best rate r alone
 FROM_REGIME = "from_regime"
+FROM_REGIME_BEST = "from_regime_best"
 
 
 @dataclass(frozen=True)
@@ -103,14 +104,17 @@ def choose(records: list[dict]) -> Regime:
 
 def apply_to_spec(spec: dict, regime: Regime, where: str) -> dict:
     """A sweep spec at the regime: the base's batch size, and the rates r/2, r, 2r where its grid's
-    ``train.lr`` says ``from_regime`` (``where`` names the file in errors)."""
+    ``train.lr`` says ``from_regime`` (r alone for ``from_regime_best``; ``where`` names the file
+    in errors)."""
     grid = dict(spec.get("grid") or {})
-    if grid.get("train.lr") != FROM_REGIME:
+    marker = grid.get("train.lr")
+    rates = {FROM_REGIME: regime.rates, FROM_REGIME_BEST: [regime.lr]}.get(marker) if isinstance(marker, str) else None
+    if rates is None:
         raise ValueError(f"{where}: a chapter that takes the 100-exposure regime lists `train.lr: {FROM_REGIME}` "
-                         f"in its grid")
+                         f"(or `{FROM_REGIME_BEST}`) in its grid")
     base = dict(spec.get("base") or {})
     base["train"] = {**base.get("train", {}), "batch_size": regime.batch_size}
-    return {**spec, "base": base, "grid": {**grid, "train.lr": regime.rates}}
+    return {**spec, "base": base, "grid": {**grid, "train.lr": rates}}
 
 
 def apply_to_configs(configs: list, regime: Regime) -> list:
