@@ -31,6 +31,9 @@ def test_fit_recovers_the_rate_and_the_per_step_cost():
                for rows, tokens, steps in [(20_000, 10**7, 5_000), (40_000, 10**7, 1_000), (80_000, 2 * 10**7, 8_000),
                                            (10_000, 5 * 10**6, 20_000), (150_000, 10**7, 2_000)]]
     records.append(fake_record(20_000, 10**7, 5_000, 999.0, threads=2))  # another thread count: ignored
+    on_gpu = fake_record(20_000, 10**7, 5_000, 0.5)
+    on_gpu["result"]["train"]["device"] = "cuda:0"  # another device's prices: ignored
+    records.append(on_gpu)
     model = fit_cost_model(records, threads=1)
     assert model.n_records == 5
     assert model.flops_per_second == pytest.approx(rate, rel=1e-6)

@@ -201,12 +201,14 @@ def _trained(record: dict) -> bool:
 
 
 def _trained_on(records: list[dict], threads: int) -> list[dict]:
-    """The one-process, eager training records made on ``threads`` threads (before threads were
+    """The one-process, eager CPU training records made on ``threads`` threads (before threads were
     recorded: 2). Data parallel runs (``processes`` > 1) are left out: their time includes the
     ranks' exchanges and waits, which would be charged to every run's prices; so are compiled
-    runs (``compiled``), whose prices are not eager ones."""
+    runs (``compiled``), whose prices are not eager ones, and runs on another device (a GPU's
+    prices are not this machine's)."""
     return [r for r in records if _trained(r) and r["result"]["train"].get("threads", 2) == threads
-            and r["result"]["train"].get("processes", 1) == 1 and not r["result"]["train"].get("compiled")]
+            and r["result"]["train"].get("processes", 1) == 1 and not r["result"]["train"].get("compiled")
+            and str(r["result"]["train"].get("device", "cpu")).startswith("cpu")]
 
 
 def fit_report(records: list[dict]) -> list[dict]:
