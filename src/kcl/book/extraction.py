@@ -17,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+import altair as alt
 import numpy as np
 import pandas as pd
 
@@ -160,6 +161,20 @@ def attribute_table(measured: dict[str, dict]) -> pd.DataFrame:
             rows.append({"data": name, "attribute": attribute, "memorizable": share,
                          "extractable": m["extractable"]["accuracy"][attribute]})
     return pd.DataFrame(rows)
+
+
+def chart(measured: dict[str, dict]):
+    """Memorizable beside extractable accuracy per attribute, one panel per data type (the paper's
+    contrast: bioS answers about as well as it recites; bioS-simple recites but barely answers)."""
+    frame = attribute_table(measured).melt(id_vars=["data", "attribute"], value_vars=["memorizable", "extractable"],
+                                           var_name="accuracy", value_name="share")
+    bars = alt.Chart(frame).mark_bar().encode(
+        x=alt.X("attribute:N", title=None, axis=alt.Axis(labelAngle=-30)),
+        xOffset="accuracy:N",
+        y=alt.Y("share:Q", title="exact-match accuracy", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("accuracy:N", title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=["data", "attribute", "accuracy", alt.Tooltip("share:Q", format=".3f")])
+    return bars.properties(width=240, height=220).facet(column=alt.Column("data:N", title=None))
 
 
 def grid_table(measured: dict[str, dict]) -> pd.DataFrame:
