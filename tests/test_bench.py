@@ -48,7 +48,10 @@ def test_quick_record_has_profile_variants_and_conditions(tmp_path):
         assert abs(sum(row["shares"].values()) - 1) < 0.02 or row["shares"]["python and dispatch"] == 0
     (variant,) = record["variants"]  # quick: bf16 only, no compile
     assert variant["variant"] == "bf16 autocast" and variant["speedup"] > 0
-    assert set(record["measured"]) == {"training", "threads", "ranks", "profile", "variants", "measurement", "pipeline"}
+    assert set(record["measured"]) == {"training", "threads", "ranks", "profile", "variants", "measurement", "pipeline",
+                                       "prefetch"}
+    assert [row["workers"] for row in record["prefetch"]] == [0, 1]
+    assert all(row["tokens_per_s"] > 0 and row["first_batch_seconds"] >= 0 for row in record["prefetch"])
     assert all(0 <= m["other_cpu_share"] <= 1 for m in record["measured"].values())
     t = tables(record)
     assert list(t["profile"]["impl"]) == ["kcl", "transformers"] and "matmul" in t["profile"]

@@ -9,7 +9,8 @@
 * the same architecture, weights, batch and optimizer step run through transformers' classes
   (GPT-NeoX for rotary GPT2, Llama), giving a speed ratio;
 * the measurement pass (bits from loss) for N = 1K and 10K people;
-* the data pipeline alone (rendering, packing, padding), which must never be the bottleneck;
+* the data pipeline alone (rendering, packing, padding), which must never be the bottleneck, in
+  the training process and with rounds rendered ahead in worker processes (``bench_prefetch``);
 * where a step's time goes and what else was tried (bf16, torch.compile): ``kcl.bench_step``.
 
 FLOPs per trained token follow the usual count: 6 × (matmul parameters, the output head
@@ -171,6 +172,30 @@ def bench_pipeline(seconds: float = 2.0, log=print) -> list[dict]:
         rate = tokens / (time.perf_counter() - t0)
         rows.append({"pipeline": label, "tokens_per_s": round(rate)})
         log(f"  pipeline {label:18s}: {rate:>12,.0f} tokens/s")
+    return rows
+
+
+def bench_prefetch(workers=(0, 1, 2), people: int = 20_000, rounds: int = 8, log=print) -> list[dict]:
+    """Tokens/s of the training batches of bioS (the gpu profile's N = 20K, windows of 512, batch
+    48) with the rounds rendered in the training process (0 workers) or ahead in 1, 2, ... worker
+    processes (``kcl.train.rounds``), from the first batch to the end of ``rounds`` rounds; the
+    seconds to the first batch (the workers' start and the first round) apart."""
+    ds = make_dataset(DataConfig(name="bioS", n_people=people))
+    cfg = TrainConfig(packing="concat", window=512, batch_size=48, exposures=rounds)
+    rows = []
+    for n in workers:
+        t0 = time.perf_counter()
+        first, tokens = None, 0
+        for batch, _ in iter_batches(ds, cfg, prefetch=n):
+            if first is None:
+                first = time.perf_counter()
+                continue
+            tokens += int((batch[:, 1:] != ds.vocab.pad_id).sum())
+        rate = tokens / (time.perf_counter() - first)
+        rows.append({"data": f"bioS N={people:,} concat 512", "workers": n, "rounds": rounds,
+                     "first_batch_seconds": round(first - t0, 2), "tokens_per_s": round(rate)})
+        log(f"  rendering {'in the training process' if n == 0 else f'ahead in {n} worker(s)':28s}: "
+            f"{rate:>12,.0f} tokens/s (first batch after {first - t0:.1f} s)")
     return rows
 
 

@@ -1,7 +1,7 @@
 """``kcl bench``'s record: every section of the benchmark run, timed and stamped, into one JSON
 (``results/bench/latest.json``; the book's Performance page reads it). The measurements are
-``kcl.bench`` (training, threads, measurement, data pipeline), ``kcl.bench_step`` (where a step's
-time goes, what else was tried) and ``kcl.parallel`` (data-parallel ranks)."""
+``kcl.bench`` (training, threads, measurement, data pipeline, rendering ahead), ``kcl.bench_step``
+(where a step's time goes, what else was tried) and ``kcl.parallel`` (data-parallel ranks)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import os
 import time
 from pathlib import Path
 
-from kcl.bench import (MODELS, SHAPES, bench_measurement, bench_pipeline, bench_threads, bench_training, machine,
-                       matmul_peak)
+from kcl.bench import (MODELS, SHAPES, bench_measurement, bench_pipeline, bench_prefetch, bench_threads,
+                       bench_training, machine, matmul_peak)
 from kcl.bench_step import PROFILE_CASES, bench_profile, bench_variants
 from kcl.parallel import bench_ranks
 
 
-SECTIONS = ("training", "threads", "ranks", "profile", "variants", "measurement", "pipeline")
+SECTIONS = ("training", "threads", "ranks", "profile", "variants", "measurement", "pipeline", "prefetch")
 
 
 def run_bench(seconds: float = 3.0, hf: bool = True, quick: bool = False, only: str | None = None,
@@ -51,6 +51,8 @@ def run_bench(seconds: float = 3.0, hf: bool = True, quick: bool = False, only: 
                                             log=log)),
         "measurement": ("measurement:", lambda: bench_measurement((1000,) if quick else (1000, 10_000), log=log)),
         "pipeline": ("data pipeline:", lambda: bench_pipeline(0.5 if quick else 2.0, log=log)),
+        "prefetch": ("data pipeline, rounds rendered ahead (kcl.train.rounds):",
+                     lambda: bench_prefetch((0, 1), people=1000, rounds=2, log=log) if quick else bench_prefetch(log=log)),
     }
     measured = record.setdefault("measured", {})
     for section in SECTIONS if only is None else (only,):

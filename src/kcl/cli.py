@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--seconds", type=float, default=3.0, help="timing window per training case")
     bench.add_argument("--no-hf", action="store_true", help="skip the transformers comparison")
     bench.add_argument("--quick", action="store_true", help="one model and shape (a smoke check)")
-    bench.add_argument("--only", choices=["training", "threads", "ranks", "profile", "variants", "measurement", "pipeline"],
+    bench.add_argument("--only", choices=["training", "threads", "ranks", "profile", "variants", "measurement", "pipeline",
+                                          "prefetch"],
                        help="rerun one section into the existing record at --out, keeping the others")
     args = parser.parse_args(argv)
 
