@@ -71,3 +71,23 @@ def test_a_sweep_takes_the_regimes_batch_rates_and_initialisation():
     assert [c.train.lr for c in best] == [0.005]
     with pytest.raises(ValueError, match="from_regime"):
         rg.apply_to_spec({**spec, "grid": {"train.lr": [0.01]}}, regime, "x.yaml")
+
+
+def test_a_sweep_of_windows_takes_as_many_biographies_per_step_as_the_regime():
+    regime = rg.Regime(batch_size=16, init="gpt2", lr=0.01, score=0.5)
+    assert rg.windows_per_step(regime, 122.0, 512) == 4  # 16 biographies of 123 tokens in 512-token windows
+    assert rg.windows_per_step(rg.Regime(2, "gpt2", 0.01, 0.5), 20.0, 512) == 1  # at least one window
+    spec = {"base": {**BASE, "train": {"exposures": 4, "batch_size": 8, "lr": 0.01, "packing": "concat",
+                                       "window": 256}}, "grid": {"train.lr": "from_regime"}}
+    assert rg.apply_to_spec(spec, regime, "x.yaml", biography_tokens=63.0)["base"]["train"]["batch_size"] == 4
+    with pytest.raises(ValueError, match="biography length"):
+        rg.apply_to_spec(spec, regime, "x.yaml")
+
+
+def test_the_bios_chapter_at_the_regime_measures_its_biographies():
+    from kcl.book.chapters import chapter_sweep
+
+    _, spec, configs = chapter_sweep("result4-bios-v4", "cpu", regime=rg.Regime(16, "torch", 0.01, 0.5))
+    assert {c.train.batch_size for c in configs} == {4} and {c.train.packing for c in configs} == {"concat"}
+    assert sorted(c.train.lr for c in configs) == [0.005, 0.01, 0.02]
+    assert {dict(c.model.options)["init"] for c in configs} == {"torch"}

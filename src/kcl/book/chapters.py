@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import yaml
 
 from kcl.book.chapter_list import CHAPTERS, Chapter  # noqa: F401 (the registry, read through here)
@@ -68,7 +69,7 @@ def chapter_sweep(chapter: str, profile: str = "cpu", root: str | Path | None = 
         if regime is None:
             raise ValueError(f"{path.name}: its batch size, initialisation and rates come from the regime of "
                              f"`{ch.regime}`; run `kcl chapter {chapter}` (it runs that pilot first) or pass regime")
-        spec = apply_to_spec(spec, regime, path.name)
+        spec = apply_to_spec(spec, regime, path.name, biography_tokens(spec))
         return path, spec, apply_to_configs(expand_sweep(spec), regime)
     elif (spec.get("grid") or {}).get("train.lr") == FROM_PILOT:
         if lr_grid is None:
@@ -76,6 +77,15 @@ def chapter_sweep(chapter: str, profile: str = "cpu", root: str | Path | None = 
                              f"`kcl chapter {chapter}` (or pass lr_grid)")
         spec = {**spec, "grid": {**spec["grid"], "train.lr": list(lr_grid)}}
     return path, spec, expand_sweep(spec)
+
+
+def biography_tokens(spec: dict) -> float | None:
+    """The mean biography length in tokens of a sweep's base data (one measurement rendering of
+    every person), where it packs biographies into windows; else None (not needed)."""
+    if (spec.get("base") or {}).get("train", {}).get("packing") != "concat":
+        return None
+    dataset = make_dataset(config_from_dict({"data": spec["base"]["data"]}).data)
+    return float(dataset.render(range(dataset.n_people), np.random.default_rng(0), measure=True).lengths.mean())
 
 
 def stored_regime(chapter: str, profile: str = "cpu", root: str | Path | None = None) -> Regime | None:

@@ -102,10 +102,18 @@ def choose(records: list[dict]) -> Regime:
     return Regime(int(chosen["batch_size"]), str(chosen["init"]), float(chosen["best_lr"]), float(chosen["score"]))
 
 
-def apply_to_spec(spec: dict, regime: Regime, where: str) -> dict:
-    """A sweep spec at the regime: the base's batch size, and the rates r/2, r, 2r where its grid's
-    ``train.lr`` says ``from_regime`` (r alone for ``from_regime_best``; ``where`` names the file
-    in errors)."""
+def windows_per_step(regime: Regime, biography_tokens: float, window: int) -> int:
+    """The regime's batch for a sweep that packs biographies into windows (``concat``): as many
+    biographies per step as the regime's one-biography sequences, ``biography_tokens`` each plus
+    its end-of-text token, in windows of ``window`` tokens; at least one window."""
+    return max(1, round(regime.batch_size * (biography_tokens + 1) / window))
+
+
+def apply_to_spec(spec: dict, regime: Regime, where: str, biography_tokens: float | None = None) -> dict:
+    """A sweep spec at the regime: the base's batch size (for a sweep packing windows, the same
+    biographies per step: ``windows_per_step`` with the data's mean ``biography_tokens``), and the
+    rates r/2, r, 2r where its grid's ``train.lr`` says ``from_regime`` (r alone for
+    ``from_regime_best``; ``where`` names the file in errors)."""
     grid = dict(spec.get("grid") or {})
     marker = grid.get("train.lr")
     rates = {FROM_REGIME: regime.rates, FROM_REGIME_BEST: [regime.lr]}.get(marker) if isinstance(marker, str) else None
@@ -113,7 +121,13 @@ def apply_to_spec(spec: dict, regime: Regime, where: str) -> dict:
         raise ValueError(f"{where}: a chapter that takes the 100-exposure regime lists `train.lr: {FROM_REGIME}` "
                          f"(or `{FROM_REGIME_BEST}`) in its grid")
     base = dict(spec.get("base") or {})
-    base["train"] = {**base.get("train", {}), "batch_size": regime.batch_size}
+    train = base.get("train", {})
+    batch = regime.batch_size
+    if train.get("packing") == "concat":
+        if biography_tokens is None:
+            raise ValueError(f"{where}: packs windows; the regime's batch needs the data's biography length")
+        batch = windows_per_step(regime, biography_tokens, train.get("window", 512))
+    base["train"] = {**train, "batch_size": batch}
     return {**spec, "base": base, "grid": {**grid, "train.lr": rates}}
 
 
