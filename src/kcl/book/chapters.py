@@ -19,6 +19,7 @@ import dataclasses
 import functools
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -91,16 +92,9 @@ def biography_tokens(spec: dict) -> float | None:
 def stored_regime(chapter: str, profile: str = "cpu", root: str | Path | None = None) -> Regime | None:
     """The regime a chapter takes (``Chapter.regime``), from its recipe pilot's stored records; None
     while the pilot (or its edge runs) is incomplete, or for a chapter that takes none."""
-    pilot = CHAPTERS[chapter].regime
-    if not pilot or profile == "smoke":
+    if not CHAPTERS[chapter].regime or profile == "smoke":
         return None
-    _, spec, configs = chapter_sweep(pilot, profile, root)
-    store = ResultStore(_store_of(spec, pilot, root))
-    main = [store.get(c) for c in configs]
-    if not all(main):
-        return None
-    edges = [store.get(c) for c in follow_ups(pilot, main).get("recipe_edges", [])]
-    return choose(main + edges) if all(edges) else None
+    return walk(CHAPTERS[chapter].regime, profile, root).decided_regime()
 
 
 def _sweep_file(chapter: str, profile: str, root: str | Path | None, part: str) -> tuple[Path, dict]:
@@ -253,59 +247,140 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
         raise ValueError(f"chapter {chapter!r} is stopped: its protocol was superseded by {ch.superseded_by!r} "
                          f"(book/protocol.md), so it trains nothing more; run `kcl chapter {ch.superseded_by}`")
     under_way = functools.partial(checkpoint_progress, checkpoint_dir=checkpoint_dir) if checkpoint_dir else None
+    hint = f"`kcl chapter {chapter}`" if profile != "smoke" else "the smoke profile trains"
+    trainer = _Trainer(where, functools.partial(run, progress=progress and workers == 1 and executor is None,
+                                                checkpoint_dir=checkpoint_dir, ranks=ranks),
+                       compiled, dict(cost_fn=sweep_cost(workers, ranks), log=log, allow_train=allow_train,
+                                      recompute_hint=hint, workers=workers, trained_share_fn=under_way,
+                                      executor=executor))
+    state = walk(chapter, profile, root, trainer, store=store)
+    return {part: [r for c, r in zip(stage.configs, stage.records) if where is None or where(c)]
+            for part, stage in state.stages.items()}
+
+
+@dataclass
+class Stage:
+    """One part of a chapter's walk: the store its records live in, every config it needs, each
+    one's record (None: not stored) and the sweep spec they come from."""
+
+    store: ResultStore
+    configs: list
+    records: list
+    spec: dict
+
+    @property
+    def complete(self) -> bool:
+        return all(self.records)
+
+
+@dataclass
+class ChapterState:
+    """How far a chapter's records decide its sweeps: its stages in walk order (``pilot``, ``main``,
+    then each rerun part), the pilot's rates, the regime it takes and the recipe pilot's own state
+    while that decides. ``walk`` makes it; the training (``chapter_parts``), the plan (``kcl chapter
+    --dry-run``) and the pages read it."""
+
+    chapter: str
+    stages: dict[str, Stage] = field(default_factory=dict)
+    grid: list | None = None
+    regime: Regime | None = None
+    regime_state: "ChapterState | None" = None
+    main_complete: bool = False
+
+    def records(self, part: str) -> list[dict]:
+        """The stored records of ``part`` (none where it has no stage yet)."""
+        stage = self.stages.get(part)
+        return [r for r in stage.records if r is not None] if stage else []
+
+    @property
+    def reruns(self) -> dict[str, Stage]:
+        return {part: stage for part, stage in self.stages.items() if part not in ("pilot", "main")}
+
+    @property
+    def complete(self) -> bool:
+        return self.main_complete and all(stage.complete for stage in self.reruns.values())
+
+    def decided_regime(self) -> Regime | None:
+        """For a recipe pilot's state: the regime its records choose, once all of them are stored."""
+        if not self.complete:
+            return None
+        return choose(self.records("main") + self.records("recipe_edges"))
+
+
+def _read(part: str, store: ResultStore, configs: list, spec: dict, more=None) -> list:
+    """The walk's reading policy: each config's stored record, or None."""
+    return [store.get(c) for c in configs]
+
+
+class _Trainer:
+    """The walk's training policy: train the missing runs ``where`` accepts (all without it) through
+    ``kcl.sweep.run_sweep``; every config's record (the others' as stored)."""
+
+    def __init__(self, where, run_fn, compiled: bool, sweep_options: dict):
+        self.where, self.run_fn, self.compiled, self.options = where, run_fn, compiled, sweep_options
+
+    def chosen(self, configs) -> list:
+        return [c for c in configs if self.where(c)] if self.where else list(configs)
+
+    def unfiltered(self) -> "_Trainer":
+        """The same policy for every run (a recipe pilot that another chapter's runs wait for)."""
+        return _Trainer(None, self.run_fn, self.compiled, self.options)
+
+    def __call__(self, part: str, store: ResultStore, configs: list, spec: dict, more=None) -> list:
+        run_fn = functools.partial(self.run_fn, compiled=self.compiled or sweep_compiled(spec or {}),
+                                   weights_dir=store.root)
+        chosen = self.chosen(configs)
+        trained = run_sweep(store, chosen, run_fn, more=(lambda: self.chosen(more())) if more else None,
+                            **self.options)
+        by_key = dict(zip(map(config_key, chosen), trained))
+        return [by_key.get(config_key(c)) or store.get(c) for c in configs]
+
+
+def walk(chapter: str, profile: str = "cpu", root: str | Path | None = None, fetch=_read,
+         store: str | Path | None = None) -> ChapterState:
+    """The one walk of a chapter: pilot → (a recipe pilot's regime) → main sweep → reruns, each stage
+    decided by the records before it and fetched by ``fetch`` (``_read``: what is stored; a
+    ``_Trainer``: train what is missing first). Stops where a stage that decides the next is
+    incomplete; the reruns come from the whole main sweep, else from its groups whose runs are all
+    stored (``ready_follow_ups``). ``store``: one folder for every part (the smoke profile's)."""
+
+    ch = CHAPTERS[chapter]
+    state = ChapterState(chapter)
     if store is None and profile == "smoke":
         store = _smoke_store(chapter)
-    hint = f"`kcl chapter {chapter}`" if profile != "smoke" else "the smoke profile trains"
 
-    def store_of(spec, part) -> Path:
+    def folder(spec: dict, part: str) -> Path:
         return Path(store) / part if store is not None else _store_of(spec, chapter, root)
 
-    def chosen(configs) -> list:
-        return [c for c in configs if where(c)] if where else list(configs)
+    def stage(part: str, spec: dict, configs: list, at: Path, more=None) -> Stage:
+        records = ResultStore(at)
+        state.stages[part] = Stage(records, list(configs), fetch(part, records, configs, spec, more), spec)
+        return state.stages[part]
 
-    def stored(folder: Path, configs) -> list:
-        return [ResultStore(folder).get(c) for c in configs]
-
-    def sweep(folder: Path, configs, more=None, spec=None) -> list[dict]:
-        return run_sweep(ResultStore(folder), chosen(configs),
-                         functools.partial(run, progress=progress and workers == 1 and executor is None,
-                                           checkpoint_dir=checkpoint_dir,
-                                           ranks=ranks, compiled=compiled or sweep_compiled(spec or {}),
-                                           weights_dir=folder),
-                         cost_fn=sweep_cost(workers, ranks), log=log, allow_train=allow_train, recompute_hint=hint,
-                         workers=workers, more=more, trained_share_fn=under_way, executor=executor)
-
-    out: dict[str, list[dict]] = {}
-    grid = None
     if ch.pilot:
         _, spec, configs = chapter_sweep(chapter, profile, root, "pilot")
-        out["pilot"] = sweep(store_of(spec, "pilot"), configs, spec=spec)
-        pilot = stored(store_of(spec, "pilot"), configs) if where else out["pilot"]
-        if not all(pilot):  # only some of the pilot was chosen: the main sweep's rates are not known yet
-            return out
-        grid = None if profile == "smoke" else lr_grid_from_pilot(pilot)
-    regime = None
+        pilot = stage("pilot", spec, configs, folder(spec, "pilot"))
+        if not pilot.complete:  # the main sweep's rates are not known yet
+            return state
+        state.grid = None if profile == "smoke" else lr_grid_from_pilot(pilot.records)
     if ch.regime and profile != "smoke":  # the recipe pilot first: its regime sets batch, init and rates
-        pilot = chapter_parts(ch.regime, profile, allow_train=allow_train, root=root, progress=progress, log=log,
-                              checkpoint_dir=checkpoint_dir, workers=workers, ranks=ranks, compiled=compiled,
-                              executor=executor)
-        regime = choose(pilot["main"] + pilot.get("recipe_edges", []))
-    _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid, regime=regime)
-    main_store = store_of(spec, "main")
+        state.regime_state = walk(ch.regime, profile, root, fetch.unfiltered() if isinstance(fetch, _Trainer) else fetch)
+        state.regime = state.regime_state.decided_regime()
+        if state.regime is None:
+            return state
+    _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=state.grid, regime=state.regime)
+    at = folder(spec, "main")
     # a worker that would sit idle near the sweep's end starts the reruns of its finished groups
-    out["main"] = sweep(main_store, configs, spec=spec,
-                        more=lambda: chosen(early_follow_ups(chapter, configs, ResultStore(main_store))))
-    main = stored(main_store, configs) if where else out["main"]
-    reruns_by_part = (follow_ups(chapter, main) if all(main)
-                      else ready_follow_ups(chapter, configs, ResultStore(main_store)))
-    # every kind of rerun depends on the main sweep alone: one pool trains them all, so that with
-    # workers > 1 a seed rerun and an edge rate run side by side (in turn, each part waited for the
-    # last)
-    together = list({config_key(c): c for reruns in reruns_by_part.values() for c in chosen(reruns)}.values())
-    by_key = {config_key(c): r for c, r in zip(together, sweep(main_store, together, spec=spec) if together else [])}
-    for part, reruns in reruns_by_part.items():
-        out[part] = [by_key[config_key(c)] for c in chosen(reruns)]
-    return out
+    main = stage("main", spec, configs, at, more=lambda: early_follow_ups(chapter, configs, ResultStore(at)))
+    state.main_complete = main.complete
+    reruns = follow_ups(chapter, main.records) if main.complete else ready_follow_ups(chapter, configs, main.store)
+    # every kind of rerun depends on the main sweep alone: one pool fetches them all, so that with
+    # workers > 1 a seed rerun and an edge rate run side by side
+    together = list({config_key(c): c for configs_ in reruns.values() for c in configs_}.values())
+    fetched = dict(zip(map(config_key, together), fetch("reruns", main.store, together, spec) if together else []))
+    for part, configs_ in reruns.items():
+        state.stages[part] = Stage(main.store, list(configs_), [fetched[config_key(c)] for c in configs_], spec)
+    return state
 
 
 def config_filter(conditions: list[str]) -> Callable[[object], bool] | None:

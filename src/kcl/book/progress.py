@@ -17,13 +17,12 @@ from typing import Callable
 
 from kcl.book.chapter_list import short_title
 from kcl.book.chapters import (CHAPTERS, _rerun_kinds, _rerun_parts, _store_of, _sweep_file, chapter_sweep,
-                               follow_ups, ready_follow_ups, repo_root, stored_regime)
+                               repo_root, walk)
 from kcl.book.regime import DEFAULT_INIT, Regime
 from kcl.store import _jsonable, _unique, MissingResultsError, ResultStore
 from kcl.sweep import Plan, plan
 from kcl.book.chapters import chapter_parts
 from kcl.book.law import by_data_type, chart_data_label
-from kcl.book.stats import lr_grid_from_pilot
 from kcl.run import checkpoint_progress, measure_checkpoint, sweep_cost
 
 
@@ -40,27 +39,21 @@ class _StoredSweeps:
 
 
 def _stored_sweeps(chapter: str, profile: str, root: str | Path | None) -> _StoredSweeps:
-    """Pilot → main sweep (at the pilot's rates) → reruns, as far as the stored records decide them."""
+    """Pilot → main sweep (at the pilot's rates) → reruns, as far as the stored records decide them
+    (``kcl.book.chapters.walk``, reading); a chapter waiting for a recipe pilot's regime shows that
+    pilot's runs as its pilot."""
 
-    ch = CHAPTERS[chapter]
-    pilot, grid, regime = None, None, None
-    if ch.regime:  # a recipe pilot in its own chapter decides batch, init and rates
-        regime = stored_regime(chapter, profile, root)
-        if regime is None:
-            return _StoredSweeps(pilot=_stored_sweeps(ch.regime, profile, root).main, grid=None, main=None, reruns={})
-    if ch.pilot:
-        _, spec, configs = chapter_sweep(chapter, profile, root, "pilot")
-        pilot = (ResultStore(_store_of(spec, chapter, root)), configs, spec)
-        records = [pilot[0].get(c) for c in configs]
-        if not all(records):
-            return _StoredSweeps(pilot=pilot, grid=None, main=None, reruns={})
-        grid = lr_grid_from_pilot(records)
-    _, spec, configs = chapter_sweep(chapter, profile, root, "main", lr_grid=grid, regime=regime)
-    store = ResultStore(_store_of(spec, chapter, root))
-    records = [store.get(c) for c in configs]
-    if all(records):
-        return _StoredSweeps(pilot, grid, (store, configs, spec), follow_ups(chapter, records), main_complete=True)
-    return _StoredSweeps(pilot, grid, (store, configs, spec), ready_follow_ups(chapter, configs, store))
+    state = walk(chapter, profile, root)
+    if state.regime_state is not None and state.regime is None:
+        return _StoredSweeps(pilot=_as_tuple(state.regime_state.stages["main"]), grid=None, main=None, reruns={})
+    return _StoredSweeps(pilot=_as_tuple(state.stages.get("pilot")), grid=state.grid,
+                         main=_as_tuple(state.stages.get("main")),
+                         reruns={part: stage.configs for part, stage in state.reruns.items()},
+                         main_complete=state.main_complete)
+
+
+def _as_tuple(stage) -> tuple[ResultStore, list, dict] | None:
+    return (stage.store, stage.configs, stage.spec) if stage else None
 
 
 def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = None, workers: int = 1,
