@@ -22,10 +22,15 @@ def model_width(m: dict) -> int:
     return m.get("d_model") or default_width(m["n_head"])
 
 
+def model_options(m: dict) -> dict:
+    """A model config dict's further options (``ModelSpec.options``, pairs in a record) as a dict."""
+    return dict(map(tuple, m.get("options") or ()))
+
+
 def model_label(m: dict) -> str:
     """A model's short name from its config dict: ``gpt2-2-2 d=32`` (plus any extra options)."""
     width = model_width(m)
-    options = "".join(f",{k}={v}" for k, v in (m.get("options") or []))
+    options = "".join(f",{k}={v}" for k, v in model_options(m).items())
     return f"{m['arch']}-{m['n_layer']}-{m['n_head']} d={width}{options}"
 
 

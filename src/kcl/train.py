@@ -138,7 +138,7 @@ def stream_composition(dataset: Dataset, cfg: TrainConfig) -> dict | None:
         return None
     useful = dataset.n_people * dataset.bio_length
     bios = junk.bios_for(useful)
-    junk_tokens = bios * (dataset.bio_length - (1 if getattr(dataset, "domain_token", False) else 0))
+    junk_tokens = bios * junk.bio_length
     return {"useful_tokens": useful * cfg.exposures, "junk_tokens": junk_tokens * cfg.exposures,
             "junk_share": junk_tokens / (junk_tokens + useful), "junk_bios": bios * cfg.exposures,
             "junk_people": junk.n_people, "junk_appearances_mean": bios * cfg.exposures / junk.n_people}

@@ -19,6 +19,7 @@ import pandas as pd
 from kcl.book import law
 from kcl.book.chapters import parts_or_pending
 from kcl.book.stats import Judgement, Section, judge_ratio
+from kcl.records import model_options
 
 GPT2 = "GPT2"
 NAMES = {"gpt2": GPT2, "gpt2_quarter_mlp": "GPT2, 1/4 MLP", "gpt2_no_mlp": "GPT2, no MLP", "llama": "LLaMA",
@@ -30,7 +31,7 @@ def architecture(model: dict) -> str:
     """An architecture's name from a model config dict: the paper's names; "tied" where a
     LLaMA-family model shares its embedding and output matrix (GPT2's always do); the activation
     where a model option sets it. The initialisation is a training recipe, not part of the name."""
-    options = dict(map(tuple, model.get("options") or ()))
+    options = model_options(model)
     name = NAMES.get(model["arch"], model["arch"])
     if options.get("mlp_act"):
         name += f", {options['mlp_act'].upper() if options['mlp_act'] == 'gelu' else 'SiLU'}"
@@ -63,11 +64,8 @@ GPT2_FROM = {"result5": ("result1", 1000), "result7": ("result6", None)}
 EXPOSURES = {"result5": 1000, "result6": 100, "result7": 100}
 
 
-def by_architecture(records: list[dict]) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for record in records:
-        out.setdefault(architecture(record["config"]["model"]), []).append(record)
-    return out
+def architecture_of(record: dict) -> str:
+    return architecture(record["config"]["model"])
 
 
 def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tuple[dict | None, str]:
@@ -91,14 +89,13 @@ def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tu
 
 def gpt2_records(records: list[dict], n_people: int | None) -> list[dict]:
     """The GPT2 records among ``records``, at ``n_people`` people where given."""
-    return [r for r in records if architecture(r["config"]["model"]) == GPT2
+    return [r for r in records if architecture_of(r) == GPT2
             and (n_people is None or r["config"]["data"]["n_people"] == n_people)]
 
 
 def headlines(records: dict) -> dict[str, dict]:
     """Each architecture's ``law.headline`` (its peak, the mean over the peak's seeds, the interval)."""
-    seeds = by_architecture(records["seeds"])
-    return {name: law.headline(main, seeds.get(name, [])) for name, main in by_architecture(records["main"]).items()}
+    return law.headlines_by(records, architecture_of)
 
 
 def claims(chapter: str, heads: dict[str, dict]) -> list[Judgement]:

@@ -37,7 +37,7 @@ import pandas as pd
 from kcl.book.chapter_list import CHAPTERS, Chapter, short_title
 from kcl.book.chapters import FROM_PILOT, _store_of, _sweep_file, chapter_sweep, follow_ups, stored_regime
 from kcl.book.law import group_key
-from kcl.book.regime import DEFAULT_INIT, Regime
+from kcl.book.regime import Regime, provisional
 from kcl.book.stats import lr_grid_from_pilot
 from kcl.cost import CostModel, machine_cost_model, record_work
 from kcl.paths import repo_root
@@ -176,9 +176,9 @@ def _regime(chapter: str, ch: Chapter, root, notes: list[str]) -> Regime | None:
     chosen = stored_regime(chapter, "cpu", root)
     if chosen is not None:
         return chosen
-    train = _sweep_file(chapter, "cpu", root, "main")[1]["base"]["train"]
-    notes.append(f"regime: `{ch.regime}` has not chosen it (the sweep file's batch {train['batch_size']})")
-    return Regime(int(train["batch_size"]), DEFAULT_INIT, float(train["lr"]), float("nan"))
+    stand_in = provisional(_sweep_file(chapter, "cpu", root, "main")[1])
+    notes.append(f"regime: `{ch.regime}` has not chosen it (the sweep file's batch {stand_in.batch_size})")
+    return stand_in
 
 
 def _provisional_reruns(ch: Chapter, main: list, price) -> list[tuple[float, float | None]]:

@@ -88,13 +88,6 @@ def setting_label(setting: tuple[int, bool, int]) -> str:
     return f"{kind}{' + domain token' if domain else ''}, {exposures} exposures"
 
 
-def by_setting(records: list[dict]) -> dict[tuple, list[dict]]:
-    out: dict[tuple, list[dict]] = {}
-    for record in records:
-        out.setdefault(setting_of(record["config"]), []).append(record)
-    return out
-
-
 def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tuple[dict | None, str]:
     """``{"main": [...], "seeds": [...]}`` of the chapter, with result 10's records added for
     results 11 and 12 (their baseline), or None and the sentence saying what is pending."""
@@ -113,8 +106,7 @@ def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tu
 
 def headlines(records: dict) -> dict[tuple, dict]:
     """Each setting's ``law.headline``: its peak, the mean over the peak's seeds and the interval."""
-    seeds = by_setting(records["seeds"])
-    return {s: law.headline(main, seeds.get(s, [])) for s, main in by_setting(records["main"]).items()}
+    return law.headlines_by(records, lambda r: setting_of(r["config"]))
 
 
 def claims(chapter: str, heads: dict[tuple, dict]) -> list[Judgement]:

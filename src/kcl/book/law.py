@@ -92,6 +92,21 @@ def headline(main: list[dict], seeds: list[dict]) -> dict:
             "model": model_label(top["config"]["model"]), "data": chart_data_label(top["config"])}
 
 
+def grouped(records: list[dict], key) -> dict:
+    """Records by ``key(record)``, in the order each key first appears."""
+    out: dict = {}
+    for record in records:
+        out.setdefault(key(record), []).append(record)
+    return out
+
+
+def headlines_by(records: dict, key) -> dict:
+    """``headline`` of each group (``key(record)``) of ``records["main"]``, with that group's seed
+    reruns from ``records["seeds"]``."""
+    seeds = grouped(records["seeds"], key)
+    return {name: headline(main, seeds.get(name, [])) for name, main in grouped(records["main"], key).items()}
+
+
 def headline_values(top: dict, prefix: str = "peak") -> dict[str, str]:
     """The figures of a ``headline`` a page's text quotes (myst-nb glue names ``PREFIX_R``,
     ``PREFIX_interval``, ``PREFIX_model``, ``PREFIX_basis``)."""

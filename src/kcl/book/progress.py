@@ -18,7 +18,7 @@ from typing import Callable
 from kcl.book.chapter_list import short_title
 from kcl.book.chapters import (CHAPTERS, _rerun_kinds, _rerun_parts, _store_of, _sweep_file, chapter_sweep,
                                repo_root, walk)
-from kcl.book.regime import DEFAULT_INIT, Regime
+from kcl.book.regime import provisional
 from kcl.store import _jsonable, _unique, MissingResultsError, ResultStore
 from kcl.sweep import Plan, plan
 from kcl.book.chapters import chapter_parts
@@ -108,13 +108,11 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
 def _before_regime(chapter: str, profile: str, root, costed) -> str:
     """The plan line of a chapter's main sweep while its recipe pilot has not chosen the regime:
     costed at the sweep file's own batch size, GPT-2's initialisation and base rate."""
-    _, spec = _sweep_file(chapter, profile, root, "main")
-    train = spec["base"]["train"]
-    provisional = Regime(train["batch_size"], DEFAULT_INIT, train["lr"], float("nan"))
-    _, spec, configs = chapter_sweep(chapter, profile, root, "main", regime=provisional)
+    stand_in = provisional(_sweep_file(chapter, profile, root, "main")[1])
+    _, spec, configs = chapter_sweep(chapter, profile, root, "main", regime=stand_in)
     main = costed(ResultStore(_store_of(spec, chapter, root)), configs)
     return (f"main  {spec['store']}: {len(configs)} runs once `{CHAPTERS[chapter].regime}` has chosen the "
-            f"regime; estimated {(main.cost_seconds or 0) / 3600:.1f} h at batch {train['batch_size']} (the "
+            f"regime; estimated {(main.cost_seconds or 0) / 3600:.1f} h at batch {stand_in.batch_size} (the "
             f"regime's batch changes it)" + "".join(f"; then {what}" for what in _rerun_parts(CHAPTERS[chapter])))
 
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from kcl.config import config_from_dict
+from kcl.records import model_options
 
 DEFAULT_INIT = "gpt2"
 #: scores within this share of the highest count as tied (the largest batch among them wins)
@@ -47,8 +47,15 @@ class Regime:
                 f"{', '.join(f'{r:g}' for r in self.rates)} (the pilot's best {self.lr:g}: mean R {self.score:.3f})")
 
 
+def provisional(spec: dict) -> Regime:
+    """A stand-in regime to price a sweep before the recipe pilot has chosen one: the sweep file's
+    own batch size and base rate, GPT-2's initialisation, no score."""
+    train = spec["base"]["train"]
+    return Regime(int(train["batch_size"]), DEFAULT_INIT, float(train["lr"]), float("nan"))
+
+
 def _init(record: dict) -> str:
-    return dict(map(tuple, record["config"]["model"].get("options") or ())).get("init", DEFAULT_INIT)
+    return model_options(record["config"]["model"]).get("init", DEFAULT_INIT)
 
 
 def rate_table(records: list[dict]) -> pd.DataFrame:
@@ -141,9 +148,3 @@ def apply_to_configs(configs: list, regime: Regime) -> list:
         options = tuple(sorted({**dict(c.model.options), "init": regime.init}.items()))
         out.append(dataclasses.replace(c, model=dataclasses.replace(c.model, options=options)))
     return out
-
-
-def seeds_spread(records: list[dict], regime: Regime) -> list[float]:
-    """The pilot's R at the regime (its recipe and rate), one per seed."""
-    return [float(r["result"]["R"]) for r in records if r["config"]["train"]["batch_size"] == regime.batch_size
-            and _init(r) == regime.init and np.isclose(r["config"]["train"]["lr"], regime.lr)]

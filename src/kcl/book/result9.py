@@ -12,13 +12,15 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from kcl.book import law
+from kcl.book import architectures, law
+from kcl.book.architectures import architecture_of
 from kcl.book.chapters import parts_or_pending
 from kcl.book.stats import Judgement, Section, judge_ratio
+from kcl.records import model_options
 
 CHAPTER = "result9"
 CHAPTER_100 = "result9-100"
-MOE, GPT2 = "GPT2-MoE", "GPT2"
+MOE, GPT2 = architectures.NAMES["gpt2_moe"], architectures.GPT2
 #: the paper's figures: the MoE peak 1.3× below dense GPT2's at 1000 exposures, 1.5× at 100 [P §9]
 PAPER_RATIO_1000 = 1 / 1.3
 PAPER_RATIO_100 = 1 / 1.5
@@ -30,35 +32,29 @@ GPT2_AT_100 = "result6"
 N_PEOPLE = 1000
 
 
-def architecture(model: dict) -> str:
-    return MOE if model["arch"] == "gpt2_moe" else GPT2
-
-
 def variant(model: dict) -> str:
-    """GPT2, or GPT2-MoE with its routing: "GPT2-MoE top-2, capacity 1" (top-k and the training
-    capacity factor; the ModelConfig defaults where the options leave them)."""
+    """A dense model's architecture (``architectures.architecture``), or GPT2-MoE with its routing:
+    "GPT2-MoE top-2, capacity 1" (top-k and the training capacity factor; the ModelConfig defaults
+    where the options leave them)."""
     if model["arch"] != "gpt2_moe":
-        return GPT2
-    options = dict(map(tuple, model.get("options") or ()))
+        return architectures.architecture(model)
+    options = model_options(model)
     return f"{MOE} top-{options.get('moe_top_k', 1)}, capacity {options.get('moe_capacity_factor', 2.0):g}"
 
 
 def by_architecture(records: list[dict]) -> dict[str, list[dict]]:
     """Records split by architecture (GPT2-MoE, GPT2), in that order where both occur."""
-    out: dict[str, list[dict]] = {}
-    for record in records:
-        out.setdefault(architecture(record["config"]["model"]), []).append(record)
+    out = law.grouped(records, architecture_of)
     return {name: out[name] for name in (MOE, GPT2) if name in out}
 
 
 def points(records: list[dict]) -> pd.DataFrame:
-    """``law.points_frame`` with each point's architecture, its active parameters (a token's share
-    of the experts: top-k of n_experts), R over them, and the shares of expert assignments dropped
-    in training and in the measurement (MoE only)."""
-    frame = law.points_frame(records)
+    """``architectures.points`` with each point's active parameters (a token's share of the experts:
+    top-k of n_experts), R over them, and the shares of expert assignments dropped in training and
+    in the measurement (MoE only)."""
+    frame = architectures.points(records)
     by_key = {r["key"]: r for r in records}
     rows = [by_key[k] for k in frame["key"]]
-    frame.insert(0, "architecture", [architecture(r["config"]["model"]) for r in rows])
     frame["P_active"] = [r["result"]["params"].get("moe", {}).get("active_total", r["result"]["params"]["total"])
                          for r in rows]
     frame["active_share"] = frame["P_active"] / frame["P"]
@@ -137,22 +133,14 @@ def chapter_records_100(profile: str, allow_train: bool = False) -> tuple[dict |
         dense, pending = parts_or_pending(GPT2_AT_100, profile, allow_train=allow_train)
         if dense is None:
             return None, pending
-        is_gpt2 = lambda r: variant(r["config"]["model"]) == GPT2  # noqa: E731
-        main += [r for r in dense["main"] + dense.get("edge_rates", []) if is_gpt2(r)]
-        seeds += [r for r in dense.get("seeds", []) if is_gpt2(r)]
+        main += architectures.gpt2_records(dense["main"] + dense.get("edge_rates", []), None)
+        seeds += architectures.gpt2_records(dense.get("seeds", []), None)
     return {"main": main, "seeds": seeds}, ""
 
 
 def headlines_100(records: dict) -> dict[str, dict]:
     """Each variant's ``law.headline`` (its peak, the mean over the peak's seeds at its best rate)."""
-    def split(rs):
-        out: dict[str, list[dict]] = {}
-        for r in rs:
-            out.setdefault(variant(r["config"]["model"]), []).append(r)
-        return out
-
-    seeds = split(records["seeds"])
-    return {name: law.headline(main, seeds.get(name, [])) for name, main in split(records["main"]).items()}
+    return law.headlines_by(records, lambda r: variant(r["config"]["model"]))
 
 
 def claims_100(heads: dict[str, dict]) -> list[Judgement]:

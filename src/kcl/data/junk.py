@@ -97,11 +97,15 @@ class JunkPeople:
         order = np.argsort(rng.random((n, d.K)), axis=1)
         return d.paragraphs(names, values, order, np.full(n, -1), domain=False)
 
+    @property
+    def bio_length(self) -> int:
+        """Tokens of a junk biography: a useful one's, without the domain token."""
+        return self.dataset.bio_length - (1 if self.dataset.domain_token else 0)
+
     def bios_for(self, useful_tokens: int) -> int:
         """Junk biographies to add to a round whose useful biographies hold ``useful_tokens``
         tokens, so that junk makes ``share`` of the round's biography tokens."""
-        junk_length = self.dataset.bio_length - (1 if self.dataset.domain_token else 0)
-        return max(1, round(useful_tokens * self.share / (1 - self.share) / junk_length))
+        return max(1, round(useful_tokens * self.share / (1 - self.share) / self.bio_length))
 
     def round_bios(self, useful_tokens: int, rng: np.random.Generator) -> Bios:
         """A round's junk biographies: ``bios_for(useful_tokens)`` uniform draws of junk people."""
