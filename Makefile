@@ -41,7 +41,9 @@ reference: $(STAMP)
 # threads: on 2 cores two one-thread runs do more than one two-thread run, see the Performance
 # page); resumable: finished records are skipped and a killed run resumes from checkpoints/.
 # Many CPU-hours; run it in the background. result2 (protocol v2) stopped after its bioS and
-# bioS-simple runs; result2-v3 (batch 8, at least 50K steps; about 11-20 h) decides result 2.
+# bioS-simple runs; result2-v3 (batch 8, at least 50K steps) followed; protocol v4 (result2-v4, a subword
+# tokenizer) decides result 2. `kcl chapter --list` shows each chapter's versions; a chapter's own
+# name (result2, result4-bios) means its deciding version, so older ones are named here by protocol.
 WORKERS ?= 2
 chapters: $(STAMP)
 	$(BIN)/kcl chapter result1 --workers $(WORKERS)
@@ -51,7 +53,7 @@ chapters: $(STAMP)
 	$(BIN)/kcl chapter result1-bios --workers $(WORKERS)
 	$(BIN)/kcl chapter bios-steps --workers $(WORKERS)
 	$(BIN)/kcl chapter result2-v3 --workers $(WORKERS)
-	$(BIN)/kcl chapter result4-bios --workers $(WORKERS)
+	$(BIN)/kcl chapter result4-bios --version v1 --workers $(WORKERS)
 	$(BIN)/kcl chapter result4-bios-v2 --workers $(WORKERS)
 	$(BIN)/kcl chapter result4-bios-v3 --workers $(WORKERS)
 	$(BIN)/kcl chapter bios-position --workers $(WORKERS)

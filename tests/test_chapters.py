@@ -229,8 +229,8 @@ def test_parts_or_pending_names_what_is_missing(monkeypatch):
     monkeypatch.setattr(chapters, "chapter_parts", missing)
     monkeypatch.setattr(chapters, "chapter_records", missing)
     parts, text = chapters.parts_or_pending("result2", "cpu")
-    assert parts is None and "3 runs" in text and "`kcl chapter result2 --workers 2`" in text
-    parts, text = chapters.parts_or_pending("result4-bios", "cpu")
+    assert parts is None and "3 runs" in text and "`kcl chapter result2 --version v2 --workers 2`" in text
+    parts, text = chapters.parts_or_pending("result4-bios-v4", "cpu")  # the deciding version: the chapter's name
     assert parts is None and "`kcl chapter result4-bios --workers 2`" in text
     monkeypatch.setattr(chapters, "chapter_parts", lambda *a, **k: {"main": []})
     assert chapters.parts_or_pending("result2", "cpu") == ({"main": []}, "")

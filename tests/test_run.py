@@ -144,8 +144,37 @@ def test_chapter_command_rejects_unknown_chapters(capsys):
 
 
 def test_chapter_command_plans_a_chapter_without_a_pilot(capsys):
-    assert main(["chapter", "result4-bios", "--dry-run"]) == 0
-    assert capsys.readouterr().out.startswith("main  results/result4-bios:")
+    assert main(["chapter", "result4-bios", "--version", "v1", "--dry-run"]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("main  results/result4-bios:")
+    assert "result4-bios: protocol v1 (result4-bios)" in out.err
+
+
+def test_a_chapter_name_means_its_deciding_version(capsys):
+    assert main(["chapter", "result2", "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith("main  results/result2-v4:")
+    assert main(["chapter", "result2", "--version", "v3", "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith("main  results/result2-v3:")
+
+
+@pytest.mark.parametrize("args, says", [
+    (["result2", "--version", "v9"], "chapter 'result2' has no version 'v9'; its versions: v2, v3, v4"),
+    (["result1", "--version", "v2"], "chapter 'result1' has one protocol"),
+    ([], "name a chapter"),
+])
+def test_chapter_command_refuses_a_bad_version_in_one_line(args, says, capsys):
+    assert main(["chapter", *args]) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1
+
+
+def test_chapter_list_names_each_chapter_once_and_its_deciding_version(capsys):
+    assert main(["chapter", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    names = [line.split()[0] for line in lines]
+    assert len(names) == len(set(names)) and "result2-v4" not in names and "result1" in names
+    result2 = next(line for line in lines if line.startswith("result2 "))
+    assert "v4 = result2-v4 (decides)" in result2 and "v3 = result2-v3," in result2
 
 
 def test_chapter_command_refuses_a_bad_where_before_any_work(capsys):

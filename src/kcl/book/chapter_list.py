@@ -227,3 +227,98 @@ def short_title(name: str) -> str:
     prefix = title.split(":")[0]
     shared = sum(other.title.split(":")[0] == prefix for other in CHAPTERS.values()) > 1
     return title if shared else prefix
+
+
+@dataclass(frozen=True)
+class Versions:
+    """A chapter's protocol versions, oldest first, each a ``(label, protocol)`` pair where the
+    protocol is a name of ``CHAPTERS`` (its sweep files and its records' folder). One version
+    decides the chapter's verdicts; the others stay readable as sections of the same page, their
+    records kept (book/protocol.md says, for each, why it was written and what it changed)."""
+
+    chapter: str
+    protocols: tuple[tuple[str, str], ...]
+    deciding: str
+
+    def __post_init__(self):
+        labels = [label for label, _ in self.protocols]
+        if self.deciding not in labels:
+            raise ValueError(f"chapter {self.chapter!r}: deciding version {self.deciding!r} is not one of {labels}")
+
+    @property
+    def labels(self) -> list[str]:
+        return [label for label, _ in self.protocols]
+
+    def protocol(self, label: str | None = None) -> str:
+        """The protocol of a version (the deciding one by default); a ValueError names the labels."""
+        label = label or self.deciding
+        for known, name in self.protocols:
+            if known == label:
+                return name
+        raise ValueError(f"chapter {self.chapter!r} has no version {label!r}; its versions: {', '.join(self.labels)}")
+
+    def label_of(self, protocol: str) -> str:
+        return dict((name, label) for label, name in self.protocols)[protocol]
+
+    def others(self) -> list[tuple[str, str]]:
+        """The versions that do not decide, newest first: the order of their sections on the page."""
+        return [(label, name) for label, name in reversed(self.protocols) if label != self.deciding]
+
+
+# Chapters with more than one protocol. A protocol named alone (``kcl chapter result2-v3``) is
+# still a chapter of its own name; the chapter's name (``kcl chapter result2``) means its deciding
+# version, and ``--version`` names another.
+VERSIONS = {v.chapter: v for v in (
+    Versions("result2", (("v2", "result2"), ("v3", "result2-v3"), ("v4", "result2-v4")), deciding="v4"),
+    Versions("result4", (("v1", "result4"), ("v2", "result4-v2")), deciding="v1"),
+    Versions("result4-bios", (("v1", "result4-bios"), ("v2", "result4-bios-v2"), ("v3", "result4-bios-v3"),
+                              ("v4", "result4-bios-v4")), deciding="v4"),
+)}
+
+
+def versions_of(protocol: str) -> tuple[Versions, str] | None:
+    """The chapter a protocol is a version of, with its label; None for a chapter of one protocol."""
+    for v in VERSIONS.values():
+        for label, name in v.protocols:
+            if name == protocol:
+                return v, label
+    return None
+
+
+def resolve(name: str, version: str | None = None) -> str:
+    """The protocol ``kcl chapter NAME [--version V]`` means: a chapter with versions gives its
+    deciding one, or version V; any other name of ``CHAPTERS`` is itself (a ``--version`` then
+    fails, naming the chapter's versions or saying it has one)."""
+    if name in VERSIONS:
+        return VERSIONS[name].protocol(version)
+    if name not in CHAPTERS:
+        raise ValueError(f"unknown chapter {name!r}; choose one of {', '.join(CHAPTERS)}")
+    if version is not None:
+        found = versions_of(name)
+        if found is None:
+            raise ValueError(f"chapter {name!r} has one protocol: --version applies to {', '.join(VERSIONS)}")
+        return found[0].protocol(version)
+    return name
+
+
+def command_name(protocol: str) -> str:
+    """How ``kcl chapter`` names a protocol: a deciding version by its chapter (``result2``), an
+    older version whose name is its chapter's with ``--version`` (``result2 --version v2``), any
+    other protocol by its own name (``result2-v3``)."""
+    found = versions_of(protocol)
+    if found is None:
+        return protocol
+    versions, label = found
+    if label == versions.deciding:
+        return versions.chapter
+    return f"{protocol} --version {label}" if protocol == versions.chapter else protocol
+
+
+def _check_versions() -> None:
+    for v in VERSIONS.values():
+        for label, name in v.protocols:
+            if name not in CHAPTERS:
+                raise ValueError(f"chapter {v.chapter!r}, version {label}: no protocol {name!r} in CHAPTERS")
+
+
+_check_versions()

@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 import yaml
 
-from kcl.book.chapter_list import CHAPTERS, Chapter  # noqa: F401 (the registry, read through here)
+from kcl.book.chapter_list import CHAPTERS, Chapter, command_name  # noqa: F401 (the registry, read through here)
 from kcl.book.law import edge_rate_configs, group_key, seed_configs, seed_rate_configs
 from kcl.book.regime import Regime, apply_to_configs, apply_to_spec, choose, recipe_edge_configs
 from kcl.book.stats import _without, lr_grid_from_pilot
@@ -69,13 +69,13 @@ def chapter_sweep(chapter: str, profile: str = "cpu", root: str | Path | None = 
     elif ch.regime and part == "main":
         if regime is None:
             raise ValueError(f"{path.name}: its batch size, initialisation and rates come from the regime of "
-                             f"`{ch.regime}`; run `kcl chapter {chapter}` (it runs that pilot first) or pass regime")
+                             f"`{ch.regime}`; run `kcl chapter {command_name(chapter)}` (it runs that pilot first) or pass regime")
         spec = apply_to_spec(spec, regime, path.name, biography_tokens(spec))
         return path, spec, apply_to_configs(expand_sweep(spec), regime)
     elif (spec.get("grid") or {}).get("train.lr") == FROM_PILOT:
         if lr_grid is None:
             raise ValueError(f"{path.name}: its learning rates come from the chapter's pilot; run "
-                             f"`kcl chapter {chapter}` (or pass lr_grid)")
+                             f"`kcl chapter {command_name(chapter)}` (or pass lr_grid)")
         spec = {**spec, "grid": {**spec["grid"], "train.lr": list(lr_grid)}}
     return path, spec, expand_sweep(spec)
 
@@ -245,9 +245,9 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     ch = CHAPTERS[chapter]
     if allow_train and ch.superseded_by and profile != "smoke":
         raise ValueError(f"chapter {chapter!r} is stopped: its protocol was superseded by {ch.superseded_by!r} "
-                         f"(book/protocol.md), so it trains nothing more; run `kcl chapter {ch.superseded_by}`")
+                         f"(book/protocol.md), so it trains nothing more; run `kcl chapter {command_name(ch.superseded_by)}`")
     under_way = functools.partial(checkpoint_progress, checkpoint_dir=checkpoint_dir) if checkpoint_dir else None
-    hint = f"`kcl chapter {chapter}`" if profile != "smoke" else "the smoke profile trains"
+    hint = f"`kcl chapter {command_name(chapter)}`" if profile != "smoke" else "the smoke profile trains"
     trainer = _Trainer(where, functools.partial(run, progress=progress and workers == 1 and executor is None,
                                                 checkpoint_dir=checkpoint_dir, ranks=ranks),
                        compiled, dict(cost_fn=sweep_cost(workers, ranks), log=log, allow_train=allow_train,
@@ -436,8 +436,8 @@ def parts_or_pending(chapter: str, profile: str = "cpu", *, allow_train: bool = 
         first = f"the recipe pilot `{CHAPTERS[chapter].regime}`, " if CHAPTERS[chapter].regime else ""
         missing = (f"{_runs(len(err.missing))} of its first incomplete stage ({first}pilot, main sweep or reruns) "
                    f"still missing, and any stages after "
-                   f"it follow (`kcl chapter {chapter} --dry-run` lists them with their estimated cost; "
-                   f"`kcl chapter {chapter} --workers 2` computes them)")
+                   f"it follow (`kcl chapter {command_name(chapter)} --dry-run` lists them with their estimated cost; "
+                   f"`kcl chapter {command_name(chapter)} --workers 2` computes them)")
         return None, f"*Pending: {CHAPTERS[chapter].title} — {missing}; this part appears once they are committed.*"
 
 

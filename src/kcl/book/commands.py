@@ -2,6 +2,9 @@
 ``kcl.commands`` (pyproject.toml), so that the engine's command line never imports the book.
 
     kcl chapter result1 [--dry-run] [--workers 2]        # pilot, main sweep, reruns
+    kcl chapter result2 --dry-run                         # a chapter with versions: its deciding protocol (v4)
+    kcl chapter result2 --version v3 --dry-run            # another version, kept readable on the page
+    kcl chapter --list                                     # every chapter, its versions and which decides
     kcl chapter result2-v4 --where data.name=bioS         # only some of its runs (fit a session)
     kcl chapter result2-v4 --under-way                    # its runs in progress, on their checkpoints
     kcl chapter result2-v4 --executor ray --checkpoints /shared/ckpt   # its missing runs on a Ray cluster
@@ -12,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 
+from kcl.book.chapter_list import VERSIONS, resolve, short_title, versions_of
 from kcl.book.chapters import CHAPTERS, chapter_parts, config_filter
 from kcl.book.positions import position_frame, position_shares
 from kcl.book.progress import chapter_plan, runs_under_way
@@ -32,7 +36,10 @@ class ChapterCommand:
     @staticmethod
     def add_parser(subparsers) -> None:
         chapter = subparsers.add_parser("chapter", help="train what a chapter misses: its pilot, main sweep and reruns")
-        chapter.add_argument("name", help="a chapter of kcl.book.chapter_list.CHAPTERS, e.g. result1")
+        chapter.add_argument("name", nargs="?", help="a chapter of kcl.book.chapter_list.CHAPTERS, e.g. result1; "
+                             "for a chapter with protocol versions (--list), its deciding version")
+        chapter.add_argument("--version", help="a protocol version of the chapter (v2, v3, ...: --list names them)")
+        chapter.add_argument("--list", action="store_true", help="list the chapters, their versions and which decides")
         chapter.add_argument("--profile", default="cpu", choices=["cpu", "gpu", "smoke"])
         chapter.add_argument("--dry-run", action="store_true", help="print what is missing, train nothing")
         chapter.add_argument("--under-way", action="store_true",
@@ -50,9 +57,20 @@ class ChapterCommand:
 
     @staticmethod
     def run(args) -> int:
-        if args.name not in CHAPTERS:
-            print(f"kcl: unknown chapter {args.name!r}; choose one of {', '.join(CHAPTERS)}", file=sys.stderr)
+        if args.list:
+            print("\n".join(chapter_list_lines()))
+            return 0
+        if args.name is None:
+            print("kcl: name a chapter (kcl chapter --list shows them)", file=sys.stderr)
             return 2
+        try:
+            protocol = resolve(args.name, args.version)
+        except ValueError as err:
+            print(f"kcl: {err}", file=sys.stderr)
+            return 2
+        if (found := versions_of(protocol)) is not None:
+            print(f"{found[0].chapter}: protocol {found[1]} ({protocol})", file=sys.stderr)
+        args.name = protocol
         try:
             check_ranks(args.ranks, args.workers)
             where = config_filter(args.where)
@@ -90,6 +108,22 @@ class ChapterCommand:
 
 
 COMMAND = ChapterCommand()
+
+
+def chapter_list_lines() -> list[str]:
+    """``kcl chapter --list``: every chapter by name and title; a chapter with versions (its name is
+    also its oldest protocol's) lists them oldest first and marks the deciding one; a later version
+    is listed under its chapter only."""
+    later = {name for v in VERSIONS.values() for _, name in v.protocols} - set(VERSIONS)
+    lines = []
+    for name, ch in CHAPTERS.items():
+        if name in VERSIONS:
+            v = VERSIONS[name]
+            lines.append(f"{name:18s} {short_title(v.protocol()).split(',')[0]}, in versions: " + ", ".join(
+                f"{label} = {p}{' (decides)' if label == v.deciding else ''}" for label, p in v.protocols))
+        elif name not in later:
+            lines.append(f"{name:18s} {ch.title}")
+    return lines
 
 
 def _under_way_line(config, result: dict) -> str:

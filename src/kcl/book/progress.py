@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from kcl.book.chapter_list import short_title
+from kcl.book.chapter_list import command_name, short_title
 from kcl.book.chapters import (CHAPTERS, _rerun_kinds, _rerun_parts, _store_of, _sweep_file, chapter_sweep,
                                repo_root, walk)
 from kcl.book.regime import provisional
@@ -77,7 +77,7 @@ def chapter_plan(chapter: str, profile: str = "cpu", root: str | Path | None = N
     ch = CHAPTERS[chapter]
     if ch.superseded_by:
         return [f"{chapter} is stopped: its protocol was superseded by {ch.superseded_by} (book/protocol.md), so "
-                f"nothing more of it runs; `kcl chapter {ch.superseded_by} --dry-run` shows what is left there"]
+                f"nothing more of it runs; `kcl chapter {command_name(ch.superseded_by)} --dry-run` shows what is left there"]
     root_path = repo_root(root)
     walk = walk or _stored_sweeps(chapter, profile, root)
     lines = []
@@ -194,7 +194,7 @@ class StoredSoFar:
                 f"{data_sets}. The figures below show only what is stored: each point is its best of the "
                 f"rates stored so far, seed 0, with its 95% bootstrap interval over people. The verdict "
                 f"waits for the whole sweep. What is left, estimated for 2 runs at once on the machine that "
-                f"built this page (`kcl chapter {self.chapter} --dry-run --workers 2`; the cost model prices "
+                f"built this page (`kcl chapter {command_name(self.chapter)} --dry-run --workers 2`; the cost model prices "
                 f"eager runs, and a compiled one, `--compile`, trains faster):\n\n"
                 + "\n".join(f"- {line}" for line in self.plan))
 
@@ -233,8 +233,8 @@ def shown_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = Fals
         parts, running = parts_or_so_far(chapter, profile, allow_train=allow_train, root=root)
     except MissingResultsError:
         return None, None, (f"*Pending: {CHAPTERS[chapter].title} — no run of its main sweep is stored yet "
-                            f"(`kcl chapter {chapter} --dry-run` lists them with their estimated cost; "
-                            f"`kcl chapter {chapter} --workers 2` computes them).*")
+                            f"(`kcl chapter {command_name(chapter)} --dry-run` lists them with their estimated cost; "
+                            f"`kcl chapter {command_name(chapter)} --workers 2` computes them).*")
     return parts, running, ""
 
 
