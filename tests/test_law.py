@@ -61,6 +61,15 @@ def test_bios_at_100_exposures_is_judged_alone_until_result_2_gives_its_1000_exp
     assert both[1].outcome == "partly reproduced"  # 25% above the paper's 2: within 40%
 
 
+def test_bios_at_100_exposures_takes_the_mean_over_seeds_where_the_protocol_reruns_them():
+    rare = [record(5e-3, 0.8), record(1e-2, 1.2)]
+    seeds = [record(1e-2, 0.9), record(1e-2, 1.5)]
+    [claim] = law.claims_bios_100(rare, None, seeds)
+    assert claim.value == pytest.approx(1.2) and "mean over 3 seeds" in claim.claim
+    low, high = law.seed_interval([1.2, 0.9, 1.5])[1:]
+    assert (claim.low, claim.high) == (pytest.approx(low), pytest.approx(high))
+
+
 def test_below_zero_note_names_the_attributes_under_a_uniform_guess():
     good, bad = record(1e-2, 0.5), record(2e-2, -0.3)
     for r, per_attribute in ((good, {"city": 4.0}), (bad, {"city": -120.0, "date": 300.0})):

@@ -1,7 +1,7 @@
 """Result 4 on bioS: each protocol at 100 exposures, and its ratio to 1000 exposures.
 
-The result 4 page shows bioS under three protocols (v1: d = 16; v2: d = 32; v3: d = 32 at batch
-1), each the best of its learning rates, R ≥ 1 judged at once and the ratio to result 2's
+The result 4 page shows bioS under four protocols (v4, which decides: subword tokens at the
+100-exposure regime; v1: d = 16; v2: d = 32; v3: d = 32 at batch 1), each the best of its rates, R ≥ 1 judged at once and the ratio to result 2's
 1000-exposure bioS point (the paper: at most 2, Result 4) judged once that point's seeds are
 stored. ``protocols`` gathers each protocol's figures and verdict sections (``stats.Shown``), so
 the page shows them by one loop and its verdict cell takes the same sections.
@@ -15,7 +15,8 @@ from kcl.book.chapters import parts_or_pending
 from kcl.book.stats import Shown
 
 #: (label, chapter, the chapter whose bioS point at 1000 exposures it is divided into, or None)
-PROTOCOLS = (("v1, d = 16", "result4-bios", None),
+PROTOCOLS = (("v4, subword tokens at the 100-exposure regime", "result4-bios-v4", "result2-v4"),  # decides
+             ("v1, d = 16", "result4-bios", None),
              ("v2, d = 32", "result4-bios-v2", "result2"),
              ("v3, d = 32, batch 1", "result4-bios-v3", "result2"))
 POINT_COLUMNS = ["data", "model", "P", "R", "R_low", "R_high", "R_max", "R_non_embedding", "best_lr",
@@ -39,7 +40,7 @@ def protocol(label: str, chapter: str, point_1000: tuple | None, profile: str = 
     head_1000, _, waits = point_1000 or (None, [], "")
     judged_1000 = None if waits else head_1000  # the ratio is judged once that point's seeds are stored
     title = f"bioS, protocol {label}, best of {n_rates} rates"
-    committed = law.claims_bios_100(rare, judged_1000)
+    committed = law.claims_bios_100(rare, judged_1000, parts.get("seeds", []))
     shown.sections.append(stats.Section(title, committed))
     if waits:  # R ≥ 1 alone until result 2's bioS seeds are stored
         shown.sections.append(stats.Section(f"{title}: ratio to 1000 exposures", None,
@@ -52,13 +53,13 @@ def protocol(label: str, chapter: str, point_1000: tuple | None, profile: str = 
                         f"of {n_rates + 1}.", plots.table(law.widened_points(rare, beyond))]
         shown.sections.append(stats.addendum_section(
             f"bioS, protocol {label}, best of {n_rates + 1} rates (addendum: one beyond the edge)",
-            law.claims_bios_100(rare + beyond, judged_1000), committed))
+            law.claims_bios_100(rare + beyond, judged_1000, parts.get("seeds", [])), committed))
     return shown
 
 
 def protocols(profile: str = "cpu", *, allow_train: bool = False) -> list[Shown]:
-    """Every bioS protocol of result 4, in ``PROTOCOLS`` order; each 1000-exposure point is read once
-    (v2 and v3 share result 2's)."""
+    """Every bioS protocol of result 4, in ``PROTOCOLS`` order (the deciding one first); each
+    1000-exposure point is read once (v2 and v3 share result 2's)."""
     points = {pair: progress.data_type_point(pair, "bioS", profile, allow_train=allow_train)
               for pair in {pair for _, _, pair in PROTOCOLS if pair}}
     return [protocol(label, chapter, points.get(pair), profile, allow_train=allow_train)

@@ -2,7 +2,7 @@
 
 Result 1 is measured on bioD (its own sweep); bioS enters its page twice. Its bioS point at 1000
 exposures is result 2's (≥ 2 bits per parameter, judged once that point's seed reruns are
-stored), and ``result1-bios`` (an addendum of the protocol) trains result 2's model at N = 1000 and 2000
+stored): protocol v4's, which decides, and v3's beside it; and ``result1-bios`` (an addendum of the protocol) trains result 2's model at N = 1000 and 2000
 so that R^max ≤ 1.8, where Result 1(b) says a model is near-perfect (R ≈ R^max). Each function
 returns what the page shows and the verdict sections it adds (``stats.Shown``).
 """
@@ -20,24 +20,37 @@ BELOW_COLUMNS = ["data", "model", "P", "R_max", "R", "R_low", "R_high", "R_over_
 SEED_0 = "*Seed 0 at its best of four rates, 95% bootstrap over people.*"
 
 
-def point(bioD_main: list[dict], profile: str = "cpu", *, allow_train: bool = False) -> Shown:
-    """Result 2's bioS point beside result 1's bioD points (``bioD_main``): chart, table and its
-    verdict, or while its runs are missing what it waits for."""
-    title = "bioS at 1000 exposures (result 2's point; paper ≥ 2)"
-    bios, bios_main, waits = progress.data_type_point("result2", "bioS", profile, allow_train=allow_train)
+#: (label, protocol) of result 2's bioS point that result 1 shows: protocol v4 decides (book/protocol.md,
+#: "bioS protocol v4"); v3's point (``result2`` reads v2's until v3 had one) stays beside it
+BIOS_POINTS = (("v4, subword tokens", "result2-v4"), ("v3, word-level tokens", "result2"))
+
+
+def point(bioD_main: list[dict], profile: str = "cpu", *, allow_train: bool = False,
+          label: str = BIOS_POINTS[1][0], chapter: str = BIOS_POINTS[1][1]) -> Shown:
+    """Result 2's bioS point of one protocol beside result 1's bioD points (``bioD_main``): chart,
+    table and its verdict, or while its runs are missing what it waits for."""
+    title = f"bioS at 1000 exposures, protocol {label} (result 2's point; paper ≥ 2)"
+    bios, bios_main, waits = progress.data_type_point(chapter, "bioS", profile, allow_train=allow_train)
     held_back = Section(title, None, f"*The verdict waits for {waits}.*")
     if bios is None:
-        return Shown(title, [f"*Pending: {waits} ({len(bios_main)} of its three rates stored so far; the "
-                             "`result2` page shows them).*"], [held_back])
-    shown = Shown(title, [], [held_back if waits else Section(title, [law.judge_bios_1000(bios)])])
+        return Shown(title, [f"**bioS, protocol {label}.** *Pending: {waits} ({len(bios_main)} of its three "
+                             "rates stored so far; the `result2` page shows them).*"], [held_back])
+    shown = Shown(title, [f"**bioS, protocol {label}.**"],
+                  [held_back if waits else Section(title, [law.judge_bios_1000(bios)])])
     if waits:  # the three rates are stored, not every seed: the point without a verdict
         shown.items.append("*bioS's three rates are stored, not all its seed reruns yet: the point below is seed 0 "
                            "at its best rate, with its bootstrap interval over people, and its verdict waits for "
                            "the seeds.*")
     shown.items += [plots.capacity_law(law.points_frame(bioD_main + bios_main),
-                                       title="bioD and bioS: bits stored against parameters"),
+                                       title=f"bioD and bioS (protocol {label.split(',')[0]}): bits stored against parameters"),
                     plots.table(law.points_frame(bios_main)[POINT_COLUMNS])]
     return shown
+
+
+def points(bioD_main: list[dict], profile: str = "cpu", *, allow_train: bool = False) -> list[Shown]:
+    """``point`` of every protocol in ``BIOS_POINTS``, the deciding one first (only it may train)."""
+    return [point(bioD_main, profile, allow_train=allow_train and i == 0, label=label, chapter=chapter)
+            for i, (label, chapter) in enumerate(BIOS_POINTS)]
 
 
 def below_boundary(profile: str = "cpu", *, allow_train: bool = False) -> Shown:

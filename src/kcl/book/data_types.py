@@ -1,7 +1,7 @@
 """Result 2's page: one protocol's records over data types (bioS, bioS-simple, the bioR proxy).
 
-The page shows two protocols of the same claim (v3 decides; v2 stopped where it stood), each with
-the same figures. ``DataTypeView`` holds one protocol's records and draws each figure, so the
+The page shows the versions of the same claim's protocol (``chapter_list.VERSIONS``: v4 decides,
+v3 and v2 stay as sections), each with the same figures. ``DataTypeView`` holds one protocol's records and draws each figure, so the
 notebook calls it once per protocol instead of repeating its cells (App. A.3, Fig. 11).
 """
 
@@ -14,7 +14,7 @@ import pandas as pd
 
 from kcl.book import law, plots, positions, stats
 from kcl.book.catalog import run_records, trained_as
-from kcl.book.chapter_list import short_title
+from kcl.book.chapter_list import VERSIONS, short_title
 from kcl.book.chapters import CHAPTERS, repo_root
 from kcl.book.progress import StoredSoFar, shown_so_far, stored_so_far
 
@@ -191,6 +191,15 @@ def view(chapter: str, profile: str = "cpu", *, allow_train: bool = False, root=
                             f"{short_title(successor)}; the smoke profile trains only the protocol that decides.*")
     parts, running, pending = shown_so_far(chapter, profile, allow_train=allow_train and not successor, root=root)
     return DataTypeView(chapter, profile, parts, running, pending)
+
+
+def versions(chapter: str, profile: str = "cpu", *, allow_train: bool = False, root=None) -> dict[str, DataTypeView]:
+    """Each protocol version of a chapter (``chapter_list.VERSIONS``) as a view, by label: the
+    deciding version first (the only one that may train), then the others newest first."""
+    v = VERSIONS[chapter]
+    order = [(v.deciding, v.protocol()), *v.others()]
+    return {label: view(name, profile, allow_train=allow_train and label == v.deciding, root=root)
+            for label, name in order}
 
 
 def across_section(profile: str = "cpu") -> list:

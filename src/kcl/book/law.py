@@ -312,18 +312,19 @@ def below_zero_note(records: list[dict], after: str) -> str:
             "knowledge of these attributes in it.")
 
 
-def claims_bios_100(records_100: list[dict], bios_head_1000: dict | None) -> list[Judgement]:
+def claims_bios_100(records_100: list[dict], bios_head_1000: dict | None, seeds: list[dict] = ()) -> list[Judgement]:
     """Result 4 on bioS: R ≥ 1 at 100 exposures, and the 1000-exposure figure (result 2's bioS
     point over its seeds) at most 2× it; without that figure (``None``: result 2 still running),
-    the first claim alone."""
-    top = peak(best_of_lr(records_100))["result"]
-    low, high = r_interval(top)
-    claims = [judge("bioS: R(F) at 100 exposures (seed 0)", 1.0, top["R"], low, high, "at_least",
-                    top["R_non_embedding"])]
+    the first claim alone. With the peak's reruns at other seeds (``seeds``: protocol v4) R is
+    their mean with a t-interval (``headline``); without, seed 0's with its bootstrap interval."""
+    head = headline(records_100, list(seeds))
+    which = f"mean over {len(head['values'])} seeds" if seeds else "seed 0"
+    claims = [judge(f"bioS: R(F) at 100 exposures ({which})", 1.0, head["R"], head["low"], head["high"],
+                    "at_least", head["non_embedding"])]
     if bios_head_1000 is not None:
         h = bios_head_1000
         claims.append(judge_ratio("bioS: R at 1000 exposures / R at 100 exposures", 2.0,
-                                  (h["R"], h["low"], h["high"]), (top["R"], low, high)))
+                                  (h["R"], h["low"], h["high"]), (head["R"], head["low"], head["high"])))
     return claims
 
 

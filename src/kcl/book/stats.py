@@ -324,6 +324,12 @@ def verdicts_table(sections: Iterable[tuple]):
     return pd.DataFrame(rows, columns=["section", "claim", "target", OURS, NON_EMBEDDING, "verdict"]).fillna("")
 
 
+def titled(prefix: str, sections: Iterable[tuple]) -> list[Section]:
+    """``sections`` under a protocol's name ("Protocol v3: committed"), for a page that shows the
+    verdicts of several versions of its protocol."""
+    return [Section(f"{prefix}: {s[0]}", *s[1:]) for s in _sections(sections)]
+
+
 def verdicts_styled(sections: Iterable[tuple]):
     """``verdicts_table`` as a chapter glues it for the first page: every claim in full (a frame's
     HTML would cut long ones), no row numbers, the book's table style."""
@@ -339,11 +345,15 @@ def _styled(frame, css_class: str):
 SMOKE_VERDICT = "smoke run: no verdict"
 
 
-def headline_styled(sections: Iterable[tuple], profile: str = "cpu"):
+def headline_styled(sections: Iterable[tuple], profile: str = "cpu", count: int = 1):
     """The first page's compact table of a chapter: the claims of its first section (the deciding
     protocol, as committed) with target, our figure and verdict; its later sections and addenda stay
-    on the chapter's page and the protocol page. The smoke profile's table gives no verdict."""
-    frame = verdicts_table(list(sections)[:1]).drop(columns=["section"])
+    on the chapter's page and the protocol page. ``count`` > 1 keeps that many sections, each row
+    naming its own (a deciding protocol still training, beside the last one judged). The smoke
+    profile's table gives no verdict."""
+    frame = verdicts_table(list(sections)[:count])
+    if count == 1:
+        frame = frame.drop(columns=["section"])
     if profile == "smoke":
         frame["verdict"] = SMOKE_VERDICT
     return _styled(frame, "dataframe kcl-verdicts")
@@ -364,6 +374,24 @@ def outcome_summary(sections: Iterable[tuple], profile: str = "cpu") -> str:
     claims = "claim" if len(outcomes) == 1 else "claims"
     head = f"{len(outcomes)} {claims}: " if len(outcomes) > 1 else ""
     return head + ", ".join(parts)
+
+
+def versions_verdicts(by_version: list[tuple[str, list]], profile: str = "cpu") -> tuple[list[Section], list[Section], str]:
+    """A chapter whose protocol has versions (``chapter_list.VERSIONS``), from ``(label, sections)``
+    pairs with the deciding version first: every section under its version's name; the sections of
+    the first page's compact table (the deciding version's first; while it holds its verdict back,
+    also the first of the newest version that gives one: ``headline_styled(..., count=2)``); and the
+    summary in a few words."""
+    titled_sections = [titled(f"Protocol {label}", sections) for label, sections in by_version]
+    flat = [section for sections in titled_sections for section in sections]
+    deciding = titled_sections[0][:1]
+    judged = next(((label, sections[0]) for (label, _), sections in zip(by_version[1:], titled_sections[1:])
+                   if sections and sections[0].judgements), None)
+    if profile == "smoke" or not deciding or deciding[0].judgements or judged is None:
+        return flat, deciding, outcome_summary(deciding, profile)
+    label, first = judged
+    return (flat, deciding + [first],
+            f"no verdict yet from protocol {by_version[0][0]}; protocol {label}: {outcome_summary([first], profile)}")
 
 
 #: Threads of a record made before the training summary kept them: every core of the 2-core
