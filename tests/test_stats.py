@@ -147,3 +147,21 @@ def test_rate_at_edge_flags_a_best_rate_at_the_end_of_its_grid():
     assert stats.rate_at_edge(best(2e-2, [5e-3, 1e-2, 2e-2])) == "highest"
     assert stats.rate_at_edge(best(1e-2, [5e-3, 1e-2, 2e-2])) == ""
     assert stats.rate_at_edge(best(1e-2, [1e-2])) == ""
+
+
+def test_versions_verdicts_shows_the_newest_judged_version_while_the_deciding_one_holds_back():
+    judged = [stats.judge("bioS: R", 2.0, 0.8, 0.3, 1.3, "at_least")]
+    held = [stats.Section("committed", None, "*Pending: v4's runs.*")]
+    v3 = [stats.Section("committed", judged), stats.Section("beyond the edge", [], "", True)]
+    sections, headline, summary = stats.versions_verdicts([("v4", held), ("v3", v3)])
+    assert [s.title for s in sections] == ["Protocol v4: committed", "Protocol v3: committed",
+                                           "Protocol v3: beyond the edge"]
+    assert [s.title for s in headline] == ["Protocol v4: committed", "Protocol v3: committed"]
+    assert summary == "no verdict yet from protocol v4; protocol v3: 1 not reproduced"
+    table = stats.verdicts_table(headline)
+    assert list(table["verdict"]) == [stats.WAITING, "not reproduced"]
+    # once the deciding version judges, its first section alone heads the chapter
+    sections, headline, summary = stats.versions_verdicts([("v4", v3), ("v3", v3)])
+    assert [s.title for s in headline] == ["Protocol v4: committed"] and summary == "1 not reproduced"
+    # the smoke profile gives no verdict, whatever the versions hold
+    assert stats.versions_verdicts([("v4", held), ("v3", v3)], "smoke")[2] == stats.SMOKE_VERDICT
