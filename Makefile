@@ -73,7 +73,19 @@ chapters: $(STAMP)
 	$(BIN)/kcl chapter result11 --workers $(WORKERS)
 	$(BIN)/kcl chapter result12 --workers $(WORKERS)
 
+# The tests, then every chapter's verdict cell re-executed on the committed records by nbval and
+# compared with the output committed in its notebook (`make verdicts` rewrites those outputs and
+# tests/snapshots/verdicts.json after a change of the records or of a verdict rule).
+CHAPTER_NOTEBOOKS = $$($(BIN)/python -c "from kcl.book.assets import chapter_notebooks; print(' '.join(f'notebooks/{n}.ipynb' for n in chapter_notebooks()))")
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env \
+		--nbval-sanitize-with tests/nbval-sanitize.cfg $(CHAPTER_NOTEBOOKS)
 
-.PHONY: install book reference chapters test
+verdicts: $(STAMP)
+	@rm -rf _build/verdicts; mkdir -p _build/verdicts
+	for nb in $(CHAPTER_NOTEBOOKS); do \
+		$(BIN)/papermill --log-level ERROR $$nb _build/verdicts/$$(basename $$nb) -p profile cpu || exit 1; done
+	$(BIN)/python tests/verdict_snapshot.py _build/verdicts
+
+.PHONY: install book reference chapters test verdicts

@@ -15,9 +15,12 @@ import nbformat
 import papermill as pm
 import pytest
 
+from kcl.book.assets import chapter_notebooks
+
 ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(p.name for p in NB_DIR.glob("*.ipynb"))
+CHAPTER_NOTEBOOKS = chapter_notebooks(ROOT)
 SMOKE = {"profile": "smoke", "allow_train": True}
 
 
@@ -40,18 +43,33 @@ def _results_snapshot() -> dict:
     return {str(p.relative_to(ROOT)): p.stat().st_mtime_ns for p in (ROOT / "results").rglob("*") if p.is_file()}
 
 
+@pytest.mark.parametrize("name", CHAPTER_NOTEBOOKS)
+def test_each_chapter_commits_its_verdict_output_for_nbval(name):
+    """A chapter notebook has one verdict cell (the one that glues ``verdicts``) tagged
+    ``nbval-check-output``, with the verdict it displayed on the committed records (``make verdicts``),
+    so that ``make test``'s nbval run has something to compare and fails when a verdict changes."""
+    nb = nbformat.read(NB_DIR / f"{name}.ipynb", as_version=4)
+    checked = [c for c in nb.cells if "nbval-check-output" in c.metadata.get("tags", [])]
+    assert len(checked) == 1 and 'glue("verdicts"' in checked[0].source
+    shown = [o for o in checked[0].outputs if "text/markdown" in o.get("data", {})]
+    assert shown, f"{name}: its verdict cell has no committed output (run `make verdicts`)"
+
+
 def test_there_are_notebooks():
     assert "reference.ipynb" in NOTEBOOKS and "explorer.ipynb" in NOTEBOOKS
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_is_clean_and_parameterised(name):
-    """Committed notebooks carry no outputs, use the python3 kernel and have a parameters cell
-    with ``profile`` and ``allow_train`` defaulting to the book's (cpu, no training)."""
+    """Committed notebooks carry no outputs but their verdict cell's (a chapter's, tagged for nbval),
+    use the python3 kernel and have a parameters cell with ``profile`` and ``allow_train``
+    defaulting to the book's (cpu, no training)."""
     nb = nbformat.read(NB_DIR / name, as_version=4)
     assert nb.metadata.kernelspec.name == "python3"
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code), f"{name} has committed outputs"
+    checked = [c for c in code if "nbval-check-output" in c.metadata.get("tags", [])]
+    assert all(not c.outputs and c.execution_count is None for c in code if c not in checked), \
+        f"{name} has committed outputs"
     params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1, f"{name} needs exactly one cell tagged 'parameters'"
     values = {}
@@ -81,3 +99,21 @@ def test_notebook_runs_in_smoke_profile(name, tmp_path):
                         for o in c.get("outputs", []))
         assert "Smoke run: no verdict" in shown
         assert not re.search(r"Verdict: |→ \*\*(reproduced|partly|not reproduced|inconclusive)", shown), name
+
+
+def test_nbval_fails_when_a_verdict_output_changes(tmp_path):
+    """The check ``make test`` runs: nbval re-executes a chapter on the committed records and fails
+    on a verdict cell whose committed output differs from what it displays now (one figure changed)."""
+    import subprocess
+    import sys
+
+    nb = json.loads((NB_DIR / "result5.ipynb").read_text(encoding="utf-8"))
+    (cell,) = [c for c in nb["cells"] if "nbval-check-output" in c.get("metadata", {}).get("tags", [])]
+    out = next(o for o in cell["outputs"] if "text/markdown" in o.get("data", {}))
+    out["data"]["text/markdown"] = "".join(out["data"]["text/markdown"]) + "\nA changed verdict."
+    changed = tmp_path / "result5.ipynb"
+    changed.write_text(json.dumps(nb), encoding="utf-8")
+    ran = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+                          "--nbval-current-env", "--nbval-sanitize-with", str(ROOT / "tests" / "nbval-sanitize.cfg"),
+                          "--rootdir", str(tmp_path), str(changed)], capture_output=True, text=True, cwd=tmp_path)
+    assert ran.returncode == 1 and "A changed verdict." in ran.stdout and "1 failed" in ran.stdout
