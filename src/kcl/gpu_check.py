@@ -92,7 +92,7 @@ def _unseeded(config: RunConfig) -> RunConfig:
 
 def precision_check(device: torch.device, quick: bool = False, log=print) -> dict:
     """The reference run in the default precision and in bf16 on ``device``, and the verdict:
-    bf16 keeps the bits when |R(bf16) − R(default)| is at most the seed spread's standard
+    bf16 keeps the bits when ``|R(bf16) − R(default)|`` is at most the seed spread's standard
     deviation (no verdict off CUDA or in ``quick`` mode, whose config is not the reference's)."""
     config = reference_config(quick)
     runs = {}
