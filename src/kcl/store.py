@@ -193,6 +193,13 @@ def write_json_atomic(path: str | Path, obj) -> Path:
     return path
 
 
+def record_text(record: dict) -> str:
+    """The text of a record's file (``ResultStore.put``; ``kcl.record.Record.to_dict`` gives a stored
+    record's dict back): JSON indented by one, strict (browsers' JSON.parse rejects NaN: a non-finite
+    float of a result becomes null), with a final newline."""
+    return json.dumps(_finite(record), indent=1, default=_jsonable, allow_nan=False) + "\n"
+
+
 def _writer_alive(tmp: Path) -> bool:
     """Whether the process that owns a temp file may still be writing it."""
     try:
@@ -266,10 +273,9 @@ class ResultStore:
             "kcl_version": kcl.__version__,
             "git_commit": git_commit(),
         }
-        # strict JSON (browsers' JSON.parse rejects NaN): a non-finite float of a result becomes null
-        text = json.dumps(_finite(record), indent=1, default=_jsonable, allow_nan=False)  # fails before any file exists
+        text = record_text(record)  # fails before any file exists
         record = json.loads(text)  # what a later get() returns, e.g. numpy scalars as plain numbers
-        _atomic_write_text(self.root / f"{record['key']}.json", text + "\n")
+        _atomic_write_text(self.root / f"{record['key']}.json", text)
         return record
 
     def _record_paths(self) -> list[Path]:
