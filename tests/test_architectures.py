@@ -6,9 +6,11 @@ import pytest
 from kcl.book import architectures as arch
 from kcl.book import knobs
 from kcl.book.chapter_list import CHAPTERS, chapters_in_sweep_files
+from kcl.record import Record
+from made_up import as_record  # tests/ is on sys.path
 
 
-def record(name, options, d, lr, R, seed=0, exposures=1000):
+def record_dict(name, options, d, lr, R, seed=0, exposures=1000) -> dict:
     return {"key": f"{name}-{options}-{d}-{lr}-{seed}",
             "config": {"data": {"name": "bioD", "n_people": 1000, **knobs.DEFAULT_KNOBS, "seed": seed},
                        "model": {"arch": name, "n_layer": 2, "n_head": 2, "d_model": d, "options": options},
@@ -16,6 +18,10 @@ def record(name, options, d, lr, R, seed=0, exposures=1000):
             "result": {"R": R, "R_ci": [R - 0.02, R + 0.02], "R_non_embedding": 1.5 * R, "R_max": 5.0, "bits": R * 1e4,
                        "max_bits": 5e4, "accuracy_mean": 0.5, "params": {"total": 1000 * d, "non_embedding": 600 * d},
                        "train": {"wall_seconds": 60}}}
+
+
+def record(name, options, d, lr, R, seed=0, exposures=1000) -> Record:
+    return as_record(record_dict(name, options, d, lr, R, seed, exposures))
 
 
 def setting(name, options, peak, seeds, exposures=1000):
@@ -83,9 +89,9 @@ def test_a_page_with_nothing_to_compare_holds_its_verdict_back():
 
 def test_gpt2_records_come_from_another_chapter_at_its_n():
     one = record("gpt2", [], 16, 0.01, 2.0)
-    other = {**record("gpt2", [], 16, 0.01, 2.0), "key": "b"}
+    other = {**record_dict("gpt2", [], 16, 0.01, 2.0), "key": "b"}
     other["config"]["data"]["n_people"] = 500
-    assert arch.gpt2_records([one, other, record("llama", [], 16, 0.01, 1.0)], 1000) == [one]
+    assert arch.gpt2_records([one, as_record(other), record("llama", [], 16, 0.01, 1.0)], 1000) == [one]
     assert arch.GPT2_FROM == {"result5": ("result1", 1000), "result7": ("result6", None)}
 
 

@@ -51,9 +51,7 @@ def test_the_position_diagnostics_show_their_runs_and_the_figures_their_readings
 # -- both states on records made by hand: result 2's bioS seeds missing, then stored ----------------
 @pytest.mark.parametrize("waits", ["", "the seed reruns of Result 2, protocol v3's bioS point"])
 def test_the_ratio_is_judged_once_result_2s_seeds_are_stored(monkeypatch, waits):
-    rare = [bios_record(1e-2, 0.3), bios_record(2e-2, 0.4)]
-    for r in rare:
-        r["config"]["train"]["exposures"] = 100
+    rare = [bios_record(1e-2, 0.3, exposures=100), bios_record(2e-2, 0.4, exposures=100)]
     head_1000 = law.headline([bios_record(2e-2, 0.9)], [])
     monkeypatch.setattr(bios_at_100, "parts_or_pending", lambda *a, **k: ({"main": rare, "edge_rates": []}, ""))
     shown = bios_at_100.protocol("v2, d = 32", "result4-bios-v2", (head_1000, [], waits), "cpu")

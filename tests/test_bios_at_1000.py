@@ -4,6 +4,8 @@ judged or held back saying what it waits for, never dropped."""
 import altair as alt
 import pandas as pd
 import pytest
+from kcl.record import Record
+from made_up import as_record
 from test_chapters import fake_result  # a record's result made by hand (tests/ is on sys.path)
 
 from kcl.book import bios_at_1000, chapters, law, progress
@@ -44,12 +46,13 @@ def test_bios_below_the_capacity_boundary():
 
 
 # -- both states on records made by hand: result 2's bioS seeds missing, then stored ----------------
-def bios_record(lr: float, R: float, N: int = 4000) -> dict:
-    """A bioS record at 1000 exposures (the fields the page reads)."""
-    return {"key": f"bioS-{N}-{lr}", "result": fake_result(R=R, ci=(R - 0.05, R + 0.05)),
-            "config": {"data": {"name": "bioS", "n_people": N, "pools": [100, 100, 100]},
-                       "model": {"arch": "gpt2", "n_layer": 2, "n_head": 2, "d_model": 32},
-                       "train": {"lr": lr, "seed": 0, "exposures": 1000}}}
+def bios_record(lr: float, R: float, N: int = 4000, exposures: int = 1000, **result) -> Record:
+    """A bioS record at 1000 exposures (the fields the page reads); ``result``: fields of
+    ``fake_result`` set otherwise."""
+    return as_record({"key": f"bioS-{N}-{lr}", "result": fake_result(R=R, ci=(R - 0.05, R + 0.05), **result),
+                      "config": {"data": {"name": "bioS", "n_people": N, "pools": [100, 100, 100]},
+                                 "model": {"arch": "gpt2", "n_layer": 2, "n_head": 2, "d_model": 32},
+                                 "train": {"lr": lr, "seed": 0, "exposures": exposures}}})
 
 
 @pytest.mark.parametrize("waits", ["", "the seed reruns of `result2-v3`'s bioS point", None])
@@ -78,12 +81,8 @@ class _StillRunning:
 
 @pytest.mark.parametrize("state", ["running", "complete", "beyond the edge"])
 def test_bios_below_the_boundary_is_judged_once_its_runs_are_stored(monkeypatch, state):
-    main = [bios_record(1e-2, 0.5, N=1000), bios_record(2e-2, 0.6, N=1000)]  # R_max 2.5 in fake_result
-    for r in main:
-        r["result"]["R_max"] = 0.7
-    edge = [bios_record(4e-2, 0.65, N=1000)] if state == "beyond the edge" else []
-    for r in edge:
-        r["result"]["R_max"] = 0.7
+    main = [bios_record(1e-2, 0.5, N=1000, R_max=0.7), bios_record(2e-2, 0.6, N=1000, R_max=0.7)]  # not 2.5
+    edge = [bios_record(4e-2, 0.65, N=1000, R_max=0.7)] if state == "beyond the edge" else []
     running = _StillRunning() if state == "running" else None
     monkeypatch.setattr(progress, "shown_so_far",
                         lambda *a, **k: ({"main": main, "edge_rates": edge}, running, ""))

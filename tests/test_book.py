@@ -80,7 +80,7 @@ def test_glued_numbers_come_from_the_record(site):
 
     (record,) = chapter_records("reference", "cpu", log=lambda _: None)
     html = (site / "notebooks/reference.html").read_text()
-    assert f"{record['result']['R']:.3f}" in html and f"{record['result']['params']['total']:,}" in html
+    assert f"{record.result.R:.3f}" in html and f"{record.result.params.total:,}" in html
     outcome = verdict(record, CHAPTERS["reference"].threshold).outcome
     assert re.findall(r"Verdict: ([a-z ]+)</strong>", html) == [outcome]
 

@@ -17,6 +17,7 @@ from kcl.book.chapters import chapter_sweep
 from kcl.cli import main
 from kcl.cost import record_work
 from kcl.paths import repo_root
+from kcl.record import Record
 
 
 @pytest.fixture(scope="module")
@@ -105,20 +106,20 @@ def test_the_part_wall_time_shares_the_runs_among_the_workers():
     assert book_cost.part_wall([], 2) == 0.0
 
 
-def _gpu_checkout(empty_checkout: Path, tmp_path: Path) -> tuple[Path, dict]:
+def _gpu_checkout(empty_checkout: Path, tmp_path: Path) -> tuple[Path, Record]:
     root = tmp_path / "checkout"
     shutil.copytree(empty_checkout, root)
     record = json.loads(next((repo_root() / "results" / "reference").glob("*.json")).read_text())
     record["result"]["train"]["device"] = "cuda:0"
     (root / "results" / "gpu").mkdir()
     (root / "results" / "gpu" / "run.json").write_text(json.dumps(record))
-    return root, record
+    return root, Record.from_dict(record)
 
 
 def test_a_gpu_record_prices_the_gpu_column(empty_checkout, tmp_path):
     root, record = _gpu_checkout(empty_checkout, tmp_path)
     model, basis = book_cost.gpu_cost_model(str(root / "results"))
-    rate = record_work(record).flops / record["result"]["train"]["wall_seconds"]
+    rate = record_work(record).flops / record.result.train.wall_seconds
     assert model.flops_per_second == pytest.approx(rate) and basis.startswith("1 GPU training records")
     costs = book_cost.price_book(root=root)
     assert all(c.gpu_hours > 0 for c in costs)

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from made_up import as_record
 from test_chapters import TINY, fake_result  # tests/ is on sys.path
 
 from kcl.book import calibration, stats
@@ -46,14 +47,15 @@ def test_reruns_of_the_reference_configuration_are_judged_beside_it(tmp_path):
 @pytest.mark.parametrize("ci, outcome", [((1.81, 1.9), "reproduced"), ((1.7, 1.79), "not reproduced"),
                                          ((1.7, 1.85), "inconclusive"), ((1.8, 1.9), "reproduced")])
 def test_verdict_uses_the_whole_interval(ci, outcome):
-    record = {"key": "k", "result": {"R": sum(ci) / 2, "R_ci": list(ci)}}
+    record = as_record({"key": "k", "result": {"R": sum(ci) / 2, "R_ci": list(ci)}})
     assert calibration.verdict(record, 1.8).outcome == outcome
 
 
 def test_the_calibration_verdict_joins_the_first_pages_table_under_its_own_rule():
     """R = 1.75 [1.70, 1.85] against 1.8: results 1–4's rule would say reproduced (1.8 is inside the
     interval); the calibration's says inconclusive, and the table must say what its rule says."""
-    v = calibration.verdict({"key": "k", "result": {"R": 1.75, "R_ci": [1.70, 1.85]}}, 1.8, claim="the benchmark")
+    v = calibration.verdict(as_record({"key": "k", "result": {"R": 1.75, "R_ci": [1.70, 1.85]}}), 1.8,
+                            claim="the benchmark")
     assert stats.judge("the benchmark", 1.8, 1.75, 1.70, 1.85, kind="at_least").outcome == "reproduced"
     (row,) = stats.verdicts_table([stats.Section("calibration", [v])]).to_dict("records")
     assert row == {"section": "calibration", "claim": "the benchmark", "target": "≥ 1.8",
@@ -63,4 +65,4 @@ def test_the_calibration_verdict_joins_the_first_pages_table_under_its_own_rule(
 
 def test_verdict_rejects_a_figure_outside_its_interval():
     with pytest.raises(ValueError, match="not inside"):
-        calibration.verdict({"key": "k", "result": {"R": 2.0, "R_ci": [1.0, 1.5]}}, 1.8)
+        calibration.verdict(as_record({"key": "k", "result": {"R": 2.0, "R_ci": [1.0, 1.5]}}), 1.8)

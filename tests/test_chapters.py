@@ -16,6 +16,7 @@ from kcl.data import DataConfig, make_dataset
 from kcl.config import ModelSpec, RunConfig
 from kcl.store import MissingResultsError, ResultStore, config_key
 from kcl.train import TrainConfig
+from made_up import as_record  # tests/ is on sys.path
 
 TINY = RunConfig(data=DataConfig(name="bioD", n_people=30, K=2, C=2, D=8, L=1, T=8, pools=(10, 10, 10)),
                  model=ModelSpec(n_layer=1, n_head=2, d_model=16), train=TrainConfig(exposures=2, lr=0.01))
@@ -51,7 +52,7 @@ def test_bad_chapter_or_profile():
 def test_records_round_trip_to_their_config(tmp_path):
     record = ResultStore(tmp_path).put(TINY, fake_result())
     assert chapters.record_config(record) == TINY
-    assert config_key(chapters.record_config(record)) == record["key"]
+    assert config_key(chapters.record_config(record)) == record.key
 
 
 def test_controls_have_known_answers(tmp_path):
@@ -162,7 +163,8 @@ def test_panel_updates_live_and_refuses_expensive_runs():
 def _law_record(lr, R, d=16):
     config = RunConfig(data=TINY.data, model=ModelSpec(n_layer=1, n_head=2, d_model=d), train=TrainConfig(exposures=2, lr=lr))
     from dataclasses import asdict
-    return config, {"config": json.loads(json.dumps(asdict(config))), "result": {"R": R, "R_non_embedding": 2 * R}, "key": config_key(config)}
+    return config, as_record({"config": json.loads(json.dumps(asdict(config))), "result": {"R": R, "R_non_embedding": 2 * R},
+                              "key": config_key(config)})
 
 
 def test_the_main_sweep_takes_its_rates_from_the_pilot():
@@ -194,9 +196,9 @@ def test_seed_reruns_per_group():
     from kcl.book.law import seed_configs
 
     a = _law_record(0.002, 1.4)[1]
-    b = json.loads(json.dumps(_law_record(0.001, 1.1, d=32)[1]))
+    b = _law_record(0.001, 1.1, d=32)[1].to_dict()
     b["config"]["data"]["name"] = "bioS"
-    reruns = seed_configs([a, b], (1,), group_by="data.name")
+    reruns = seed_configs([a, as_record(b)], (1,), group_by="data.name")
     assert sorted((c.data.name, c.model.d_model) for c in reruns) == [("bioD", 16), ("bioS", 32)]
 
 
@@ -260,8 +262,8 @@ def test_each_seed_at_its_own_best_rate():
     assert all(c.model.d_model == 16 and c.data.seed == c.train.seed for c in reruns)
 
     def rec(config, R):
-        return {"config": json.loads(json.dumps(asdict(config))), "result": {"R": R, "R_non_embedding": 2 * R},
-                "key": config_key(config)}
+        return as_record({"config": json.loads(json.dumps(asdict(config))), "result": {"R": R, "R_non_embedding": 2 * R},
+                          "key": config_key(config)})
 
     runs = [rec(c, {(1, 0.001): 0.9, (1, 0.002): 0.5, (2, 0.001): 1.2, (2, 0.002): 1.3}[(c.train.seed, c.train.lr)])
             for c in reruns]
@@ -270,7 +272,7 @@ def test_each_seed_at_its_own_best_rate():
     assert h["values"] == [1.4, 0.9, 1.3] and h["rates"] == [0.002, 0.001, 0.002] and h["seeds"] == [0, 1, 2]
     assert h["R"] == pytest.approx(3.6 / 3) and h["low"] < h["R"] < h["high"]
     assert h["non_embedding"] == pytest.approx(2 * 3.6 / 3)  # over the same runs: each seed at its best rate
-    fixed = headline(main, [r for r in runs if r["config"]["train"]["lr"] == 0.002])
+    fixed = headline(main, [r for r in runs if r.train["lr"] == 0.002])
     assert fixed["values"] == [1.4, 0.5, 1.3]  # v1: every seed at seed 0's best rate
     quoted = headline_values(h, "own")  # what a page's text quotes of it
     assert quoted["own_R"] == "1.20" and quoted["own_interval"] == f"[{h['low']:.2f}, {h['high']:.2f}]"
@@ -286,8 +288,8 @@ def test_a_setting_whose_peak_rate_is_at_an_edge_gets_one_rate_beyond_it():
 
     def at(config, lr, R):
         config = replace(config, train=replace(config.train, lr=lr))
-        return {"config": json.loads(json.dumps(asdict(config))), "result": {"R": R, "R_non_embedding": 2 * R},
-                "key": config_key(config)}
+        return as_record({"config": json.loads(json.dumps(asdict(config))), "result": {"R": R, "R_non_embedding": 2 * R},
+                          "key": config_key(config)})
 
     low_edge = [_law_record(0.001, 1.4)[1], _law_record(0.002, 1.0)[1], _law_record(0.004, 0.9)[1],
                 _law_record(0.001, 1.1, d=32)[1], _law_record(0.002, 1.2, d=32)[1], _law_record(0.004, 1.0, d=32)[1]]
@@ -329,7 +331,7 @@ def test_a_chapter_without_a_pilot_has_parts_too(tmp_path):
     edge = law.rate_at_edge(law.peak(law.best_of_lr(parts["main"])))
     assert len(parts["edge_rates"]) == (1 if edge else 0)
     if edge:
-        assert parts["edge_rates"][0]["config"]["train"]["lr"] == {"lowest": 0.0025, "highest": 0.04}[edge]
+        assert parts["edge_rates"][0].train["lr"] == {"lowest": 0.0025, "highest": 0.04}[edge]
     lines = progress.chapter_plan("result4-bios")
     assert lines[0].startswith("main  results/result4-bios:")
 
@@ -345,8 +347,8 @@ def test_early_follow_ups_rerun_only_the_groups_whose_main_runs_are_all_stored()
             return stored.get(config_key(config))
 
     def put(config, R):
-        stored[config_key(config)] = {"config": json.loads(json.dumps(dataclasses.asdict(config))),
-                                      "result": {"R": R}, "key": config_key(config)}
+        stored[config_key(config)] = as_record({"config": json.loads(json.dumps(dataclasses.asdict(config))),
+                                                "result": {"R": R}, "key": config_key(config)})
 
     assert chapters.early_follow_ups("result2", configs, Store()) == []
     bios = [c for c in configs if c.data.name == "bioS"]
@@ -420,7 +422,7 @@ def test_stored_so_far_shows_a_running_chapter_without_a_verdict(tmp_path, monke
     for config, R in zip(configs[:2], (0.5, 0.9)):
         store.put(config, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
     so_far = progress.stored_so_far("tiny", "cpu", tmp_path)
-    assert [r["result"]["R"] for r in so_far.parts["main"]] == [0.5, 0.9] and so_far.missing["main"] == [configs[2]]
+    assert [r.result.R for r in so_far.parts["main"]] == [0.5, 0.9] and so_far.missing["main"] == [configs[2]]
     assert so_far.summary() == "main: 2 of 3" and not so_far.complete
     assert progress.data_type_point("tiny", "bioD", root=tmp_path) == (None, so_far.parts["main"],
                                                                          "the bioD runs of tiny")
@@ -466,7 +468,7 @@ def test_a_superseded_chapter_keeps_its_records_trains_nothing_and_names_its_suc
         "tiny is stopped: its protocol was superseded by tiny-v2 (book/protocol.md), so nothing more of it runs; "
         "`kcl chapter tiny-v2 --dry-run` shows what is left there"]
     parts, running = progress.parts_or_so_far("tiny", "cpu", root=tmp_path)
-    assert [r["result"]["R"] for r in parts["main"]] == [0.5] and running.superseded_by == "tiny-v2"
+    assert [r.result.R for r in parts["main"]] == [0.5] and running.superseded_by == "tiny-v2"
     assert running.note().startswith("**Stopped.** This protocol's runs stopped where they stand, superseded by "
                                      "tiny-v2 (") and "no verdict" in running.note()
     assert running.verdict_note().startswith("*No verdict: this protocol stopped")
@@ -479,7 +481,7 @@ def test_a_superseded_chapter_keeps_its_records_trains_nothing_and_names_its_suc
     for config, R in zip(configs, (0.6, 0.8, 1.1)):   # same configs, the successor's store
         new.put(config, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
     head, main, waits = progress.data_type_point("tiny", "bioD", root=tmp_path)   # the successor's seed 0
-    assert (head["R"], [r["result"]["R"] for r in main]) == (1.1, [0.6, 0.8, 1.1])
+    assert (head["R"], [r.result.R for r in main]) == (1.1, [0.6, 0.8, 1.1])
     assert waits == "the seed reruns of tiny-v2's bioD point"
     _, running = progress.parts_or_so_far("tiny-v2", "cpu", root=tmp_path)   # the successor runs as any chapter
     assert running.note().startswith("**Still running.**") and running.verdict_note().startswith("*Pending")
@@ -536,8 +538,8 @@ def test_chapter_parts_where_trains_only_the_chosen_runs_and_reruns_only_decided
                                       where=chapters.config_filter(list(conditions)))
 
     seeds_only = parts("train.seed=1")   # nothing to train: the chosen rerun is stored
-    assert seeds_only["main"] == [] and [r["result"]["R"] for r in seeds_only["seeds"]] == [0.8]
-    assert [r["result"]["R"] for r in parts("data.n_people=30")["main"]] == [0.5, 0.9]
+    assert seeds_only["main"] == [] and [r.result.R for r in seeds_only["seeds"]] == [0.8]
+    assert [r.result.R for r in parts("data.n_people=30")["main"]] == [0.5, 0.9]
     with pytest.raises(MissingResultsError, match="1 of 2 runs missing"):
         parts("data.n_people=40")     # chosen, and missing: it would train
     assert progress.chapter_plan("tiny", "cpu", tmp_path, where=chapters.config_filter(["train.seed=1"]))[:2] == [
@@ -556,9 +558,10 @@ def test_every_part_of_the_reruns_shares_one_pool(tmp_path, monkeypatch):
 
     def record_calls(store, configs, run_fn, **kwargs):
         calls.append([(c.train.seed, c.train.lr) for c in configs])
-        return [store.get(c) or {"config": dataclasses.asdict(c), "result": fake_result(R=0.8)} for c in configs]
+        return [store.get(c) or as_record({"config": dataclasses.asdict(c), "result": fake_result(R=0.8), "key": config_key(c)})
+                for c in configs]
 
     monkeypatch.setattr(chapters, "run_sweep", record_calls)
     parts = chapters.chapter_parts("tiny", "cpu", root=tmp_path, log=lambda _: None, workers=2, allow_train=True)
     assert calls[1:] == [[(1, 0.04), (0, 0.08)]]
-    assert [r["config"]["train"]["lr"] for r in parts["seeds"] + parts["edge_rates"]] == [0.04, 0.08]
+    assert [r.train["lr"] for r in parts["seeds"] + parts["edge_rates"]] == [0.04, 0.08]

@@ -4,11 +4,12 @@ import pandas as pd
 import pytest
 
 from kcl.book import compile_check
+from made_up import as_record  # tests/ is on sys.path
 
 
 def fake(seed, R, compiled):
     train = {"tokens_per_second": 100.0, **({"compiled": True} if compiled else {})}
-    return {"config": {"train": {"seed": seed}}, "result": {"R": R, "R_ci": [R - 0.01, R + 0.01], "train": train}}
+    return as_record({"config": {"train": {"seed": seed}}, "result": {"R": R, "R_ci": [R - 0.01, R + 0.01], "train": train}})
 
 
 def test_pairs_match_seeds_and_the_rule_reads_the_interval(monkeypatch):

@@ -10,19 +10,29 @@ from kcl.cost import CostModel, compiled_speedups, fit_cost_model, fit_report, h
 from kcl.data import DataConfig
 from kcl.config import ModelSpec, RunConfig
 from kcl.run import estimated_seconds
+from kcl.record import Record
 from kcl.train import TrainConfig, estimate_steps
+from made_up import as_record  # tests/ is on sys.path
 
 
 def fake_record(flops_rows: int, tokens: int, steps: int, wall: float, threads: int | None = 1,
-                context: int = 32, vocab: int = 400, n_layer: int = 2, d_model: int = 16) -> dict:
-    train = {"steps": steps, "tokens": tokens, "wall_seconds": wall}
+                context: int = 32, vocab: int = 400, n_layer: int = 2, d_model: int = 16, **trained) -> Record:
+    """A training record made by hand; ``trained``: further fields of its training summary."""
+    train = {"steps": steps, "tokens": tokens, "wall_seconds": wall, **trained}
     if threads is not None:
         train["threads"] = threads
     batch = max(1, round(tokens / (steps * context)))
-    return {"config": {"model": {"n_layer": n_layer, "d_model": d_model}, "train": {"batch_size": batch},
-                       "data": {"name": "bioD"}},
-            "result": {"params": {"trainable_all_rows": flops_rows, "non_embedding": flops_rows - vocab * d_model},
-                       "train": train, "data": {"vocab_size": vocab}}}
+    return as_record({"config": {"model": {"n_layer": n_layer, "d_model": d_model}, "train": {"batch_size": batch},
+                                 "data": {"name": "bioD"}},
+                      "result": {"params": {"trainable_all_rows": flops_rows, "non_embedding": flops_rows - vocab * d_model},
+                                 "train": train, "data": {"vocab_size": vocab}}})
+
+
+def with_wall(record: Record, wall: float) -> Record:
+    """``record`` with another wall time."""
+    stored = record.to_dict()
+    stored["result"]["train"]["wall_seconds"] = wall
+    return Record.from_dict(stored)
 
 
 def test_fit_recovers_the_rate_and_the_per_step_cost():
@@ -31,9 +41,7 @@ def test_fit_recovers_the_rate_and_the_per_step_cost():
                for rows, tokens, steps in [(20_000, 10**7, 5_000), (40_000, 10**7, 1_000), (80_000, 2 * 10**7, 8_000),
                                            (10_000, 5 * 10**6, 20_000), (150_000, 10**7, 2_000)]]
     records.append(fake_record(20_000, 10**7, 5_000, 999.0, threads=2))  # another thread count: ignored
-    on_gpu = fake_record(20_000, 10**7, 5_000, 0.5)
-    on_gpu["result"]["train"]["device"] = "cuda:0"  # another device's prices: ignored
-    records.append(on_gpu)
+    records.append(fake_record(20_000, 10**7, 5_000, 0.5, device="cuda:0"))  # another device's prices: ignored
     model = fit_cost_model(records, threads=1)
     assert model.n_records == 5
     assert model.flops_per_second == pytest.approx(rate, rel=1e-6)
@@ -53,9 +61,8 @@ def test_fit_prices_attention_and_the_output_softmax_and_never_a_negative_price(
     for rows, tokens, steps, context, vocab in shapes:
         record = fake_record(rows, tokens, steps, 0.0, context=context, vocab=vocab)
         w = record_work(record)
-        record["result"]["train"]["wall_seconds"] = (w.flops / rate + w.steps * per_step + w.attention * per_attention
-                                                     + w.logits * per_logit)
-        records.append(record)
+        records.append(with_wall(record, w.flops / rate + w.steps * per_step + w.attention * per_attention
+                                 + w.logits * per_logit))
     model = fit_cost_model(records, threads=1)
     assert model.flops_per_second == pytest.approx(rate, rel=1e-6)
     assert model.seconds_per_step == pytest.approx(per_step, rel=1e-6)
@@ -64,16 +71,15 @@ def test_fit_prices_attention_and_the_output_softmax_and_never_a_negative_price(
     assert "attention at 5.0 GFLOP/s" in model.basis
     two = fit_cost_model(records, threads=1, terms=("flops", "steps"))
     assert two.seconds_per_attention_flop == 0 and two.seconds_per_logit == 0
-    for record in records:  # steps that make things faster: the fit drops the term instead of pricing it below 0
-        w = record_work(record)
-        record["result"]["train"]["wall_seconds"] = w.flops / rate - w.steps * per_step + 50.0
-    model = fit_cost_model(records, threads=1)
+    faster = [with_wall(r, record_work(r).flops / rate - record_work(r).steps * per_step + 50.0)
+              for r in records]  # steps that make things faster: the fit drops the term instead of pricing it below 0
+    model = fit_cost_model(faster, threads=1)
     assert model.seconds_per_step >= 0 and model.seconds_per_attention_flop >= 0 and model.seconds_per_logit >= 0
 
 
 def test_too_few_records_fall_back_to_the_defaults():
     records = [fake_record(20_000, 10**7, 5_000, 60.0, threads=None) for _ in range(3)]  # old: counted as 2
-    model = fit_cost_model(records + [{"key": "not a run"}], threads=2)
+    model = fit_cost_model(records + [as_record({"key": "not a run"})], threads=2)
     assert model == CostModel(threads=2) and model.basis.startswith("default")
 
 
@@ -82,8 +88,9 @@ def test_machine_model_reads_a_results_folder(tmp_path):
         (tmp_path / "sweep").mkdir(exist_ok=True)
         rows, steps = 10_000 * (i + 1), 1_000 * (6 - i)
         record = fake_record(rows, 10**7, steps, 6 * rows * 10**7 / 30e9 + steps * 2e-3)
-        (tmp_path / "sweep" / f"{i}.json").write_text(json.dumps(record))
+        (tmp_path / "sweep" / f"{i}.json").write_text(json.dumps(record.to_dict()))
     (tmp_path / "sweep" / "broken.json").write_text("{")
+    (tmp_path / "sweep" / "latest.json").write_text(json.dumps({"ranks": []}))  # a benchmark, not a record
     model = machine_cost_model(1, str(tmp_path))
     assert model.n_records == 6 and model.flops_per_second == pytest.approx(30e9, rel=1e-6)
 
@@ -120,7 +127,7 @@ def test_the_estimate_sees_the_work_its_record_will_show(packing, d_model):
     config = RunConfig(data=DataConfig(name="bioD", n_people=40, K=2, C=2, D=8, L=1, T=8, pools=(10, 10, 10)),
                        model=ModelSpec(n_layer=1, n_head=2, d_model=d_model),
                        train=TrainConfig(exposures=4, batch_size=4, packing=packing, window=64))
-    record = {"config": json.loads(json.dumps(asdict(config))), "result": run(config, progress=False)}
+    record = as_record({"config": json.loads(json.dumps(asdict(config))), "result": run(config, progress=False)})
     before, after = estimated_work(config), record_work(record)
     assert after.steps == pytest.approx(before.steps, rel=0.1)
     # the plan takes full batches of full sequences; a run this small ends on a partial one (about 10%
@@ -161,8 +168,7 @@ def test_fit_prices_a_step_that_outgrows_the_cache():
         tokens = 10**7
         record = fake_record(rows, tokens, tokens // (batch * context), 0.0, context=context, vocab=vocab)
         w = record_work(record)
-        record["result"]["train"]["wall_seconds"] = w.flops / rate + w.logits * per_logit + w.spill * per_spill
-        records.append(record)
+        records.append(with_wall(record, w.flops / rate + w.logits * per_logit + w.spill * per_spill))
     model = fit_cost_model(records, threads=1)
     assert model.seconds_per_spill == pytest.approx(per_spill, rel=1e-6)
     assert model.seconds_per_logit == pytest.approx(per_logit, rel=1e-6)
@@ -185,8 +191,7 @@ def test_a_data_parallel_run_is_priced_as_one_rank_share():
         estimated_seconds(config, cost=tokens_only) / 2)
     steps_only = CostModel(flops_per_second=1e30, seconds_per_step=1.0)
     assert estimated_seconds(config, cost=steps_only, ranks=2) == pytest.approx(estimated_seconds(config, cost=steps_only))
-    alone, split = fake_record(20_000, 10**7, 5_000, 100.0), fake_record(20_000, 10**7, 5_000, 50.0)
-    split["result"]["train"]["processes"] = 2
+    alone, split = fake_record(20_000, 10**7, 5_000, 100.0), fake_record(20_000, 10**7, 5_000, 50.0, processes=2)
     a, b = record_work(alone), record_work(split)
     assert (b.flops, b.logits, b.steps) == (a.flops / 2, a.logits / 2, a.steps)
     assert b.spill == pytest.approx(a.spill / 4)  # half the tokens, each step half as wide

@@ -12,6 +12,7 @@ import yaml
 
 from kcl.book import chapters, data_types
 from kcl.store import ResultStore
+from made_up import as_record
 from test_chapters import TINY, fake_result  # the chapters' test config and record (tests/ is on sys.path)
 
 
@@ -116,8 +117,8 @@ def test_the_section_across_every_biography_run():
 
 def test_the_embedding_share_is_stated_per_data_type_where_the_vocabularies_differ():
     def run(name, embedding, total):
-        return {"config": {"data": {"name": name}},
-                "result": {"params": {"embedding": embedding, "total": total, "non_embedding": total - embedding}}}
+        return as_record({"config": {"data": {"name": name}},
+                          "result": {"params": {"embedding": embedding, "total": total, "non_embedding": total - embedding}}})
 
     same = data_types.DataTypeView("c", "cpu", {"main": [run("bioS", 70, 100), run("bioS-simple", 70, 100)]}, None, "")
     assert same._count_values() == {"embedding_share": "70%", "nonemb_factor": "3.3"}

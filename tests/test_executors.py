@@ -4,7 +4,6 @@ run whose worker was killed resumes from its checkpoint. Bad flags fail before a
 
 from __future__ import annotations
 
-import copy
 import functools
 import time
 
@@ -15,6 +14,7 @@ import kcl.executors as executors
 from kcl.cli import main
 from kcl.config import expand_sweep
 from kcl.executors import RayExecutor, StoredRun, SubmititExecutor, make_executor
+from kcl.record import Record
 from kcl.run import run, weights_file
 from kcl.store import ResultStore, config_key
 from kcl.sweep import _near, _threads, run_sweep
@@ -25,16 +25,16 @@ LONG = expand_sweep({"base": {**TINY, "train": {**TINY["train"], "exposures": 60
 TIMING = {"measure_seconds", "train.wall_seconds", "train.tokens_per_second"}
 
 
-def deterministic(record: dict) -> dict:
+def deterministic(record: Record) -> dict:
     """A record's key, config and result without its timing fields: what any executor must match."""
-    result = copy.deepcopy(record["result"])
+    result = record.result.to_dict()
     for path in TIMING:
         *parents, name = path.split(".")
         node = result
         for parent in parents:
             node = node[parent]
         node.pop(name)
-    return {"key": record["key"], "config": record["config"], "result": result}
+    return {"key": record.key, "config": record.config, "result": result}
 
 
 def runner(store: ResultStore, checkpoints=None):
@@ -58,7 +58,7 @@ def local_records(tmp_path_factory, one_thread):
     """The smoke sweep and the long run trained here, by the local path: the records to match."""
     store = ResultStore(tmp_path_factory.mktemp("local"))
     records = run_sweep(store, SMOKE + [LONG], runner(store), log=lambda _: None)
-    return store, {r["key"]: r for r in records}
+    return store, {r.key: r for r in records}
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +142,7 @@ def test_an_engine_stores_what_a_local_sweep_stores_and_skips_it_next_time(engin
     lines = []
     records = run_sweep(store, SMOKE, runner(store), executor=engine, log=lines.append)
     assert "2 of 2 runs missing" in lines[0] and lines[1].startswith("submitted 2 runs")
-    assert [r["key"] for r in records] == [config_key(c) for c in SMOKE]
+    assert [r.key for r in records] == [config_key(c) for c in SMOKE]
     for config, record in zip(SMOKE, records):
         assert deterministic(record) == deterministic(local[config_key(config)])
         assert store.get(config) == record  # stored by the job, the same record it returned
@@ -181,7 +181,7 @@ def test_a_killed_worker_resumes_from_its_checkpoint(engine, local_records, tmp_
     saved["state"]["elapsed"] += 1000.0  # a mark: a run resumed from this checkpoint counts these seconds
     torch.save(saved, ckpt)
     (record,) = run_sweep(store, [LONG], runner(store, checkpoints), executor=engine, log=lambda _: None)
-    assert record["result"]["train"]["wall_seconds"] > 1000  # resumed, not started afresh
+    assert record.result.train.wall_seconds > 1000  # resumed, not started afresh
     # the same run: the loss curve's one point whose averaging window the kill cut averages the
     # steps after the resume only (kcl.train restarts the window); everything else bit for bit
     resumed, uninterrupted = deterministic(record), deterministic(local[config_key(LONG)])

@@ -5,6 +5,7 @@ import pytest
 
 from kcl.book import junk, knobs
 from kcl.book.chapter_list import CHAPTERS
+from made_up import as_record  # tests/ is on sys.path
 
 
 def record(junk_people, domain, exposures, d, lr, R, seed=0):
@@ -14,12 +15,13 @@ def record(junk_people, domain, exposures, d, lr, R, seed=0):
     if domain:
         data["domain_token"] = True
     stream = {"junk_share": 0.875, "junk_appearances_mean": 0.004} if junk_people else {}
-    return {"key": f"{junk_people}-{domain}-{exposures}-{d}-{lr}-{seed}",
-            "config": {"data": data, "model": {"arch": "gpt2", "n_layer": 2, "n_head": 2, "d_model": d},
-                       "train": {"lr": lr, "seed": seed, "exposures": exposures}},
-            "result": {"R": R, "R_ci": [R - 0.01, R + 0.01], "R_non_embedding": 1.5 * R, "R_max": 5.0, "bits": R * 1e4,
-                       "max_bits": 5e4, "accuracy_mean": 0.1, "params": {"total": 1000 * d, "non_embedding": 600 * d},
-                       "train": {"wall_seconds": 60, **({"stream": stream} if stream else {})}}}
+    return as_record({
+        "key": f"{junk_people}-{domain}-{exposures}-{d}-{lr}-{seed}",
+        "config": {"data": data, "model": {"arch": "gpt2", "n_layer": 2, "n_head": 2, "d_model": d},
+                   "train": {"lr": lr, "seed": seed, "exposures": exposures}},
+        "result": {"R": R, "R_ci": [R - 0.01, R + 0.01], "R_non_embedding": 1.5 * R, "R_max": 5.0, "bits": R * 1e4,
+                   "max_bits": 5e4, "accuracy_mean": 0.1, "params": {"total": 1000 * d, "non_embedding": 600 * d},
+                   "train": {"wall_seconds": 60, **({"stream": stream} if stream else {})}}})
 
 
 def setting_records(junk_people, domain, exposures, peak_R, seeds_R):
@@ -40,8 +42,8 @@ def records(*settings):
 
 
 def test_settings_read_junk_and_the_domain_token_keyed_only_when_set():
-    assert junk.setting_of(record(0, False, 100, 16, 0.01, 0.5)["config"]) == junk.BASELINE
-    assert junk.setting_of(record(10**8, True, 300, 16, 0.01, 0.5)["config"]) == (10**8, True, 300)
+    assert junk.setting_of(record(0, False, 100, 16, 0.01, 0.5).config) == junk.BASELINE
+    assert junk.setting_of(record(10**8, True, 300, 16, 0.01, 0.5).config) == (10**8, True, 300)
     assert junk.setting_label((10**8, True, 300)) == "junk from N′ = 10⁸ + domain token, 300 exposures"
     assert junk.setting_label((10, False, 100)) == "junk from N′ = 10, 100 exposures"
 

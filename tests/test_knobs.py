@@ -4,7 +4,8 @@ covers, and what the page notes beside the verdicts."""
 from __future__ import annotations
 
 import pytest
-from test_law import record  # a bioD record made by hand (tests/ is on sys.path)
+from made_up import as_record
+from test_law import record, record_dict  # a bioD record made by hand (tests/ is on sys.path)
 
 from kcl.book import knobs
 
@@ -62,9 +63,9 @@ def test_the_default_setting_is_result_1s_n_1000_with_result_3s_models():
     main = [record(1e-2, 2.0, K=16, N=270, d_model=24)]
     result1 = [record(1e-2, 2.1, d_model=24), record(1e-2, 2.2, d_model=32), record(1e-2, 1.9, d_model=24, N=2000)]
     assert knobs.default_runs(result1, main) == result1[:1]
-    llama = record(1e-2, 2.3, d_model=24)
+    llama = record_dict(1e-2, 2.3, d_model=24)
     llama["config"]["model"]["arch"] = "llama"  # same shape, another architecture: not result 3's model
-    assert knobs.default_runs(result1 + [llama], main) == result1[:1]
+    assert knobs.default_runs(result1 + [as_record(llama)], main) == result1[:1]
 
 
 def test_settings_notes_name_the_edges_and_the_settings_above_the_ceiling():

@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 
 from kcl.book import knobs, law, stats
+from kcl.record import Record
+from made_up import as_record  # tests/ is on sys.path
 
 BITS = {"bits_name": 10.0, "bits_value": 80.0, "bits_diversity": 5.0, "max_bits_name": 12.0,
         "max_bits_value": 90.0, "max_bits_diversity": 6.0, "accuracy_mean": 0.3, "R_max": 3.0}
 
 
-def record(lr: float, R: float, d_model: int = 32, **moved) -> dict:
+def record_dict(lr: float, R: float, d_model: int = 32, **moved) -> dict:
+    """A bioD record's fields, to change before ``as_record``."""
     data = {"name": "bioD", "n_people": moved.pop("N", 1000), **knobs.DEFAULT_KNOBS, **moved}
     return {"key": f"{lr}-{R}-{d_model}-{sorted(moved.items())}",
             "config": {"data": data, "model": {"arch": "gpt2", "n_layer": 2, "n_head": 2, "d_model": d_model},
@@ -19,9 +22,13 @@ def record(lr: float, R: float, d_model: int = 32, **moved) -> dict:
                        "params": {"total": 1000 * d_model}, **BITS}}
 
 
+def record(lr: float, R: float, d_model: int = 32, **moved) -> Record:
+    return as_record(record_dict(lr, R, d_model, **moved))
+
+
 def test_data_label_names_the_knobs_moved_from_the_default():
-    assert law.chart_data_label(record(1e-2, 2.0)["config"]) == "bioD N=1,000"
-    assert law.chart_data_label(record(1e-2, 2.0, K=16, N=270)["config"]) == "bioD K=16 N=270"
+    assert law.chart_data_label(record(1e-2, 2.0).config) == "bioD N=1,000"
+    assert law.chart_data_label(record(1e-2, 2.0, K=16, N=270).config) == "bioD K=16 N=270"
     bios = {"data": {"name": "bioS", "n_people": 2000}}
     assert law.chart_data_label(bios) == "bioS N=2,000"
 
@@ -35,11 +42,11 @@ def test_pools_label_is_one_form_for_every_table():
 
 def test_widened_points_shows_only_the_points_the_extra_rates_touched():
     def full(lr, R, name):
-        r = record(lr, R)
+        r = record_dict(lr, R)
         r["config"]["data"]["name"] = name
         r["result"]["params"]["non_embedding"] = 100
         r["result"].update(bits=1.0, max_bits=2.0, train={"wall_seconds": 60})
-        return r
+        return as_record(r)
 
     main = [full(lr, R, "bioS") for lr, R in ((5e-3, 1.0), (1e-2, 1.2), (2e-2, 1.4))]
     main += [full(lr, R, "bioS-simple") for lr, R in ((5e-3, 1.0), (1e-2, 1.3), (2e-2, 1.1))]
@@ -71,31 +78,33 @@ def test_bios_at_100_exposures_takes_the_mean_over_seeds_where_the_protocol_reru
 
 
 def test_below_zero_note_names_the_attributes_under_a_uniform_guess():
-    good, bad = record(1e-2, 0.5), record(2e-2, -0.3)
+    good, bad = record_dict(1e-2, 0.5), record_dict(2e-2, -0.3)
     for r, per_attribute in ((good, {"city": 4.0}), (bad, {"city": -120.0, "date": 300.0})):
         r["result"]["bits_per_attribute"] = per_attribute
-    assert law.below_zero_note([good], "100 exposures") == ""
+    assert law.below_zero_note([as_record(good)], "100 exposures") == ""
     bad["result"]["bits_name"] = -7.0
-    note = law.below_zero_note([bad], "100 exposures")
+    note = law.below_zero_note([as_record(bad)], "100 exposures")
     assert "names, city" in note and "-7, -120 bits" in note and "date" not in note
 
 
 def test_retrain_note_compares_the_record_of_the_same_key():
     from kcl.book.law import retrain_note
 
-    committed = [{"key": "a", "result": {"R": 0.5}}, {"key": "b", "result": {"R": 1.0}}]
-    assert "R = 1.0200 against the committed 1.0000, 2.00% apart, within" in retrain_note(
-        {"key": "b", "result": {"R": 1.02}}, committed)
-    assert "outside the 3% retrain tolerance" in retrain_note({"key": "a", "result": {"R": 0.6}}, committed)
-    assert retrain_note({"key": "c", "result": {"R": 1.0}}, committed) == ""
+    def run(key, R):
+        return as_record({"key": key, "result": {"R": R}})
+
+    committed = [run("a", 0.5), run("b", 1.0)]
+    assert "R = 1.0200 against the committed 1.0000, 2.00% apart, within" in retrain_note(run("b", 1.02), committed)
+    assert "outside the 3% retrain tolerance" in retrain_note(run("a", 0.6), committed)
+    assert retrain_note(run("c", 1.0), committed) == ""
 
 
 def test_near_perfect_is_judged_on_the_lowest_point_below_the_boundary():
     def point(lr, R, R_max, N):
-        r = record(lr, R, N=N)
+        r = record_dict(lr, R, N=N)
         r["result"].update(R_max=R_max, R_ci=[R - 0.05, R + 0.05], bits=1.0, max_bits=2.0, train={"wall_seconds": 60})
         r["result"]["params"]["non_embedding"] = 100
-        return r
+        return as_record(r)
 
     above = law.points_frame([point(1e-2, 1.5, 2.6, 4000)])
     assert law.judge_near_perfect(above) is None                      # R^max 2.6: nothing to judge

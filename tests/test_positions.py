@@ -7,10 +7,12 @@ from kcl.capacity import capacity, loss_by_position, measurement_bios, person_lo
 from kcl.controls import control_losses
 from kcl.data import DataConfig, make_dataset
 from kcl.people import value_lists
+from kcl.record import Record
+from made_up import as_record  # tests/ is on sys.path
 
 
-def control_record(kind: str) -> dict:
-    """A record of a predictor that trains nothing (``kcl.controls``) on a small bioS."""
+def control_dict(kind: str) -> dict:
+    """The fields of a record of a predictor that trains nothing (``kcl.controls``) on a small bioS."""
     data = DataConfig(name="bioS", n_people=120, seed=3)
     ds = make_dataset(data)
     bios = measurement_bios(ds)[0]
@@ -21,6 +23,10 @@ def control_record(kind: str) -> dict:
     config = {"data": {"name": "bioS", "n_people": ds.n_people, "pools": [400, 400, 1000]}, "model": {"arch": "gpt2", "n_layer": 1, "n_head": 1, "d_model": 8},
               "train": {"exposures": 0, "batch_size": 4, "lr": 0.0, "seed": 0}}
     return {"config": config, "result": result}
+
+
+def control_record(kind: str) -> Record:
+    return as_record(control_dict(kind))
 
 
 @pytest.mark.parametrize("kind, expected", [("uniform", "zero"), ("oracle", "max")])
@@ -37,15 +43,15 @@ def test_bits_by_position_of_the_controls(kind, expected):
     assert positions.bits_by_position([control_record(kind)]).to_dict()["facet"]
 
 
-def made_up_record(by_position: dict, name: str = "bioS") -> dict:
+def made_up_record(by_position: dict, name: str = "bioS") -> Record:
     """A record of 10 people whose attributes each hold 8 bits (log2 of 256 values) at most, with
     the given ``loss_by_position``; the mean loss is whatever makes bits = 0."""
     loss = {a: 8 * math.log(2) for a in by_position}
     config = {"data": {"name": name, "n_people": 10, "pools": [10, 10, 10]},
               "model": {"arch": "gpt2", "n_layer": 1, "n_head": 1, "d_model": 8},
               "train": {"exposures": 1, "lr": 0.1, "seed": 0}}
-    return {"config": config, "result": {"bits_per_attribute": {a: 0.0 for a in by_position},
-                                         "loss_per_attribute": loss, "loss_by_position": by_position}}
+    return as_record({"config": config, "result": {"bits_per_attribute": {a: 0.0 for a in by_position},
+                                                   "loss_per_attribute": loss, "loss_by_position": by_position}})
 
 
 def test_position_frame_weights_the_later_places_and_skips_empty_ones():
@@ -60,31 +66,32 @@ def test_position_frame_weights_the_later_places_and_skips_empty_ones():
     assert frame.loc[("b", later), "bits_per_person"] == pytest.approx(2.0)
     sums = positions.position_sums(frame.reset_index())
     assert sums[first] == pytest.approx((6.0, 8.0)) and sums[later] == pytest.approx((3.25 + 2.0, 16.0))
-    assert positions.position_frame([made_up_record(record["result"]["loss_by_position"], "bioD")]).empty
+    assert positions.position_frame([made_up_record(record.result["loss_by_position"], "bioD")]).empty
 
 
 def test_position_summary_names_both_shares():
     text = positions.position_summary([control_record("oracle")])
     assert text.count("(100%)") == 2 and text.startswith("- bioS, pools 400×400×1000 · gpt2-1-1 d=8")
-    assert positions.position_summary([{**control_record("uniform"), "result": {"bits_per_attribute": {}}}]) == ""
+    assert positions.position_summary([as_record({**control_dict("uniform"), "result": {"bits_per_attribute": {}}})]) == ""
 
 
 def test_figures_quote_the_record():
     record = control_record("oracle")
-    record["result"]["params"] = {"total": 1000, "non_embedding": 400}
     got = positions.figures(record, "x")
-    assert got["x_R"] == f"{record['result']['R']:.3f}" and got["x_embedding_share"] == "60%"
+    assert record.result.params == {"total": 1000, "non_embedding": 400}
+    assert got["x_R"] == f"{record.result.R:.3f}" and got["x_embedding_share"] == "60%"
     assert got["x_first"] == got["x_most"] == got["x_later"] == "46.6"  # the oracle holds every bit
 
 
 def test_comparison_shows_each_run_once():
-    records = [control_record("uniform"), control_record("oracle")]
-    records[1]["config"]["data"]["pools"] = [10, 10, 10]  # another point (best_of_lr keeps both)
-    for i, record in enumerate(records):
+    stored = [control_dict("uniform"), control_dict("oracle")]
+    stored[1]["config"]["data"]["pools"] = [10, 10, 10]  # another point (best_of_lr keeps both)
+    for i, record in enumerate(stored):
         record["key"], record["result"]["train"] = f"k{i}", {"wall_seconds": 1.0}
+    records = [as_record(r) for r in stored]
     table, chart, summary = positions.comparison(records)
     assert list(table.columns) == positions.COMPARED and len(table) == 2
-    assert sorted(table["R"]) == pytest.approx(sorted(r["result"]["R"] for r in records), abs=1e-3)
+    assert sorted(table["R"]) == pytest.approx(sorted(r.result.R for r in records), abs=1e-3)
     assert chart.to_dict()["facet"] and summary.count("\n- ") == 1
 
 
@@ -92,7 +99,7 @@ def test_comparison_shows_each_run_once():
 def test_attribute_parts_add_up_to_the_record_and_the_controls_score_none_or_all(kind, expected):
     record = control_record(kind)
     frame = positions.attribute_frame([record])
-    r = record["result"]
+    r = record.result
     assert list(frame["part"]) == ["names", "birth_date", "birth_city", "university", "major", "employer", "gender"]
     assert frame["bits"].sum() == pytest.approx(r["bits"] - r["bits_diversity"])
     assert frame["max_bits"].sum() == pytest.approx(r["max_bits"] - r["max_bits_diversity"])
@@ -103,11 +110,12 @@ def test_attribute_parts_add_up_to_the_record_and_the_controls_score_none_or_all
 
 
 def test_across_records_reads_each_biography_record_once_and_sums_it_up():
-    uniform, oracle = control_record("uniform"), control_record("oracle")
+    uniform, oracle = control_dict("uniform"), control_dict("oracle")
     for record in (uniform, oracle):
         record["result"]["R"] = record["result"]["bits"] / 1000
     uniform["key"], oracle["key"] = "u", "o"
-    other = {"config": {"data": {"name": "bioD"}}, "result": {}, "key": "x"}  # not a biography: left out
+    uniform, oracle = as_record(uniform), as_record(oracle)
+    other = as_record({"config": {"data": {"name": "bioD"}}, "result": {}, "key": "x"})  # not a biography: left out
     table = positions.across_records([("a", uniform), ("b", oracle), ("c", other), ("d", uniform)])
     assert list(table["store"]) == ["a, d", "b"] and set(table["data"]) == {"bioS"}   # one row per run
     assert list(table.columns[:12]) == ["store", "data", "N", "pools", "model", "exposures", "batch", "steps", "lr", "seed",
@@ -122,19 +130,19 @@ def test_across_records_reads_each_biography_record_once_and_sums_it_up():
     assert positions.across_records([("c", other)]).empty
 
 
-def totals_records(runs: list[tuple]) -> list[tuple[str, dict]]:
+def totals_records(runs: list[tuple]) -> list[tuple[str, Record]]:
     """Oracle controls made into runs ``(key, people, R, batch, steps, lr[, half-width of R's
     interval, 0.01 if not given])``: bits = 1000 R (names 40%), the maximum 1000 per 120 people."""
     stored = []
     for key, people, R, batch, steps, lr, *width in runs:
         half = width[0] if width else 0.01
-        record = control_record("oracle")
+        record = control_dict("oracle")
         record["key"], record["config"]["data"]["n_people"], record["result"]["R"] = key, people, R
         record["config"]["train"].update(batch_size=batch, lr=lr)
         record["result"] = {**record["result"], "bits": 1000 * R, "bits_name": 400 * R, "bits_value": 600 * R,
                             "max_bits": 1000 * people / 120, "R_ci": [R - half, R + half], "train": {"steps": steps},
                             "R_non_embedding": R * 1000 / 400}   # the record's own field (P 1000, non-embedding 400)
-        stored.append(("s", record))
+        stored.append(("s", as_record(record)))
     return stored
 
 

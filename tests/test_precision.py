@@ -13,6 +13,7 @@ import torch
 from kcl.config import RunConfig, config_from_dict
 from kcl.data import DataConfig, make_dataset
 from kcl.models import ModelConfig, build_model
+from kcl.record import Record
 from kcl.store import config_dict, config_key
 from kcl.train import AUTO_CUDA_PRECISION, TrainConfig, matmul_precision, resolve_precision, train
 
@@ -21,8 +22,8 @@ BIOD = DataConfig(name="bioD", n_people=40, K=2, C=2, D=4, L=1, T=6, pools=(10, 
 
 
 def test_precision_is_keyed_only_when_set():
-    record = json.loads((ROOT / "results/reference/bdcafa8da56c64f9.json").read_text())
-    assert config_key(config_from_dict(record["config"])) == record["key"]  # earlier records keep their keys
+    record = Record.from_dict(json.loads((ROOT / "results/reference/bdcafa8da56c64f9.json").read_text()))
+    assert config_key(config_from_dict(record.config)) == record.key  # earlier records keep their keys
     auto = RunConfig(train=TrainConfig(precision="auto"))
     assert config_key(auto) == config_key(RunConfig()) and "precision" not in config_dict(auto)["train"]
     bf16 = RunConfig(train=TrainConfig(precision="bf16"))

@@ -3,15 +3,17 @@
 import pytest
 
 from kcl.book.proxy_gap import fillers_reading, runs_frame, section, templates_reading, templates_section
+from made_up import as_record  # tests/ is on sys.path
 
 
 def record(name, bits, half_width=500.0, fillers=None, templates=None):
     data = {"name": name, "n_people": 1000, **({"fillers": fillers} if fillers else {}),
             **({"templates": templates} if templates else {})}
-    return {"config": {"data": data, "train": {"lr": 0.01, "seed": 0}},
-            "result": {"bits": bits, "bits_ci": [bits - half_width, bits + half_width], "max_bits": 57_000.0,
-                       "bits_name": bits / 3, "bits_value": 2 * bits / 3, "R": bits / 1e5, "R_ci": [0, 1],
-                       "params": {"total": 100_000}, "R_non_embedding": bits / 25_000, "train": {"steps": 20_000}}}
+    return as_record({"config": {"data": data, "train": {"lr": 0.01, "seed": 0}},
+                      "result": {"bits": bits, "bits_ci": [bits - half_width, bits + half_width], "max_bits": 57_000.0,
+                                 "bits_name": bits / 3, "bits_value": 2 * bits / 3, "R": bits / 1e5, "R_ci": [0, 1],
+                                 "params": {"total": 100_000}, "R_non_embedding": bits / 25_000,
+                                 "train": {"steps": 20_000}}})
 
 
 def reading(bios, bare, proxy, **kw):

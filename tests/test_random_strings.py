@@ -4,18 +4,20 @@ over seeds at their own best rates, and the two claims."""
 import pytest
 
 from kcl.book import knobs, random_strings as rs
+from made_up import as_record  # tests/ is on sys.path
 
 
 def record(d, n, lr, bits, seed=0, name="random", P=None):
     P = P or 1000 * d
     data = ({"name": "random", "n_people": n, "length": 16, "T": 64, "pools": [100, 100, 100], "seed": seed}
             if name == "random" else {"name": "bioD", "n_people": n, **knobs.DEFAULT_KNOBS, "seed": seed})
-    return {"key": f"{name}-{d}-{n}-{lr}-{seed}",
-            "config": {"data": data, "model": {"arch": "gpt2", "n_layer": 2, "n_head": 2, "d_model": d},
-                       "train": {"lr": lr, "seed": seed, "exposures": 1000}},
-            "result": {"R": bits / P, "R_ci": [bits / P - 0.05, bits / P + 0.05], "R_non_embedding": 1.4 * bits / P,
-                       "R_max": 96 * n / P, "bits": bits, "max_bits": 96 * n, "accuracy_mean": 0.5,
-                       "params": {"total": P, "non_embedding": P // 2}, "train": {"wall_seconds": 60}}}
+    return as_record({
+        "key": f"{name}-{d}-{n}-{lr}-{seed}",
+        "config": {"data": data, "model": {"arch": "gpt2", "n_layer": 2, "n_head": 2, "d_model": d},
+                   "train": {"lr": lr, "seed": seed, "exposures": 1000}},
+        "result": {"R": bits / P, "R_ci": [bits / P - 0.05, bits / P + 0.05], "R_non_embedding": 1.4 * bits / P,
+                   "R_max": 96 * n / P, "bits": bits, "max_bits": 96 * n, "accuracy_mean": 0.5,
+                   "params": {"total": P, "non_embedding": P // 2}, "train": {"wall_seconds": 60}}})
 
 
 def main():
@@ -34,7 +36,7 @@ def test_a_sizes_capacity_is_the_most_it_stores_over_n():
     assert small["bits_per_parameter"] == pytest.approx(50_000 / 16_000)
     assert large["capacity_bits"] == pytest.approx(80_000) and large["at_N"] == 1000 and large["plateau_seen"]
     # a model that still gains at the largest N shows no plateau: the page says so
-    growing = rs.capacities([r for r in main() if r["config"]["data"]["n_people"] <= 500]).set_index("P")
+    growing = rs.capacities([r for r in main() if r.data["n_people"] <= 500]).set_index("P")
     assert not growing.loc[32_000, "plateau_seen"]
 
 

@@ -13,7 +13,7 @@ import pytest
 import kcl
 from kcl.config import config_from_dict
 from kcl.record import FIELDS, Params, Record, RecordError, Result, Training, records_under
-from kcl.store import config_key, record_text
+from kcl.store import ResultStore, StaleRecordWarning, config_key, record_text
 
 RESULTS = Path(kcl.__file__).resolve().parents[2] / "results"
 
@@ -38,6 +38,20 @@ def test_every_committed_record_round_trips_byte_for_byte_with_its_key():
         assert record_text(record.to_dict()) == text, path  # what ResultStore.put writes for it
         assert record.key == path.stem == config_key(config_from_dict(record.config)), path
     assert len(records_under(RESULTS)) == len(files)  # the benchmark and the quantized measurements left out
+
+
+def test_the_typed_accessors_read_the_stored_result():
+    record = ResultStore(RESULTS / "reference").records()[0]
+    stored = json.loads((RESULTS / "reference" / f"{record.key}.json").read_text())
+    r = record.result
+    assert isinstance(r, Result) and isinstance(r.params, Params) and isinstance(r.train, Training)
+    assert (r.R, r.R_max, r.R_non_embedding, r.accuracy_mean, r.bits) == tuple(
+        stored["result"][k] for k in ("R", "R_max", "R_non_embedding", "accuracy_mean", "bits"))
+    assert r.R_ci == tuple(stored["result"]["R_ci"]) and r.params.total == stored["result"]["params"]["total"]
+    assert (r.train.steps, r.train.wall_seconds) == (stored["result"]["train"]["steps"],
+                                                     stored["result"]["train"]["wall_seconds"])
+    assert r["loss_per_attribute"] == stored["result"]["loss_per_attribute"]  # every other field, by name
+    assert (record.data, record.model, record.train) == tuple(stored["config"][k] for k in ("data", "model", "train"))
 
 
 def test_optional_fields_have_their_defaults():
@@ -77,3 +91,16 @@ def test_a_record_is_frozen_and_not_a_dict():
     with pytest.raises(TypeError):
         record.result["R"] = 2.0
     assert pickle.loads(pickle.dumps(record)) == record and hash(record) == hash("k")
+
+
+def test_a_stored_file_that_is_no_record_is_warned_about_and_skipped(tmp_path):
+    from test_store import Cfg  # tests/ is on sys.path
+
+    store = ResultStore(tmp_path)
+    record = store.put(Cfg(), {"v": 1})
+    broken = record.to_dict()
+    del broken["created"]
+    store.path(Cfg()).write_text(json.dumps(broken))
+    with pytest.warns(StaleRecordWarning, match="has no 'created'"):
+        assert store.get(Cfg()) is None
+    assert store.records() == []

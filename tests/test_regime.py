@@ -4,6 +4,7 @@ takes the regime."""
 import pytest
 
 from kcl.book import regime as rg
+from made_up import as_record  # tests/ is on sys.path
 
 BASE = {"data": {"name": "bioD", "n_people": 40, "K": 2, "C": 2, "D": 4, "L": 1, "T": 6, "pools": [10, 10, 10]},
         "model": {"arch": "gpt2", "n_layer": 1, "n_head": 2, "d_model": 16}}
@@ -11,9 +12,10 @@ BASE = {"data": {"name": "bioD", "n_people": 40, "K": 2, "C": 2, "D": 4, "L": 1,
 
 def record(batch, init, lr, seed, R):
     options = [["init", init]] if init != "gpt2" else []
-    return {"config": {**BASE, "model": {**BASE["model"], "options": options},
-                       "train": {"exposures": 4, "batch_size": batch, "lr": lr, "seed": seed, "packing": "per_bio"}},
-            "result": {"R": R}}
+    return as_record({"config": {**BASE, "model": {**BASE["model"], "options": options},
+                                 "train": {"exposures": 4, "batch_size": batch, "lr": lr, "seed": seed,
+                                           "packing": "per_bio"}},
+                      "result": {"R": R}})
 
 
 def pilot(scores):

@@ -4,19 +4,20 @@ import pandas as pd
 import pytest
 
 from kcl.book import result8
+from made_up import as_record  # tests/ is on sys.path
 
 
 def record(key, R, width):
-    return {"key": key, "config": {"model": {"arch": "gpt2", "n_layer": 2, "n_head": 2, "d_model": width}},
-            "result": {"R": R, "R_ci": [R - 0.05, R + 0.05], "params": {"total": 1000 * width}}}
+    return as_record({"key": key, "config": {"model": {"arch": "gpt2", "n_layer": 2, "n_head": 2, "d_model": width}},
+                      "result": {"R": R, "R_ci": [R - 0.05, R + 0.05], "params": {"total": 1000 * width}}})
 
 
 def quantized(records, factors):
     out = {}
     for rec in records:
         for variant in result8.VARIANTS:
-            R = rec["result"]["R"] * factors[variant[1]]
-            out[rec["key"], variant] = {"R": R, "R_ci": [R - 0.05, R + 0.05]}
+            R = rec.result.R * factors[variant[1]]
+            out[rec.key, variant] = {"R": R, "R_ci": [R - 0.05, R + 0.05]}
     return out
 
 

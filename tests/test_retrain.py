@@ -37,11 +37,11 @@ def test_a_committed_point_retrains_to_its_record(chapter, monkeypatch):
     records = store.records()
     if not records:
         pytest.skip(f"{chapter}: no committed records yet")
-    record = min(records, key=lambda r: r["result"]["train"]["wall_seconds"])
+    record = min(records, key=lambda r: r.result.train.wall_seconds)
     # on the record's own thread count where it kept one (a worker of a 2-worker sweep: 1): the
     # order of floating-point sums changes with it, and a 100-exposure run retrained on 2 threads
     # instead of 1 moved 8% (0.479 → 0.441), on 1 thread it came back bit for bit
-    threads = record["result"]["train"].get("threads")
+    threads = record.result.train.threads
     saved = torch.get_num_threads()
     if threads:
         monkeypatch.setenv("OMP_NUM_THREADS", str(threads))  # kcl.train.train keeps it
@@ -50,4 +50,4 @@ def test_a_committed_point_retrains_to_its_record(chapter, monkeypatch):
         fresh = run(chapters.record_config(record), progress=False)
     finally:
         torch.set_num_threads(saved)
-    assert fresh["R"] == pytest.approx(record["result"]["R"], rel=TOLERANCE), (record["key"], fresh["R"])
+    assert fresh["R"] == pytest.approx(record.result.R, rel=TOLERANCE), (record.key, fresh["R"])

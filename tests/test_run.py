@@ -48,7 +48,7 @@ def test_a_sweep_file_can_ask_for_compiled_training(tmp_path, capsys):
     sweep.write_text(yaml.safe_dump({**spec, "compiled": True}))
     assert main(["run", str(sweep), "--no-progress", "--set", "train.exposures=2"]) == 0
     (record,) = ResultStore(tmp_path / "store").records()
-    assert record["result"]["train"]["compiled"] is True
+    assert record.result.train.compiled is True
 
 
 def test_sweep_expansion_and_bad_fields():
@@ -106,13 +106,13 @@ def test_a_killed_run_resumes_from_its_checkpoint(tmp_path):
     assert checkpoint_progress(config_from_dict(TINY), ckpts) is None
     assert subprocess.run(cmd, env=env, capture_output=True).returncode == 0
     record = ResultStore(tmp_path / "store").records()[0]
-    assert record["result"]["train"]["steps"] == 2000
+    assert record.result.train.steps == 2000
     assert not list(ckpts.glob("*.pt"))  # removed once the record exists
     # the same config trained without interruption gives the same bits
     fresh = write_sweep(tmp_path / "f.yaml", tmp_path / "fresh", base=base)
     assert subprocess.run(cmd[:4] + [str(fresh), "--no-progress"], env=env, capture_output=True).returncode == 0
     again = ResultStore(tmp_path / "fresh").records()[0]
-    assert again["result"]["bits"] == pytest.approx(record["result"]["bits"], rel=1e-9)
+    assert again.result.bits == pytest.approx(record.result.bits, rel=1e-9)
 
 
 def test_yaml_numbers_written_as_strings_are_read_as_numbers():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kcl.book import stats
+from made_up import as_record  # tests/ is on sys.path
 
 
 @pytest.mark.parametrize("paper, value, low, high, kind, outcome", [
@@ -31,17 +32,18 @@ def test_judge_rejects_a_bad_kind_or_interval():
 
 
 def _record(lr, R, n=1000, d=32, seed=0):
-    return {"config": {"data": {"n_people": n}, "model": {"d_model": d}, "train": {"lr": lr, "seed": seed}},
-            "result": {"R": R}}
+    return as_record({"config": {"data": {"n_people": n}, "model": {"d_model": d}, "train": {"lr": lr, "seed": seed}},
+                      "result": {"R": R}})
 
 
 def test_best_of_lr_groups_by_everything_but_the_rate():
     records = [_record(1e-3, 1.0), _record(2e-3, 1.5), _record(4e-3, 1.2),
                _record(1e-3, 0.9, d=16), _record(2e-3, 0.7, d=16)]
     best = stats.best_of_lr(records)
-    assert [(b["config"]["model"]["d_model"], b["config"]["train"]["lr"]) for b in best] == [(32, 2e-3), (16, 1e-3)]
-    assert best[0]["lr_tried"] == [(1e-3, 1.0), (2e-3, 1.5), (4e-3, 1.2)]
-    assert stats.peak(best)["result"]["R"] == 1.5
+    assert [(b.model["d_model"], b.train["lr"]) for b in best] == [(32, 2e-3), (16, 1e-3)]
+    assert best[0].lr_tried == [(1e-3, 1.0), (2e-3, 1.5), (4e-3, 1.2)]
+    assert stats.peak(best).result.R == 1.5
+    assert best[0].to_dict() == records[1].to_dict()  # the record kept, as stored
 
 
 def test_lr_grid_from_pilot():
@@ -68,12 +70,12 @@ def test_a_verdict_sentence_and_cpu_hours():
     (row,) = stats.verdicts_table([("committed", [beside])]).to_dict("records")
     assert row[stats.NON_EMBEDDING] == "3.000" and row["verdict"] == "not reproduced"
     # a record without threads trained on both cores (THREADS_BEFORE_RECORDED); a worker's on one
-    assert stats.cpu_hours([{"result": {"train": {"wall_seconds": 1800}}}] * 3) == 3.0
-    assert stats.cpu_hours([{"result": {"train": {"wall_seconds": 1800, "threads": 1}}}] * 3) == 1.5
+    assert stats.cpu_hours([as_record({"result": {"train": {"wall_seconds": 1800}}})] * 3) == 3.0
+    assert stats.cpu_hours([as_record({"result": {"train": {"wall_seconds": 1800, "threads": 1}}})] * 3) == 1.5
     # a page's cost counts each run once (a pilot run that is also a main run: once)
     # a page's cost counts each run of its store once (two parts holding one record: once), and a
     # pilot's runs in full (trained apart, even where a main run repeats a config)
-    runs = [{"key": k, "result": {"train": {"wall_seconds": 1800, "threads": 1}}} for k in ("a", "b", "a")]
+    runs = [as_record({"key": k, "result": {"train": {"wall_seconds": 1800, "threads": 1}}}) for k in ("a", "b", "a")]
     assert stats.compute_values(runs) == {"n_runs": "2", "n_pilot": "0", "cpu_hours": "1.0"}
     assert stats.compute_values(runs, pilot=runs[:1]) == {"n_runs": "3", "n_pilot": "1", "cpu_hours": "1.5"}
 
@@ -141,7 +143,7 @@ def test_interval_and_ratio_judgement():
 
 def test_rate_at_edge_flags_a_best_rate_at_the_end_of_its_grid():
     def best(lr, tried):
-        return {"config": {"train": {"lr": lr}}, "lr_tried": [(t, 1.0) for t in tried]}
+        return stats.Best.of(as_record({"config": {"train": {"lr": lr}}}), [(t, 1.0) for t in tried])
 
     assert stats.rate_at_edge(best(5e-3, [5e-3, 1e-2, 2e-2])) == "lowest"
     assert stats.rate_at_edge(best(2e-2, [5e-3, 1e-2, 2e-2])) == "highest"

@@ -14,6 +14,7 @@ import pytest
 
 import kcl
 import kcl.store as store_mod
+from kcl.record import Record, records_under
 from kcl.store import ResultStore, StaleRecordWarning, config_key
 from kcl.sweep import plan, run_sweep
 
@@ -112,19 +113,18 @@ def test_a_field_keyed_when_set_keeps_earlier_keys_and_records(tmp_path):
         assert config_key(Later(extra=[1, 3])) == config_key(Cfg())  # a list is the same default
         assert config_key(Later(extra=(0, 0))) != config_key(Cfg())
         store = ResultStore(tmp_path)
-        assert "extra" not in store.put(Later(), {})["config"]
-        assert store.put(Later(extra=(0, 0)), {})["config"]["extra"] == [0, 0]
+        assert "extra" not in store.put(Later(), {}).config
+        assert store.put(Later(extra=(0, 0)), {}).config["extra"] == [0, 0]
     finally:
         Later.__name__ = "Later"
 
 
 def test_every_committed_record_keeps_its_key():
     from kcl.config import config_from_dict
-    records = [json.loads(p.read_text()) for p in (Path(SRC).parent / "results").rglob("*.json")]
-    runs = [r for r in records if isinstance(r, dict) and r.get("config_class") == "RunConfig"]
+    runs = [r for r in records_under(Path(SRC).parent / "results") if r.config_class == "RunConfig"]
     assert len(runs) > 100
     for record in runs:
-        assert config_key(config_from_dict(record["config"])) == record["key"], record["key"]
+        assert config_key(config_from_dict(record.config)) == record.key, record.key
 
 
 def test_non_dataclass_configs_raise_type_error(tmp_path):
@@ -145,15 +145,17 @@ def test_put_get_record_fields(tmp_path):
     store = ResultStore(tmp_path / "s")
     assert store.get(Cfg()) is None and not store.has(Cfg())
     record = store.put(Cfg(i=2), {"bits": 1.5, "nested": {"a": 1}})
+    assert isinstance(record, Record) and isinstance(store.get(Cfg(i=2)), Record)
     assert store.has(Cfg(i=2)) and store.get(Cfg(i=2)) == record
-    assert record["key"] == config_key(Cfg(i=2)) == store.path(Cfg(i=2)).stem
-    assert record["semantics_version"] == store_mod.SEMANTICS_VERSION
-    assert record["config_class"] == "Cfg"
-    assert record["config"] == {"i": 2, "name": "a", "inner": {"width": 4, "lr": 1e-3}, "tags": ["x", 1]}
-    assert record["result"] == {"bits": 1.5, "nested": {"a": 1}}
-    assert record["created"].endswith("+00:00")
-    assert record["kcl_version"] == kcl.__version__
-    assert record["git_commit"] is None or isinstance(record["git_commit"], str)
+    assert record.key == config_key(Cfg(i=2)) == store.path(Cfg(i=2)).stem
+    assert record.semantics_version == store_mod.SEMANTICS_VERSION
+    assert record.config_class == "Cfg"
+    assert record.config == {"i": 2, "name": "a", "inner": {"width": 4, "lr": 1e-3}, "tags": ["x", 1]}
+    assert record.result == {"bits": 1.5, "nested": {"a": 1}} and record.result.bits == 1.5
+    assert record.created.endswith("+00:00")
+    assert record.kcl_version == kcl.__version__
+    assert record.git_commit is None or isinstance(record.git_commit, str)
+    assert record.to_dict() == json.loads(store.path(Cfg(i=2)).read_text())  # the file, field for field
 
 
 def test_put_is_atomic(tmp_path, monkeypatch):
@@ -171,7 +173,7 @@ def test_put_is_atomic(tmp_path, monkeypatch):
         store.put(Cfg(i=9), {"v": 9})  # new record fails mid-way
     monkeypatch.undo()
     assert [p.name for p in tmp_path.iterdir()] == [store.path(Cfg()).name]
-    assert store.get(Cfg())["result"] == {"v": 1}
+    assert store.get(Cfg()).result == {"v": 1}
     with pytest.raises(TypeError):
         store.put(Cfg(i=5), {"v": object()})  # not serializable: nothing written
     assert not store.path(Cfg(i=5)).exists()
@@ -187,7 +189,7 @@ def test_temp_files_ignored_and_cleaned(tmp_path):
     orphan.write_text('{"partial": ')
     live = tmp_path / f".{config_key(Cfg(i=2))}.json.{host}.{os.getpid()}.abcd1234.tmp"
     live.write_text('{"partial": ')
-    assert [r["key"] for r in store.records()] == [config_key(Cfg())]
+    assert [r.key for r in store.records()] == [config_key(Cfg())]
     assert store.clean_temp() == [orphan]
     assert not orphan.exists() and live.exists()
 
@@ -200,8 +202,9 @@ def test_semantics_version_change_makes_records_stale(tmp_path, monkeypatch):
     store.put(Cfg(i=2), {"v": 22})  # recomputed under the new version
     assert store.get(Cfg(i=1)) is None and not store.has(Cfg(i=1))
     assert store.stale([Cfg(i=1), Cfg(i=2), Cfg(i=3), Cfg(i=1)]) == [Cfg(i=1)]
-    assert [r["result"] for r in store.records()] == [{"v": 22}]
-    assert len(store.records(include_stale=True)) == 3
+    assert [r.result for r in store.records()] == [{"v": 22}]
+    stale = store.records(include_stale=True)  # every record file, as the dicts stored
+    assert len(stale) == 3 and all(isinstance(r, dict) for r in stale)
     p = plan(store, [Cfg(i=1), Cfg(i=2)])
     assert p.missing == [Cfg(i=1)] and p.stale == [Cfg(i=1)] and "1 stale" in p.summary()
     # a record with another version at the current path (hand-copied) is reported, not used
@@ -239,7 +242,7 @@ def test_records_are_strict_json_with_null_for_non_finite_numbers(tmp_path):
     store = ResultStore(tmp_path)
     result = {"R": 1.5, "gap": float("nan"), "by": {"x": [np.float32("nan"), np.float64(2.0), float("inf")]}}
     record = store.put(Cfg(i=1), result)
-    text = (tmp_path / f"{record['key']}.json").read_text()
+    text = (tmp_path / f"{record.key}.json").read_text()
     strict = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in a record"))
     assert strict["result"]["gap"] is None and strict["result"]["by"]["x"] == [None, 2.0, None]
-    assert record["result"] == strict["result"] and strict["result"]["R"] == 1.5
+    assert record.result == strict["result"] and record.result.R == 1.5

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import kcl.sweep as sweep_mod
+from kcl.record import Record
 from kcl.store import MissingResultsError, ResultStore, config_key
 from kcl.sweep import plan, run_sweep
 from test_store import Cfg, Counter, _python  # the store's test configs (tests/ is on sys.path)
@@ -58,7 +59,7 @@ def test_run_sweep_logs_plan_first_and_returns_in_input_order(tmp_path):
     records = run_sweep(store, configs, run_fn, cost_fn=lambda c: 1.0, log=lambda m: events.append(m))
     assert "2 of 3 runs missing" in events[0]
     assert [e for e in events if isinstance(e, tuple)] == [("run", 3), ("run", 2)]
-    assert [r["result"]["i"] for r in records] == [3, 1, 2, 3]
+    assert [r.result["i"] for r in records] == [3, 1, 2, 3]
     assert all(store.has(c) for c in configs)
 
 
@@ -67,7 +68,7 @@ def test_dry_run_never_runs(tmp_path):
     store.put(Cfg(i=1), {"i": 1})
     run_fn, logs = Counter(), []
     records = run_sweep(store, [Cfg(i=0), Cfg(i=1)], run_fn, dry_run=True, log=logs.append)
-    assert run_fn.calls == [] and [r["config"]["i"] for r in records] == [1]
+    assert run_fn.calls == [] and [r.config["i"] for r in records] == [1]
     assert "1 of 2 runs missing" in logs[0]
     assert not store.has(Cfg(i=0))
 
@@ -81,7 +82,7 @@ def test_allow_train_false_raises_with_hint(tmp_path):
                   recompute_hint="make results-reference", log=lambda *_: None)
     assert err.value.missing == [Cfg(i=0), Cfg(i=2)] and run_fn.calls == []
     records = run_sweep(store, [Cfg(i=1)], run_fn, allow_train=False, log=lambda *_: None)
-    assert [r["result"] for r in records] == [{"i": 1}]  # nothing missing: fine
+    assert [r.result for r in records] == [{"i": 1}]  # nothing missing: fine
 
 
 def test_sigkilled_sweep_keeps_finished_records_and_resumes(tmp_path):
@@ -112,16 +113,16 @@ def test_sigkilled_sweep_keeps_finished_records_and_resumes(tmp_path):
     store = ResultStore(root)
     finished = []
     for path in root.glob("*.json"):
-        record = json.loads(path.read_text())  # every record parses
-        i = record["config"]["i"]
-        assert record["result"] == {"i": i, "sq": i * i} and path.stem == config_key(Cfg(i=i))
+        record = Record.from_dict(json.loads(path.read_text()))  # every record parses
+        i = record.config["i"]
+        assert record.result == {"i": i, "sq": i * i} and path.stem == config_key(Cfg(i=i))
         finished.append(i)
     assert 2 <= len(finished) < 6
 
     run_fn = Counter()
     records = run_sweep(store, configs, run_fn, log=lambda *_: None)
     assert sorted(c.i for c in run_fn.calls) == sorted(set(range(6)) - set(finished))
-    assert [r["result"]["sq"] for r in records] == [i * i for i in range(6)]
+    assert [r.result["sq"] for r in records] == [i * i for i in range(6)]
     assert len(store.records()) == 6 and not list(root.glob(".*.tmp"))
 
 
@@ -138,7 +139,7 @@ def test_parallel_workers_store_every_record_in_input_order(tmp_path):
     logs = []
     records = run_sweep(store, configs, dataclasses.asdict, workers=2, log=logs.append)
     assert "2 of 3 runs missing" in logs[0] and "2 at a time" in logs[0]
-    assert [r["result"]["n_people"] for r in records] == [10, 11, 12]
+    assert [r.result["n_people"] for r in records] == [10, 11, 12] and all(isinstance(r, Record) for r in records)
     assert len(store.records()) == 3 and not list(tmp_path.glob(".*.tmp"))
 
 
@@ -253,8 +254,8 @@ def test_idle_workers_take_more_configs_which_are_stored_not_returned(tmp_path):
         return extra if len(asked) == 1 else []
 
     records = run_sweep(store, main, dataclasses.asdict, workers=2, log=lambda *_: None, more=more)
-    assert [r["result"]["n_people"] for r in records] == [10, 11, 12]
-    assert store.get(DataConfig(n_people=20))["result"]["n_people"] == 20
+    assert [r.result["n_people"] for r in records] == [10, 11, 12]
+    assert store.get(DataConfig(n_people=20)).result["n_people"] == 20
     assert len(store.records()) == 4 and asked and asked[0] >= 2   # asked only once the queue ran dry
 
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from kcl.params import computed_parameters
 from kcl.paths import repo_root
+from kcl.record import Record, records_under
 from kcl.records import model_width
 
 DEFAULT_FLOPS_PER_SECOND = 25e9  # about 13% of the fp32 matmul peak of a 2-core machine
@@ -98,19 +99,19 @@ class CostModel:
                 f"{self.flops_per_second / 1e9:.1f} GFLOP/s + {self.seconds_per_step * 1e3:.2f} ms per step{extra}")
 
 
-def record_work(record: dict) -> Work:
+def record_work(record: Record) -> Work:
     """The ``Work`` of a finished run, from its record (context: the tokens per sequence it trained
     on; vocabulary: the data's, else every embedding row the parameter count saw)."""
-    r, model = record["result"], record["config"]["model"]
-    train, params = r["train"], r["params"]
+    r, model = record.result, record.model
+    train, params = r.train, r.params
     d = model_width(model)
-    context = train["tokens"] / max(1, train["steps"] * record["config"]["train"]["batch_size"])
-    vocab = r.get("data", {}).get("vocab_size") or round((params["trainable_all_rows"] - params["non_embedding"]) / d)
-    return Work.of(computed_parameters(params), train["tokens"], train["steps"], model["n_layer"], d, context, vocab,
-                   train.get("processes", 1))
+    context = train.tokens / max(1, train.steps * record.train["batch_size"])
+    vocab = r.get("data", {}).get("vocab_size") or round((params.trainable_all_rows - params.non_embedding) / d)
+    return Work.of(computed_parameters(params), train.tokens, train.steps, model["n_layer"], d, context, vocab,
+                   train.processes)
 
 
-def fit_cost_model(records: list[dict], threads: int, terms: tuple[str, ...] = TERMS) -> CostModel:
+def fit_cost_model(records: list[Record], threads: int, terms: tuple[str, ...] = TERMS) -> CostModel:
     """Least squares of wall seconds on the ``terms`` of each record's work, over the records
     trained on ``threads`` threads (records from before threads were recorded count as 2, the
     machine's cores then). No price may be negative: of the fits that keep flops and any subset of
@@ -120,7 +121,7 @@ def fit_cost_model(records: list[dict], threads: int, terms: tuple[str, ...] = T
     if len(mine) < MIN_RECORDS:
         return CostModel(threads=threads)
     work = np.array([record_work(r).row() for r in mine])
-    wall = np.array([r["result"]["train"]["wall_seconds"] for r in mine])
+    wall = np.array([r.result.train.wall_seconds for r in mine])
     price = _nonnegative_fit(work, wall, [TERMS.index(t) for t in terms])
     if price.get("flops", 0) <= 0:  # degenerate records (e.g. all the same size): keep it simple
         return CostModel(flops_per_second=float(work[:, 0].sum() / wall.sum()), threads=threads,
@@ -168,13 +169,7 @@ def machine_cost_model(threads: int, results_dir: str | None = None) -> CostMode
         if found is None:
             return CostModel(threads=threads)
         results_dir = str(found)
-    records = []
-    for path in sorted(Path(results_dir).rglob("*.json")):
-        try:
-            records.append(json.loads(path.read_text()))
-        except (OSError, ValueError):
-            continue
-    return fit_cost_model(records, threads)
+    return fit_cost_model(records_under(results_dir), threads)
 
 
 def compiled_speedups(bench_file: str | Path | None = None) -> list[float]:
@@ -193,31 +188,31 @@ def compiled_speedups(bench_file: str | Path | None = None) -> list[float]:
     return [case["compiled_speedup"] for case in cases if isinstance(case, dict) and case.get("compiled_speedup")]
 
 
-def _trained(record: dict) -> bool:
-    train = record.get("result", {}).get("train") if isinstance(record, dict) else None
+def _trained(record: Record) -> bool:
+    train = record.result.get("train")
     return (isinstance(train, dict) and {"steps", "tokens", "wall_seconds"} <= train.keys()
-            and {"trainable_all_rows", "non_embedding"} <= record["result"].get("params", {}).keys()
-            and "model" in record.get("config", {}))
+            and {"trainable_all_rows", "non_embedding"} <= record.result.get("params", {}).keys()
+            and "model" in record.config)
 
 
-def _trained_on(records: list[dict], threads: int) -> list[dict]:
+def _trained_on(records: list[Record], threads: int) -> list[Record]:
     """The one-process, eager CPU training records made on ``threads`` threads (before threads were
     recorded: 2). Data parallel runs (``processes`` > 1) are left out: their time includes the
     ranks' exchanges and waits, which would be charged to every run's prices; so are compiled
     runs (``compiled``), whose prices are not eager ones, and runs on another device (a GPU's
     prices are not this machine's)."""
-    return [r for r in records if _trained(r) and r["result"]["train"].get("threads", 2) == threads
-            and r["result"]["train"].get("processes", 1) == 1 and not r["result"]["train"].get("compiled")
-            and str(r["result"]["train"].get("device", "cpu")).startswith("cpu")]
+    return [r for r in records if _trained(r) and (r.result.train.threads or 2) == threads
+            and r.result.train.processes == 1 and not r.result.train.compiled
+            and str(r.result.train.get("device", "cpu")).startswith("cpu")]
 
 
-def fit_report(records: list[dict]) -> list[dict]:
+def fit_report(records: list[Record]) -> list[dict]:
     """Per thread count: the fitted prices and how far the records' wall times fall from the
     estimate (actual over estimated: 5th, 50th, 95th percentile, in sample), beside the two-term
     model (flops and steps) and a FLOP count alone; and the same ratio on the bioS-like records
     (bioS, bioS-simple, the bioR proxy), whose attention and softmax the 6·P count misses."""
     rows = []
-    by_threads = sorted({r["result"]["train"].get("threads", 2) for r in records if _trained(r)})
+    by_threads = sorted({r.result.train.threads or 2 for r in records if _trained(r)})
     for threads in by_threads:
         model = fit_cost_model(records, threads)
         mine = _trained_on(records, threads)
@@ -230,14 +225,14 @@ def fit_report(records: list[dict]) -> list[dict]:
         fits = (("fitted", model), ("two-term", fit_cost_model(records, threads, TWO_TERMS)), ("FLOPs only", CostModel()))
         for name, m in fits:
             row[f"actual / {name}"] = _spread([_ratio(r, m) for r in mine])
-        text = [r for r in mine if r["config"]["data"]["name"] != "bioD"]
+        text = [r for r in mine if r.data["name"] != "bioD"]
         for name, m in fits[:2]:
             row[f"bioS-like: actual / {name}"] = _spread([_ratio(r, m) for r in text]) if text else ""
         rows.append(row)
     return rows
 
 
-def holdout_report(stores: dict[str, list[dict]], threads: int) -> list[dict]:
+def holdout_report(stores: dict[str, list[Record]], threads: int) -> list[dict]:
     """A forecast check: each store (a sweep's folder) estimated by the model fitted to every
     other store, as ``kcl chapter --dry-run`` estimates a sweep before any of its runs exist.
     Per store with records on ``threads`` threads: its runs and actual / estimated wall time
@@ -250,14 +245,14 @@ def holdout_report(stores: dict[str, list[dict]], threads: int) -> list[dict]:
         others = [r for other, rs in stores.items() if other != name for r in rs]
         model = fit_cost_model(others, threads)
         ratios = [_ratio(r, model) for r in mine]
-        rows.append({"store": name, "runs": len(mine), "data": ", ".join(sorted({r["config"]["data"]["name"] for r in mine})),
+        rows.append({"store": name, "runs": len(mine), "data": ", ".join(sorted({r.data["name"] for r in mine})),
                      "actual / estimate": round(float(np.median(ratios)), 2),
                      "range": f"{min(ratios):.2f}–{max(ratios):.2f}"})
     return rows
 
 
-def _ratio(record: dict, model: CostModel) -> float:
-    return record["result"]["train"]["wall_seconds"] / model.seconds(record_work(record))
+def _ratio(record: Record, model: CostModel) -> float:
+    return record.result.train.wall_seconds / model.seconds(record_work(record))
 
 
 def _spread(ratios: list[float]) -> str:

@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import yaml
 
+from kcl.record import Record
 from kcl.store import ResultStore, config_key
 from kcl.sweep import _duration, _threads, check_workers
 
@@ -41,7 +42,7 @@ class StoredRun:
         self.root = str(root)
         self.run_fn = run_fn
 
-    def __call__(self, config) -> dict:
+    def __call__(self, config) -> Record:
         store = ResultStore(self.root)
         if store.has(config):
             return store.get(config)
@@ -96,7 +97,7 @@ class ClusterExecutor:
         """The handles as their jobs end (finished, failed or cancelled)."""
         raise NotImplementedError
 
-    def result(self, handle) -> dict:
+    def result(self, handle) -> Record:
         """A finished job's record; raises the job's error if it failed."""
         raise NotImplementedError
 
@@ -170,7 +171,7 @@ class SubmititExecutor(ClusterExecutor):
 
         return as_completed(handles, poll_frequency=self.poll_seconds)
 
-    def result(self, handle) -> dict:
+    def result(self, handle) -> Record:
         return handle.result()
 
     def cancel(self, handles) -> None:
@@ -210,7 +211,7 @@ class RayExecutor(ClusterExecutor):
             done, pending = self.ray.wait(pending, num_returns=1)
             yield from (h for h in handles if h in done)
 
-    def result(self, handle) -> dict:
+    def result(self, handle) -> Record:
         return self.ray.get(handle)
 
     def cancel(self, handles) -> None:

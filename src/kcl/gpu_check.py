@@ -32,6 +32,7 @@ import yaml
 from kcl.bench import bench_prefetch, flops_per_token, matmul_peak
 from kcl.config import RunConfig, build, config_from_dict, load_sweep
 from kcl.paths import repo_root
+from kcl.record import Record
 from kcl.run import run
 from kcl.store import ResultStore, write_json_atomic
 from kcl.train import pick_device
@@ -65,19 +66,19 @@ def seed_spread(config: RunConfig, root: Path | None = None) -> dict:
             continue
         for record in ResultStore(folder).records():
             seed = _seed_of(record, config)
-            if seed is not None and record["result"].get("R") is not None:
-                by_seed.setdefault(seed, []).append(record["result"]["R"])
+            if seed is not None and record.result.get("R") is not None:
+                by_seed.setdefault(seed, []).append(record.result.R)
     means = {seed: statistics.fmean(rs) for seed, rs in sorted(by_seed.items())}
     return {"R_by_seed": means, "records": sum(map(len, by_seed.values())),
             "sd": statistics.stdev(means.values()) if len(means) > 1 else None}
 
 
-def _seed_of(record: dict, config: RunConfig) -> str | None:
+def _seed_of(record: Record, config: RunConfig) -> str | None:
     """``"data seed/training seed"`` of a record of ``config`` at some seeds, else None."""
-    if record.get("config_class") != "RunConfig":
+    if record.config_class != "RunConfig":
         return None
     try:
-        stored = config_from_dict(record["config"])
+        stored = config_from_dict(record.config)
     except (ValueError, TypeError):
         return None
     if _unseeded(stored) != _unseeded(config):

@@ -4,6 +4,7 @@ per record (``kcl show``). Engine code and the book both name runs this way."""
 from __future__ import annotations
 
 from kcl.models.config import default_width
+from kcl.record import Record
 
 
 def data_name(data: dict) -> str:
@@ -34,14 +35,14 @@ def model_label(m: dict) -> str:
     return f"{m['arch']}-{m['n_layer']}-{m['n_head']} d={width}{options}"
 
 
-def summary_line(record: dict) -> str:
+def summary_line(record: Record) -> str:
     """One line of a record: key, data, model, exposures, rate, R with its interval, R^max, R per
     non-embedding parameter, the count P, accuracy, wall time and throughput."""
-    r, c = record["result"], record["config"]
-    ci = r.get("R_ci")
+    r = record.result
+    ci = r.R_ci
     interval = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
-    return (f"{record['key']}  {data_name(c['data'])}(N={c['data']['n_people']}) {model_label(c['model'])} "
-            f"E={c['train']['exposures']} lr={c['train']['lr']:g}  "
-            f"R={r['R']:.3f}{interval} R_max={r['R_max']:.3f} R_nonemb={r['R_non_embedding']:.3f} "
-            f"P={r['params']['total']:,} acc={r['accuracy_mean']:.3f} "
-            f"{r['train']['wall_seconds']:.0f}s {r['train']['tokens_per_second']:.0f} tok/s")
+    return (f"{record.key}  {data_name(record.data)}(N={record.data['n_people']}) {model_label(record.model)} "
+            f"E={record.train['exposures']} lr={record.train['lr']:g}  "
+            f"R={r.R:.3f}{interval} R_max={r.R_max:.3f} R_nonemb={r.R_non_embedding:.3f} "
+            f"P={r.params.total:,} acc={r.accuracy_mean:.3f} "
+            f"{r.train.wall_seconds:.0f}s {r.train.tokens_per_second:.0f} tok/s")

@@ -2,7 +2,8 @@
 
 A *run* is an instance of a config dataclass (any dataclass; ``kcl.run.RunConfig`` in practice).
 Its record lives at ``<root>/<config_key(config)>.json`` and holds the config, the result dict
-returned by the run, and provenance (time, kcl version, git commit). Records are written
+returned by the run, and provenance (time, kcl version, git commit); it is read back as a
+``kcl.record.Record``, which gives back the stored dict unchanged. Records are written
 atomically, so a sweep killed at any moment leaves only complete records, and rerunning the
 sweep computes exactly the runs that are missing.
 
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Iterable
 
 import kcl
+from kcl.record import Record, RecordError
 
 SEMANTICS_VERSION: int = 1
 
@@ -193,6 +195,29 @@ def write_json_atomic(path: str | Path, obj) -> Path:
     return path
 
 
+def _record_dict(config, result: dict) -> dict:
+    """The fields of the record of ``config`` with ``result``, made now at this commit."""
+    _check_config(config)
+    if not isinstance(result, dict):
+        raise TypeError(f"a result must be a dict, got {type(result).__name__}")
+    return {
+        "key": config_key(config),
+        "semantics_version": SEMANTICS_VERSION,
+        "config_class": type(config).__name__,
+        "config": _jsonable(config_dict(config)),
+        "result": result,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "kcl_version": kcl.__version__,
+        "git_commit": git_commit(),
+    }
+
+
+def record_of(config, result: dict) -> Record:
+    """The record of ``config`` with ``result`` as ``ResultStore.put`` makes it, not stored (its
+    result as given, not yet through JSON): a run measured on its checkpoint reads this way."""
+    return Record.from_dict(_record_dict(config, result))
+
+
 def record_text(record: dict) -> str:
     """The text of a record's file (``ResultStore.put``; ``kcl.record.Record.to_dict`` gives a stored
     record's dict back): JSON indented by one, strict (browsers' JSON.parse rejects NaN: a non-finite
@@ -233,7 +258,7 @@ class ResultStore:
     def path(self, config) -> Path:
         return self.root / f"{config_key(config)}.json"
 
-    def _load(self, path: Path, *, report: bool) -> dict | None:
+    def _load(self, path: Path, *, report: bool) -> Record | None:
         """A current record, or None (missing, unreadable or stale; warned about if ``report``)."""
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
@@ -249,33 +274,25 @@ class ResultStore:
                 warnings.warn(f"ignoring stale record {path}: semantics_version {version}, "
                               f"current {SEMANTICS_VERSION}", StaleRecordWarning, stacklevel=3)
             return None
-        return record
+        try:
+            return Record.from_dict(record)
+        except RecordError as err:
+            if report:
+                warnings.warn(f"ignoring unreadable record {path}: {err}", StaleRecordWarning, stacklevel=3)
+            return None
 
-    def get(self, config) -> dict | None:
+    def get(self, config) -> Record | None:
         """The config's record, or None if missing or stale (stale ones are warned about)."""
         return self._load(self.path(config), report=True)
 
     def has(self, config) -> bool:
         return self._load(self.path(config), report=False) is not None
 
-    def put(self, config, result: dict) -> dict:
+    def put(self, config, result: dict) -> Record:
         """Write (atomically) and return the record of ``config`` with ``result``."""
-        _check_config(config)
-        if not isinstance(result, dict):
-            raise TypeError(f"a result must be a dict, got {type(result).__name__}")
-        record = {
-            "key": config_key(config),
-            "semantics_version": SEMANTICS_VERSION,
-            "config_class": type(config).__name__,
-            "config": _jsonable(config_dict(config)),
-            "result": result,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "kcl_version": kcl.__version__,
-            "git_commit": git_commit(),
-        }
-        text = record_text(record)  # fails before any file exists
-        record = json.loads(text)  # what a later get() returns, e.g. numpy scalars as plain numbers
-        _atomic_write_text(self.root / f"{record['key']}.json", text)
+        text = record_text(_record_dict(config, result))  # fails before any file exists
+        record = Record.from_dict(json.loads(text))  # what a later get() returns, e.g. numpy scalars as plain numbers
+        _atomic_write_text(self.root / f"{record.key}.json", text)
         return record
 
     def _record_paths(self) -> list[Path]:
@@ -283,8 +300,12 @@ class ResultStore:
             return []
         return sorted(p for p in self.root.glob("*.json") if not p.name.startswith("."))
 
-    def records(self, include_stale: bool = False) -> list[dict]:
-        """All readable records (temp files skipped); stale ones only if ``include_stale``."""
+    def records(self, include_stale: bool = False) -> list[Record] | list[dict]:
+        """All current records, as ``Record``s (temp files, unreadable and stale ones skipped).
+
+        ``include_stale``: every readable JSON file of the store instead, stale ones included, as
+        the dicts stored: a record of another ``SEMANTICS_VERSION`` may have another shape, and
+        only its version, config class and config are read from it (``stale``)."""
         out = []
         for path in self._record_paths():
             if include_stale:
@@ -329,11 +350,11 @@ class ResultStore:
 
         rows = []
         for record in self.records():
-            row = {k: record.get(k) for k in ("key", "semantics_version", "config_class", "created",
-                                               "kcl_version", "git_commit")}
-            for name, value in _flatten(record.get("config") or {}, "config.").items():
+            row = {k: getattr(record, k) for k in ("key", "semantics_version", "config_class", "created",
+                                                   "kcl_version", "git_commit")}
+            for name, value in _flatten(record.config, "config.").items():
                 row[name] = json.dumps(value) if isinstance(value, list) else value  # keep in a CSV cell
-            row.update({k: v for k, v in _flatten(record.get("result") or {}, "result.").items()
+            row.update({k: v for k, v in _flatten(record.result, "result.").items()
                         if v is None or isinstance(v, (bool, int, float, str))})
             rows.append(row)
         return pd.DataFrame(rows)

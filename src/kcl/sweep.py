@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from kcl.record import Record
 from kcl.store import MissingResultsError, ResultStore, _check_config, _unique, config_key
 
 
@@ -139,10 +140,11 @@ def _exit_with_parent(parent_pid: int, every: float = 2.0) -> None:
 
 def _run_and_store(root: str, run_fn: Callable[[Any], dict], config) -> tuple[dict, float]:
     """A worker's job: run one config and store its record itself, so that a record is never lost
-    with its parent process. Returns the record and the wall seconds."""
+    with its parent process. Returns the record as its stored dict (``Record.to_dict``: plain data
+    that any parent reads, even one started under an older kcl) and the wall seconds."""
     t0 = time.monotonic()
     record = ResultStore(root).put(config, run_fn(config))
-    return record, time.monotonic() - t0
+    return record.to_dict(), time.monotonic() - t0
 
 
 def check_workers(workers: int, executor: str = "local") -> None:
@@ -161,7 +163,7 @@ def run_sweep(store: ResultStore, configs: Iterable, run_fn: Callable[[Any], dic
               recompute_hint: str | None = None, workers: int = 1,
               more: Callable[[], list] | None = None,
               trained_share_fn: Callable[[Any], float | None] | None = None,
-              executor: Any = None) -> list[dict]:
+              executor: Any = None) -> list[Record]:
     """Run what is missing, store each record as soon as it finishes, return the records.
 
     The plan summary is logged before anything runs. ``dry_run`` returns the existing records
@@ -267,14 +269,15 @@ def _run_parallel(store: ResultStore, missing: list, run_fn, workers: int, log,
             for future in finished:
                 i, config = running.pop(future)
                 try:
-                    record, seconds = future.result()
+                    stored, seconds = future.result()
                 except BaseException as err:  # noqa: BLE001 -- re-raised once the others are done
                     error = error or err
                     log(f"{label(i)} failed {config_key(config)}: {err}")
                     continue
-                if record["key"] in wanted:
-                    out[record["key"]] = record
-                log(f"{label(i)} stored {record['key']} ({_duration(seconds)})")
+                record = Record.from_dict(stored)
+                if record.key in wanted:
+                    out[record.key] = record
+                log(f"{label(i)} stored {record.key} ({_duration(seconds)})")
             top_up()
     if error is not None:
         raise error

@@ -19,6 +19,7 @@ import pandas as pd
 from kcl.book import law
 from kcl.book.chapters import parts_or_pending
 from kcl.book.stats import Judgement, Section, judge_ratio
+from kcl.record import Record
 from kcl.records import model_options
 
 GPT2 = "GPT2"
@@ -64,8 +65,8 @@ GPT2_FROM = {"result5": ("result1", 1000), "result7": ("result6", None)}
 EXPOSURES = {"result5": 1000, "result6": 100, "result7": 100}
 
 
-def architecture_of(record: dict) -> str:
-    return architecture(record["config"]["model"])
+def architecture_of(record: Record) -> str:
+    return architecture(record.model)
 
 
 def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tuple[dict | None, str]:
@@ -87,10 +88,10 @@ def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tu
     return {"main": main, "seeds": seeds}, ""
 
 
-def gpt2_records(records: list[dict], n_people: int | None) -> list[dict]:
+def gpt2_records(records: list[Record], n_people: int | None) -> list[Record]:
     """The GPT2 records among ``records``, at ``n_people`` people where given."""
     return [r for r in records if architecture_of(r) == GPT2
-            and (n_people is None or r["config"]["data"]["n_people"] == n_people)]
+            and (n_people is None or r.data["n_people"] == n_people)]
 
 
 def headlines(records: dict) -> dict[str, dict]:
@@ -123,17 +124,17 @@ def verdict_sections(chapter: str, records: dict | None, pending: str) -> list[S
     return [Section("committed", judged)]
 
 
-def points(records: list[dict]) -> pd.DataFrame:
+def points(records: list[Record]) -> pd.DataFrame:
     """``law.points_frame`` with each point's architecture."""
     frame = law.points_frame(records)
-    by_key = {r["key"]: r for r in records}
-    frame.insert(0, "architecture", [architecture(by_key[k]["config"]["model"]) for k in frame["key"]])
+    by_key = {r.key: r for r in records}
+    frame.insert(0, "architecture", [architecture(by_key[k].model) for k in frame["key"]])
     return frame
 
 
 def peak_table(heads: dict[str, dict]) -> pd.DataFrame:
     """Each architecture's peak: model, parameters, the seeds' figures, mean and interval; highest first."""
-    rows = [{"architecture": name, "model": h["model"], "P": h["record"]["result"]["params"]["total"],
+    rows = [{"architecture": name, "model": h["model"], "P": h["record"].result.params.total,
              "R (per seed)": ", ".join(f"{v:.3f}" for v in h["values"]), "R": h["R"], "R_low": h["low"],
              "R_high": h["high"], "R_non_embedding": h["non_embedding"]} for name, h in heads.items()]
     return pd.DataFrame(rows).sort_values("R", ascending=False).reset_index(drop=True)

@@ -10,13 +10,14 @@ from __future__ import annotations
 from kcl.book import law, plots
 from kcl.book.chapters import parts_or_pending, pilot_records
 from kcl.book.stats import Section, Shown
+from kcl.record import Record
 
 TITLE = "Protocol v2 (25,000 steps)"
 POINT_COLUMNS = ["data", "model", "P", "R", "R_low", "R_high", "R_max", "R_non_embedding", "best_lr", "best_lr_at_edge",
                  "lr_tried"]
 
 
-def protocol_v2(v1_main: list[dict], often: dict[str, list[dict]], often_own: dict, profile: str = "cpu", *,
+def protocol_v2(v1_main: list[Record], often: dict[str, list[Record]], often_own: dict, profile: str = "cpu", *,
                 allow_train: bool = False) -> Shown:
     """v2's points beside v1's (``v1_main``) and result 1's 1000-exposure ones (``often``, its
     parts; ``often_own``, its addendum headline), its rates and its verdicts; while its sweep runs,
@@ -29,7 +30,7 @@ def protocol_v2(v1_main: list[dict], often: dict[str, list[dict]], often_own: di
     claims = law.claims_result4(parts["main"], parts["seeds"], often["main"], often["seeds"])
     top = law.headline(parts["main"], parts["seeds"])
     claims.append(law.ratio_to_addendum(often_own, top))
-    v2_keys = {r["key"] for r in parts["main"]}
+    v2_keys = {r.key for r in parts["main"]}
     three = law.points_frame(v1_main + parts["main"] + often["main"])
     three["data"] = three["data"] + " · E=" + three["exposures"].astype(str) + three["key"].map(
         lambda k: " · v2" if k in v2_keys else "")

@@ -13,6 +13,7 @@ from kcl.book import law, plots, positions, progress, stats
 from kcl.book.addenda import EDGE_RATES
 from kcl.book.chapters import parts_or_pending
 from kcl.book.stats import Shown
+from kcl.record import Record
 
 #: (label, chapter, the chapter whose bioS point at 1000 exposures it is divided into, or None)
 PROTOCOLS = (("v4, subword tokens at the 100-exposure regime", "result4-bios-v4", "result2-v4"),  # decides
@@ -36,7 +37,7 @@ def protocol(label: str, chapter: str, point_1000: tuple | None, profile: str = 
         shown.sections.append(stats.Section(f"bioS, protocol {label}", None, pending))
         return shown
     rare, beyond = parts["main"], parts.get("edge_rates", [])
-    n_rates = len({r["config"]["train"]["lr"] for r in rare})
+    n_rates = len({r.train["lr"] for r in rare})
     head_1000, _, waits = point_1000 or (None, [], "")
     judged_1000 = None if waits else head_1000  # the ratio is judged once that point's seeds are stored
     title = f"bioS, protocol {label}, best of {n_rates} rates"
@@ -67,7 +68,7 @@ def protocols(profile: str = "cpu", *, allow_train: bool = False) -> list[Shown]
 
 
 # -- diagnostics (no claim of the paper; book/protocol.md, "Diagnostics") ---------------------------
-def position_diagnostic(profile: str = "cpu", *, allow_train: bool = False) -> tuple[list[dict], Shown, dict]:
+def position_diagnostic(profile: str = "cpu", *, allow_train: bool = False) -> tuple[list[Record], Shown, dict]:
     """``bios-position``: protocol v2's best point retrained, its bits by sentence position beside
     result 2's bioS point at 1000 exposures (seed 0 at its best rate, where stored). Returns its records (empty while
     pending), what the page shows and the figures its reading quotes (``positions.figures``)."""
@@ -84,7 +85,7 @@ def position_diagnostic(profile: str = "cpu", *, allow_train: bool = False) -> t
     return diag["main"], shown, positions.figures(diag["main"][0], "diag")
 
 
-def beside_position_diagnostic(chapter: str, prefix: str, base: list[dict], profile: str = "cpu", *,
+def beside_position_diagnostic(chapter: str, prefix: str, base: list[Record], profile: str = "cpu", *,
                                allow_train: bool = False) -> tuple[Shown, dict]:
     """A diagnostic that changes one thing of ``bios-position``'s run (``bios-pools``, ``bios-simple``),
     side by side with it (``positions.comparison``), and the figures its reading quotes, keyed

@@ -12,6 +12,7 @@ from __future__ import annotations
 from kcl.book import law, plots, progress
 from kcl.book.addenda import EDGE_RATES
 from kcl.book.stats import Section, Shown
+from kcl.record import Record
 
 POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high", "R_max", "R_non_embedding",
                  "accuracy", "best_lr", "best_lr_at_edge", "lr_tried"]
@@ -25,7 +26,7 @@ SEED_0 = "*Seed 0 at its best of four rates, 95% bootstrap over people.*"
 BIOS_POINTS = (("v4, subword tokens", "result2-v4"), ("v3, word-level tokens", "result2"))
 
 
-def point(bioD_main: list[dict], profile: str = "cpu", *, allow_train: bool = False,
+def point(bioD_main: list[Record], profile: str = "cpu", *, allow_train: bool = False,
           label: str = BIOS_POINTS[1][0], chapter: str = BIOS_POINTS[1][1]) -> Shown:
     """Result 2's bioS point of one protocol beside result 1's bioD points (``bioD_main``): chart,
     table and its verdict, or while its runs are missing what it waits for."""
@@ -47,7 +48,7 @@ def point(bioD_main: list[dict], profile: str = "cpu", *, allow_train: bool = Fa
     return shown
 
 
-def points(bioD_main: list[dict], profile: str = "cpu", *, allow_train: bool = False) -> list[Shown]:
+def points(bioD_main: list[Record], profile: str = "cpu", *, allow_train: bool = False) -> list[Shown]:
     """``point`` of every protocol in ``BIOS_POINTS``, the deciding one first (only it may train)."""
     return [point(bioD_main, profile, allow_train=allow_train and i == 0, label=label, chapter=chapter)
             for i, (label, chapter) in enumerate(BIOS_POINTS)]

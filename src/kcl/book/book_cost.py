@@ -41,6 +41,7 @@ from kcl.book.regime import Regime, provisional
 from kcl.book.stats import lr_grid_from_pilot
 from kcl.cost import CostModel, machine_cost_model, record_work
 from kcl.paths import repo_root
+from kcl.record import Record, records_under
 from kcl.run import estimated_work
 from kcl.store import ResultStore, _jsonable, config_key
 from kcl.sweep import threads_per_worker
@@ -84,18 +85,8 @@ def cpu_cost_model(workers: int = WORKERS) -> CostModel:
 
 
 # -- the GPU's throughput -----------------------------------------------------------------------------
-def _records(results: Path) -> list[dict]:
-    out = []
-    for path in sorted(results.rglob("*.json")):
-        try:
-            out.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            continue
-    return out
-
-
-def _on_gpu(record: dict) -> bool:
-    train = record.get("result", {}).get("train") if isinstance(record.get("result"), dict) else None
+def _on_gpu(record: Record) -> bool:
+    train = record.result.get("train")
     return isinstance(train, dict) and str(train.get("device", "")).startswith("cuda") and "wall_seconds" in train
 
 
@@ -106,10 +97,10 @@ def gpu_cost_model(results: str | Path | None = None) -> tuple[CostModel, str] |
     over their wall seconds; without such records, ``kcl bench``'s training cases where its record
     was taken on a GPU (6 · parameters · tokens/s). None where neither exists."""
     results = Path(results) if results is not None else repo_root() / "results"
-    gpu = [r for r in _records(results) if _on_gpu(r)]
+    gpu = [r for r in records_under(results) if _on_gpu(r)]
     if gpu:
         flops = sum(record_work(r).flops for r in gpu)
-        wall = sum(r["result"]["train"]["wall_seconds"] for r in gpu)
+        wall = sum(r.result.train.wall_seconds for r in gpu)
         return CostModel(flops_per_second=flops / wall), f"{len(gpu)} GPU training records: {flops / wall / 1e9:,.1f} GFLOP/s"
     try:
         bench = json.loads((results / "bench" / "latest.json").read_text(encoding="utf-8"))

@@ -22,6 +22,7 @@ import pandas as pd
 from kcl.book.catalog import run_records, trained_as
 from kcl.book.chapters import repo_root
 from kcl.book.stats import Section, estimate_text, r_interval
+from kcl.record import Record
 
 CLAIM = "the reference benchmark's R (2-layer GPT2, d = 32, bioD, 1000 exposures)"
 
@@ -74,14 +75,14 @@ class Verdict:
         return "inconclusive"
 
 
-def verdict(record: dict, threshold: float, claim: str = Verdict.claim) -> Verdict:
+def verdict(record: Record, threshold: float, claim: str = Verdict.claim) -> Verdict:
     """The verdict on R (paper count) of one record against ``threshold`` bits/param; ``claim`` names
     it in a table of verdicts."""
-    r = record["result"]
+    r = record.result
     low, high = r_interval(r)
-    if not (np.isfinite(r["R"]) and low <= r["R"] <= high):
-        raise ValueError(f"record {record.get('key')}: R={r['R']} is not inside its interval [{low}, {high}]")
-    return Verdict(threshold=threshold, value=r["R"], low=low, high=high, claim=claim,
+    if not (np.isfinite(r.R) and low <= r.R <= high):
+        raise ValueError(f"record {record.key}: R={r.R} is not inside its interval [{low}, {high}]")
+    return Verdict(threshold=threshold, value=r.R, low=low, high=high, claim=claim,
                    non_embedding=r.get("R_non_embedding"))
 
 
@@ -89,27 +90,27 @@ def verdict(record: dict, threshold: float, claim: str = Verdict.claim) -> Verdi
 STORE = "reference"
 
 
-def repeats(record: dict, profile: str = "cpu", root: str | Path | None = None) -> list[tuple[str, dict]]:
+def repeats(record: Record, profile: str = "cpu", root: str | Path | None = None) -> list[tuple[str, Record]]:
     """Every record of ``record``'s configuration (the same key) in the other stores of ``profile``,
     each with its store, oldest first: the same run trained again, often by later code."""
     found = [(store, other) for store, other in run_records(repo_root(root) / "results", profile)
-             if other["key"] == record["key"] and store != STORE]
-    return sorted(found, key=lambda pair: pair[1].get("created", ""))
+             if other.key == record.key and store != STORE]
+    return sorted(found, key=lambda pair: pair[1].created)
 
 
-def repeats_frame(record: dict, threshold: float, again: list[tuple[str, dict]]) -> pd.DataFrame:
+def repeats_frame(record: Record, threshold: float, again: list[tuple[str, Record]]) -> pd.DataFrame:
     """The record and its reruns ``again`` (``repeats``): store, code commit, how each was trained, R
     with its interval and the verdict of each by the chapter's rule."""
     rows = []
     for store, run in [(STORE, record), *again]:
         v = verdict(run, threshold)
-        rows.append({"store": store, "created": run.get("created", "")[:10], "commit": run.get("git_commit") or "?",
-                     "trained": trained_as(run["result"]["train"]), "R [95% bootstrap]": v.ours,
-                     "R_non_embedding": round(run["result"]["R_non_embedding"], 3), "verdict": v.outcome})
+        rows.append({"store": store, "created": run.created[:10], "commit": run.git_commit or "?",
+                     "trained": trained_as(run.result.train), "R [95% bootstrap]": v.ours,
+                     "R_non_embedding": round(run.result.R_non_embedding, 3), "verdict": v.outcome})
     return pd.DataFrame(rows)
 
 
-def rerun_counts(threshold: float, again: list[tuple[str, dict]]) -> dict:
+def rerun_counts(threshold: float, again: list[tuple[str, Record]]) -> dict:
     """Of the reruns ``again`` (``repeats``): how many (``n_again``), how many reach the target by the
     chapter's rule (``n_again_reached``) and how many distinct figures they give (``n_again_distinct``;
     two reruns by the same code come back bit for bit), as text for the page's glue and the row's title."""
@@ -118,7 +119,7 @@ def rerun_counts(threshold: float, again: list[tuple[str, dict]]) -> dict:
             "n_again_distinct": str(len({v.value for v in verdicts}))}
 
 
-def section(record: dict, threshold: float, again: list[tuple[str, dict]]) -> tuple[Section, Verdict]:
+def section(record: Record, threshold: float, again: list[tuple[str, Record]]) -> tuple[Section, Verdict]:
     """The first page's row of this chapter (``stats.verdicts_table``): the committed record's verdict,
     its title naming the rule and how many of its reruns ``again`` (``repeats``) reach the target; and
     that verdict."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from kcl.data import data_label
+from kcl.record import Record
 from kcl.records import model_label
 from kcl.store import ResultStore
 
@@ -46,32 +47,30 @@ def trained_as(train: dict) -> str:
     return where + threads + (", compiled" if train.get("compiled") else "")
 
 
-def record_row(store: str, record: dict) -> dict:
+def record_row(store: str, record: Record) -> dict:
     """One row of the table from one record."""
-    c, r = record["config"], record["result"]
-    p, t = r["params"], c["train"]
-    ci = r.get("R_ci") or [None, None]
+    r, p, t = record.result, record.result.params, record.train
+    ci = r.R_ci or [None, None]
     return {
-        "store": store, "key": record["key"], "data": data_label(c["data"], names_population=True), "model": model_label(c["model"]),
+        "store": store, "key": record.key, "data": data_label(record.data, names_population=True), "model": model_label(record.model),
         "exposures": t["exposures"], "lr": t["lr"], "batch_size": t["batch_size"], "train_seed": t["seed"],
-        "data_seed": c["data"]["seed"], "bits": r["bits"], "max_bits": r["max_bits"], "R": r["R"],
-        "R_ci_low": ci[0], "R_ci_high": ci[1], "R_max": r["R_max"], "R_non_embedding": r["R_non_embedding"],
-        "accuracy": r.get("accuracy_mean"), "params_total": p["total"], "params_non_embedding": p["non_embedding"],
-        "params_embedding": p["embedding"], "params_lm_head": p["lm_head"], "params_attention": p["attention"],
+        "data_seed": record.data["seed"], "bits": r.bits, "max_bits": r.max_bits, "R": r.R,
+        "R_ci_low": ci[0], "R_ci_high": ci[1], "R_max": r.R_max, "R_non_embedding": r.R_non_embedding,
+        "accuracy": r.get("accuracy_mean"), "params_total": p.total, "params_non_embedding": p.non_embedding,
+        "params_embedding": p.embedding, "params_lm_head": p["lm_head"], "params_attention": p["attention"],
         "params_mlp": p["mlp"], "params_norms": p["norms"], "used_tokens": p.get("used_tokens"),
         "wall_seconds": (r.get("train") or {}).get("wall_seconds"), "trained": trained_as(r.get("train") or {}),
-        "kcl_version": record.get("kcl_version"),
-        "git_commit": record.get("git_commit"), "semantics_version": record.get("semantics_version"),
-        "created": record.get("created"),
+        "kcl_version": record.kcl_version,
+        "git_commit": record.git_commit, "semantics_version": record.semantics_version,
+        "created": record.created,
     }
 
 
-def _is_run_record(record: dict) -> bool:
-    return (isinstance(record, dict) and record.get("config_class") == "RunConfig"
-            and isinstance(record.get("result"), dict) and "R" in record["result"])
+def _is_run_record(record: Record) -> bool:
+    return record.config_class == "RunConfig" and "R" in record.result
 
 
-def run_records(results_dir: str | Path = "results", profile: str | None = None) -> list[tuple[str, dict]]:
+def run_records(results_dir: str | Path = "results", profile: str | None = None) -> list[tuple[str, Record]]:
     """Every current run record in any store under ``results_dir`` (nested stores such as
     ``pilots/lr-100`` included), each with its store folder relative to ``results_dir``. With
     ``profile``, only that profile's stores: ``gpu`` the ones under ``gpu/``, ``cpu`` all others,

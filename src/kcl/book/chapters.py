@@ -37,6 +37,7 @@ from kcl.data import make_dataset
 from kcl.executors import make_executor
 from kcl.parallel import check_ranks
 from kcl.paths import repo_root
+from kcl.record import Record
 from kcl.run import checkpoint_progress, estimated_seconds, run, sweep_cost
 from kcl.store import MissingResultsError, ResultStore, _jsonable, config_key
 from kcl.sweep import run_sweep
@@ -143,7 +144,7 @@ def _store_of(spec: dict, chapter: str, root: str | Path | None) -> Path:
     return repo_root(root) / spec.get("store", f"results/{chapter}")
 
 
-def follow_ups(chapter: str, main_records: list[dict]) -> dict[str, list]:
+def follow_ups(chapter: str, main_records: list[Record]) -> dict[str, list]:
     """The reruns a chapter derives from its complete main sweep, by part name: ``seeds`` (the
     peak at other seeds), ``seed_rates`` (the seed-rates addendum: every seed × rate) and
     ``edge_rates`` (the edge-rates addendum: one rate beyond an edge peak). All go into the main store."""
@@ -195,7 +196,7 @@ def early_follow_ups(chapter: str, configs: list, store: ResultStore) -> list:
 
 def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
                     store: str | Path | None = None, root: str | Path | None = None,
-                    progress: bool = False, log: Callable[[str], object] = print) -> list[dict]:
+                    progress: bool = False, log: Callable[[str], object] = print) -> list[Record]:
     """The records of a chapter's sweep for ``profile``; trains only what is missing, and only
     if ``allow_train``. The smoke profile uses a fresh temporary store unless ``store`` is given."""
 
@@ -215,7 +216,7 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
                   progress: bool = False, log: Callable[[str], object] | None = None,
                   checkpoint_dir: str | Path | None = None, workers: int = 1, ranks: int = 1,
                   compiled: bool = False, where: Callable[[object], bool] | None = None,
-                  executor="local") -> dict[str, list[dict]]:
+                  executor="local") -> dict[str, list[Record]]:
     """A chapter's records: ``{"pilot": [...], "main": [...], "seeds": [...]}``, in that order
     (no ``"pilot"`` for a chapter without one, whose sweep file lists its rates): the pilot's best
     learning rate and its ×½ and ×2 neighbours are the main sweep's rates (book/protocol.md), and
@@ -287,7 +288,7 @@ class ChapterState:
     regime_state: "ChapterState | None" = None
     main_complete: bool = False
 
-    def records(self, part: str) -> list[dict]:
+    def records(self, part: str) -> list[Record]:
         """The stored records of ``part`` (none where it has no stage yet)."""
         stage = self.stages.get(part)
         return [r for r in stage.records if r is not None] if stage else []
@@ -441,20 +442,20 @@ def parts_or_pending(chapter: str, profile: str = "cpu", *, allow_train: bool = 
         return None, f"*Pending: {CHAPTERS[chapter].title} — {missing}; this part appears once they are committed.*"
 
 
-def pilot_records(chapter: str, profile: str = "cpu") -> list[dict]:
+def pilot_records(chapter: str, profile: str = "cpu") -> list[Record]:
     """The learning-rate pilot's records that exist so far (trains nothing; may be incomplete)."""
     _, spec, configs = chapter_sweep(chapter, profile, part="pilot")
     store = ResultStore(_store_of(spec, chapter, None))
     return [r for r in (store.get(c) for c in configs) if r is not None]
 
 
-def record_config(record: dict):
+def record_config(record: Record):
     """The ``RunConfig`` a record was made from."""
 
-    return config_from_dict(record["config"])
+    return config_from_dict(record.config)
 
 
-def controls(record: dict) -> dict:
+def controls(record: Record) -> dict:
     """The uniform and oracle predictors measured on the record's data set and parameter count:
     ``{"uniform": capacity(...), "oracle": capacity(...)}`` (see ``kcl.controls``). Trains nothing."""
 
@@ -465,7 +466,7 @@ def controls(record: dict) -> dict:
     for kind in ("uniform", "oracle"):
         loss, correct = control_losses(dataset, bios, kind)
         losses = person_losses(bios, loss, correct, dataset.n_people, len(dataset.attributes))
-        out[kind] = capacity(dataset, losses, record["result"]["params"], bootstrap=0)
+        out[kind] = capacity(dataset, losses, record.result.params.to_dict(), bootstrap=0)
     return out
 
 

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 
 from kcl.book.chapter_list import VERSIONS, resolve, short_title, versions_of
@@ -24,7 +23,7 @@ from kcl.cli import (COMPILE_HELP, RANKS_HELP, add_executor_args, executor_from_
 from kcl.cost import compiled_speedups
 from kcl.parallel import check_ranks
 from kcl.records import summary_line
-from kcl.store import MissingResultsError, _jsonable, config_key
+from kcl.store import MissingResultsError, config_key, record_of
 
 
 class ChapterCommand:
@@ -132,7 +131,7 @@ def _under_way_line(config, result: dict) -> str:
     line = (f"{config_key(config)}  {config.label()}: {at['share']:.0%} trained (step {at['step']:,} of "
             f"{at['total_steps']:,}, about {at['exposures']:.0f} exposures); so far R={result['R']:.3f} "
             f"[{ci[0]:.3f}, {ci[1]:.3f}] R_max={result['R_max']:.3f} acc={result['accuracy_mean']:.3f}")
-    frame = position_frame([{"config": _jsonable(dataclasses.asdict(config)), "result": result}])
+    frame = position_frame([record_of(config, result)])
     shares = position_shares(frame)
     if len(shares) == 2:
         first, later = shares.values()

@@ -18,6 +18,7 @@ import pandas as pd
 
 from kcl.book.chapters import chapter_records
 from kcl.book.stats import r_interval, seed_interval
+from kcl.record import Result
 
 EAGER, COMPILED = "compile-eager", "compile"
 
@@ -28,23 +29,23 @@ def compile_pairs(profile: str = "cpu", allow_train: bool = False) -> pd.DataFra
     ``kcl.store.MissingResultsError`` while either chapter misses runs (unless ``allow_train``)."""
     def by_seed(chapter):
         records = chapter_records(chapter, profile, allow_train=allow_train, log=lambda _: None)
-        return {r["config"]["train"]["seed"]: r["result"] for r in records}
+        return {r.train["seed"]: r.result for r in records}
 
     eager, compiled = by_seed(EAGER), by_seed(COMPILED)
     rows = []
     for seed in sorted(set(eager) & set(compiled)):
         e, c = eager[seed], compiled[seed]
-        if not c["train"].get("compiled") or e["train"].get("compiled"):
+        if not c.train.compiled or e.train.compiled:
             raise ValueError(f"seed {seed}: the compile diagnostic's stores are mixed up "
                              "(an eager record in the compiled store, or the reverse)")
-        rows.append({"seed": seed, "R_eager": e["R"], "R_eager_ci": _ci(e), "R_compiled": c["R"],
-                     "R_compiled_ci": _ci(c), "difference": (c["R"] - e["R"]) / e["R"],
-                     "eager_tokens_per_s": e["train"]["tokens_per_second"],
-                     "compiled_tokens_per_s": c["train"]["tokens_per_second"]})
+        rows.append({"seed": seed, "R_eager": e.R, "R_eager_ci": _ci(e), "R_compiled": c.R,
+                     "R_compiled_ci": _ci(c), "difference": (c.R - e.R) / e.R,
+                     "eager_tokens_per_s": e.train.tokens_per_second,
+                     "compiled_tokens_per_s": c.train.tokens_per_second})
     return pd.DataFrame(rows)
 
 
-def _ci(result: dict) -> str:
+def _ci(result: Result) -> str:
     low, high = r_interval(result)
     return f"[{low:.3f}, {high:.3f}]"
 

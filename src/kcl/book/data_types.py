@@ -17,6 +17,7 @@ from kcl.book.catalog import run_records, trained_as
 from kcl.book.chapter_list import VERSIONS, short_title
 from kcl.book.chapters import CHAPTERS, repo_root
 from kcl.book.progress import StoredSoFar, shown_so_far, stored_so_far
+from kcl.record import Record
 
 POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high", "R_max", "R_non_embedding",
                  "accuracy", "best_lr", "best_lr_at_edge", "lr_tried", "minutes"]
@@ -33,7 +34,7 @@ class DataTypeView:
 
     chapter: str
     profile: str
-    parts: dict[str, list[dict]] | None
+    parts: dict[str, list[Record]] | None
     running: StoredSoFar | None
     pending: str
 
@@ -47,12 +48,12 @@ class DataTypeView:
         return law.by_data_type(self.parts["main"], [] if self.running else self.parts["seeds"])
 
     @property
-    def records(self) -> list[dict]:
+    def records(self) -> list[Record]:
         """Every record of the chapter: pilot, main sweep, seed reruns, reruns beyond an edge."""
         return [r for part in PARTS for r in self.parts.get(part, [])]
 
     @property
-    def best(self) -> list[dict]:
+    def best(self) -> list[Record]:
         """Each data type's best run at seed 0."""
         return [h["record"] for h in self.heads.values()]
 
@@ -69,8 +70,8 @@ class DataTypeView:
                 if self.running else "The bars are means over the three seeds with a 95% t-interval; the dots "
                 "are the seeds.")
         main_store = [r for part in PARTS[1:] for r in self.parts.get(part, [])]
-        return {**stats.compute_values(main_store, pilot=self.parts.get("pilot", [])), "model": law.model_label(first["config"]["model"]),
-                "people": f"{first['config']['data']['n_people']:,}", "batch": f"{first['config']['train']['batch_size']}",
+        return {**stats.compute_values(main_store, pilot=self.parts.get("pilot", [])), "model": law.model_label(first.model),
+                "people": f"{first.data['n_people']:,}", "batch": f"{first.train['batch_size']}",
                 **self._count_values(), "bars": bars}
 
     def _count_values(self) -> dict[str, str]:
@@ -78,8 +79,8 @@ class DataTypeView:
         vocabulary follows the data: the bioR proxy's template pool and fillers make its embedding larger)."""
         by_count: dict[tuple[str, str], list[str]] = {}
         for record in self.parts["main"]:
-            p, name = record["result"]["params"], record["config"]["data"]["name"]
-            count = (f"{p['embedding'] / p['total']:.0%}", f"{p['total'] / p['non_embedding']:.1f}")
+            p, name = record.result.params, record.data["name"]
+            count = (f"{p.embedding / p.total:.0%}", f"{p.total / p.non_embedding:.1f}")
             names = by_count.setdefault(count, [])
             names += [] if name in names else [name]
         if len(by_count) == 1:
@@ -106,11 +107,10 @@ class DataTypeView:
         rows = []
         for part in PARTS:
             for record in self.parts.get(part, []):
-                config, result = record["config"], record["result"]
-                train = result["train"]
-                rows.append({"part": part, "data": config["data"]["name"], "lr": config["train"]["lr"],
-                             "seed": config["train"]["seed"], "R": round(result["R"], 3), "steps": train["steps"],
-                             "hours": round(train["wall_seconds"] / 3600, 2), "trained": trained_as(train)})
+                train = record.result.train
+                rows.append({"part": part, "data": record.data["name"], "lr": record.train["lr"],
+                             "seed": record.train["seed"], "R": round(record.result.R, 3), "steps": train.steps,
+                             "hours": round(train.wall_seconds / 3600, 2), "trained": trained_as(train)})
         return pd.DataFrame(rows)
 
     def rates_chart(self, protocol: str):
@@ -153,7 +153,7 @@ class DataTypeView:
         if self.running:
             return [stats.Section(held, None, self.running.verdict_note())]
         sections = [stats.Section("committed", law.claims_result2(self.parts["main"], self.parts["seeds"]))]
-        reran = {r["config"]["data"]["name"] for r in self.parts["edge_rates"]}
+        reran = {r.data["name"] for r in self.parts["edge_rates"]}
         if reran:
             def of_reran(claims: list) -> list:
                 return [j for j in claims if j.claim.split(":")[0] in reran]

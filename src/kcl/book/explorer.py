@@ -65,13 +65,13 @@ def measured_points(results_dir: str | Path = "results", pattern: str = "result3
     rows = []
     for folder in sorted(Path(results_dir).glob(pattern)):
         runs = [r for r in ResultStore(folder).records()
-                if r.get("config", {}).get("data", {}).get("name") == "bioD" and "R" in r.get("result", {})]
+                if r.config.get("data", {}).get("name") == "bioD" and "R" in r.result]
         for record in best_of_lr(runs):
-            d, r = record["config"]["data"], record["result"]
+            d, r = record.data, record.result
             rows.append({"store": folder.name, "N": d["n_people"], "K": d["K"], "C": d["C"], "D": d["D"],
-                         "L": d["L"], "T": d["T"], "N0": int(np.prod(d["pools"])), "P": r["params"]["total"],
-                         "bits": r["bits"], "R": r["R"], "R_max": r["R_max"], "accuracy": r.get("accuracy_mean"),
-                         "lr": record["config"]["train"]["lr"]})
+                         "L": d["L"], "T": d["T"], "N0": int(np.prod(d["pools"])), "P": r.params.total,
+                         "bits": r.bits, "R": r.R, "R_max": r.R_max, "accuracy": r.get("accuracy_mean"),
+                         "lr": record.train["lr"]})
     return pd.DataFrame(rows, columns=MEASURED_COLUMNS)
 
 

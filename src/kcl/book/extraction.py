@@ -25,6 +25,7 @@ from kcl.book.chapters import chapter_parts, chapter_sweep, main_store, record_c
 from kcl.book.law import best_of_lr, peak
 from kcl.book.stats import Judgement, Section, judge, r_interval
 from kcl.extraction import LORA_GRID, LoraSettings, best_extractable, memorizable_accuracy
+from kcl.record import Record
 from kcl.records import model_label
 from kcl.run import load_weights
 from kcl.store import ResultStore, write_json_atomic
@@ -40,11 +41,11 @@ SMOKE_GRID = (LoraSettings(rank=2, embedding_rank=4, lr=3e-3, epochs=2),)
 BOOTSTRAP = 1000
 
 
-def _data_name(record: dict) -> str:
-    return record["config"]["data"]["name"]
+def _data_name(record: Record) -> str:
+    return record.data["name"]
 
 
-def models(profile: str, allow_train: bool = False) -> tuple[dict[str, dict] | None, str]:
+def models(profile: str, allow_train: bool = False) -> tuple[dict[str, Record] | None, str]:
     """Each data type's best point of protocol v4 (seed 0, its best rate), by data name, or None and
     what is missing. Outside the smoke profile the records are read as stored (the protocol's other
     runs need not be finished); the smoke profile trains its tiny sweep."""
@@ -72,22 +73,22 @@ def measurement_path(profile: str, key: str) -> Path:
     return main_store(MODELS_FROM, profile) / "extraction" / f"{key}.json"
 
 
-def measure(record: dict, profile: str, grid=LORA_GRID) -> dict:
+def measure(record: Record, profile: str, grid=LORA_GRID) -> dict:
     """Memorizable accuracy on every person and the best extractable accuracy of ``grid`` (its
     other settings kept without their per-person matches) of a stored model."""
     dataset, model = load_weights(record_config(record), main_store(MODELS_FROM, profile))
     memorized = memorizable_accuracy(model, dataset)
     extracted = best_extractable(model, dataset, grid)
     grid_rows = [{k: v for k, v in r.items() if k not in ("matches", "test_people")} for r in extracted["grid"]]
-    return {"key": record["key"], "memorizable": memorized, "extractable": extracted["best"], "grid": grid_rows}
+    return {"key": record.key, "memorizable": memorized, "extractable": extracted["best"], "grid": grid_rows}
 
 
-def measurements(chosen: dict[str, dict], profile: str, *, compute: bool = False) -> dict[str, dict] | None:
+def measurements(chosen: dict[str, Record], profile: str, *, compute: bool = False) -> dict[str, dict] | None:
     """``{data name: measurement}`` for the chosen models, read from their files; missing ones are
     measured and stored where ``compute``, else None."""
     out = {}
     for name, record in chosen.items():
-        path = measurement_path(profile, record["key"])
+        path = measurement_path(profile, record.key)
         if not path.is_file():
             if not compute:
                 return None
@@ -139,14 +140,14 @@ def verdict_sections(measured: dict | None, pending: str) -> list[Section]:
     return [Section("committed", judged)]
 
 
-def table(chosen: dict[str, dict], measured: dict[str, dict]) -> pd.DataFrame:
+def table(chosen: dict[str, Record], measured: dict[str, dict]) -> pd.DataFrame:
     """One row per model: its R, memorizable and extractable accuracy and the LoRA settings chosen."""
     rows = []
     for name, record in chosen.items():
         m = measured[name]
-        low, high = r_interval(record["result"])
+        low, high = r_interval(record.result)
         lora = m["extractable"]["settings"]["lora"]
-        rows.append({"data": name, "model": model_label(record["config"]["model"]), "R": record["result"]["R"],
+        rows.append({"data": name, "model": model_label(record.model), "R": record.result.R,
                      "R_low": low, "R_high": high, "memorizable": m["memorizable"]["mean"],
                      "extractable": m["extractable"]["mean"], "fitted half": m["extractable"]["train_mean"],
                      "LoRA (r', r), rate": f"({lora['embedding_rank']}, {lora['rank']}), {lora['lr']:g}"})

@@ -20,6 +20,7 @@ import pandas as pd
 from kcl.book import law
 from kcl.book.chapters import parts_or_pending
 from kcl.book.stats import Judgement, Section, judge_ratio
+from kcl.record import Record
 
 #: the baseline every factor divides: no junk, no domain token, 100 exposures
 BASELINE = (0, False, 100)
@@ -106,7 +107,7 @@ def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tu
 
 def headlines(records: dict) -> dict[tuple, dict]:
     """Each setting's ``law.headline``: its peak, the mean over the peak's seeds and the interval."""
-    return law.headlines_by(records, lambda r: setting_of(r["config"]))
+    return law.headlines_by(records, lambda r: setting_of(r.config))
 
 
 def claims(chapter: str, heads: dict[tuple, dict]) -> list[Judgement]:
@@ -136,14 +137,14 @@ def verdict_sections(chapter: str, records: dict | None, pending: str) -> list[S
     return [Section("committed", judged)]
 
 
-def points(records: list[dict]) -> pd.DataFrame:
+def points(records: list[Record]) -> pd.DataFrame:
     """``law.points_frame`` with each point's setting, and the share of junk tokens and a junk
     person's mean appearances (as text: from thousands down to thousandths) from the record's stream."""
     frame = law.points_frame(records)
-    by_key = {r["key"]: r for r in records}
+    by_key = {r.key: r for r in records}
     rows = [by_key[k] for k in frame["key"]]
-    frame.insert(0, "setting", [setting_label(setting_of(r["config"])) for r in rows])
-    stream = [r["result"]["train"].get("stream", {}) for r in rows]
+    frame.insert(0, "setting", [setting_label(setting_of(r.config)) for r in rows])
+    stream = [r.result.train.get("stream", {}) for r in rows]
     frame["junk_share"] = [s.get("junk_share", 0.0) for s in stream]
     frame["appearances per junk person"] = [f"{s['junk_appearances_mean']:.2g}" if s else "" for s in stream]
     return frame

@@ -11,6 +11,7 @@ import math
 
 import pandas as pd
 
+from kcl.record import Record
 from kcl.records import model_label
 from kcl.book.stats import WIDENED_COLUMNS, Judgement, beside_widened, best_of_lr, judge, peak, r_interval, rate_at_edge
 
@@ -42,29 +43,29 @@ def setting_label(data: dict) -> str:
     return ", ".join(f"{k}={data[k]}" for k in KNOBS)
 
 
-def knob_frame(records: list[dict]) -> pd.DataFrame:
+def knob_frame(records: list[Record]) -> pd.DataFrame:
     """One row per bioD setting: the knob it moves, its value, N, the peak point over models (best
     learning rate each) with its interval, and the three terms of the bits (Definition 4.1)."""
     rows = []
     best = best_of_lr(records)
     settings: dict = {}
     for record in best:
-        d = record["config"]["data"]
+        d = record.data
         settings.setdefault(tuple(d[k] for k in KNOBS) + (d["n_people"],), []).append(record)
     for members in settings.values():
         top = peak(members)
-        c, r = top["config"], top["result"]
-        knob = varied_knob(c["data"])
+        d, r = top.data, top.result
+        knob = varied_knob(d)
         low, high = r_interval(r)
-        rows.append({"knob": knob, "value": c["data"][knob] if knob != "default" else None,
-                     "setting": setting_label(c["data"]), "N": c["data"]["n_people"],
-                     "model": model_label(c["model"]), "P": r["params"]["total"], "R": r["R"], "R_low": low, "R_high": high,
-                     "R_max": r["R_max"], "R_non_embedding": r["R_non_embedding"], "best_lr": c["train"]["lr"],
+        rows.append({"knob": knob, "value": d[knob] if knob != "default" else None,
+                     "setting": setting_label(d), "N": d["n_people"],
+                     "model": model_label(top.model), "P": r.params.total, "R": r.R, "R_low": low, "R_high": high,
+                     "R_max": r.R_max, "R_non_embedding": r.R_non_embedding, "best_lr": top.train["lr"],
                      "best_lr_at_edge": rate_at_edge(top),
-                     "models_tried": ", ".join(f"{model_label(m['config']['model'])}: {m['result']['R']:.3f}" for m in members),
+                     "models_tried": ", ".join(f"{model_label(m.model)}: {m.result.R:.3f}" for m in members),
                      "bits_name": r.get("bits_name"), "bits_value": r.get("bits_value"), "bits_diversity": r["bits_diversity"],
                      "max_bits_name": r["max_bits_name"], "max_bits_value": r["max_bits_value"],
-                     "max_bits_diversity": r["max_bits_diversity"], "accuracy": r["accuracy_mean"]})
+                     "max_bits_diversity": r["max_bits_diversity"], "accuracy": r.accuracy_mean})
     return pd.DataFrame(rows)
 
 
@@ -82,15 +83,15 @@ def knob_coverage(settings: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def edge_rate_frame(committed: pd.DataFrame, widened: pd.DataFrame, reran: list[dict]) -> pd.DataFrame:
+def edge_rate_frame(committed: pd.DataFrame, widened: pd.DataFrame, reran: list[Record]) -> pd.DataFrame:
     """The settings the edge-rates addendum reran (those of the ``reran`` records), their
     committed figure beside the one with the extra rate (two ``knob_frame`` tables: main, and
     main + the edge runs)."""
-    touched = {(setting_label(r["config"]["data"]), r["config"]["data"]["n_people"]) for r in reran}
+    touched = {(setting_label(r.data), r.data["n_people"]) for r in reran}
     return beside_widened(committed, widened, ["setting", "N"], touched, ["model"] + WIDENED_COLUMNS)
 
 
-def addendum_note(committed: pd.DataFrame, widened: pd.DataFrame, reran: list[dict]) -> str:
+def addendum_note(committed: pd.DataFrame, widened: pd.DataFrame, reran: list[Record]) -> str:
     """What the addendum's verdicts rest on (Markdown), naming the settings whose best rate is still at
     an edge of the four rates (the addendum adds one rate beyond, never a second)."""
     frame = edge_rate_frame(committed, widened, reran)
@@ -110,12 +111,12 @@ def claims_result3(settings: pd.DataFrame) -> list[Judgement]:
             for row in settings.itertuples()]
 
 
-def default_runs(result1_main: list[dict], main: list[dict]) -> list[dict]:
+def default_runs(result1_main: list[Record], main: list[Record]) -> list[Record]:
     """The default setting's runs: result 1's at N = 1000 with the models result 3's settings use (the
     same ``catalog.model_label``: architecture, depth, heads, width and options)."""
-    models = {model_label(r["config"]["model"]) for r in main}
+    models = {model_label(r.model) for r in main}
     return [r for r in result1_main
-            if r["config"]["data"]["n_people"] == 1000 and model_label(r["config"]["model"]) in models]
+            if r.data["n_people"] == 1000 and model_label(r.model) in models]
 
 
 def settings_notes(settings: pd.DataFrame) -> str:
@@ -136,7 +137,7 @@ def settings_notes(settings: pd.DataFrame) -> str:
     return "\n\n".join(notes) or f"Every setting's best rate lies inside its grid, and none exceeds {RESULT1_CEILING}."
 
 
-def addendum_claims(settings: pd.DataFrame, widened: pd.DataFrame, reran: list[dict]) -> list[Judgement]:
+def addendum_claims(settings: pd.DataFrame, widened: pd.DataFrame, reran: list[Record]) -> list[Judgement]:
     """The edge-rates addendum: the claims of the settings it reran (``reran``, one rate beyond the edge),
     each at its best of four rates (``widened``: ``knob_frame`` of main + the edge runs)."""
     changed = set(edge_rate_frame(settings, widened, reran)["setting"])

@@ -19,6 +19,7 @@ from kcl.book.knobs import RESULT1_CEILING, moved_knobs
 from kcl.book.stats import (WIDENED_COLUMNS, Judgement, _without, beside_widened, best_of_lr, judge, judge_ratio, peak,
                             r_interval, rate_at_edge, seed_interval)
 from kcl.config import config_from_dict
+from kcl.record import Record
 
 RETRAIN_TOLERANCE = 0.03  # a point retrained from its config must come back this close (relative R)
 NEAR_PERFECT_R_MAX = 1.8  # Result 1(b): models with R^max ≤ 1.8 are near-perfect (R ≈ R^max)
@@ -32,41 +33,41 @@ def chart_data_label(config: dict) -> str:
     return " ".join([data_name(d), *moved, f"N={d['n_people']:,}"])
 
 
-def points_frame(records: list[dict]) -> pd.DataFrame:
+def points_frame(records: list[Record]) -> pd.DataFrame:
     """One row per point (best learning rate), with both parameter counts and the interval."""
     rows = []
     for record in best_of_lr(records):
-        c, r = record["config"], record["result"]
+        data, model, train, r = record.data, record.model, record.train, record.result
         low, high = r_interval(r)
         rows.append({
-            "data": chart_data_label(c), "N": c["data"]["n_people"], "model": model_label(c["model"]),
-            "layers": c["model"]["n_layer"], "d": model_width(c["model"]),
-            "exposures": c["train"]["exposures"], "seed": c["train"]["seed"],
-            "name_pools": pools_label(c["data"]),
-            "used_tokens": r["params"].get("used_tokens"),
-            "P": r["params"]["total"], "P_non_embedding": r["params"]["non_embedding"],
-            "bits": r["bits"], "bits_name": r.get("bits_name"), "bits_value": r.get("bits_value"),
-            "max_bits": r["max_bits"], "R": r["R"], "R_low": low, "R_high": high,
-            "R_max": r["R_max"], "R_non_embedding": r["R_non_embedding"],
-            "R_over_R_max": r["R"] / r["R_max"], "accuracy": r["accuracy_mean"],
-            "best_lr": c["train"]["lr"], "best_lr_at_edge": rate_at_edge(record),
-            "lr_tried": ", ".join(f"{lr:g}: {R:.3f}" for lr, R in record["lr_tried"]),
-            "minutes": r["train"]["wall_seconds"] / 60, "key": record["key"],
+            "data": chart_data_label(record.config), "N": data["n_people"], "model": model_label(model),
+            "layers": model["n_layer"], "d": model_width(model),
+            "exposures": train["exposures"], "seed": train["seed"],
+            "name_pools": pools_label(data),
+            "used_tokens": r.params.get("used_tokens"),
+            "P": r.params.total, "P_non_embedding": r.params.non_embedding,
+            "bits": r.bits, "bits_name": r.get("bits_name"), "bits_value": r.get("bits_value"),
+            "max_bits": r.max_bits, "R": r.R, "R_low": low, "R_high": high,
+            "R_max": r.R_max, "R_non_embedding": r.R_non_embedding,
+            "R_over_R_max": r.R / r.R_max, "accuracy": r.accuracy_mean,
+            "best_lr": train["lr"], "best_lr_at_edge": rate_at_edge(record),
+            "lr_tried": ", ".join(f"{lr:g}: {R:.3f}" for lr, R in record.lr_tried),
+            "minutes": r.train.wall_seconds / 60, "key": record.key,
         })
     return pd.DataFrame(rows)
 
 
-def lr_frame(records: list[dict]) -> pd.DataFrame:
+def lr_frame(records: list[Record]) -> pd.DataFrame:
     """Every run of a sweep: the learning-rate view (point, rate, R)."""
     rows = []
     for record in records:
-        c, r = record["config"], record["result"]
-        rows.append({"data": chart_data_label(c), "model": model_label(c["model"]), "P": r["params"]["total"],
-                     "lr": c["train"]["lr"], "R": r["R"], "seed": c["train"]["seed"]})
+        rows.append({"data": chart_data_label(record.config), "model": model_label(record.model),
+                     "P": record.result.params.total, "lr": record.train["lr"], "R": record.result.R,
+                     "seed": record.train["seed"]})
     return pd.DataFrame(rows)
 
 
-def widened_points(main: list[dict], extra: list[dict]) -> pd.DataFrame:
+def widened_points(main: list[Record], extra: list[Record]) -> pd.DataFrame:
     """The points that ``extra`` (runs at rates beyond the grid) touched: each one's figure from
     ``main`` alone beside its figure with those runs added (``points_frame`` of both)."""
     keys = ["data", "N", "model"]
@@ -74,25 +75,25 @@ def widened_points(main: list[dict], extra: list[dict]) -> pd.DataFrame:
     return beside_widened(points_frame(main), points_frame(main + extra), keys, touched, WIDENED_COLUMNS)
 
 
-def headline(main: list[dict], seeds: list[dict]) -> dict:
+def headline(main: list[Record], seeds: list[Record]) -> dict:
     """The peak point of ``main`` and, with its reruns at other seeds, the mean over seeds and a
     Student-t interval; with no reruns, the peak's own bootstrap interval."""
     top = peak(best_of_lr(main))
-    r = top["result"]
-    values = [r["R"]] + [s["result"]["R"] for s in seeds]
-    non_embedding = float(np.mean([r["R_non_embedding"]] + [s["result"]["R_non_embedding"] for s in seeds]))
+    r = top.result
+    values = [r.R] + [s.result.R for s in seeds]
+    non_embedding = float(np.mean([r.R_non_embedding] + [s.result.R_non_embedding for s in seeds]))
     if len(values) >= 2:
         mean, low, high = seed_interval(values)
         basis = f"mean over {len(values)} seeds, 95% t-interval"
     else:
-        mean, (low, high) = r["R"], r_interval(r)
+        mean, (low, high) = r.R, r_interval(r)
         basis = "seed 0, 95% bootstrap interval over people"
     return {"record": top, "R": mean, "low": low, "high": high, "values": values, "basis": basis,
             "non_embedding": non_embedding,  # its mean over the same seeds
-            "model": model_label(top["config"]["model"]), "data": chart_data_label(top["config"])}
+            "model": model_label(top.model), "data": chart_data_label(top.config)}
 
 
-def grouped(records: list[dict], key) -> dict:
+def grouped(records: list[Record], key) -> dict:
     """Records by ``key(record)``, in the order each key first appears."""
     out: dict = {}
     for record in records:
@@ -129,7 +130,7 @@ def group_key(config: dict, group_by: str | None) -> tuple:
     return tuple(json.dumps(_field(config, f.strip()), sort_keys=True) for f in group_by.split(","))
 
 
-def seed_configs(main_records: list[dict], seeds: tuple[int, ...], group_by: str | None = None) -> list:
+def seed_configs(main_records: list[Record], seeds: tuple[int, ...], group_by: str | None = None) -> list:
     """The reruns of the peak point (its config at its best learning rate) with data and training
     seed s; with ``group_by`` (a dotted config field such as ``data.name``), of each group's peak."""
     from dataclasses import replace
@@ -140,15 +141,15 @@ def seed_configs(main_records: list[dict], seeds: tuple[int, ...], group_by: str
     best = best_of_lr(main_records)
     groups: dict = {}
     for record in best:
-        groups.setdefault(group_key(record["config"], group_by), []).append(record)
+        groups.setdefault(group_key(record.config, group_by), []).append(record)
     out = []
     for members in groups.values():
-        top = config_from_dict(peak(members)["config"])
+        top = config_from_dict(peak(members).config)
         out += [replace(top, data=replace(top.data, seed=s), train=replace(top.train, seed=s)) for s in seeds]
     return out
 
 
-def seed_rate_configs(main_records: list[dict], seeds: tuple[int, ...], group_by: str | None = None) -> list:
+def seed_rate_configs(main_records: list[Record], seeds: tuple[int, ...], group_by: str | None = None) -> list:
     """The peak point rerun at every seed and at every learning rate the main sweep tried for it
     (the seed-rates addendum, ``addenda.SEED_RATES``: each seed takes its own best rate, as seed 0 did);
     with ``group_by`` (as ``seed_configs``), each group's peak."""
@@ -158,16 +159,16 @@ def seed_rate_configs(main_records: list[dict], seeds: tuple[int, ...], group_by
         return []
     groups: dict = {}
     for record in best_of_lr(main_records):
-        groups.setdefault(group_key(record["config"], group_by), []).append(record)
+        groups.setdefault(group_key(record.config, group_by), []).append(record)
     out = []
     for members in groups.values():
         top = peak(members)
         for base in seed_configs([top], seeds):
-            out += [replace(base, train=replace(base.train, lr=lr)) for lr, _ in top["lr_tried"]]
+            out += [replace(base, train=replace(base.train, lr=lr)) for lr, _ in top.lr_tried]
     return out
 
 
-def edge_rate_configs(main_records: list[dict]) -> list:
+def edge_rate_configs(main_records: list[Record]) -> list:
     """The edge-rates addendum (``addenda.EDGE_RATES``, result 3): a data setting whose peak (over its models, each at
     its best rate) sits at the lowest rate tried is rerun, every model of it, once at half that
     rate; at the highest, once at twice it. Settings whose peak rate lies inside the grid get none."""
@@ -176,17 +177,17 @@ def edge_rate_configs(main_records: list[dict]) -> list:
 
     settings: dict = {}
     for record in best_of_lr(main_records):
-        settings.setdefault(_without(record["config"], "model", "train.lr"), []).append(record)
+        settings.setdefault(_without(record.config, "model", "train.lr"), []).append(record)
     out = []
     for members in settings.values():
         top = peak(members)
         edge = rate_at_edge(top)
         if not edge:
             continue
-        rates = [lr for lr, _ in top["lr_tried"]]
+        rates = [lr for lr, _ in top.lr_tried]
         beyond = min(rates) / 2 if edge == "lowest" else max(rates) * 2
         for member in members:
-            config = config_from_dict(member["config"])
+            config = config_from_dict(member.config)
             out.append(replace(config, train=replace(config.train, lr=beyond)))
     return out
 
@@ -194,26 +195,26 @@ def edge_rate_configs(main_records: list[dict]) -> list:
 _SEEDS_AND_RATE = ("data.seed", "train.seed", "train.lr")  # what the reruns of one point vary
 
 
-def headline_per_seed(main: list[dict], seed_runs: list[dict]) -> dict:
+def headline_per_seed(main: list[Record], seed_runs: list[Record]) -> dict:
     """The peak point's figure per seed, each seed at its own best learning rate (seed 0: the main
     sweep's), the mean over seeds and a Student-t interval (``headline`` keeps seed 0's rate)."""
     top = peak(best_of_lr(main))
-    point = _without(top["config"], *_SEEDS_AND_RATE)
-    same_point = [r for r in seed_runs if _without(r["config"], *_SEEDS_AND_RATE) == point]
-    best: dict[int, dict] = {top["config"]["train"]["seed"]: top}  # each seed's best run
+    point = _without(top.config, *_SEEDS_AND_RATE)
+    same_point = [r for r in seed_runs if _without(r.config, *_SEEDS_AND_RATE) == point]
+    best: dict[int, Record] = {top.train["seed"]: top}  # each seed's best run
     for record in same_point:
-        seed = record["config"]["train"]["seed"]
-        if seed not in best or record["result"]["R"] > best[seed]["result"]["R"]:
+        seed = record.train["seed"]
+        if seed not in best or record.result.R > best[seed].result.R:
             best[seed] = record
-    values = [best[s]["result"]["R"] for s in sorted(best)]
+    values = [best[s].result.R for s in sorted(best)]
     if len(values) < 2:
         raise ValueError("headline_per_seed needs reruns of the peak at another seed")
     mean, low, high = seed_interval(values)
     return {"record": top, "R": mean, "low": low, "high": high, "values": values,
-            "rates": [best[s]["config"]["train"]["lr"] for s in sorted(best)], "seeds": sorted(best),
-            "non_embedding": float(np.mean([best[s]["result"]["R_non_embedding"] for s in sorted(best)])),
-            "basis": f"mean over {len(values)} seeds, each at its best of {len(top['lr_tried'])} rates, 95% t-interval",
-            "model": model_label(top["config"]["model"]), "data": chart_data_label(top["config"])}
+            "rates": [best[s].train["lr"] for s in sorted(best)], "seeds": sorted(best),
+            "non_embedding": float(np.mean([best[s].result.R_non_embedding for s in sorted(best)])),
+            "basis": f"mean over {len(values)} seeds, each at its best of {len(top.lr_tried)} rates, 95% t-interval",
+            "model": model_label(top.model), "data": chart_data_label(top.config)}
 
 
 def near_perfect(points: pd.DataFrame) -> pd.DataFrame:
@@ -221,7 +222,7 @@ def near_perfect(points: pd.DataFrame) -> pd.DataFrame:
     return points[points["R_max"] <= NEAR_PERFECT_R_MAX]
 
 
-def claims_result1(main: list[dict], seeds: list[dict]) -> list[Judgement]:
+def claims_result1(main: list[Record], seeds: list[Record]) -> list[Judgement]:
     """Result 1 (a) peak R ≥ 2, (c) every R ≤ 2.3, (b) R ≈ R^max where R^max ≤ 1.8."""
     h = headline(main, seeds)
     points = points_frame(main)
@@ -246,8 +247,8 @@ def judge_near_perfect(points: pd.DataFrame, what: str = "") -> Judgement | None
                  worst["R_high"] / worst["R_max"], "about")
 
 
-def claims_result4(main100: list[dict], seeds100: list[dict], main1000: list[dict],
-                   seeds1000: list[dict]) -> list[Judgement]:
+def claims_result4(main100: list[Record], seeds100: list[Record], main1000: list[Record],
+                   seeds1000: list[Record]) -> list[Judgement]:
     """Result 4: peak R ≥ 1 at 100 exposures; the 1000-exposure peak at most 2× the 100 one."""
     h100, h1000 = headline(main100, seeds100), headline(main1000, seeds1000)
     return [judge("peak R(F) at 100 exposures", 1.0, h100["R"], h100["low"], h100["high"], "at_least",
@@ -264,18 +265,18 @@ def ratio_to_addendum(own1000: dict, h100: dict) -> Judgement:
 
 
 # -- result 2: data types side by side ------------------------------------------------------------
-def by_data_type(main: list[dict], seeds: list[dict]) -> dict[str, dict]:
+def by_data_type(main: list[Record], seeds: list[Record]) -> dict[str, dict]:
     """``law.headline`` per data set name (bioS, bioS-simple, bioR-proxy), in the sweep's order."""
-    names = list(dict.fromkeys(r["config"]["data"]["name"] for r in main))
-    return {name: headline([r for r in main if r["config"]["data"]["name"] == name],
-                           [s for s in seeds if s["config"]["data"]["name"] == name]) for name in names}
+    names = list(dict.fromkeys(r.data["name"] for r in main))
+    return {name: headline([r for r in main if r.data["name"] == name],
+                           [s for s in seeds if s.data["name"] == name]) for name in names}
 
 
 #: the claims ``claims_result2`` judges, in words (what a page holding them back says it waits to judge)
 RESULT2_CLAIMS = "bioS ≥ 2; bioS-simple and the bioR proxy ≈ bioS"
 
 
-def claims_result2(main: list[dict], seeds: list[dict]) -> list[Judgement]:
+def claims_result2(main: list[Record], seeds: list[Record]) -> list[Judgement]:
     """Result 2 (``RESULT2_CLAIMS``): bioS reaches ≥ 2; bioS-simple and bioR(-proxy) reach about
     bioS's figure."""
     heads = by_data_type(main, seeds)
@@ -298,12 +299,12 @@ def judge_bios_1000(bios_head: dict) -> Judgement:
                  bios_head["R"], bios_head["low"], bios_head["high"], "at_least", bios_head["non_embedding"])
 
 
-def below_zero_note(records: list[dict], after: str) -> str:
+def below_zero_note(records: list[Record], after: str) -> str:
     """For a sweep whose peak R is negative, a sentence saying what that means (the bound is not
     clipped at zero, book/bits.md): the attributes on which the model does worse than a uniform
     guess over their possible values, and by how many bits; "" when the peak is not negative."""
-    best = peak(best_of_lr(records))["result"]
-    if best["R"] >= 0:
+    best = peak(best_of_lr(records)).result
+    if best.R >= 0:
         return ""
     below = {a: b for a, b in {"names": best["bits_name"], **best["bits_per_attribute"]}.items() if b < 0}
     return (f"R is below zero. On {', '.join(below)} this model does worse than a predictor that knows only the "
@@ -312,7 +313,7 @@ def below_zero_note(records: list[dict], after: str) -> str:
             "knowledge of these attributes in it.")
 
 
-def claims_bios_100(records_100: list[dict], bios_head_1000: dict | None, seeds: list[dict] = ()) -> list[Judgement]:
+def claims_bios_100(records_100: list[Record], bios_head_1000: dict | None, seeds: list[Record] = ()) -> list[Judgement]:
     """Result 4 on bioS: R ≥ 1 at 100 exposures, and the 1000-exposure figure (result 2's bioS
     point over its seeds) at most 2× it; without that figure (``None``: result 2 still running),
     the first claim alone. With the peak's reruns at other seeds (``seeds``: protocol v4) R is
@@ -328,26 +329,26 @@ def claims_bios_100(records_100: list[dict], bios_head_1000: dict | None, seeds:
     return claims
 
 
-def ratio_pending_note(records_100: list[dict], head_1000: dict | None, waits: str) -> str:
+def ratio_pending_note(records_100: list[Record], head_1000: dict | None, waits: str) -> str:
     """What ``claims_bios_100``'s ratio waits for (``kcl.book.progress.data_type_point``), and, where
     seed 0's 1000-exposure point is stored, the ratio it gives, marked as not judged."""
     note = f"*The ratio to 1000 exposures waits for {waits}."
     if head_1000 is not None:
-        top = peak(best_of_lr(records_100))["result"]["R"]
+        top = peak(best_of_lr(records_100)).result.R
         note += (f" With seed 0 alone it would be {head_1000['R']:.3f} / {top:.3f} = {head_1000['R'] / top:.2f} "
                  "(the paper: at most 2), not judged.")
     return note + "*"
 
 
-def retrain_note(retrained: dict, committed: list[dict]) -> str:
+def retrain_note(retrained: Record, committed: list[Record]) -> str:
     """A sentence comparing ``retrained`` with the record of the same config (same key) among
     ``committed``: both R, their relative difference and whether it is within
     ``RETRAIN_TOLERANCE``; "" when no committed record has that config."""
-    match = next((r for r in committed if r["key"] == retrained["key"]), None)
+    match = next((r for r in committed if r.key == retrained.key), None)
     if match is None:
         return ""
-    new, old = retrained["result"]["R"], match["result"]["R"]
+    new, old = retrained.result.R, match.result.R
     diff = abs(new - old) / abs(old) if old else math.inf
     verdict = "within" if diff <= RETRAIN_TOLERANCE else "outside"
-    return (f"Retrained from its config (key {retrained['key']}): R = {new:.4f} against the committed "
+    return (f"Retrained from its config (key {retrained.key}): R = {new:.4f} against the committed "
             f"{old:.4f}, {diff:.2%} apart, {verdict} the {RETRAIN_TOLERANCE:.0%} retrain tolerance.")

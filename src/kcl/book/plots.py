@@ -9,6 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from kcl.record import Record
 from kcl.records import model_label
 from kcl.book.stats import r_interval
 from kcl.book import vega_mime
@@ -115,25 +116,24 @@ def glue_values(values: dict[str, str]) -> None:
         glue(name, value, display=False)
 
 
-def run_label(record: dict) -> str:
+def run_label(record: Record) -> str:
     """A short name of a record's run: model, exposures, learning rate, seed."""
-    c = record["config"]
-    t = c["train"]
-    return f"{model_label(c['model'])} E={t['exposures']} lr={t['lr']:g} seed={t['seed']}"
+    t = record.train
+    return f"{model_label(record.model)} E={t['exposures']} lr={t['lr']:g} seed={t['seed']}"
 
 
-def loss_curve_frame(records: list[dict]) -> pd.DataFrame:
+def loss_curve_frame(records: list[Record]) -> pd.DataFrame:
     """Long table of the training loss curves: run, step, exposures so far, loss (nats/token)."""
     rows = []
     for record in records:
-        train = record["result"]["train"]
-        steps, exposures = train["steps"], record["config"]["train"]["exposures"]
+        train = record.result.train
+        steps, exposures = train.steps, record.train["exposures"]
         for step, loss in train["loss_curve"]:
             rows.append({"run": run_label(record), "step": step, "exposures": step / steps * exposures, "loss": loss})
     return pd.DataFrame(rows, columns=["run", "step", "exposures", "loss"])
 
 
-def loss_curve(records: list[dict], title: str = "Training loss") -> alt.Chart:
+def loss_curve(records: list[Record], title: str = "Training loss") -> alt.Chart:
     """Mean next-token loss over all tokens against exposures per person (paper §2.3)."""
     return alt.Chart(loss_curve_frame(records), title=title).mark_line().encode(
         x=alt.X("exposures:Q", title="exposures per person"),
@@ -143,18 +143,18 @@ def loss_curve(records: list[dict], title: str = "Training loss") -> alt.Chart:
     ).properties(width=WIDTH, height=260)
 
 
-def bits_frame(records: list[dict]) -> pd.DataFrame:
+def bits_frame(records: list[Record]) -> pd.DataFrame:
     """Measured and maximum bits per term (name, value, diversity) of each record."""
     rows = []
     for record in records:
-        r = record["result"]
+        r = record.result
         for term in TERMS:
             rows.append({"run": run_label(record), "term": term, "kind": KINDS[0], "bits": r[f"bits_{term}"]})
             rows.append({"run": run_label(record), "term": term, "kind": KINDS[1], "bits": r[f"max_bits_{term}"]})
     return pd.DataFrame(rows, columns=["run", "term", "kind", "bits"])
 
 
-def bits_by_term(records: list[dict], title: str = "Bits by term: measured vs maximum") -> alt.Chart:
+def bits_by_term(records: list[Record], title: str = "Bits by term: measured vs maximum") -> alt.Chart:
     """Grouped bars: the measured bits of each term of Definition 4.1 beside its maximum."""
     base = alt.Chart(bits_frame(records), title=title).encode(
         y=alt.Y("term:N", sort=list(TERMS), title=None),
@@ -168,19 +168,19 @@ def bits_by_term(records: list[dict], title: str = "Bits by term: measured vs ma
     return (bars + text).properties(width=WIDTH, height=160)
 
 
-def capacity_frame(records: list[dict], control_results: dict | None = None) -> pd.DataFrame:
+def capacity_frame(records: list[Record], control_results: dict | None = None) -> pd.DataFrame:
     """R (bits per parameter, paper count) with its interval for the records and the controls."""
     rows = []
     for record in records:
-        r = record["result"]
+        r = record.result
         low, high = r_interval(r)
-        rows.append({"predictor": "trained model", "R": r["R"], "low": low, "high": high, "R_max": r["R_max"]})
+        rows.append({"predictor": "trained model", "R": r.R, "low": low, "high": high, "R_max": r.R_max})
     for kind, r in (control_results or {}).items():
         rows.append({"predictor": f"{kind} control", "R": r["R"], "low": r["R"], "high": r["R"], "R_max": r["R_max"]})
     return pd.DataFrame(rows, columns=["predictor", "R", "low", "high", "R_max"])
 
 
-def capacity_with_controls(records: list[dict], control_results: dict | None = None, threshold: float | None = None,
+def capacity_with_controls(records: list[Record], control_results: dict | None = None, threshold: float | None = None,
                            title: str = "Bits per parameter: model and controls") -> alt.Chart:
     """R of the trained model (with its bootstrap interval) between the uniform control (0 bits)
     and the oracle (R = R^max), with the claim's threshold as a dashed rule."""

@@ -21,6 +21,7 @@ from kcl.book.catalog import pools_label
 from kcl.book.stats import r_interval
 from kcl.book import law, plots
 from kcl.book.plots import run_label
+from kcl.record import Record, Result
 from kcl.records import data_name, model_label
 
 SENTENCES = ["first sentence (full name)", "later sentence (pronoun)"]
@@ -46,13 +47,13 @@ def _pooled(loss: list, people: list) -> tuple[float, int]:
     return (sum(l * p for l, p in pairs) / count if count else math.nan), count
 
 
-def _most_per_person(result: dict, attr: str, n_people: int) -> float:
+def _most_per_person(result: Result, attr: str, n_people: int) -> float:
     """log2(possible values) of ``attr``, recovered from a record as bits / N + mean loss / ln 2
     (Definition 4.3), so that no data set is rebuilt."""
     return result["bits_per_attribute"][attr] / n_people + result["loss_per_attribute"][attr] / math.log(2)
 
 
-def position_frame(records: list[dict]) -> pd.DataFrame:
+def position_frame(records: list[Record]) -> pd.DataFrame:
     """Bits per person of each value attribute of a biography data set (birth date, birth city,
     university, major, employer: gender is counted too but has no sentence of its own, and the
     company city is not counted) by where its sentence stands: first, naming the person, or later,
@@ -64,25 +65,25 @@ def position_frame(records: list[dict]) -> pd.DataFrame:
 
     rows = []
     for record in records:
-        c, r = record["config"], record["result"]
-        if c["data"]["name"] not in BIOGRAPHIES:
+        data, r = record.data, record.result
+        if data["name"] not in BIOGRAPHIES:
             continue
         for attr, by in (r.get("loss_by_position") or {}).items():
             if attr not in r["bits_per_attribute"]:
                 continue  # company city: not counted (it follows from the employer)
-            most = _most_per_person(r, attr, c["data"]["n_people"])
+            most = _most_per_person(r, attr, data["n_people"])
             loss, people = by["loss_bits"], by["people"]
             for sentence, (value, count) in zip(SENTENCES, (_pooled(loss[:1], people[:1]),
                                                             _pooled(loss[1:], people[1:]))):
                 if count:
-                    rows.append({"run": f"{_data_label(c['data'])} · {run_label(record)}", "data": c["data"]["name"],
-                                 "exposures": c["train"]["exposures"], "attribute": attr, "sentence": sentence,
+                    rows.append({"run": f"{_data_label(data)} · {run_label(record)}", "data": data["name"],
+                                 "exposures": record.train["exposures"], "attribute": attr, "sentence": sentence,
                                  "people": count, "bits_per_person": most - value, "max_bits_per_person": most})
     return pd.DataFrame(rows, columns=["run", "data", "exposures", "attribute", "sentence", "people",
                                        "bits_per_person", "max_bits_per_person"])
 
 
-def attribute_frame(records: list[dict]) -> pd.DataFrame:
+def attribute_frame(records: list[Record]) -> pd.DataFrame:
     """Where each run's bits are by what they are about: the names (the name term of Definition 4.1)
     and each counted attribute, gender included (Definition 4.3), as bits stored beside the most a
     perfect model stores; an attribute's maximum is recovered from the record as bits + N · mean
@@ -90,18 +91,18 @@ def attribute_frame(records: list[dict]) -> pd.DataFrame:
 
     rows = []
     for number, record in enumerate(records):
-        c, r = record["config"], record["result"]
-        run = f"{_data_label(c['data'])} · {run_label(record)}"
+        data, r = record.data, record.result
+        run = f"{_data_label(data)} · {run_label(record)}"
         parts = {"names": (r["bits_name"], r["max_bits_name"])}
         for attr, bits in r["bits_per_attribute"].items():
-            parts[attr] = (bits, c["data"]["n_people"] * _most_per_person(r, attr, c["data"]["n_people"]))
+            parts[attr] = (bits, data["n_people"] * _most_per_person(r, attr, data["n_people"]))
         for part, (bits, most) in parts.items():
             rows.append({"record": number, "run": run, "part": part, "bits": bits, "max_bits": most,
                          "share": bits / most})
     return pd.DataFrame(rows, columns=["record", "run", "part", "bits", "max_bits", "share"])
 
 
-def attribute_table(records: list[dict]) -> pd.DataFrame:
+def attribute_table(records: list[Record]) -> pd.DataFrame:
     """``attribute_frame`` as a table to read: one row per run, one column per part, each cell the
     share of that part's maximum the run stores (negative: worse than a uniform guess)."""
     frame = attribute_frame(records)
@@ -110,7 +111,7 @@ def attribute_table(records: list[dict]) -> pd.DataFrame:
     return table.rename_axis(columns=None)
 
 
-def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
+def across_records(stored: list[tuple[str, Record]]) -> pd.DataFrame:
     """The biography records side by side (``stored``: ``(store, record)`` pairs, as
     ``kcl.book.catalog.run_records`` gives them; other data sets are left out), one row per run (a run
     kept in several stores once, naming them all): its stores, data set, people, name pools, model,
@@ -122,21 +123,21 @@ def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     stores: dict[str, list[str]] = {}  # a run stored in more than one store is one row, naming them all
     kept = []
     for store, record in stored:
-        if record["config"]["data"]["name"] in BIOGRAPHIES:
-            if record["key"] not in stores:
+        if record.data["name"] in BIOGRAPHIES:
+            if record.key not in stores:
                 kept.append((store, record))
-            stores.setdefault(record["key"], []).append(store)
+            stores.setdefault(record.key, []).append(store)
     if not kept:
         return pd.DataFrame()
     table = attribute_table([record for _, record in kept]).reset_index(drop=True)
-    configs, results = [record["config"] for _, record in kept], [record["result"] for _, record in kept]
-    first = {"store": [", ".join(stores[record["key"]]) for _, record in kept],
-             "data": [data_name(c["data"]) for c in configs], "N": [c["data"]["n_people"] for c in configs],
-             "pools": [pools_label(c["data"]) for c in configs],
-             "model": [model_label(c["model"]) for c in configs], "exposures": [c["train"]["exposures"] for c in configs],
-             "batch": [c["train"]["batch_size"] for c in configs], "steps": [r["train"]["steps"] for r in results],
-             "lr": [c["train"]["lr"] for c in configs], "seed": [c["train"]["seed"] for c in configs],
-             "R": [r["R"] for r in results]}
+    records, results = [record for _, record in kept], [record.result for _, record in kept]
+    first = {"store": [", ".join(stores[record.key]) for record in records],
+             "data": [data_name(rec.data) for rec in records], "N": [rec.data["n_people"] for rec in records],
+             "pools": [pools_label(rec.data) for rec in records],
+             "model": [model_label(rec.model) for rec in records], "exposures": [rec.train["exposures"] for rec in records],
+             "batch": [rec.train["batch_size"] for rec in records], "steps": [r.train.steps for r in results],
+             "lr": [rec.train["lr"] for rec in records], "seed": [rec.train["seed"] for rec in records],
+             "R": [r.R for r in results]}
     for at, (column, values) in enumerate(first.items()):
         table.insert(at, column, values)
     table["gender_loss_nats"] = [r["loss_per_attribute"]["gender"] for r in results]
@@ -144,9 +145,9 @@ def across_records(stored: list[tuple[str, dict]]) -> pd.DataFrame:
     for column, field in TOTALS.items():
         table[column] = [r[field] for r in results]
     table["R_low"], table["R_high"] = zip(*(r_interval(r) for r in results))
-    table["P"] = [r["params"]["total"] for r in results]
-    table["P_non_embedding"] = [r["params"]["non_embedding"] for r in results]
-    table["R_non_embedding"] = [r["R_non_embedding"] for r in results]
+    table["P"] = [r.params.total for r in results]
+    table["P_non_embedding"] = [r.params.non_embedding for r in results]
+    table["R_non_embedding"] = [r.R_non_embedding for r in results]
     return table
 
 
@@ -194,7 +195,7 @@ def position_shares(frame: pd.DataFrame) -> dict[str, float]:
     return {s: bits / most for s, (bits, most) in position_sums(frame).items()}
 
 
-def position_summary(records: list[dict]) -> str:
+def position_summary(records: list[Record]) -> str:
     """One line per run: the bits per person summed over the value attributes, where their
     sentence names the person and where it says he or she, each as a share of the maximum ("" without
     position data)."""
@@ -208,17 +209,17 @@ def position_summary(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def figures(record: dict, prefix: str) -> dict[str, str]:
+def figures(record: Record, prefix: str) -> dict[str, str]:
     """The numbers a diagnostic's reading quotes, formatted, keyed ``{prefix}_{name}`` (for
     ``myst_nb.glue``): R, R_max, P, the embedding's share of P, the bits of the names and of the
     birth dates, and the bits per person summed over the value attributes where their sentence
     names the person (``first``), where it says he or she (``later``), and at most (``most``)."""
-    r = record["result"]
+    r = record.result
     sums = position_sums(position_frame([record]))
     first, later = (sums.get(s, (math.nan, math.nan)) for s in SENTENCES)
-    out = {"R": f"{r['R']:.3f}", "R_max": f"{r['R_max']:.2f}", "P": f"{r['params']['total'] / 1000:.0f}K",
-           "embedding_share": f"{1 - r['params']['non_embedding'] / r['params']['total']:.0%}",
-           "bits": _kilo(r["bits"]), "name_bits": _kilo(r["bits_name"]),
+    out = {"R": f"{r.R:.3f}", "R_max": f"{r.R_max:.2f}", "P": f"{r.params.total / 1000:.0f}K",
+           "embedding_share": f"{1 - r.params.non_embedding / r.params.total:.0%}",
+           "bits": _kilo(r.bits), "name_bits": _kilo(r["bits_name"]),
            "birth_date_bits": _kilo(r["bits_per_attribute"].get("birth_date", math.nan)),
            "first": f"{first[0]:.1f}", "later": f"{later[0]:.1f}", "most": f"{first[1]:.1f}"}
     return {f"{prefix}_{k}": v for k, v in out.items()}
@@ -228,7 +229,7 @@ COMPARED = ["data", "name_pools", "used_tokens", "P", "P_non_embedding", "bits_n
             "R_high", "R_max", "R_non_embedding"]
 
 
-def comparison(records: list[dict]) -> tuple[pd.DataFrame, object, str]:
+def comparison(records: list[Record]) -> tuple[pd.DataFrame, object, str]:
     """What a diagnostic page shows of runs side by side: their figures (``law.points_frame``), the
     bits by sentence chart (``bits_by_position``) and ``position_summary``."""
 
@@ -325,7 +326,7 @@ def _more_steps_reading(best: pd.DataFrame) -> str:
             f"(more than {MORE_STEPS_GAIN:.0%} and the interval of R wholly above), {reading}.")
 
 
-def bits_by_position(records: list[dict],
+def bits_by_position(records: list[Record],
                      title: str = "Bits per person by sentence: the one that names the person, or a later one") -> alt.Chart:
     """Grouped bars (``kcl.book.positions.position_frame``): each attribute's bits per person when its sentence opens
     the biography beside when it comes later; a grey tick marks the maximum, log2(values)."""

@@ -19,6 +19,7 @@ from kcl.book.chapter_list import command_name, short_title
 from kcl.book.chapters import (CHAPTERS, _rerun_kinds, _rerun_parts, _store_of, _sweep_file, chapter_sweep,
                                repo_root, walk)
 from kcl.book.regime import provisional
+from kcl.record import Record
 from kcl.store import _jsonable, _unique, MissingResultsError, ResultStore
 from kcl.sweep import Plan, plan
 from kcl.book.chapters import chapter_parts
@@ -155,7 +156,7 @@ class StoredSoFar:
     Reruns that only a complete main sweep decides are not known yet, so not counted."""
 
     chapter: str
-    parts: dict[str, list[dict]]
+    parts: dict[str, list[Record]]
     missing: dict[str, list]  # part → configs without a record
     complete: bool  # main sweep and every rerun stored: ``chapter_parts`` would return without training
     plan: list[str]  # ``chapter_plan`` for 2 runs at once: what is left, part by part, and its estimated cost
@@ -177,7 +178,7 @@ class StoredSoFar:
         for a chapter superseded by a later protocol, that it stopped with these records."""
 
         by_data: dict[str, list[int]] = {}
-        for stored, configs in ((1, [r["config"] for r in self.parts.get("main", [])]),
+        for stored, configs in ((1, [r.config for r in self.parts.get("main", [])]),
                                 (0, [_jsonable(dataclasses.asdict(c)) for c in self.missing.get("main", [])])):
             for config in configs:
                 by_data.setdefault(chart_data_label(config), [0, 0])[1 - stored] += 1
@@ -208,7 +209,7 @@ class StoredSoFar:
 
 
 def parts_or_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
-                    root: str | Path | None = None) -> tuple[dict[str, list[dict]], StoredSoFar | None]:
+                    root: str | Path | None = None) -> tuple[dict[str, list[Record]], StoredSoFar | None]:
     """A chapter's records by part and None when its sweeps are complete (``chapter_parts``, which
     trains what is missing if ``allow_train``); else the records stored so far and their
     ``StoredSoFar`` (show them, with its ``note``, and hold back the verdict). Raises
@@ -224,7 +225,7 @@ def parts_or_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = F
 
 
 def shown_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = False, root: str | Path | None = None
-                 ) -> tuple[dict[str, list[dict]] | None, StoredSoFar | None, str]:
+                 ) -> tuple[dict[str, list[Record]] | None, StoredSoFar | None, str]:
     """``parts_or_so_far`` for a page section that leans on another chapter: ``(parts, running, "")``
     once any run of its main sweep is stored (``running`` None when complete), else ``(None, None,
     a sentence saying so and naming the commands)``."""
@@ -239,7 +240,7 @@ def shown_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = Fals
 
 
 def data_type_point(chapter: str, name: str, profile: str = "cpu", *, allow_train: bool = False,
-                    root: str | Path | None = None) -> tuple[dict | None, list[dict], str]:
+                    root: str | Path | None = None) -> tuple[dict | None, list[Record], str]:
     """One data set's point of a chapter whose other data sets may still run (result 2's bioS for
     results 1 and 4): ``(head, main records of that data set, what its verdict waits for)``. Once
     its main runs and seed reruns are stored, ``head`` is ``law.headline`` over them and the wait is
@@ -261,7 +262,7 @@ def data_type_point(chapter: str, name: str, profile: str = "cpu", *, allow_trai
     return head, main, f"{later[2]} (until then the point shown is {shown}'s, stopped: seed 0 at its best rate)"
 
 
-def _own_point(chapter: str, name: str, profile: str, allow_train: bool, root) -> tuple[dict | None, list[dict], str]:
+def _own_point(chapter: str, name: str, profile: str, allow_train: bool, root) -> tuple[dict | None, list[Record], str]:
     """``data_type_point`` of the chapter's own records."""
 
     try:
@@ -270,7 +271,7 @@ def _own_point(chapter: str, name: str, profile: str, allow_train: bool, root) -
         return None, [], f"the {name} runs of {short_title(chapter)}"
 
     def of(records: list) -> list:
-        return [r for r in records if r["config"]["data"]["name"] == name]
+        return [r for r in records if r.data["name"] == name]
 
     missing = {part: [c for c in running.missing[part] if c.data.name == name] for part in ("main", "seeds")
                } if running else {"main": [], "seeds": []}
@@ -288,7 +289,7 @@ def stored_so_far(chapter: str, profile: str = "cpu", root: str | Path | None = 
     if profile == "smoke":
         raise ValueError("the smoke profile trains into a temporary folder; it stores nothing to read so far")
     walk = _stored_sweeps(chapter, profile, root)
-    parts: dict[str, list[dict]] = {}
+    parts: dict[str, list[Record]] = {}
     missing: dict[str, list] = {}
 
     def read(part: str, store: ResultStore, configs: list) -> None:

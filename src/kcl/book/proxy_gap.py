@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from kcl.record import Record
 from kcl.records import data_name
 from kcl.book.stats import r_interval
 from kcl.book.plots import table
@@ -38,21 +39,21 @@ FILLERS_RUNS = tuple(RUNS[name] for name in ("bioS", "bioR-proxy fillers 0–0",
 TEMPLATES_RUNS = tuple(RUNS[name] for name in ("bioS", "bioR-proxy fillers 0–0", "bioR-proxy fillers 0–0 templates bioS"))
 
 
-def runs_frame(records: list[dict]) -> pd.DataFrame:
+def runs_frame(records: list[Record]) -> pd.DataFrame:
     """One row per run of the two diagnostics, in ``RUNS`` order: its bits with their interval, the
     maximum and the share stored, R with its interval (engine's count) and per non-embedding
     parameter, the counted parameters and the steps."""
     rows = []
     for record in records:
-        c, r = record["config"], record["result"]
+        data, train, r = record.data, record.train, record.result
         low, high = r["bits_ci"]
         r_low, r_high = r_interval(r)
-        rows.append({"run": RUNS.get(data_name(c["data"]), data_name(c["data"])), "N": c["data"]["n_people"],
-                     "lr": c["train"]["lr"], "seed": c["train"]["seed"], "steps": r["train"]["steps"],
-                     "bits": r["bits"], "bits_low": low, "bits_high": high, "max_bits": r["max_bits"],
-                     "share": r["bits"] / r["max_bits"], "bits_names": r["bits_name"], "bits_values": r["bits_value"],
-                     "R": r["R"], "R_low": r_low, "R_high": r_high, "P": r["params"]["total"],
-                     "R_non_embedding": r["R_non_embedding"]})
+        rows.append({"run": RUNS.get(data_name(data), data_name(data)), "N": data["n_people"],
+                     "lr": train["lr"], "seed": train["seed"], "steps": r.train.steps,
+                     "bits": r.bits, "bits_low": low, "bits_high": high, "max_bits": r.max_bits,
+                     "share": r.bits / r.max_bits, "bits_names": r["bits_name"], "bits_values": r["bits_value"],
+                     "R": r.R, "R_low": r_low, "R_high": r_high, "P": r.params.total,
+                     "R_non_embedding": r.R_non_embedding})
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
@@ -120,7 +121,7 @@ def templates_reading(frame: pd.DataFrame) -> str:
                    f"{TEMPLATES_SHARE:.0%} with the intervals apart): this run does not tell them apart.")
 
 
-def _so_far(chapter: str, profile: str, root) -> tuple[list[dict], str | None]:
+def _so_far(chapter: str, profile: str, root) -> tuple[list[Record], str | None]:
     """A diagnostic's stored records and, while it is incomplete, what is left (with the command)."""
 
     so_far = stored_so_far(chapter, profile, root)

@@ -18,6 +18,7 @@ import pandas as pd
 from kcl.book import law
 from kcl.book.chapters import parts_or_pending
 from kcl.book.stats import Judgement, Section, judge, judge_ratio
+from kcl.record import Record
 
 CHAPTER = "random-strings"
 #: Morris et al. (2025): GPT-style models store about 3.6 bits per parameter of random bitstrings
@@ -41,7 +42,7 @@ def chapter_records(profile: str, allow_train: bool = False) -> tuple[dict | Non
     return out, ""
 
 
-def capacities(main: list[dict]) -> pd.DataFrame:
+def capacities(main: list[Record]) -> pd.DataFrame:
     """One row per model size: the most bits it stores over N (each N at its best rate), at which N,
     that figure per parameter, the data's bits there per parameter, and whether the best N is the
     largest tried (then the model may hold more: no plateau seen)."""
@@ -77,7 +78,7 @@ def verdict_sections(records: dict | None, pending: str) -> list[Section]:
     return [Section("committed", claims(records))]
 
 
-def chart(main: list[dict]):
+def chart(main: list[Record]):
     """Bits stored against the bits in the data, one line per model size, the line where they are
     equal drawn dashed (the form of Morris et al.'s capacity plots: each line bends to its plateau)."""
     frame = law.points_frame(main).assign(data_bits=lambda f: f["max_bits"])

@@ -9,13 +9,14 @@ import altair as alt
 
 from kcl.book import plots, regime
 from kcl.book.progress import shown_so_far
+from kcl.record import Record
 
 PILOT = "recipe-100"
 RECIPE_COLUMNS = ["batch_size", "init", "best_lr", "score", "rates_tried", "best_at_edge"]
 INIT_NAMES = {"gpt2": "GPT-2's", "torch": "PyTorch's defaults", "embedding_unit": "GPT-2's, embedding N(0, 1)"}
 
 
-def rates_chart(records: list[dict]) -> alt.Chart:
+def rates_chart(records: list[Record]) -> alt.Chart:
     """Mean R over seeds against the rate: one line per batch size, one panel per initialisation."""
     frame = regime.rate_table(records)
     frame["initialisation"] = frame["init"].map(INIT_NAMES).fillna(frame["init"])

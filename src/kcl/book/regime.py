@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from kcl.config import config_from_dict
+from kcl.record import Record
 from kcl.records import model_options
 
 DEFAULT_INIT = "gpt2"
@@ -54,21 +55,21 @@ def provisional(spec: dict) -> Regime:
     return Regime(int(train["batch_size"]), DEFAULT_INIT, float(train["lr"]), float("nan"))
 
 
-def _init(record: dict) -> str:
-    return model_options(record["config"]["model"]).get("init", DEFAULT_INIT)
+def _init(record: Record) -> str:
+    return model_options(record.model).get("init", DEFAULT_INIT)
 
 
-def rate_table(records: list[dict]) -> pd.DataFrame:
+def rate_table(records: list[Record]) -> pd.DataFrame:
     """One row per recipe and rate: mean R over seeds, the seeds' figures and their count."""
-    rows = [{"batch_size": r["config"]["train"]["batch_size"], "init": _init(r), "lr": r["config"]["train"]["lr"],
-             "seed": r["config"]["train"]["seed"], "R": r["result"]["R"]} for r in records]
+    rows = [{"batch_size": r.train["batch_size"], "init": _init(r), "lr": r.train["lr"],
+             "seed": r.train["seed"], "R": r.result.R} for r in records]
     frame = pd.DataFrame(rows, columns=["batch_size", "init", "lr", "seed", "R"])
     table = frame.groupby(["batch_size", "init", "lr"], as_index=False).agg(
         R=("R", "mean"), seeds=("seed", "nunique"), values=("R", lambda v: ", ".join(f"{x:.3f}" for x in v)))
     return table.sort_values(["batch_size", "init", "lr"]).reset_index(drop=True)
 
 
-def recipe_table(records: list[dict]) -> pd.DataFrame:
+def recipe_table(records: list[Record]) -> pd.DataFrame:
     """One row per recipe: its best rate, the mean R there (its score), the rates tried and whether
     the best is at an edge of them; highest score first."""
     rows = []
@@ -81,7 +82,7 @@ def recipe_table(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("score", ascending=False).reset_index(drop=True)
 
 
-def recipe_edge_configs(records: list[dict]) -> list:
+def recipe_edge_configs(records: list[Record]) -> list:
     """For each recipe whose best rate is at an edge of the rates tried: its runs at one rate
     two-fold beyond, at every seed the pilot ran it at."""
     out = []
@@ -90,15 +91,15 @@ def recipe_edge_configs(records: list[dict]) -> list:
             continue
         rates = [float(r) for r in row.rates_tried.split(", ")]
         beyond = min(rates) / 2 if row.best_at_edge == "lowest" else max(rates) * 2
-        members = [r for r in records if r["config"]["train"]["batch_size"] == row.batch_size
-                   and _init(r) == row.init and r["config"]["train"]["lr"] == row.best_lr]
+        members = [r for r in records if r.train["batch_size"] == row.batch_size
+                   and _init(r) == row.init and r.train["lr"] == row.best_lr]
         for record in members:
-            config = config_from_dict(record["config"])
+            config = config_from_dict(record.config)
             out.append(dataclasses.replace(config, train=dataclasses.replace(config.train, lr=beyond)))
     return out
 
 
-def choose(records: list[dict]) -> Regime:
+def choose(records: list[Record]) -> Regime:
     """The regime by the rule (module docstring) from the pilot's records, its edge runs included."""
     if not records:
         raise ValueError("the recipe pilot has no records to choose a regime from")

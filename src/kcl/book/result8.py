@@ -21,6 +21,7 @@ import pandas as pd
 
 from kcl.book.chapters import main_store, parts_or_pending, record_config
 from kcl.book.stats import Judgement, Section, judge_ratio, r_interval
+from kcl.record import Record
 from kcl.records import model_label
 from kcl.run import measure_quantized
 from kcl.store import write_json_atomic
@@ -40,20 +41,20 @@ def quantized_path(folder: Path, key: str, variant: tuple) -> Path:
     return Path(folder) / "quantized" / f"{key}-{variant_name(*variant)}.json"
 
 
-def quantized_results(records: list[dict], folder: Path, *, compute: bool = False) -> dict | None:
+def quantized_results(records: list[Record], folder: Path, *, compute: bool = False) -> dict | None:
     """``{(key, variant): result}`` for every record and variant, read from ``folder``'s
     ``quantized/`` files; missing ones are measured and stored where ``compute``, else None."""
     out = {}
     for record in records:
         for variant in VARIANTS:
-            path = quantized_path(folder, record["key"], variant)
+            path = quantized_path(folder, record.key, variant)
             if not path.is_file():
                 if not compute:
                     return None
                 method, bits, embedding = variant
                 result = measure_quantized(record_config(record), folder, bits, method, embedding=embedding)
                 write_json_atomic(path, result)
-            out[record["key"], variant] = _read(path)
+            out[record.key, variant] = _read(path)
     return out
 
 
@@ -61,19 +62,19 @@ def _read(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def frame(records: list[dict], quantized: dict) -> pd.DataFrame:
+def frame(records: list[Record], quantized: dict) -> pd.DataFrame:
     """One row per model and variant: P, the float R and its interval, the quantized R and its
     interval, and their ratio."""
     rows = []
     for record in records:
-        r, c = record["result"], record["config"]
+        r = record.result
         low, high = r_interval(r)
         for variant in VARIANTS:
-            q = quantized[record["key"], variant]
+            q = quantized[record.key, variant]
             q_low, q_high = r_interval(q)
-            rows.append({"model": model_label(c["model"]), "P": r["params"]["total"], "variant": variant_name(*variant),
-                         "R_float": r["R"], "R_float_low": low, "R_float_high": high, "R": q["R"], "R_low": q_low,
-                         "R_high": q_high, "ratio": q["R"] / r["R"] if r["R"] else float("nan"), "key": record["key"]})
+            rows.append({"model": model_label(record.model), "P": r.params.total, "variant": variant_name(*variant),
+                         "R_float": r.R, "R_float_low": low, "R_float_high": high, "R": q["R"], "R_low": q_low,
+                         "R_high": q_high, "ratio": q["R"] / r.R if r.R else float("nan"), "key": record.key})
     return pd.DataFrame(rows)
 
 

@@ -16,6 +16,7 @@ from kcl.book import architectures, law
 from kcl.book.architectures import architecture_of
 from kcl.book.chapters import parts_or_pending
 from kcl.book.stats import Judgement, Section, judge_ratio
+from kcl.record import Record
 from kcl.records import model_options
 
 CHAPTER = "result9"
@@ -42,29 +43,29 @@ def variant(model: dict) -> str:
     return f"{MOE} top-{options.get('moe_top_k', 1)}, capacity {options.get('moe_capacity_factor', 2.0):g}"
 
 
-def by_architecture(records: list[dict]) -> dict[str, list[dict]]:
+def by_architecture(records: list[Record]) -> dict[str, list[Record]]:
     """Records split by architecture (GPT2-MoE, GPT2), in that order where both occur."""
     out = law.grouped(records, architecture_of)
     return {name: out[name] for name in (MOE, GPT2) if name in out}
 
 
-def points(records: list[dict]) -> pd.DataFrame:
+def points(records: list[Record]) -> pd.DataFrame:
     """``architectures.points`` with each point's active parameters (a token's share of the experts:
     top-k of n_experts), R over them, and the shares of expert assignments dropped in training and
     in the measurement (MoE only)."""
     frame = architectures.points(records)
-    by_key = {r["key"]: r for r in records}
+    by_key = {r.key: r for r in records}
     rows = [by_key[k] for k in frame["key"]]
-    frame["P_active"] = [r["result"]["params"].get("moe", {}).get("active_total", r["result"]["params"]["total"])
+    frame["P_active"] = [r.result.params.get("moe", {}).get("active_total", r.result.params.total)
                          for r in rows]
     frame["active_share"] = frame["P_active"] / frame["P"]
     frame["R_active"] = frame["bits"] / frame["P_active"]
-    frame["dropped_training"] = [r["result"]["train"].get("moe", {}).get("dropped_share") for r in rows]
-    frame["dropped_measurement"] = [r["result"].get("moe", {}).get("dropped_share") for r in rows]
+    frame["dropped_training"] = [r.result.train.get("moe", {}).get("dropped_share") for r in rows]
+    frame["dropped_measurement"] = [r.result.get("moe", {}).get("dropped_share") for r in rows]
     return frame
 
 
-def headlines(parts: dict[str, dict[str, list[dict]]]) -> dict[str, dict]:
+def headlines(parts: dict[str, dict[str, list[Record]]]) -> dict[str, dict]:
     """Each architecture's peak (``law.headline_per_seed``) from its ``{"main", "reruns"}`` records."""
     return {name: law.headline_per_seed(p["main"], p["reruns"]) for name, p in parts.items()}
 
@@ -97,8 +98,8 @@ def chapter_records(profile: str, allow_train: bool = False) -> tuple[dict | Non
     return out, ""
 
 
-def at_n_people(records: list[dict], n: int = N_PEOPLE) -> list[dict]:
-    return [r for r in records if r["config"]["data"]["n_people"] == n]
+def at_n_people(records: list[Record], n: int = N_PEOPLE) -> list[Record]:
+    return [r for r in records if r.data["n_people"] == n]
 
 
 def verdict_sections(records: dict | None, pending: str, records_100: dict | None = None,
@@ -140,7 +141,7 @@ def chapter_records_100(profile: str, allow_train: bool = False) -> tuple[dict |
 
 def headlines_100(records: dict) -> dict[str, dict]:
     """Each variant's ``law.headline`` (its peak, the mean over the peak's seeds at its best rate)."""
-    return law.headlines_by(records, lambda r: variant(r["config"]["model"]))
+    return law.headlines_by(records, lambda r: variant(r.model))
 
 
 def claims_100(heads: dict[str, dict]) -> list[Judgement]:
@@ -165,8 +166,8 @@ def all_points(records: dict) -> pd.DataFrame:
 def all_points_100(records: dict) -> pd.DataFrame:
     """Every point at 100 exposures (seed 0, each the best of its rates), with its routing variant."""
     frame = points(records["main"])
-    by_key = {r["key"]: r for r in records["main"]}
-    frame.insert(0, "variant", [variant(by_key[k]["config"]["model"]) for k in frame["key"]])
+    by_key = {r.key: r for r in records["main"]}
+    frame.insert(0, "variant", [variant(by_key[k].model) for k in frame["key"]])
     return frame
 
 
@@ -174,10 +175,10 @@ def peak_table(heads: dict[str, dict]) -> pd.DataFrame:
     """Each architecture's peak: model, counted and active parameters, the seeds' figures, mean and interval."""
     rows = []
     for name, h in heads.items():
-        params = h["record"]["result"]["params"]
-        active = params.get("moe", {}).get("active_total", params["total"])
-        rows.append({"architecture": name, "model": h["model"], "P": params["total"], "P_active": active,
-                     "active_share": active / params["total"], "R (per seed)": ", ".join(f"{v:.3f}" for v in h["values"]),
+        params = h["record"].result.params
+        active = params.get("moe", {}).get("active_total", params.total)
+        rows.append({"architecture": name, "model": h["model"], "P": params.total, "P_active": active,
+                     "active_share": active / params.total, "R (per seed)": ", ".join(f"{v:.3f}" for v in h["values"]),
                      "rates": ", ".join(f"{lr:g}" for lr in h["rates"]), "R": h["R"], "R_low": h["low"],
                      "R_high": h["high"], "R_non_embedding": h["non_embedding"]})
     return pd.DataFrame(rows)

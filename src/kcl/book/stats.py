@@ -21,10 +21,12 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, NamedTuple
+from typing import Iterable, Mapping, NamedTuple
 
 import numpy as np
 from scipy import stats as _scipy_stats
+
+from kcl.record import FIELDS, Record
 
 REPRODUCED_WITHIN = 0.15  # relative to our estimate
 PARTLY_WITHIN = 0.40
@@ -131,8 +133,9 @@ def judge(claim: str, paper: float, value: float, low: float, high: float, kind:
                      None if non_embedding is None else float(non_embedding), source)
 
 
-def r_interval(result: dict) -> tuple[float, float]:
-    """A record result's bootstrap interval on R, or (R, R) when it was measured without one."""
+def r_interval(result: Mapping) -> tuple[float, float]:
+    """A result's bootstrap interval on R (a record's ``Result``, or a measurement's dict such as a
+    quantized model's), or (R, R) when it was measured without one."""
     low, high = result.get("R_ci") or (result["R"], result["R"])
     return low, high
 
@@ -162,26 +165,38 @@ def _without(config: dict, *dotted: str) -> str:
     return json.dumps(out, sort_keys=True, default=str)
 
 
-def best_of_lr(records: Iterable[dict]) -> list[dict]:
+@dataclass(frozen=True, eq=False)
+class Best(Record):
+    """A record kept by ``best_of_lr``, with ``lr_tried``: every rate its point was tried at and
+    the R there, by rate."""
+
+    lr_tried: list[tuple[float, float]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, record: Record, lr_tried: list[tuple[float, float]]) -> Best:
+        return cls(**{f: getattr(record, f) for f in FIELDS}, lr_tried=lr_tried)
+
+
+def best_of_lr(records: Iterable[Record]) -> list[Best]:
     """One record per configuration that differs only in ``train.lr``: the one with the highest R
     (the paper's "best of several learning rates"). Each kept record gains ``lr_tried`` (every
     rate and its R) so charts can show the whole sweep. Input order of first appearance is kept."""
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list[Record]] = {}
     for record in records:
-        groups.setdefault(_without(record["config"], "train.lr"), []).append(record)
+        groups.setdefault(_without(record.config, "train.lr"), []).append(record)
     best = []
     for group in groups.values():
-        top = max(group, key=lambda r: r["result"]["R"])
-        tried = sorted((r["config"]["train"]["lr"], r["result"]["R"]) for r in group)
-        best.append({**top, "lr_tried": tried})
+        top = max(group, key=lambda r: r.result.R)
+        tried = sorted((r.train["lr"], r.result.R) for r in group)
+        best.append(Best.of(top, tried))
     return best
 
 
-def rate_at_edge(best: dict) -> str:
+def rate_at_edge(best: Best) -> str:
     """Where a ``best_of_lr`` record's rate sits in the rates it was tried at: "lowest" or
     "highest" (a rate beyond the grid might have done better), else "" (inside, or one rate)."""
-    rates = [lr for lr, _ in best["lr_tried"]]
-    lr = best["config"]["train"]["lr"]
+    rates = [lr for lr, _ in best.lr_tried]
+    lr = best.train["lr"]
     if len(rates) < 2:
         return ""
     return "lowest" if lr == min(rates) else "highest" if lr == max(rates) else ""
@@ -199,12 +214,12 @@ def beside_widened(committed, widened, keys: list[str], touched: set, columns: l
     return chosen[keys + columns].merge(widened[keys + columns], on=keys, suffixes=("", "_widened"))
 
 
-def peak(records: Iterable[dict], key: str = "R") -> dict:
+def peak(records: Iterable[Record], key: str = "R") -> Record:
     """The record with the highest ``result[key]`` (the envelope's top over a whole figure)."""
     records = list(records)
     if not records:
         raise ValueError("no records to take a peak of")
-    return max(records, key=lambda r: r["result"][key])
+    return max(records, key=lambda r: r.result[key])
 
 
 def seed_interval(values: Iterable[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -217,15 +232,15 @@ def seed_interval(values: Iterable[float], level: float = 0.95) -> tuple[float, 
     return mean, mean - half, mean + half
 
 
-def lr_grid_from_pilot(records: Iterable[dict], factor: float = 2.0) -> list[float]:
+def lr_grid_from_pilot(records: Iterable[Record], factor: float = 2.0) -> list[float]:
     """The protocol's learning-rate grid from a pilot: the pilot's best rate and its neighbours
     ×``1/factor`` and ×``factor``. A best rate at the edge of the pilot is an error (the pilot
     must be widened first, not the grid guessed)."""
     records = list(records)
-    rates = sorted({r["config"]["train"]["lr"] for r in records})
+    rates = sorted({r.train["lr"] for r in records})
     if len(rates) < 3:
         raise ValueError(f"a pilot needs at least 3 learning rates, got {rates}")
-    best = peak(records)["config"]["train"]["lr"]
+    best = peak(records).train["lr"]
     if best in (rates[0], rates[-1]):
         raise ValueError(f"the pilot's best learning rate {best:g} is at the edge of {rates}: widen the pilot")
     return [float(f"{best / factor:.3g}"), float(best), float(f"{best * factor:.3g}")]
@@ -403,27 +418,27 @@ def versions_verdicts(by_version: list[tuple[str, list]], profile: str = "cpu") 
 THREADS_BEFORE_RECORDED = 2
 
 
-def cpu_hours(records: Iterable[dict]) -> float:
+def cpu_hours(records: Iterable[Record]) -> float:
     """Core-hours of training of ``records`` (the compute a chapter reports): each run's wall time
     times the threads it trained on (two runs at once on one thread each cost one core each), times
     its processes (a data parallel run, ``kcl.parallel``)."""
-    return sum(r["result"]["train"]["wall_seconds"] * r["result"]["train"].get("threads", THREADS_BEFORE_RECORDED)
-               * r["result"]["train"].get("processes", 1) for r in records) / 3600
+    return sum(r.result.train.wall_seconds * (r.result.train.threads or THREADS_BEFORE_RECORDED)
+               * r.result.train.processes for r in records) / 3600
 
 
-def compute_sentence(records: Iterable[dict]) -> str:
+def compute_sentence(records: Iterable[Record]) -> str:
     """A page's line on what its figures cost: the distinct runs it reads and their core-hours."""
     values = compute_values(records)
     return (f"*The figures on this page come from {values['n_runs']} runs, which trained for "
             f"{values['cpu_hours']} core-hours.*")
 
 
-def compute_values(records: Iterable[dict], pilot: Iterable[dict] = ()) -> dict[str, str]:
+def compute_values(records: Iterable[Record], pilot: Iterable[Record] = ()) -> dict[str, str]:
     """What a page says its figures cost (myst-nb glue names ``n_runs``, ``n_pilot``, ``cpu_hours``): its runs
     and their core-hours (``cpu_hours``). ``records`` come from one store, where parts may share a
     record (a seed rerun at seed 0's rate is also one of its seed × rate reruns): each counted once.
     A ``pilot`` lives in a store of its own and was trained apart, even where a main run repeats
     its config: counted in full."""
     pilot = list(pilot)
-    records = list({r["key"]: r for r in records}.values()) + pilot
+    records = list({r.key: r for r in records}.values()) + pilot
     return {"n_runs": f"{len(records)}", "n_pilot": f"{len(pilot)}", "cpu_hours": f"{cpu_hours(records):.1f}"}
