@@ -162,6 +162,9 @@ def test_versions_verdicts_shows_the_newest_judged_version_while_the_deciding_on
     assert summary == "no verdict yet from protocol v4; protocol v3: 1 not reproduced"
     table = stats.verdicts_table(headline)
     assert list(table["verdict"]) == [stats.WAITING, "not reproduced"]
+    compact = stats.headline_styled(headline, count=len(headline)).data  # the first page's: no section column
+    assert "section" not in compact and list(compact["claim"]) == ["Protocol v4: Pending: v4's runs.",
+                                                                   "Protocol v3: bioS: R"]
     # once the deciding version judges, its first section alone heads the chapter
     sections, headline, summary = stats.versions_verdicts([("v4", v3), ("v3", v3)])
     assert [s.title for s in headline] == ["Protocol v4: committed"] and summary == "1 not reproduced"

@@ -367,12 +367,14 @@ SMOKE_VERDICT = "smoke run: no verdict"
 def headline_styled(sections: Iterable[tuple], profile: str = "cpu", count: int = 1):
     """The first page's compact table of a chapter: the claims of its first section (the deciding
     protocol, as committed) with target, our figure and verdict; its later sections and addenda stay
-    on the chapter's page and the protocol page. ``count`` > 1 keeps that many sections, each row
-    naming its own (a deciding protocol still training, beside the last one judged). The smoke
-    profile's table gives no verdict."""
+    on the chapter's page and the protocol page. ``count`` > 1 keeps that many sections, each claim
+    led by its section's name before the colon (a deciding protocol still training, "Protocol v4",
+    beside the last one judged), so the table keeps its narrow columns. The smoke profile's table
+    gives no verdict."""
     frame = verdicts_table(list(sections)[:count])
-    if count == 1:
-        frame = frame.drop(columns=["section"])
+    if count > 1:
+        frame["claim"] = frame["section"].str.split(":").str[0] + ": " + frame["claim"]
+    frame = frame.drop(columns=["section"])
     if profile == "smoke":
         frame["verdict"] = SMOKE_VERDICT
     return _styled(frame, "dataframe kcl-verdicts")
