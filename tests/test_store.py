@@ -246,3 +246,19 @@ def test_records_are_strict_json_with_null_for_non_finite_numbers(tmp_path):
     strict = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in a record"))
     assert strict["result"]["gap"] is None and strict["result"]["by"]["x"] == [None, 2.0, None]
     assert record.result == strict["result"] and record.result.R == 1.5
+
+
+def test_a_kept_measurement_is_measured_once_then_read(tmp_path):
+    from kcl.store import kept_measurement
+
+    path = tmp_path / "quantized" / "abc.json"
+    calls = []
+
+    def measure():
+        calls.append(1)
+        return {"R": 1.5}
+
+    assert kept_measurement(path) is None and not path.exists()  # not asked to measure: nothing written
+    assert kept_measurement(path, measure) == {"R": 1.5} and calls == [1]
+    assert kept_measurement(path, measure) == {"R": 1.5} and calls == [1]  # read back, not measured again
+    assert kept_measurement(path) == {"R": 1.5}

@@ -34,7 +34,7 @@ import warnings
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import kcl
 from kcl.record import Record, RecordError
@@ -193,6 +193,17 @@ def write_json_atomic(path: str | Path, obj) -> Path:
     path = Path(path)
     _atomic_write_text(path, json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n")
     return path
+
+
+def kept_measurement(path: str | Path, measure: Callable[[], dict] | None = None) -> dict | None:
+    """A measurement of a stored model kept as JSON at ``path`` (quantized, extracted, ...): read
+    back; where missing, ``measure()`` written atomically and returned if given, else None."""
+    path = Path(path)
+    if not path.is_file():
+        if measure is None:
+            return None
+        write_json_atomic(path, measure())
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _record_dict(config, result: dict) -> dict:

@@ -13,7 +13,6 @@ people (book/protocol.md, "Knowledge extraction").
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from kcl.extraction import LORA_GRID, LoraSettings, best_extractable, memorizabl
 from kcl.record import Record
 from kcl.records import model_label
 from kcl.run import load_weights
-from kcl.store import ResultStore, write_json_atomic
+from kcl.store import ResultStore, kept_measurement
 
 MODELS_FROM = "result2-v4"
 DATA = ("bioS", "bioS-simple")
@@ -86,14 +85,14 @@ def measure(record: Record, profile: str, grid=LORA_GRID) -> dict:
 def measurements(chosen: dict[str, Record], profile: str, *, compute: bool = False) -> dict[str, dict] | None:
     """``{data name: measurement}`` for the chosen models, read from their files; missing ones are
     measured and stored where ``compute``, else None."""
+    grid = SMOKE_GRID if profile == "smoke" else LORA_GRID
     out = {}
     for name, record in chosen.items():
-        path = measurement_path(profile, record.key)
-        if not path.is_file():
-            if not compute:
-                return None
-            write_json_atomic(path, measure(record, profile, SMOKE_GRID if profile == "smoke" else LORA_GRID))
-        out[name] = json.loads(path.read_text(encoding="utf-8"))
+        kept = kept_measurement(measurement_path(profile, record.key),
+                                (lambda r=record: measure(r, profile, grid)) if compute else None)
+        if kept is None:
+            return None
+        out[name] = kept
     return out
 
 

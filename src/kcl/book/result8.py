@@ -12,7 +12,6 @@ int4 / float ≤ 0.5 (book/protocol.md, "Result 8").
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from kcl.book.stats import Judgement, Section, judge_ratio, r_interval
 from kcl.record import Record
 from kcl.records import model_label
 from kcl.run import measure_quantized
-from kcl.store import write_json_atomic
+from kcl.store import kept_measurement
 
 CHAPTER = "result8"
 #: (method, bits, embedding quantized): every variant the page shows; the first two decide
@@ -44,22 +43,19 @@ def quantized_path(folder: Path, key: str, variant: tuple) -> Path:
 def quantized_results(records: list[Record], folder: Path, *, compute: bool = False) -> dict | None:
     """``{(key, variant): result}`` for every record and variant, read from ``folder``'s
     ``quantized/`` files; missing ones are measured and stored where ``compute``, else None."""
+    def measure(record: Record, variant: tuple) -> dict:
+        method, bits, embedding = variant
+        return measure_quantized(record_config(record), folder, bits, method, embedding=embedding)
+
     out = {}
     for record in records:
         for variant in VARIANTS:
-            path = quantized_path(folder, record.key, variant)
-            if not path.is_file():
-                if not compute:
-                    return None
-                method, bits, embedding = variant
-                result = measure_quantized(record_config(record), folder, bits, method, embedding=embedding)
-                write_json_atomic(path, result)
-            out[record.key, variant] = _read(path)
+            kept = kept_measurement(quantized_path(folder, record.key, variant),
+                                    (lambda r=record, v=variant: measure(r, v)) if compute else None)
+            if kept is None:
+                return None
+            out[record.key, variant] = kept
     return out
-
-
-def _read(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def frame(records: list[Record], quantized: dict) -> pd.DataFrame:
