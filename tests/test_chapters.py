@@ -565,3 +565,18 @@ def test_every_part_of_the_reruns_shares_one_pool(tmp_path, monkeypatch):
     parts = chapters.chapter_parts("tiny", "cpu", root=tmp_path, log=lambda _: None, workers=2, allow_train=True)
     assert calls[1:] == [[(1, 0.04), (0, 0.08)]]
     assert [r.train["lr"] for r in parts["seeds"] + parts["edge_rates"]] == [0.04, 0.08]
+
+
+def test_parts_with_baseline_adds_the_kept_records_of_another_chapter(monkeypatch):
+    from kcl.book import chapters
+
+    stored = {"own": ({"main": ["a1", "a2"], "edge_rates": ["a3"], "seeds": ["a4"]}, ""),
+              "base": ({"main": ["gpt2-1", "llama-1"], "seeds": ["gpt2-2"]}, ""),
+              "missing": (None, "*Pending: missing.*")}
+    monkeypatch.setattr(chapters, "parts_or_pending", lambda name, *a, **k: stored[name])
+    keep = lambda records: [r for r in records if r.startswith("gpt2")]  # noqa: E731
+    assert chapters.parts_with_baseline("own", baseline="base", keep=keep) == (
+        {"main": ["a1", "a2", "a3", "gpt2-1"], "seeds": ["a4", "gpt2-2"]}, "")
+    assert chapters.parts_with_baseline("own") == ({"main": ["a1", "a2", "a3"], "seeds": ["a4"]}, "")
+    assert chapters.parts_with_baseline("missing", baseline="base") == (None, "*Pending: missing.*")
+    assert chapters.parts_with_baseline("own", baseline="missing") == (None, "*Pending: missing.*")

@@ -17,7 +17,7 @@ import altair as alt
 import pandas as pd
 
 from kcl.book import law
-from kcl.book.chapters import parts_or_pending
+from kcl.book.chapters import parts_with_baseline
 from kcl.book.stats import Judgement, Section, judge_ratio
 from kcl.record import Record
 from kcl.records import model_options
@@ -73,19 +73,12 @@ def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tu
     """``{"main": [...], "seeds": [...]}`` of the chapter with GPT2's records added where another
     chapter holds them (outside the smoke profile, whose sweeps hold their own GPT2), or None and
     the sentence saying what is pending."""
-    parts, pending = parts_or_pending(chapter, profile, allow_train=allow_train)
-    if parts is None:
-        return None, pending
-    main, seeds = list(parts["main"]) + list(parts.get("edge_rates", [])), list(parts.get("seeds", []))
-    source = GPT2_FROM.get(chapter)
-    if source and profile != "smoke":
-        other, pending = parts_or_pending(source[0], profile, allow_train=allow_train)
-        if other is None:
-            return None, pending
-        n = source[1] if profile == "cpu" else None
-        main += gpt2_records(other["main"] + other.get("edge_rates", []), n)
-        seeds += gpt2_records(other.get("seeds", []), n)
-    return {"main": main, "seeds": seeds}, ""
+    source = GPT2_FROM.get(chapter) if profile != "smoke" else None
+    if source is None:
+        return parts_with_baseline(chapter, profile, allow_train=allow_train)
+    n = source[1] if profile == "cpu" else None
+    return parts_with_baseline(chapter, profile, allow_train=allow_train, baseline=source[0],
+                               keep=lambda records: gpt2_records(records, n))
 
 
 def gpt2_records(records: list[Record], n_people: int | None) -> list[Record]:

@@ -442,6 +442,26 @@ def parts_or_pending(chapter: str, profile: str = "cpu", *, allow_train: bool = 
         return None, f"*Pending: {CHAPTERS[chapter].title} — {missing}; this part appears once they are committed.*"
 
 
+def parts_with_baseline(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
+                        baseline: str | None = None,
+                        keep: Callable[[list[Record]], list[Record]] = lambda records: records) -> tuple[dict | None, str]:
+    """A chapter's records as ``{"main": [...], "seeds": [...]}`` (its main sweep with any rates
+    beyond the grid; its seed reruns), with the records of the chapter ``baseline`` that ``keep``
+    keeps added (a chapter compared with another's points: GPT2 for results 5-7 and 9 at 100
+    exposures, no junk for results 11 and 12); or None and the sentence saying what is pending,
+    its own first (``parts_or_pending``)."""
+    chapters = [chapter] + ([baseline] if baseline else [])
+    out = {"main": [], "seeds": []}
+    for i, name in enumerate(chapters):
+        parts, pending = parts_or_pending(name, profile, allow_train=allow_train)
+        if parts is None:
+            return None, pending
+        chosen = (lambda records: records) if i == 0 else keep
+        out["main"] += chosen(list(parts["main"]) + list(parts.get("edge_rates", [])))
+        out["seeds"] += chosen(list(parts.get("seeds", [])))
+    return out, ""
+
+
 def pilot_records(chapter: str, profile: str = "cpu") -> list[Record]:
     """The learning-rate pilot's records that exist so far (trains nothing; may be incomplete)."""
     _, spec, configs = chapter_sweep(chapter, profile, part="pilot")

@@ -18,7 +18,7 @@ import altair as alt
 import pandas as pd
 
 from kcl.book import law
-from kcl.book.chapters import parts_or_pending
+from kcl.book.chapters import parts_with_baseline
 from kcl.book.stats import Judgement, Section, judge_ratio
 from kcl.record import Record
 
@@ -92,17 +92,8 @@ def setting_label(setting: tuple[int, bool, int]) -> str:
 def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tuple[dict | None, str]:
     """``{"main": [...], "seeds": [...]}`` of the chapter, with result 10's records added for
     results 11 and 12 (their baseline), or None and the sentence saying what is pending."""
-    parts, pending = parts_or_pending(chapter, profile, allow_train=allow_train)
-    if parts is None:
-        return None, pending
-    main, seeds = list(parts["main"]), list(parts.get("seeds", []))
-    if chapter != BASE_CHAPTER:
-        base, pending = parts_or_pending(BASE_CHAPTER, profile, allow_train=allow_train)
-        if base is None:
-            return None, pending
-        main += base["main"]
-        seeds += base.get("seeds", [])
-    return {"main": main, "seeds": seeds}, ""
+    baseline = None if chapter == BASE_CHAPTER else BASE_CHAPTER
+    return parts_with_baseline(chapter, profile, allow_train=allow_train, baseline=baseline)
 
 
 def headlines(records: dict) -> dict[tuple, dict]:

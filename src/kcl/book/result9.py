@@ -14,7 +14,7 @@ import pandas as pd
 
 from kcl.book import architectures, law
 from kcl.book.architectures import architecture_of
-from kcl.book.chapters import parts_or_pending
+from kcl.book.chapters import parts_or_pending, parts_with_baseline
 from kcl.book.stats import Judgement, Section, judge_ratio
 from kcl.record import Record
 from kcl.records import model_options
@@ -126,17 +126,10 @@ def verdict_sections(records: dict | None, pending: str, records_100: dict | Non
 def chapter_records_100(profile: str, allow_train: bool = False) -> tuple[dict | None, str]:
     """Result 9 at 100 exposures: ``{"main": [...], "seeds": [...]}`` with dense GPT2's records
     from result 6 outside the smoke profile, or None and the sentence saying what is pending."""
-    parts, pending = parts_or_pending(CHAPTER_100, profile, allow_train=allow_train)
-    if parts is None:
-        return None, pending
-    main, seeds = list(parts["main"]), list(parts.get("seeds", []))
-    if profile != "smoke":
-        dense, pending = parts_or_pending(GPT2_AT_100, profile, allow_train=allow_train)
-        if dense is None:
-            return None, pending
-        main += architectures.gpt2_records(dense["main"] + dense.get("edge_rates", []), None)
-        seeds += architectures.gpt2_records(dense.get("seeds", []), None)
-    return {"main": main, "seeds": seeds}, ""
+    if profile == "smoke":
+        return parts_with_baseline(CHAPTER_100, profile, allow_train=allow_train)
+    return parts_with_baseline(CHAPTER_100, profile, allow_train=allow_train, baseline=GPT2_AT_100,
+                               keep=lambda records: architectures.gpt2_records(records, None))
 
 
 def headlines_100(records: dict) -> dict[str, dict]:
