@@ -49,9 +49,9 @@ def point(bioD_main: list[Record], profile: str = "cpu", *, allow_train: bool = 
 
 
 def points(bioD_main: list[Record], profile: str = "cpu", *, allow_train: bool = False) -> list[Shown]:
-    """``point`` of every protocol in ``BIOS_POINTS``, the deciding one first (only it may train)."""
-    return [point(bioD_main, profile, allow_train=allow_train and i == 0, label=label, chapter=chapter)
-            for i, (label, chapter) in enumerate(BIOS_POINTS)]
+    """``point`` of every protocol in ``BIOS_POINTS``, the deciding one first."""
+    return [point(bioD_main, profile, allow_train=allow_train, label=label, chapter=chapter)
+            for label, chapter in BIOS_POINTS]
 
 
 def below_boundary(profile: str = "cpu", *, allow_train: bool = False) -> Shown:

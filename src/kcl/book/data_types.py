@@ -195,11 +195,10 @@ def view(chapter: str, profile: str = "cpu", *, allow_train: bool = False, root=
 
 def versions(chapter: str, profile: str = "cpu", *, allow_train: bool = False, root=None) -> dict[str, DataTypeView]:
     """Each protocol version of a chapter (``chapter_list.VERSIONS``) as a view, by label: the
-    deciding version first (the only one that may train), then the others newest first."""
+    deciding version first, then the others newest first (a stopped one never trains: ``view``)."""
     v = VERSIONS[chapter]
     order = [(v.deciding, v.protocol()), *v.others()]
-    return {label: view(name, profile, allow_train=allow_train and label == v.deciding, root=root)
-            for label, name in order}
+    return {label: view(name, profile, allow_train=allow_train, root=root) for label, name in order}
 
 
 def across_section(profile: str = "cpu") -> list:

@@ -29,10 +29,11 @@ def rates_chart(records: list[Record]) -> alt.Chart:
         column=alt.Column("initialisation:N", title=None), title="The recipe pilot: mean R at each rate")
 
 
-def section(profile: str = "cpu") -> list:
+def section(profile: str = "cpu", *, allow_train: bool = False) -> list:
     """Items for ``plots.show``: what is pending, or the pilot's chart and recipe table, and the
-    regime its rule chose once its sweep (with its runs beyond an edge) is complete."""
-    parts, running, pending = shown_so_far(PILOT, profile)
+    regime its rule chose once its sweep (with its runs beyond an edge) is complete; the pilot
+    trains only where ``allow_train`` (the smoke profile's tiny pilot)."""
+    parts, running, pending = shown_so_far(PILOT, profile, allow_train=allow_train)
     if parts is None:
         return [pending]
     records = parts["main"] + parts.get("recipe_edges", [])
