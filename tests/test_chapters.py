@@ -580,3 +580,19 @@ def test_parts_with_baseline_adds_the_kept_records_of_another_chapter(monkeypatc
     assert chapters.parts_with_baseline("own") == ({"main": ["a1", "a2", "a3"], "seeds": ["a4"]}, "")
     assert chapters.parts_with_baseline("missing", baseline="base") == (None, "*Pending: missing.*")
     assert chapters.parts_with_baseline("own", baseline="missing") == (None, "*Pending: missing.*")
+
+
+def test_a_running_chapters_note_counts_stored_and_missing_runs_under_one_name():
+    """A missing run's data set is named as its record will be (keyed-when-set knobs at their
+    default left out), so one data set is one line: bioS 1 of 3, not 1 of 1 beside 0 of 2."""
+    from kcl.book import progress
+    from kcl.book.chapters import chapter_sweep
+    from kcl.store import record_of
+
+    _, _, configs = chapter_sweep("result2-v4", "cpu")
+    bios = [c for c in configs if c.data.name == "bioS"]
+    stored = record_of(bios[0], fake_result(R=0.1, ci=(0.0, 0.2)))
+    note = progress.StoredSoFar(chapter="result2-v4", parts={"main": [stored]},
+                                missing={"main": [c for c in configs if c is not bios[0]]},
+                                complete=False, plan=[]).note()
+    assert "bioS tokenizer bpe N=3,000: 1 of 3" in note and "fillers" not in note

@@ -9,7 +9,6 @@ verdict (``kcl.book.chapters.chapter_parts`` is the complete, verdict-ready view
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from kcl.book.chapters import (CHAPTERS, _rerun_kinds, _rerun_parts, _store_of, 
                                repo_root, walk)
 from kcl.book.regime import provisional
 from kcl.record import Record
-from kcl.store import _jsonable, _unique, MissingResultsError, ResultStore
+from kcl.store import _jsonable, _unique, MissingResultsError, ResultStore, config_dict
 from kcl.sweep import Plan, plan
 from kcl.book.chapters import chapter_parts
 from kcl.book.law import by_data_type, chart_data_label
@@ -179,7 +178,7 @@ class StoredSoFar:
 
         by_data: dict[str, list[int]] = {}
         for stored, configs in ((1, [r.config for r in self.parts.get("main", [])]),
-                                (0, [_jsonable(dataclasses.asdict(c)) for c in self.missing.get("main", [])])):
+                                (0, [_jsonable(config_dict(c)) for c in self.missing.get("main", [])])):  # as a record keys it
             for config in configs:
                 by_data.setdefault(chart_data_label(config), [0, 0])[1 - stored] += 1
         data_sets = ", ".join(f"{label}: {done} of {done + left}" for label, (done, left) in by_data.items()) or "none yet"
