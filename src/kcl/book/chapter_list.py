@@ -241,9 +241,8 @@ class Versions:
     deciding: str
 
     def __post_init__(self):
-        labels = [label for label, _ in self.protocols]
-        if self.deciding not in labels:
-            raise ValueError(f"chapter {self.chapter!r}: deciding version {self.deciding!r} is not one of {labels}")
+        if self.deciding not in self.labels:
+            raise ValueError(f"chapter {self.chapter!r}: deciding version {self.deciding!r} is not one of {self.labels}")
 
     @property
     def labels(self) -> list[str]:
@@ -252,13 +251,9 @@ class Versions:
     def protocol(self, label: str | None = None) -> str:
         """The protocol of a version (the deciding one by default); a ValueError names the labels."""
         label = label or self.deciding
-        for known, name in self.protocols:
-            if known == label:
-                return name
-        raise ValueError(f"chapter {self.chapter!r} has no version {label!r}; its versions: {', '.join(self.labels)}")
-
-    def label_of(self, protocol: str) -> str:
-        return dict((name, label) for label, name in self.protocols)[protocol]
+        if label not in self.labels:
+            raise ValueError(f"chapter {self.chapter!r} has no version {label!r}; its versions: {', '.join(self.labels)}")
+        return dict(self.protocols)[label]
 
     def others(self) -> list[tuple[str, str]]:
         """The versions that do not decide, newest first: the order of their sections on the page."""
