@@ -45,3 +45,20 @@ def test_a_pending_page_holds_its_verdict_back():
     assert section.judgements is None and isinstance(result8.variant_name("gptq", 4, False), str)
     assert result8.variant_name("gptq", 4, False) == "gptq-int4-float-embedding"
     assert pd.isna(result8.frame([record("z", 0.0, 16)], quantized([record("z", 0.0, 16)], {8: 1, 4: 1}))["ratio"]).all()
+
+
+def test_the_summary_has_one_row_per_model_with_every_variant_beside_its_float_figure():
+    records = [record("b", 2.0, 32), record("a", 1.0, 16)]
+    summary = result8.summary(result8.frame(records, quantized(records, {8: 0.98, 4: 0.3})))
+    assert list(summary["model"]) == ["gpt2-2-2 d=16", "gpt2-2-2 d=32"]  # smallest P first
+    assert list(summary.columns) == ["model", "P", "float", *result8.VARIANT_TITLES.values()]
+    assert summary.loc[1, "float"] == 2.0 and summary.loc[1, "GPTQ int4"] == pytest.approx(0.6)
+
+
+def test_the_reading_names_what_int8_and_int4_keep_at_the_peak():
+    records = [record("a", 1.0, 16), record("b", 2.0, 32)]
+    kept = result8.reading(result8.frame(records, quantized(records, {8: 0.98, 4: 0.3})))
+    assert "d=32, 2.00 bits" in kept and "keeps 98% of the bits" in kept and "int4 copy keeps 30%" in kept
+    assert "0 of the 2 GPTQ int4 copies fall below zero" in kept
+    lost = result8.reading(result8.frame(records, quantized(records, {8: 1.0, 4: -0.5})))
+    assert "falls below zero (-1.00)" in lost and "2 of the 2 GPTQ int4 copies" in lost

@@ -105,17 +105,54 @@ def verdict_sections(table: pd.DataFrame | None, pending: str) -> list[Section]:
     return [Section("committed", claims(table))]
 
 
+#: short column titles of the summary table, one per variant
+VARIANT_TITLES = {variant_name(*v): title for v, title in zip(VARIANTS, (
+    "GPTQ int8", "GPTQ int4", "RTN int8", "RTN int4", "GPTQ int8, float embedding", "GPTQ int4, float embedding"))}
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per model, smallest first: P, the float R, and every variant's R beside it (bits per
+    parameter over the same P); the intervals are in the full table."""
+    wide = table.pivot(index="key", columns="variant", values="R")[list(VARIANT_TITLES)]
+    models = table.drop_duplicates("key").set_index("key")[["model", "P", "R_float"]]
+    out = models.join(wide.rename(columns=VARIANT_TITLES)).sort_values("P").reset_index(drop=True)
+    return out.rename(columns={"R_float": "float"})
+
+
+def reading(table: pd.DataFrame) -> str:
+    """The finding in plain words, from the measurements: what int8 and int4 keep at the peak model,
+    and where int4 keeps the most."""
+    gptq8, gptq4 = (variant_name(*v) for v in VARIANTS[:2])
+    peak = table.loc[table["R_float"].idxmax()]
+    at_peak = table[table["key"] == peak["key"]].set_index("variant")
+    int4 = table[table["variant"] == gptq4]
+    best4 = int4.loc[int4["ratio"].idxmax()]
+    below = int((int4["R"] < 0).sum())
+    text = (f"At the peak model ({peak['model']}, {peak['R_float']:.2f} bits per parameter in float), GPTQ's int8 "
+            f"copy keeps {at_peak.loc[gptq8, 'ratio']:.0%} of the bits and its int4 copy "
+            + (f"falls below zero ({at_peak.loc[gptq4, 'R']:.2f}): it predicts the people's names and attributes "
+               "worse than a uniform guess would. " if at_peak.loc[gptq4, "R"] < 0 else
+               f"keeps {at_peak.loc[gptq4, 'ratio']:.0%}. "))
+    text += (f"{below} of the {len(int4)} GPTQ int4 copies fall below zero; it keeps the most in "
+             f"{best4['model']} ({best4['ratio']:.0%} of its {best4['R_float']:.2f} bits per parameter).")
+    return text
+
+
 def chart(table: pd.DataFrame):
     """R against P for the float models and their GPTQ int8 and int4 copies (the form of the
     paper's Fig. 6)."""
     gptq = table[table["variant"].isin([variant_name(*v) for v in VARIANTS[:2]])]
     floats = gptq.drop_duplicates("key").assign(variant="float", R=lambda f: f["R_float"])
     data = pd.concat([floats, gptq])
+    order = ["float", "gptq-int8", "gptq-int4"]
     return alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("P:Q", scale=alt.Scale(type="log"), title="parameters P (the paper's count)"),
+        x=alt.X("P:Q", scale=alt.Scale(type="log", nice=False, padding=12), title="parameters P (the paper's count)",
+                axis=alt.Axis(format="~s", tickCount=6)),
         y=alt.Y("R:Q", title="R(F), bits per parameter"),
-        color=alt.Color("variant:N", title=None, sort=["float", "gptq-int8", "gptq-int4"],
-                        legend=alt.Legend(orient="bottom")),
+        color=alt.Color("variant:N", title=None, sort=order, legend=alt.Legend(orient="bottom")),
+        strokeDash=alt.StrokeDash("variant:N", sort=order, legend=None,
+                                  scale=alt.Scale(domain=order, range=[[1, 0], [5, 3], [1, 0]])),
+        strokeWidth=alt.condition(alt.datum.variant == "float", alt.value(3.5), alt.value(1.8)),
         tooltip=["model", "variant", alt.Tooltip("P:Q", format=","), alt.Tooltip("R:Q", format=".3f")]
     ).properties(width=420, height=260, title="Float, int8 and int4 (GPTQ): bits per parameter")
 
