@@ -55,6 +55,16 @@ def test_each_chapter_commits_its_verdict_output_for_nbval(name):
     assert shown, f"{name}: its verdict cell has no committed output (run `make verdicts`)"
 
 
+@pytest.mark.parametrize("name", CHAPTER_NOTEBOOKS)
+def test_a_chapter_shows_its_code_only_on_request(name):
+    """A chapter page is read, not studied as code: each code cell's input is removed or collapsed
+    (``remove-input``, ``hide-input`` or ``remove-cell``); the reader opens it where wanted."""
+    nb = nbformat.read(NB_DIR / f"{name}.ipynb", as_version=4)
+    shown = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "code"
+             and not {"remove-input", "hide-input", "remove-cell"} & set(c.metadata.get("tags", []))]
+    assert not shown, f"{name}: code shown on the page: {shown}"
+
+
 def test_there_are_notebooks():
     assert "reference.ipynb" in NOTEBOOKS and "explorer.ipynb" in NOTEBOOKS
 

@@ -45,6 +45,7 @@ COLUMN_NAMES = {
     "best_lr_widened": "best rate, grid widened", "lr_tried": "rates tried: R", "models_tried": "models tried",
     "max_bits": "max bits", "bits_name": "bits, names", "bits_value": "bits, values", "used_tokens": "used tokens",
     "name_pools": "name pools", "minutes": "minutes", "lr": "rate", "n_runs": "runs",
+    "log_share_of_paper_range": "share of the paper's range (log scale)",
 }
 
 
