@@ -55,13 +55,14 @@ def provisional(spec: dict) -> Regime:
     return Regime(int(train["batch_size"]), DEFAULT_INIT, float(train["lr"]), float("nan"))
 
 
-def _init(record: Record) -> str:
+def recipe_init(record: Record) -> str:
+    """A run's initialisation (model option ``init``; GPT-2's when unset)."""
     return model_options(record.model).get("init", DEFAULT_INIT)
 
 
 def rate_table(records: list[Record]) -> pd.DataFrame:
     """One row per recipe and rate: mean R over seeds, the seeds' figures and their count."""
-    rows = [{"batch_size": r.train["batch_size"], "init": _init(r), "lr": r.train["lr"],
+    rows = [{"batch_size": r.train["batch_size"], "init": recipe_init(r), "lr": r.train["lr"],
              "seed": r.train["seed"], "R": r.result.R} for r in records]
     frame = pd.DataFrame(rows, columns=["batch_size", "init", "lr", "seed", "R"])
     table = frame.groupby(["batch_size", "init", "lr"], as_index=False).agg(
@@ -92,7 +93,7 @@ def recipe_edge_configs(records: list[Record]) -> list:
         rates = [float(r) for r in row.rates_tried.split(", ")]
         beyond = min(rates) / 2 if row.best_at_edge == "lowest" else max(rates) * 2
         members = [r for r in records if r.train["batch_size"] == row.batch_size
-                   and _init(r) == row.init and r.train["lr"] == row.best_lr]
+                   and recipe_init(r) == row.init and r.train["lr"] == row.best_lr]
         for record in members:
             config = config_from_dict(record.config)
             out.append(dataclasses.replace(config, train=dataclasses.replace(config.train, lr=beyond)))
