@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from kcl.models import ARCHS, KCLTransformer, ModelConfig, build_model, gpt2_lh
-from kcl.models.transformer import MoE
+from kcl.models.transformer import MoE, counting_routing
 
 V, T = 50, 16
 
@@ -400,16 +400,22 @@ def test_moe_matches_switch_transformers(capacity_factor):
     torch.testing.assert_close(moe.aux_loss, switch_aux)
 
 
-def test_moe_routing_stats_sum_over_layers():
+def test_routing_is_counted_over_every_forward_and_every_moe_layer():
     torch.manual_seed(0)
     model = build_model(tiny("gpt2_moe", moe_capacity_factor=0.1)).train()
     randomize(model)
-    model(tokens())
-    stats = model.moe_routing_stats()
-    per_layer = [b.mlp.last_stats for b in model.blocks]
-    assert stats == {k: sum(s[k] for s in per_layer) for k in ("tokens", "assignments", "dropped")}
-    assert stats["dropped"] > 0
-    assert build_model(tiny("gpt2")).moe_routing_stats() is None
+    with counting_routing(model) as counts:
+        model(tokens())
+        first = [dict(b.mlp.last_stats) for b in model.blocks]
+        model(tokens())
+    second = [b.mlp.last_stats for b in model.blocks]
+    assert counts == {k: sum(s[k] for s in first + second) for k in ("assignments", "dropped")}
+    assert counts["dropped"] > 0 and counts["assignments"] == 2 * 2 * first[0]["tokens"]  # 2 forwards, 2 layers
+    model(tokens())  # outside the block: not counted
+    assert counts["assignments"] == 2 * 2 * first[0]["tokens"]
+    with counting_routing(build_model(tiny("gpt2"))) as dense:
+        pass
+    assert dense == {}
 
 
 def test_a_standard_mlps_activation_is_an_option():

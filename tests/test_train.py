@@ -137,3 +137,23 @@ def test_moe_trains_with_its_balancing_loss():
     out = train(model, ds, TrainConfig(exposures=10, batch_size=8, lr=3e-3, packing="per_bio"), progress=False)
     assert out["loss_curve"][-1][1] < out["loss_curve"][0][1]
     assert model.moe_aux_loss().item() > 0
+
+
+def test_an_moe_runs_routing_counts_every_step_and_survives_a_resume(tmp_path):
+    """The record's expert assignments and dropped assignments: every forward of every step, each
+    MoE layer, the same whether the run went straight through or resumed from a checkpoint."""
+    ds = make_dataset(BIOD)
+    cfg = TrainConfig(exposures=4, batch_size=8, lr=3e-3, packing="per_bio")
+
+    def moe_model(seed=0):
+        torch.manual_seed(seed)
+        return build_model(ModelConfig(arch="gpt2_moe", vocab_size=len(ds.vocab), n_layer=2, n_head=2, d_model=16,
+                                       n_experts=4, moe_capacity_factor=0.5))
+
+    whole = train(moe_model(), ds, cfg, progress=False)["moe"]
+    tokens = sum(b[:, :-1].size for b, _ in iter_batches(ds, cfg))  # padded positions route too
+    assert whole["assignments"] == 2 * tokens and 0 < whole["dropped"] < whole["assignments"]
+    assert whole["dropped_share"] == whole["dropped"] / whole["assignments"]
+    ckpt = tmp_path / "run.pt"
+    assert train(moe_model(), ds, cfg, checkpoint=ckpt, progress=False, stop_after_steps=5)["stopped"]
+    assert train(moe_model(seed=9), ds, cfg, checkpoint=ckpt, progress=False)["moe"] == whole

@@ -7,7 +7,6 @@ per config and skips what is already finished.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import time
@@ -21,7 +20,7 @@ from kcl.capacity import average_losses, capacity, loss_by_position, rendering_l
 from kcl.config import RunConfig, build
 from kcl.cost import CostModel, Work, machine_cost_model
 from kcl.data import make_dataset
-from kcl.models.transformer import MoE
+from kcl.models.transformer import counting_routing
 from kcl.params import computed_parameters, count_parameters
 from kcl.parallel import check_ranks, train_data_parallel
 from kcl.quantize import calibration_batches, quantized
@@ -73,24 +72,6 @@ def measure(model, dataset, config: RunConfig, params: dict, bootstrap: int | No
     if routing:
         result["moe"] = routing_summary(routing)
     return result
-
-
-@contextlib.contextmanager
-def counting_routing(model):
-    """Within the block, the MoE layers' expert assignments and dropped assignments are added up
-    in the dict it yields (empty for a model without MoE layers)."""
-    counts: dict = {}
-
-    def add(module, _inputs, _output):
-        counts["assignments"] = counts.get("assignments", 0) + module.last_stats["assignments"]
-        counts["dropped"] = counts.get("dropped", 0) + module.last_stats["dropped"]
-
-    hooks = [m.register_forward_hook(add) for m in model.modules() if isinstance(m, MoE)]
-    try:
-        yield counts
-    finally:
-        for hook in hooks:
-            hook.remove()
 
 
 def weights_file(config: RunConfig, folder: str | Path) -> Path:

@@ -41,6 +41,7 @@ import torch
 import torch.nn.functional as F
 
 from kcl.data import Dataset
+from kcl.models.transformer import counting_routing
 from kcl.store import KEYED_WHEN_SET
 from kcl.sweep import _limit_threads
 
@@ -421,7 +422,8 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
     stepper = compile_for_training(model) if compiled else model
     bar = tqdm(total=total, initial=state["step"], disable=not progress or rank != 0, desc="train", unit="step")
     batches = iter_batches(dataset, cfg, tuple(state["position"]), prefetch=workers)
-    with matmul_precision(precision), contextlib.closing(batches):
+    before = dict(state.get("moe", {}))
+    with matmul_precision(precision), contextlib.closing(batches), counting_routing(core) as routed:
         for batch, position in batches:
             seqs = to_device(shard_rows(batch, shard) if world > 1 else batch, dev)
             loss = train_step(stepper, opt, seqs, pad, lr_at(state["step"], total, cfg), cfg,
@@ -429,11 +431,8 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
             state["step"] += 1
             state["position"] = position
             state["tokens"] += int((batch[:, 1:] != pad).sum())
-            routing = core.moe_routing_stats() if hasattr(core, "moe_routing_stats") else None
-            if routing:
-                moe = state.setdefault("moe", {"assignments": 0, "dropped": 0})
-                moe["assignments"] += routing["assignments"]
-                moe["dropped"] += routing["dropped"]
+            if routed:  # the checkpoint's counts (a resumed run) plus this session's
+                state["moe"] = {k: before.get(k, 0) + routed[k] for k in ("assignments", "dropped")}
             running += loss.to(running.device)
             running_n += 1
             if state["step"] % log_every == 0:

@@ -9,6 +9,7 @@ and ``kcl.models.hf`` key on: ``tok_emb``, ``blocks.i.{norm1,attn.qkv,attn.out,n
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -241,15 +242,26 @@ class KCLTransformer(nn.Module):
         losses = [b.mlp.aux_loss for b in self.blocks if isinstance(b.mlp, MoE)]
         return torch.stack(losses).sum() if losses else torch.zeros((), device=self.tok_emb.weight.device)
 
-    def moe_routing_stats(self) -> dict | None:
-        """Tokens, expert assignments and dropped assignments of the last forward, summed over the
-        MoE layers (None without MoE layers)."""
-        layers = [b.mlp.last_stats for b in self.blocks if isinstance(b.mlp, MoE)]
-        if not layers:
-            return None
-        return {k: sum(s.get(k, 0) for s in layers) for k in ("tokens", "assignments", "dropped")}
-
 
 def build_model(cfg: ModelConfig) -> KCLTransformer:
     """A freshly initialized model (seed with ``torch.manual_seed`` first for reproducibility)."""
     return KCLTransformer(cfg)
+
+
+@contextlib.contextmanager
+def counting_routing(model: nn.Module):
+    """Within the block, the expert assignments and the dropped assignments of every forward of
+    ``model``'s MoE layers, added up in the dict it yields (live: read it inside the block or after;
+    empty for a model without MoE layers). Training and the measurement both count this way."""
+    counts: dict = {}
+
+    def add(module, _inputs, _output):
+        counts["assignments"] = counts.get("assignments", 0) + module.last_stats["assignments"]
+        counts["dropped"] = counts.get("dropped", 0) + module.last_stats["dropped"]
+
+    hooks = [m.register_forward_hook(add) for m in model.modules() if isinstance(m, MoE)]
+    try:
+        yield counts
+    finally:
+        for hook in hooks:
+            hook.remove()
