@@ -49,9 +49,10 @@ def test_a_pending_page_holds_its_verdict_back():
 
 def test_the_summary_has_one_row_per_model_with_every_variant_beside_its_float_figure():
     records = [record("b", 2.0, 32), record("a", 1.0, 16)]
-    summary = result8.summary(result8.frame(records, quantized(records, {8: 0.98, 4: 0.3})))
+    summary = result8.summary(result8.frame(records, quantized(records, {8: 0.98, 4: 0.3}), {"b": 2.1}))
     assert list(summary["model"]) == ["gpt2-2-2 d=16", "gpt2-2-2 d=32"]  # smallest P first
-    assert list(summary.columns) == ["model", "P", "float", *result8.VARIANT_TITLES.values()]
+    assert list(summary.columns) == ["model", "P", "float, result 1's record", "float", *result8.VARIANT_TITLES.values()]
+    assert summary.loc[1, "float, result 1's record"] == 2.1 and pd.isna(summary.loc[0, "float, result 1's record"])
     assert summary.loc[1, "float"] == 2.0 and summary.loc[1, "GPTQ int4"] == pytest.approx(0.6)
 
 

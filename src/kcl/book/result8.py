@@ -58,10 +58,12 @@ def quantized_results(records: list[Record], folder: Path, *, compute: bool = Fa
     return out
 
 
-def frame(records: list[Record], quantized: dict) -> pd.DataFrame:
+def frame(records: list[Record], quantized: dict, recorded: dict[str, float] | None = None) -> pd.DataFrame:
     """One row per model and variant: P, the float R and its interval, the quantized R and its
-    interval, and their ratio."""
+    interval, and their ratio; ``recorded`` (key → R) is result 1's figure for the same config,
+    before the retraining that stored the weights."""
     rows = []
+    recorded = recorded or {}
     for record in records:
         r = record.result
         low, high = r_interval(r)
@@ -69,7 +71,7 @@ def frame(records: list[Record], quantized: dict) -> pd.DataFrame:
             q = quantized[record.key, variant]
             q_low, q_high = r_interval(q)
             rows.append({"model": model_label(record.model), "P": r.params.total, "variant": variant_name(*variant),
-                         "R_float": r.R, "R_float_low": low, "R_float_high": high, "R": q["R"], "R_low": q_low,
+                         "R_recorded": recorded.get(record.key, float("nan")), "R_float": r.R, "R_float_low": low, "R_float_high": high, "R": q["R"], "R_low": q_low,
                          "R_high": q_high, "ratio": q["R"] / r.R if r.R else float("nan"), "key": record.key})
     return pd.DataFrame(rows)
 
@@ -96,7 +98,9 @@ def chapter_table(profile: str, allow_train: bool = False) -> tuple[pd.DataFrame
     if quantized is None:
         return None, (f"*Pending: the quantized measurements of the {len(parts['main'])} stored models "
                       f"(`python -m kcl.book.result8` computes them, a few seconds each).*")
-    return frame(parts["main"], quantized), ""
+    result1, _ = parts_or_pending("result1", profile)
+    recorded = {r.key: r.result.R for r in result1["main"]} if result1 else {}
+    return frame(parts["main"], quantized, recorded), ""
 
 
 def verdict_sections(table: pd.DataFrame | None, pending: str) -> list[Section]:
@@ -111,12 +115,13 @@ VARIANT_TITLES = {variant_name(*v): title for v, title in zip(VARIANTS, (
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per model, smallest first: P, the float R, and every variant's R beside it (bits per
-    parameter over the same P); the intervals are in the full table."""
+    """One row per model, smallest first: P, result 1's recorded R for its config, the float R of
+    the retrained model, and every variant's R beside it (bits per parameter over the same P); the
+    intervals are in the full table."""
     wide = table.pivot(index="key", columns="variant", values="R")[list(VARIANT_TITLES)]
-    models = table.drop_duplicates("key").set_index("key")[["model", "P", "R_float"]]
+    models = table.drop_duplicates("key").set_index("key")[["model", "P", "R_recorded", "R_float"]]
     out = models.join(wide.rename(columns=VARIANT_TITLES)).sort_values("P").reset_index(drop=True)
-    return out.rename(columns={"R_float": "float"})
+    return out.rename(columns={"R_recorded": "float, result 1's record", "R_float": "float"})
 
 
 def reading(table: pd.DataFrame) -> str:
