@@ -62,4 +62,6 @@ def test_the_reading_names_what_int8_and_int4_keep_at_the_peak():
     assert "d=32, 2.00 bits" in kept and "keeps 98% of the bits" in kept and "int4 copy keeps 30%" in kept
     assert "0 of the 2 GPTQ int4 copies fall below zero" in kept
     lost = result8.reading(result8.frame(records, quantized(records, {8: 1.0, 4: -0.5})))
-    assert "falls below zero (-1.00)" in lost and "2 of the 2 GPTQ int4 copies" in lost
+    assert "falls below zero (-1.00)" in lost and "2 of the 2 GPTQ int4 copies" in lost and "Retrained" not in lost
+    moved = result8.reading(result8.frame(records, quantized(records, {8: 1.0, 4: 0.3}), {"a": 1.1, "b": 1.95}))
+    assert "land up to 0.10 bits per parameter from result 1's records" in moved

@@ -140,6 +140,11 @@ def reading(table: pd.DataFrame) -> str:
                f"keeps {at_peak.loc[gptq4, 'ratio']:.0%}. "))
     text += (f"{below} of the {len(int4)} GPTQ int4 copies fall below zero; it keeps the most in "
              f"{best4['model']} ({best4['ratio']:.0%} of its {best4['R_float']:.2f} bits per parameter).")
+    models = table.drop_duplicates("key")
+    moved = (models["R_float"] - models["R_recorded"]).abs().dropna()
+    if len(moved):
+        text += (f" Retrained from result 1's configurations to store their weights, the float models land up to "
+                 f"{moved.max():.2f} bits per parameter from result 1's records of the same configurations.")
     return text
 
 
