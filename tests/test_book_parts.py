@@ -75,3 +75,18 @@ def test_samples_mark_the_knowledge_tokens():
     text = re.sub(r"<[^>]+>", "", html.split("<p><small>")[0])
     assert text.replace("&#x27;", "'") == samples.sample_text(config, 1)[0]
     assert 'title="name"' in html and 'title="value"' in html and 'title="gender"' in html
+
+
+def test_a_figure_and_its_interval_share_one_column_on_the_page():
+    import pandas as pd
+
+    frame = pd.DataFrame({"model": ["a", "b"], "R": [1.23456, 0.5], "R_low": [1.1, float("nan")], "R_high": [1.3, 0.6],
+                          "R_widened": [1.4, 0.7], "R_low_widened": [1.35, 0.65], "R_high_widened": [1.45, 0.75]})
+    shown = plots.with_intervals(frame)
+    assert list(shown.columns) == ["model", "R [95%]", "R_widened [95%]"]
+    assert list(shown["R [95%]"]) == ["1.235 [1.100, 1.300]", "0.500"]  # a missing bound: the figure alone
+    assert shown.loc[1, "R_widened [95%]"] == "0.700 [0.650, 0.750]"
+    html = plots.table(frame)._repr_html_()
+    assert "R [95% interval]" in html and "1.235 [1.100, 1.300]" in html and "95% low" not in html
+    assert list(plots.table(frame).columns) == list(frame.columns)  # code still reads the fields
+    assert list(plots.with_intervals(frame[["model", "R", "R_low"]]).columns) == ["model", "R", "R_low"]

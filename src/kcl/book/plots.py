@@ -39,7 +39,8 @@ def setup() -> None:
 
 #: column names as a page shows them
 COLUMN_NAMES = {
-    "P": "P (paper's count)", "P_non_embedding": "P, non-embedding", "R": "R", "R_low": "R, 95% low",
+    "P": "P (paper's count)", "P_non_embedding": "P, non-embedding", "R": "R", "R [95%]": "R [95% interval]",
+    "R_widened [95%]": "R, rate grid widened [95% interval]", "R_low": "R, 95% low",
     "R_high": "R, 95% high", "R_max": "R^max", "R_non_embedding": "R per non-embedding parameter",
     "R_over_R_max": "R / R^max", "best_lr": "best rate", "best_lr_at_edge": "best rate at the grid's edge",
     "best_lr_widened": "best rate, grid widened", "lr_tried": "rates tried: R", "models_tried": "models tried",
@@ -76,12 +77,33 @@ def table(frame: pd.DataFrame, digits: int = 3) -> Table:
     return out
 
 
+def with_intervals(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """``frame`` with each figure and its interval in one column: where ``R``, ``R_low`` and
+    ``R_high`` are all present (or ``R_widened``, ``R_low_widened``, ``R_high_widened``: any suffix),
+    ``R`` becomes the text "1.234 [1.100, 1.350]" and the two bounds go; a missing bound leaves
+    the figure alone."""
+    out = pd.DataFrame(frame).copy()
+    for low in [c for c in out.columns if isinstance(c, str) and c.startswith("R_low")]:
+        suffix = low[len("R_low"):]
+        figure, high = f"R{suffix}", f"R_high{suffix}"
+        if figure not in out.columns or high not in out.columns:
+            continue
+        if not all(pd.api.types.is_numeric_dtype(out[c]) for c in (figure, low, high)):
+            continue
+        out[figure] = [("" if pd.isna(v) else f"{v:.{digits}f}") if pd.isna(lo) or pd.isna(hi)
+                       else f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+                       for v, lo, hi in zip(out[figure], out[low], out[high])]
+        out = out.drop(columns=[low, high]).rename(columns={figure: f"{figure} [95%]"})
+    return out
+
+
 def styled(frame: pd.DataFrame, digits: int = 3):
-    """A frame as a page shows it: readable column names, thousands separators, ``digits`` decimals
-    (bits and other large figures whole, rates as tried: 2.5e-3 rounded to 3 decimals would read
-    0.002, a rate never tried), yes/no for flags, no index column, every row (a pandas frame would
-    cut a long one to ten rows and a "..." row)."""
-    frame = pd.DataFrame(frame)
+    """A frame as a page shows it: each figure with its interval in one column (``with_intervals``),
+    readable column names, thousands separators, ``digits`` decimals (bits and other large figures
+    whole, rates as tried: 2.5e-3 rounded to 3 decimals would read 0.002, a rate never tried), yes/no
+    for flags, no index column, every row (a pandas frame would cut a long one to ten rows and a
+    "..." row)."""
+    frame = with_intervals(frame, digits)
     rates = {c for c in frame.columns if "lr" in str(c).split("_") or c == "rate"}
     formats = {}
     for column in frame.columns:
