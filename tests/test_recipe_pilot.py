@@ -19,8 +19,8 @@ def test_the_section_names_the_regime_once_the_pilot_is_complete(monkeypatch):
     monkeypatch.setattr(recipe_pilot, "result4_records", lambda profile: [])  # no result 4 point to set beside
     chart, table, chosen = recipe_pilot.section("cpu")
     assert isinstance(chart, alt.FacetChart)
-    assert list(table["batch_size"]) == [16, 4] and list(table.columns) == recipe_pilot.RECIPE_COLUMNS
-    assert chosen.startswith("**The regime**") and "batch 16, initialisation torch, rates 0.0025, 0.005, 0.01" in chosen
+    assert list(table["batch_size"]) == [16, 4] and list(table["initialisation"]) == ["PyTorch's defaults", "GPT-2's"]
+    assert chosen.startswith("**The regime**") and "batch 16, initialisation: PyTorch's defaults; rates 0.0025, 0.005, 0.01" in chosen
 
 
 def test_the_section_chooses_nothing_while_the_pilot_runs(monkeypatch):

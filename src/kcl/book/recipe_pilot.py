@@ -74,10 +74,14 @@ def section(profile: str = "cpu", *, allow_train: bool = False) -> list:
     if parts is None:
         return [pending]
     records = parts["main"] + parts.get("recipe_edges", [])
-    items = [rates_chart(records), plots.table(regime.recipe_table(records)[RECIPE_COLUMNS])]
+    recipes = regime.recipe_table(records)[RECIPE_COLUMNS]
+    recipes["init"] = recipes["init"].map(INIT_NAMES).fillna(recipes["init"])
+    items = [rates_chart(records), plots.table(recipes.rename(columns={"init": "initialisation"}))]
     if running:
         return [running.note(), *items, "*The regime is chosen once every run of the pilot is stored.*"]
     chosen = regime.choose(records)
     addendum = beside_result4(chosen, records, result4_records(profile))
-    return [*items, f"**The regime** (by the rule committed before the pilot): {chosen.describe()}.",
+    return [*items, f"**The regime** (by the rule committed before the pilot): batch {chosen.batch_size}, "
+            f"initialisation: {INIT_NAMES.get(chosen.init, chosen.init)}; rates "
+            f"{', '.join(f'{r:g}' for r in chosen.rates)} (the pilot's best {chosen.lr:g}: mean R {chosen.score:.3f}).",
             *([addendum] if addendum else [])]
