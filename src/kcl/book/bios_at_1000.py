@@ -26,10 +26,11 @@ SEED_0 = "*Seed 0 at its best of four rates, 95% bootstrap over people.*"
 BIOS_POINTS = (("v4, subword tokens", "result2-v4"), ("v3, word-level tokens", "result2"))
 
 
-def point(bioD_main: list[Record], profile: str = "cpu", *, allow_train: bool = False,
-          label: str = BIOS_POINTS[1][0], chapter: str = BIOS_POINTS[1][1]) -> Shown:
-    """Result 2's bioS point of one protocol beside result 1's bioD points (``bioD_main``): chart,
-    table and its verdict, or while its runs are missing what it waits for."""
+def point(bioD_main: list[Record], profile: str = "cpu", *, label: str, chapter: str,
+          allow_train: bool = False) -> Shown:
+    """Result 2's bioS point of one protocol (``label``, its ``chapter``: a pair of ``BIOS_POINTS``)
+    beside result 1's bioD points (``bioD_main``): chart, table and its verdict, or while its runs
+    are missing what it waits for."""
     title = f"bioS at 1000 exposures, protocol {label} (result 2's point; paper ≥ 2)"
     bios, bios_main, waits = progress.data_type_point(chapter, "bioS", profile, allow_train=allow_train)
     held_back = Section(title, None, f"*The verdict waits for {waits}.*")
