@@ -29,20 +29,15 @@ def test_every_protocol_is_shown_with_its_verdicts_or_what_they_wait_for():
 
 
 def test_the_position_diagnostics_show_their_runs_and_the_figures_their_readings_quote():
-    diag, shown, values = bios_at_100.position_diagnostic("cpu")
-    if not diag:  # pending: one sentence naming the command
-        assert shown.items[0].startswith("*Pending") and values == {}
-        return
+    diag, shown, values = bios_at_100.position_diagnostic("cpu")  # the three diagnostics' runs are committed
+    assert diag, "bios-position's committed run is missing"
     note, chart, summary = shown.items
     assert note.startswith("Retrained from its config") and isinstance(summary, str)
     assert {"diag_R", "diag_bits", "diag_first", "diag_later"} <= set(values)
     for chapter, prefix in (("bios-pools", "pools"), ("bios-simple", "simple")):
         beside, quoted = bios_at_100.beside_position_diagnostic(chapter, prefix, diag, "cpu")
-        if quoted:  # stored: the two runs side by side
-            table, chart, summary = beside.items
-            assert len(table) == 2 and f"{prefix}_R" in quoted
-        else:
-            assert beside.items[0].startswith("*Pending")
+        table, chart, summary = beside.items  # stored: the two runs side by side
+        assert len(table) == 2 and f"{prefix}_R" in quoted
     # without bios-position's run, nothing to compare with
     alone, quoted = bios_at_100.beside_position_diagnostic("bios-pools", "pools", [], "cpu")
     assert quoted == {} and alone.items[0].startswith("*Pending")
