@@ -19,3 +19,11 @@ def test_protocol_v2_beside_v1_and_1000_exposures():
     assert peak.startswith("**Peak of protocol v2**: ") and "mean over 3 seeds" in peak
     assert list(points.columns) == biod_at_100.POINT_COLUMNS and len(points) == 16  # 8 models × 2 N
     assert isinstance(laws, alt.TopLevelMixin) and "· v2" in laws.to_json() and isinstance(rates, alt.TopLevelMixin)
+
+
+def test_while_protocol_v2_runs_its_verdict_is_held_back_saying_what_is_pending(monkeypatch):
+    monkeypatch.setattr(biod_at_100, "parts_or_pending", lambda *a, **k: (None, "*Pending: 12 runs of v2*"))
+    monkeypatch.setattr(biod_at_100, "pilot_records", lambda *a, **k: [])
+    shown = biod_at_100.protocol_v2([], {"main": [], "seeds": []}, {}, "cpu")
+    (section,) = shown.sections
+    assert section.judgements is None and shown.items == ["*Pending: 12 runs of v2*"] == [section.note]
