@@ -145,3 +145,10 @@ def test_a_running_chapter_shows_its_points_so_far_without_a_verdict(monkeypatch
 
     monkeypatch.setattr(arch, "parts_or_so_far", nothing)
     assert arch.so_far("result6", "cpu") == []
+
+
+def test_the_reading_names_gpt2s_peak_and_every_other_architectures_multiple_of_it():
+    words = arch.reading(records(("gpt2", [], 1.0, (0.9, 1.1)), ("llama", [], 1.5, (1.5, 1.5))))
+    assert words.startswith("GPT2's peak stores 1.00 bits per parameter (gpt2-2-2 d=16, the mean over 3 seeds)")
+    assert "LLaMA 1.50 (1.50× GPT2's)." in words
+    assert arch.reading(records(("llama", [], 1.5, (1.5, 1.5)))) == "" and arch.reading(None) == ""

@@ -133,6 +133,22 @@ def verdict_sections(chapter: str, records: dict | None, pending: str) -> list[S
     return [Section("committed", judged)]
 
 
+def reading(records: dict | None) -> str:
+    """The finding in plain words, from the records: GPT2's peak, then every other architecture's
+    peak and its multiple of GPT2's (each the mean over its seeds); "" without GPT2's peak."""
+    if records is None:
+        return ""
+    heads = headlines(records)
+    if GPT2 not in heads:
+        return ""
+    base = heads[GPT2]
+    others = [f"{name} {h['R']:.2f} ({h['R'] / base['R']:.2f}× GPT2's)" for name, h in
+              sorted(heads.items(), key=lambda item: -item[1]["R"]) if name != GPT2]
+    seeds = len(base["values"])
+    return (f"GPT2's peak stores {base['R']:.2f} bits per parameter ({base['model']}, the mean over {seeds} "
+            f"seed{'s' if seeds != 1 else ''}); " + ("; ".join(others) + "." if others else "no other architecture yet."))
+
+
 def points(records: list[Record]) -> pd.DataFrame:
     """``law.points_frame`` with each point's architecture."""
     frame = law.points_frame(records)
