@@ -24,7 +24,6 @@ POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high"
 #: the claims a held-back verdict will judge, so its row says what it waits to judge
 HELD_CLAIMS = law.RESULT2_CLAIMS
 PARTS = ("pilot", "main", "seeds", "edge_rates")  # a chapter's parts, in the order they are run
-WIDENED_ROUNDED = ["R", "R_low", "R_high", "R_widened", "R_low_widened", "R_high_widened"]
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,7 @@ class DataTypeView:
 
     def widened_table(self) -> pd.DataFrame | None:
         """``widened`` as the page shows it; None when nothing was rerun beyond an edge."""
-        return None if self.widened.empty else self.widened.round({col: 3 for col in WIDENED_ROUNDED})
+        return None if self.widened.empty else plots.table(self.widened)
 
     def edge_note(self) -> str:
         """What the page says about the reruns beyond an edge (the table is ``widened``)."""
