@@ -152,3 +152,4 @@ def test_the_reading_names_gpt2s_peak_and_every_other_architectures_multiple_of_
     assert words.startswith("GPT2's peak stores 1.00 bits per parameter (gpt2-2-2 d=16, the mean over 3 seeds)")
     assert "LLaMA 1.50 (1.50× GPT2's)." in words
     assert arch.reading(records(("llama", [], 1.5, (1.5, 1.5)))) == "" and arch.reading(None) == ""
+    assert "at the lowest rate tried" in words and "(GPT2; LLaMA)" in words  # both peaks at 0.01 of 0.01, 0.02

@@ -19,7 +19,7 @@ import pandas as pd
 from kcl.book import law
 from kcl.book.chapters import parts_with_baseline
 from kcl.book.progress import parts_or_so_far
-from kcl.book.stats import Judgement, Section, judge_ratio
+from kcl.book.stats import Judgement, Section, judge_ratio, rate_at_edge
 from kcl.record import Record
 from kcl.records import model_options
 from kcl.store import MissingResultsError
@@ -145,8 +145,15 @@ def reading(records: dict | None) -> str:
     others = [f"{name} {h['R']:.2f} ({h['R'] / base['R']:.2f}× GPT2's)" for name, h in
               sorted(heads.items(), key=lambda item: -item[1]["R"]) if name != GPT2]
     seeds = len(base["values"])
-    return (f"GPT2's peak stores {base['R']:.2f} bits per parameter ({base['model']}, the mean over {seeds} "
+    text = (f"GPT2's peak stores {base['R']:.2f} bits per parameter ({base['model']}, the mean over {seeds} "
             f"seed{'s' if seeds != 1 else ''}); " + ("; ".join(others) + "." if others else "no other architecture yet."))
+    for edge in ("highest", "lowest"):
+        names = [name for name, h in heads.items() if rate_at_edge(h["record"]) == edge]
+        if names:
+            text += (f" {len(names)} of the {len(heads)} peaks sit at the {edge} rate tried ({'; '.join(names)}): a "
+                     "rate beyond it might store more, and the committed edge rule, which looks at the data setting's "
+                     "peak only, tried none (the protocol's addendum to results 5–7).")
+    return text
 
 
 def points(records: list[Record]) -> pd.DataFrame:
