@@ -14,13 +14,12 @@ from kcl.record import Record
 
 PILOT = "recipe-100"
 RECIPE_COLUMNS = ["batch_size", "init", "best_lr", "score", "rates_tried", "best_at_edge"]
-INIT_NAMES = {"gpt2": "GPT-2's", "torch": "PyTorch's defaults", "embedding_unit": "GPT-2's, embedding N(0, 1)"}
 
 
 def rates_chart(records: list[Record]) -> alt.Chart:
     """Mean R over seeds against the rate: one line per batch size, one panel per initialisation."""
     frame = regime.rate_table(records)
-    frame["initialisation"] = frame["init"].map(INIT_NAMES).fillna(frame["init"])
+    frame["initialisation"] = frame["init"].map(regime.INIT_NAMES).fillna(frame["init"])
     return alt.Chart(frame).mark_line(point=True).encode(
         x=alt.X("lr:Q", title="peak learning rate", scale=alt.Scale(type="log")),
         y=alt.Y("R:Q", title="mean R over seeds (bits per parameter)"),
@@ -75,13 +74,11 @@ def section(profile: str = "cpu", *, allow_train: bool = False) -> list:
         return [pending]
     records = parts["main"] + parts.get("recipe_edges", [])
     recipes = regime.recipe_table(records)[RECIPE_COLUMNS]
-    recipes["init"] = recipes["init"].map(INIT_NAMES).fillna(recipes["init"])
+    recipes["init"] = recipes["init"].map(regime.INIT_NAMES).fillna(recipes["init"])
     items = [rates_chart(records), plots.table(recipes.rename(columns={"init": "initialisation"}))]
     if running:
         return [running.note(), *items, "*The regime is chosen once every run of the pilot is stored.*"]
     chosen = regime.choose(records)
     addendum = beside_result4(chosen, records, result4_records(profile))
-    return [*items, f"**The regime** (by the rule committed before the pilot): batch {chosen.batch_size}, "
-            f"initialisation: {INIT_NAMES.get(chosen.init, chosen.init)}; rates "
-            f"{', '.join(f'{r:g}' for r in chosen.rates)} (the pilot's best {chosen.lr:g}: mean R {chosen.score:.3f}).",
+    return [*items, f"**The regime** (by the rule committed before the pilot): {chosen.describe()}.",
             *([addendum] if addendum else [])]

@@ -22,6 +22,8 @@ from kcl.record import Record
 from kcl.records import model_options
 
 DEFAULT_INIT = "gpt2"
+#: each initialisation (model option ``init``) as a page names it
+INIT_NAMES = {"gpt2": "GPT-2's", "torch": "PyTorch's defaults", "embedding_unit": "GPT-2's, embedding N(0, 1)"}
 #: scores within this share of the highest count as tied (the largest batch among them wins)
 TIE = 0.02
 #: a sweep file's ``train.lr`` grid that the regime decides: r/2, r, 2r; or the best rate r alone
@@ -44,7 +46,8 @@ class Regime:
         return [float(f"{self.lr / 2:.3g}"), float(self.lr), float(f"{self.lr * 2:.3g}")]
 
     def describe(self) -> str:
-        return (f"batch {self.batch_size}, initialisation {self.init}, rates "
+        """The regime in words, as a page states it."""
+        return (f"batch {self.batch_size}, initialisation: {INIT_NAMES.get(self.init, self.init)}; rates "
                 f"{', '.join(f'{r:g}' for r in self.rates)} (the pilot's best {self.lr:g}: mean R {self.score:.3f})")
 
 
