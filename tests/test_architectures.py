@@ -127,24 +127,18 @@ def test_a_declaration_needs_the_chapters_fields(tmp_path):
 
 
 def test_a_running_chapter_shows_its_points_so_far_without_a_verdict(monkeypatch):
-    from kcl.store import MissingResultsError
-
     class Running:
         def note(self):
             return "**Still running.** 3 of 75"
 
     stored = records(("gpt2", [], 2.0, (1.9, 2.1)))
-    monkeypatch.setattr(arch, "parts_or_so_far", lambda chapter, profile: (stored, Running()))
+    monkeypatch.setattr(arch, "shown_so_far", lambda chapter, profile: (stored, Running(), ""))
     note, chart = arch.so_far("result6", "cpu")
     assert note.startswith("**Still running.**") and "no verdict yet" in chart.to_dict()["title"]
-    monkeypatch.setattr(arch, "parts_or_so_far", lambda chapter, profile: (stored, None))
+    monkeypatch.setattr(arch, "shown_so_far", lambda chapter, profile: (stored, None, ""))
     assert arch.so_far("result6", "cpu") == []  # complete: the page shows its evidence and verdicts instead
-
-    def nothing(chapter, profile):
-        raise MissingResultsError("no run", [])
-
-    monkeypatch.setattr(arch, "parts_or_so_far", nothing)
-    assert arch.so_far("result6", "cpu") == []
+    monkeypatch.setattr(arch, "shown_so_far", lambda chapter, profile: (None, None, "*Pending: no run*"))
+    assert arch.so_far("result6", "cpu") == []  # no run stored: the page's pending line says so
 
 
 def test_the_reading_names_gpt2s_peak_and_every_other_architectures_multiple_of_it():

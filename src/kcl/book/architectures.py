@@ -18,11 +18,10 @@ import pandas as pd
 
 from kcl.book import law
 from kcl.book.chapters import parts_with_baseline
-from kcl.book.progress import parts_or_so_far
+from kcl.book.progress import shown_so_far
 from kcl.book.stats import Judgement, Section, judge_ratio, rate_at_edge
 from kcl.record import Record
 from kcl.records import model_options
-from kcl.store import MissingResultsError
 
 GPT2 = "GPT2"
 NAMES = {"gpt2": GPT2, "gpt2_quarter_mlp": "GPT2, 1/4 MLP", "gpt2_no_mlp": "GPT2, no MLP", "llama": "LLaMA",
@@ -87,11 +86,8 @@ def so_far(chapter: str, profile: str) -> list:
     """Items for ``plots.show`` while the chapter's sweeps run: what is stored and what is left
     (``StoredSoFar.note``), and the points so far, each the best of the rates stored for it, with
     no verdict; [] before its first run or once it is complete."""
-    try:
-        parts, running = parts_or_so_far(chapter, profile)
-    except MissingResultsError:
-        return []
-    if running is None or not parts["main"]:
+    parts, running, _ = shown_so_far(chapter, profile)
+    if running is None:
         return []
     return [running.note(), chart(points(parts["main"])).properties(
         title="Stored so far: each point the best of the rates stored for it (seed 0; no verdict yet)")]

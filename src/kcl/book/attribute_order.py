@@ -79,9 +79,8 @@ def section(profile: str = "cpu", *, allow_train: bool = False) -> list:
     parts, running, pending = shown_so_far(CHAPTER, profile, allow_train=allow_train)
     if parts is None:
         return [pending]
-    chosen = regime.choose(pilot["main"] + pilot.get("recipe_edges", []))
-    reference = at_regime(pilot["main"] + pilot.get("recipe_edges", []), chosen)
-    table = frame(reference, parts["main"])
+    runs = pilot["main"] + pilot.get("recipe_edges", [])
+    table = frame(at_regime(runs, regime.choose(runs)), parts["main"])
     shown = table[["order", "meaning", "R_by_seed", "R", "times_kcl_reading"]].rename(
         columns={"R_by_seed": "R at each seed", "R": "mean R", "times_kcl_reading": "× kcl's reading"})
     return [*([running.note()] if running else []), reading(table), plots.table(shown)]

@@ -71,8 +71,9 @@ def frame(records: list[Record], quantized: dict, recorded: dict[str, float] | N
             q = quantized[record.key, variant]
             q_low, q_high = r_interval(q)
             rows.append({"model": model_label(record.model), "P": r.params.total, "variant": variant_name(*variant),
-                         "R_recorded": recorded.get(record.key, float("nan")), "R_float": r.R, "R_float_low": low, "R_float_high": high, "R": q["R"], "R_low": q_low,
-                         "R_high": q_high, "ratio": q["R"] / r.R if r.R else float("nan"), "key": record.key})
+                         "R_recorded": recorded.get(record.key, float("nan")), "R_float": r.R,
+                         "R_float_low": low, "R_float_high": high, "R": q["R"], "R_low": q_low, "R_high": q_high,
+                         "ratio": q["R"] / r.R if r.R else float("nan"), "key": record.key})
     return pd.DataFrame(rows)
 
 
