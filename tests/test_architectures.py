@@ -147,3 +147,27 @@ def test_the_reading_names_gpt2s_peak_and_every_other_architectures_multiple_of_
     assert "LLaMA 1.50 (1.50× GPT2's)." in words
     assert arch.reading(records(("llama", [], 1.5, (1.5, 1.5)))) == "" and arch.reading(None) == ""
     assert "at the lowest rate tried" in words and "(GPT2; LLaMA)" in words  # both peaks at 0.01 of 0.01, 0.02
+
+
+def test_the_addendum_shows_each_edge_peak_one_rate_beyond_beside_the_committed_verdicts():
+    """Results 5-7's addendum: GPT2's peak (at the lowest rate tried) moves to the rate beyond and
+    takes that run's seed reruns; LLaMA's rate beyond stores less, so its committed figure stands.
+    The committed verdict is unchanged; the widened ratio sits beside it."""
+    recs = records(("gpt2", [], 1.0, (0.9, 1.1), 100), ("llama", [], 0.9, (0.9, 0.9), 100))
+    recs["beyond"] = [record("gpt2", [], 16, 0.005, 1.4, exposures=100), record("gpt2", [], 32, 0.005, 0.2, exposures=100),
+                      record("llama", [], 16, 0.005, 0.5, exposures=100)]
+    recs["beyond_seeds"] = [record("gpt2", [], 16, 0.005, R, seed=s, exposures=100) for s, R in ((1, 1.3), (2, 1.5))]
+    committed, addendum = arch.verdict_sections("result6", recs, "")
+    (llama,) = [j for j in committed.judgements if j.claim.startswith("LLaMA")]
+    assert llama.value == pytest.approx(0.9)
+    assert addendum.title.startswith("the addendum") and not addendum.stands
+    (wide,) = [j for j in addendum.judgements if j.claim.startswith("LLaMA")]
+    assert wide.value == pytest.approx(0.9 / 1.4)  # GPT2's widened peak: the mean of 1.4, 1.3, 1.5
+    words, table = arch.beyond(recs)
+    rows = table.set_index("architecture")
+    assert rows.loc["GPT2", "widened peak"] == "gpt2-2-2 d=16 at 0.005" and rows.loc["GPT2", "edge"] == "lowest"
+    assert rows.loc["LLaMA", "widened peak"] == rows.loc["LLaMA", "committed peak"] == "llama-2-2 d=16 at 0.01"
+    reading = arch.reading(recs)
+    assert "the peaks that moved store GPT2 1.40 (gpt2-2-2 d=16 at 0.005)" in reading
+    assert "the rate beyond stored less for LLaMA" in reading
+    assert arch.beyond(records(("gpt2", [], 1.0, (0.9, 1.1)))) == []  # nothing beyond: nothing shown

@@ -596,3 +596,47 @@ def test_a_running_chapters_note_counts_stored_and_missing_runs_under_one_name()
                                 missing={"main": [c for c in configs if c is not bios[0]]},
                                 complete=False, plan=[]).note()
     assert "bioS tokenizer bpe N=3,000: 1 of 3" in note and "fillers" not in note
+
+
+@pytest.mark.parametrize("beyond_R, moved", [(1.2, True), (0.3, False)])
+def test_a_group_peaked_at_an_edge_gets_one_rate_beyond_and_its_moved_peak_the_seeds(tmp_path, monkeypatch,
+                                                                                     beyond_R, moved):
+    """The results 5-7 addendum (``edge_group``): each group (here a width) whose peak sits at an
+    edge is rerun one rate beyond it, seed 0; where that moves the group's peak, the new peak is
+    rerun at the seeds. The committed figure keeps the main sweep and its seed reruns; the widened
+    one (``law.widened_headlines``) takes the rate beyond and the new peak's seeds."""
+    configs = _tiny_chapter(tmp_path, monkeypatch, grid={"model.d_model": [16, 32], "train.lr": [0.01, 0.02, 0.04]},
+                            seeds=(1,), seed_group="model.d_model", edge_group="model.d_model")
+    store = ResultStore(tmp_path / "results" / "tiny")
+    main_R = {(16, 0.01): 0.5, (16, 0.02): 0.7, (16, 0.04): 0.9,  # width 16 peaks at the highest rate
+              (32, 0.01): 0.5, (32, 0.02): 1.0, (32, 0.04): 0.6}  # width 32 inside
+    for config in configs:
+        R = main_R[(config.model.d_model, config.train.lr)]
+        store.put(config, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
+    trained = []
+
+    def train(store, configs, run_fn, **kwargs):
+        out = []
+        for c in configs:
+            if store.get(c) is None:
+                trained.append((c.model.d_model, c.train.lr, c.train.seed))
+                R = beyond_R - 0.1 * c.train.seed if c.train.lr == 0.08 else 0.8
+                store.put(c, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
+            out.append(store.get(c))
+        return out
+
+    monkeypatch.setattr(chapters, "run_sweep", train)
+    parts = chapters.chapter_parts("tiny", "cpu", root=tmp_path, log=lambda _: None, allow_train=True)
+    assert [(r.model["d_model"], r.train["lr"]) for r in parts["group_edges"]] == [(16, 0.08)]
+    assert [(r.model["d_model"], r.train["lr"], r.train["seed"]) for r in parts["group_edge_seeds"]] == (
+        [(16, 0.08, 1)] if moved else [])
+    assert sorted(trained) == sorted([(16, 0.04, 1), (32, 0.02, 1), (16, 0.08, 0)] + ([(16, 0.08, 1)] if moved else []))
+
+    monkeypatch.setattr(chapters, "parts_or_pending", lambda name, *a, **k: (parts, ""))
+    records, _ = chapters.parts_with_baseline("tiny")
+    width = lambda r: r.model["d_model"]  # noqa: E731
+    committed, wide = law.headlines_by(records, width), law.widened_headlines(records, width)
+    assert committed[16]["values"] == [0.9, 0.8] and committed[32]["values"] == [1.0, 0.8]
+    assert wide[32]["values"] == [1.0, 0.8]  # no rate beyond: the committed figure
+    assert wide[16]["values"] == pytest.approx([1.2, 1.1] if moved else [0.9, 0.8])
+    assert wide[16]["record"].train["lr"] == (0.08 if moved else 0.04)

@@ -16,10 +16,10 @@ from typing import NamedTuple
 import altair as alt
 import pandas as pd
 
-from kcl.book import law
+from kcl.book import law, plots
 from kcl.book.chapters import parts_with_baseline
 from kcl.book.progress import shown_so_far
-from kcl.book.stats import Judgement, Section, judge_ratio, rate_at_edge
+from kcl.book.stats import Judgement, Section, addendum_section, judge_ratio, rate_at_edge
 from kcl.record import Record
 from kcl.records import model_options
 
@@ -120,13 +120,44 @@ def claims(chapter: str, heads: dict[str, dict]) -> list[Judgement]:
 
 
 def verdict_sections(chapter: str, records: dict | None, pending: str) -> list[Section]:
-    """The page's verdicts, or one section held back saying why."""
+    """The page's verdicts, or one section held back saying why; with the addendum's runs (one rate
+    beyond each architecture's edge peak), its ratios beside the committed ones."""
     if records is None:
         return [Section("committed", None, pending)]
     judged = claims(chapter, headlines(records))
     if not judged:
         return [Section("committed", None, "*Pending: the records hold no pair of architectures this page compares.*")]
-    return [Section("committed", judged)]
+    sections = [Section("committed", judged)]
+    if records.get("beyond"):
+        sections.append(addendum_section(
+            "the addendum: one rate beyond each architecture's edge peak", claims(chapter, widened(records)), judged,
+            "*Each architecture's peak over its rates and the rate beyond, the mean over three seeds where the peak "
+            "moved; beside the committed verdicts, which stand as judged.*"))
+    return sections
+
+
+def widened(records: dict) -> dict[str, dict]:
+    """Each architecture's ``law.widened_headlines``: its peak with the rates beyond an edge."""
+    return law.widened_headlines(records, architecture_of)
+
+
+def beyond(records: dict | None) -> list:
+    """The addendum on a page (items for ``plots.show``): each architecture's committed peak beside
+    its peak with one rate beyond its edge; [] where it ran nothing."""
+    if not records or not records.get("beyond"):
+        return []
+    committed, wide = headlines(records), widened(records)
+    reran = {architecture_of(r) for r in records["beyond"]}
+    rows = [{"architecture": name, "committed peak": f"{committed[name]['model']} at {committed[name]['record'].train['lr']:g}",
+             "R": committed[name]["R"], "R_low": committed[name]["low"], "R_high": committed[name]["high"],
+             "widened peak": f"{h['model']} at {h['record'].train['lr']:g}", "R_widened": h["R"],
+             "R_low_widened": h["low"], "R_high_widened": h["high"],
+             "seeds": len(h["values"]), "edge": rate_at_edge(h["record"]) or "inside"}
+            for name, h in wide.items() if name in reran]
+    return ["**One rate beyond the edge (the addendum to results 5–7).** Each architecture whose peak sat at an edge "
+            "of its rates was rerun at every size, seed 0, two-fold beyond that edge, and its new peak at seeds 1 and 2 "
+            "where the peak moved. Its committed peak beside the widened one (\"edge\": where the widened peak's rate "
+            "sits among the four; a new edge is reported, not chased):", plots.table(pd.DataFrame(rows))]
 
 
 def reading(records: dict | None) -> str:
@@ -144,11 +175,27 @@ def reading(records: dict | None) -> str:
     text = (f"GPT2's peak stores {base['R']:.2f} bits per parameter ({base['model']}, the mean over {seeds} "
             f"seed{'s' if seeds != 1 else ''}); " + ("; ".join(others) + "." if others else "no other architecture yet."))
     for edge in ("highest", "lowest"):
-        names = [name for name, h in heads.items() if rate_at_edge(h["record"]) == edge]
-        if names:
-            text += (f" {len(names)} of the {len(heads)} peaks sit at the {edge} rate tried ({'; '.join(names)}): a "
-                     "rate beyond it might store more, and the committed edge rule, which looks at the data setting's "
-                     "peak only, tried none (the protocol's addendum to results 5–7).")
+        at_edge = {name: h for name, h in heads.items() if rate_at_edge(h["record"]) == edge}
+        if not at_edge:
+            continue
+        text += f" {len(at_edge)} of the {len(heads)} peaks sit at the {edge} rate tried ({'; '.join(at_edge)})"
+        if any(len(h["record"].lr_tried) > 3 for h in at_edge.values()):
+            text += ": the grid was already widened one rate beyond it, and a new edge is reported, not chased."
+        elif records.get("beyond"):
+            text += "; the protocol's addendum reran them one rate beyond it."
+        else:
+            text += (": a rate beyond it might store more, and the committed edge rule, which looks at the data "
+                     "setting's peak only, tried none (the protocol's addendum to results 5–7 reruns them).")
+    if records.get("beyond"):
+        wide = widened(records)
+        moved_names = [name for name in heads if wide[name]["record"].key != heads[name]["record"].key]
+        moved = [f"{name} {wide[name]['R']:.2f} ({wide[name]['model']} at {wide[name]['record'].train['lr']:g})"
+                 for name in moved_names]
+        reran = {architecture_of(r) for r in records["beyond"]}
+        stayed = [name for name in heads if name in reran and name not in moved_names]
+        text += (" With one rate beyond, " + ("the peaks that moved store " + "; ".join(moved) if moved else
+                 "no peak moved") + (f"; the rate beyond stored less for {', '.join(stayed)}" if moved and stayed else "")
+                 + ". The committed verdicts stand; the widened ratios sit beside them.")
     return text
 
 

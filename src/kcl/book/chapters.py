@@ -27,7 +27,7 @@ import numpy as np
 import yaml
 
 from kcl.book.chapter_list import CHAPTERS, Chapter, command_name  # noqa: F401 (the registry, read through here)
-from kcl.book.law import edge_rate_configs, group_key, seed_configs, seed_rate_configs
+from kcl.book.law import edge_rate_configs, group_key, moved_peak_seed_configs, seed_configs, seed_rate_configs
 from kcl.book.regime import Regime, apply_to_configs, apply_to_spec, choose, recipe_edge_configs
 from kcl.book.stats import _without, lr_grid_from_pilot
 from kcl.capacity import capacity, measurement_bios, person_losses
@@ -161,9 +161,19 @@ def _rerun_kinds(ch: Chapter) -> dict[str, tuple[Callable[[list], list], str | N
         kinds["seed_rates"] = (lambda main: seed_rate_configs(main, ch.seeds, ch.seed_group), None)
     if ch.edge_rates:
         kinds["edge_rates"] = (edge_rate_configs, "one rate beyond the grid for each setting that peaks at its edge")
+    if ch.edge_group:
+        kinds["group_edges"] = (lambda main: _not_in(edge_rate_configs(main, ch.edge_group),
+                                                     edge_rate_configs(main) if ch.edge_rates else []),
+                                "one rate beyond the grid for each group that peaks at its edge, and its peak at the seeds where that moves it")
     if ch.recipe_edges:
         kinds["recipe_edges"] = (recipe_edge_configs, "one rate beyond the grid, every seed, for each recipe best at its edge")
     return kinds
+
+
+def _not_in(configs: list, others: list) -> list:
+    """``configs`` without those ``others`` already holds (the same run twice is one run)."""
+    taken = set(map(config_key, others))
+    return [c for c in configs if config_key(c) not in taken]
 
 
 def ready_follow_ups(chapter: str, configs: list, store: ResultStore) -> dict[str, list]:
@@ -381,6 +391,14 @@ def walk(chapter: str, profile: str = "cpu", root: str | Path | None = None, fet
     fetched = dict(zip(map(config_key, together), fetch("reruns", main.store, together, spec) if together else []))
     for part, configs_ in reruns.items():
         state.stages[part] = Stage(main.store, list(configs_), [fetched[config_key(c)] for c in configs_], spec)
+    edges = state.stages.get("group_edges")
+    if edges is not None and main.complete and edges.complete:  # a group's peak that moved, at the seeds
+        moved = moved_peak_seed_configs(main.records, state.records("group_edges") + state.records("edge_rates"),
+                                        ch.seeds, ch.edge_group)
+        if moved:
+            stage("group_edge_seeds", spec, moved, main.store.root)
+        else:
+            state.stages["group_edge_seeds"] = Stage(main.store, [], [], spec)
     return state
 
 
@@ -459,6 +477,9 @@ def parts_with_baseline(chapter: str, profile: str = "cpu", *, allow_train: bool
         chosen = (lambda records: records) if i == 0 else keep
         out["main"] += chosen(list(parts["main"]) + list(parts.get("edge_rates", [])))
         out["seeds"] += chosen(list(parts.get("seeds", [])))
+        if "group_edges" in parts:  # the results 5-7 addendum's runs, shown beside the committed figures
+            out.setdefault("beyond", []).extend(chosen(list(parts.get("group_edges", []))))
+            out.setdefault("beyond_seeds", []).extend(chosen(list(parts.get("group_edge_seeds", []))))
     return out, ""
 
 

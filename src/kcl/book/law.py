@@ -168,16 +168,19 @@ def seed_rate_configs(main_records: list[Record], seeds: tuple[int, ...], group_
     return out
 
 
-def edge_rate_configs(main_records: list[Record]) -> list:
+def edge_rate_configs(main_records: list[Record], group_by: str | None = None) -> list:
     """The edge-rates addendum (``addenda.EDGE_RATES``, result 3): a data setting whose peak (over its models, each at
     its best rate) sits at the lowest rate tried is rerun, every model of it, once at half that
-    rate; at the highest, once at twice it. Settings whose peak rate lies inside the grid get none."""
+    rate; at the highest, once at twice it. Settings whose peak rate lies inside the grid get none.
+    ``group_by`` (dotted fields, as ``group_key``) groups by those fields instead of the data
+    setting: the results 5-7 addendum, where each architecture's peak decides its own rate beyond."""
     from dataclasses import replace
 
 
     settings: dict = {}
     for record in best_of_lr(main_records):
-        settings.setdefault(_without(record.config, "model", "train.lr"), []).append(record)
+        key = group_key(record.config, group_by) if group_by else _without(record.config, "model", "train.lr")
+        settings.setdefault(key, []).append(record)
     out = []
     for members in settings.values():
         top = peak(members)
@@ -189,6 +192,41 @@ def edge_rate_configs(main_records: list[Record]) -> list:
         for member in members:
             config = config_from_dict(member.config)
             out.append(replace(config, train=replace(config.train, lr=beyond)))
+    return out
+
+
+def moved_peak_seed_configs(main: list[Record], beyond: list[Record], seeds: tuple[int, ...],
+                            group_by: str) -> list:
+    """The results 5-7 addendum's seed reruns: for each group (``group_key`` of ``group_by``) whose
+    peak moves once the rates beyond (``beyond``) join its main runs, the new peak at ``seeds`` at
+    its best rate; none where the peak stays (the committed seed reruns are its)."""
+    groups: dict = {}
+    for record in main + beyond:
+        groups.setdefault(group_key(record.config, group_by), []).append(record)
+    out = []
+    for key, members in groups.items():
+        committed = peak(best_of_lr([r for r in main if group_key(r.config, group_by) == key]))
+        widened = peak(best_of_lr(members))
+        if widened.key != committed.key:
+            out += seed_configs([widened], seeds)
+    return out
+
+
+def _at_peak(top: Record, reruns: list[Record]) -> list[Record]:
+    """The reruns of ``top``'s config at other seeds (same rate, everything else equal)."""
+    point = _without(top.config, "data.seed", "train.seed")
+    return [r for r in reruns if r.key != top.key and _without(r.config, "data.seed", "train.seed") == point]
+
+
+def widened_headlines(records: dict, key) -> dict:
+    """``headlines_by`` with the results 5-7 addendum's runs: each group's peak over its main runs
+    and its rates beyond (``records["beyond"]``), its figure the mean over that peak's seed reruns
+    (the committed ones where the peak stayed, ``records["beyond_seeds"]`` where it moved)."""
+    reruns = records["seeds"] + records.get("beyond_seeds", [])
+    out = {}
+    for name, members in grouped(records["main"] + records.get("beyond", []), key).items():
+        top = peak(best_of_lr(members))
+        out[name] = headline(members, _at_peak(top, reruns))
     return out
 
 
