@@ -87,6 +87,9 @@ def test_a_figure_and_its_interval_share_one_column_on_the_page():
     assert list(shown["R [95%]"]) == ["1.235 [1.100, 1.300]", "0.500"]  # a missing bound: the figure alone
     assert shown.loc[1, "R_widened [95%]"] == "0.700 [0.650, 0.750]"
     html = plots.table(frame)._repr_html_()
-    assert "R [95% interval]" in html and "1.235 [1.100, 1.300]" in html and "95% low" not in html
+    assert "R [95% interval]" in html and "1.235 [1.100,\u00a01.300]" in html and "95% low" not in html
+    assert 'class="dataframe kcl-table kcl-wrap"' in html  # few columns: its cells wrap to fit the column
+    wide = pd.DataFrame({f"field {i}": [i] for i in range(plots.WRAP_COLUMNS + 1)})
+    assert 'class="dataframe kcl-table"' in plots.table(wide)._repr_html_()  # every run's fields: one line each
     assert list(plots.table(frame).columns) == list(frame.columns)  # code still reads the fields
     assert list(plots.with_intervals(frame[["model", "R", "R_low"]]).columns) == ["model", "R", "R_low"]

@@ -97,6 +97,11 @@ def with_intervals(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     return out
 
 
+#: a table of at most this many columns wraps its cells' text to fit the page's column; a wider one
+#: (every run's fields) keeps one line per cell and scrolls inside its box
+WRAP_COLUMNS = 14
+
+
 def styled(frame: pd.DataFrame, digits: int = 3):
     """A frame as a page shows it: each figure with its interval in one column (``with_intervals``),
     readable column names, thousands separators, ``digits`` decimals (bits and other large figures
@@ -117,10 +122,14 @@ def styled(frame: pd.DataFrame, digits: int = 3):
         elif pd.api.types.is_float_dtype(values):
             large = values.abs().max() >= 1000 if values.notna().any() else False
             formats[column] = "{:,.0f}" if large else f"{{:,.{digits}f}}"
+    for column in frame.columns:  # an interval breaks before its bracket, never inside it
+        if str(column).endswith("[95%]") and not pd.api.types.is_numeric_dtype(frame[column]):
+            formats[column] = lambda v: "" if pd.isna(v) else str(v).replace(", ", ",\u00a0")
     shown = frame.reset_index(drop=True)
+    wraps = " kcl-wrap" if len(shown.columns) <= WRAP_COLUMNS else ""
     return (shown.style.format(formats, na_rep="").hide(axis="index")
             .relabel_index([column_name(c) for c in shown.columns], axis="columns")
-            .set_table_attributes('class="dataframe kcl-table"'))
+            .set_table_attributes(f'class="dataframe kcl-table{wraps}"'))
 
 
 def show(items) -> None:
