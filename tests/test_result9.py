@@ -131,3 +131,13 @@ def test_at_100_exposures_the_sparsest_mixture_is_judged_against_gpt2_and_the_ot
     assert len(sections[1].judgements) == 3
     (only,) = result9.verdict_sections(None, "*Pending*")
     assert only.title == "committed"
+
+
+def test_the_reading_gives_both_peaks_and_the_mixtures_figure_over_the_parameters_a_token_uses():
+    words = result9.reading(parts())
+    # MoE peak: mean of 1.5, 1.6, 1.5; a token uses 9,000 of 40,000 parameters
+    assert words.startswith(f"GPT2-MoE's peak stores {4.6 / 3:.2f} bits per parameter counted over every expert "
+                            "(gpt2_moe-2-2 d=16, the mean over 3 seeds)")
+    assert f"{(4.6 / 3) / 2.0:.2f}× dense GPT2's 2.00 (gpt2-2-2 d=32)" in words
+    assert f"a token uses 22% of its parameters, and over those the same peak is {(4.6 / 3) * 40 / 9:.1f}" in words
+    assert result9.reading(None) == "" and result9.reading({result9.GPT2: parts()[result9.GPT2]}) == ""

@@ -123,6 +123,29 @@ def verdict_sections(records: dict | None, pending: str, records_100: dict | Non
     return out + [Section(title, claims_100(heads))]
 
 
+def reading(records: dict | None, records_100: dict | None = None) -> str:
+    """The finding in plain words, from the records: the mixture's peak over every expert and over
+    the parameters a token uses, beside dense GPT2's (each the mean over its seeds); at 100
+    exposures, the sparsest routing's beside GPT2's. "" until both peaks at 1000 exposures exist."""
+    if records is None or MOE not in records or GPT2 not in records:
+        return ""
+    heads = headlines(records)
+    moe, gpt2 = heads[MOE], heads[GPT2]
+    params = moe["record"].result.params
+    active = params.get("moe", {}).get("active_total", params.total)
+    text = (f"GPT2-MoE's peak stores {moe['R']:.2f} bits per parameter counted over every expert ({moe['model']}, "
+            f"the mean over {len(moe['values'])} seeds), {moe['R'] / gpt2['R']:.2f}× dense GPT2's {gpt2['R']:.2f} "
+            f"({gpt2['model']}); a token uses {active / params.total:.0%} of its parameters, and over those the same "
+            f"peak is {moe['R'] * params.total / active:.1f} bits per parameter.")
+    if records_100 is not None:
+        at_100 = headlines_100(records_100)
+        if SPARSEST in at_100 and GPT2 in at_100:
+            sparse, dense = at_100[SPARSEST], at_100[GPT2]
+            text += (f" At 100 exposures the {SPARSEST} stores {sparse['R']:.2f}, {sparse['R'] / dense['R']:.2f}× "
+                     f"GPT2's {dense['R']:.2f}.")
+    return text
+
+
 def chapter_records_100(profile: str, allow_train: bool = False) -> tuple[dict | None, str]:
     """Result 9 at 100 exposures: ``{"main": [...], "seeds": [...]}`` with dense GPT2's records
     from result 6 outside the smoke profile, or None and the sentence saying what is pending."""
