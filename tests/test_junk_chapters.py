@@ -98,3 +98,15 @@ def test_the_junk_chapters_take_the_recipe_pilots_regime(name):
     assert {c.train.batch_size for c in configs} == {8} and {c.train.lr for c in configs} == {0.002, 0.004, 0.008}
     assert all(dict(c.model.options)["init"] == "torch" for c in configs)
     assert {c.data.junk_people for c in configs} <= {0, junk.RANDOM, junk.REPETITIVE}
+
+
+def test_the_reading_gives_the_baseline_and_each_claimed_settings_factor_beside_the_papers():
+    recs = records((0, False, 100, 0.60, [0.62, 0.58]), (10**8, False, 100, 0.03, [0.029, 0.031]),
+                   (10**8, False, 300, 0.40, [0.38, 0.42]))
+    words = junk.reading("result10", recs)
+    assert words.startswith("Without junk the useful people's peak stores 0.60 bits per parameter at 100 exposures "
+                            "(gpt2-2-2 d=16, the mean over 3 seeds). ")
+    assert "With random junk, 100 exposures, 0.03: a loss factor of 20.0 (the paper's 20)" in words
+    assert words.endswith("; with random junk, 300 exposures, 0.40: a loss factor of 1.5 (the paper's 3).")
+    assert junk.reading("result11", recs) == ""  # no repetitive junk stored: nothing to say
+    assert junk.reading("result10", None) == ""

@@ -128,6 +128,25 @@ def verdict_sections(chapter: str, records: dict | None, pending: str) -> list[S
     return [Section("committed", judged)]
 
 
+def reading(chapter: str, records: dict | None) -> str:
+    """The finding in plain words, from the records: the no-junk peak, then each claimed setting's
+    peak and its loss factor beside the paper's (each the mean over its seeds); "" without the
+    baseline or any claimed setting."""
+    if records is None:
+        return ""
+    heads = headlines(records)
+    if BASELINE not in heads:
+        return ""
+    base = heads[BASELINE]
+    found = [(claim, heads[setting]) for claim in CLAIMS[chapter] if (setting := claimed(claim, heads))]
+    if not found:
+        return ""
+    settings = "; ".join(f"with {claim.words}, {h['R']:.2f}: a loss factor of {base['R'] / h['R']:.1f} "
+                         f"(the paper's {claim.paper:g})" for claim, h in found)
+    return (f"Without junk the useful people's peak stores {base['R']:.2f} bits per parameter at 100 exposures "
+            f"({base['model']}, the mean over {len(base['values'])} seeds). {settings[0].upper()}{settings[1:]}.")
+
+
 def points(records: list[Record]) -> pd.DataFrame:
     """``law.points_frame`` with each point's setting, and the share of junk tokens and a junk
     person's mean appearances (as text: from thousands down to thousandths) from the record's stream."""
