@@ -171,3 +171,14 @@ def test_the_addendum_shows_each_edge_peak_one_rate_beyond_beside_the_committed_
     assert "the peaks that moved store GPT2 1.40 (gpt2-2-2 d=16 at 0.005)" in reading
     assert "the rate beyond stored less for LLaMA" in reading
     assert arch.beyond(records(("gpt2", [], 1.0, (0.9, 1.1)))) == []  # nothing beyond: nothing shown
+
+
+def test_a_peak_moved_by_a_rate_beyond_takes_only_its_own_seed_reruns():
+    """Result 7's committed edge rule moves a peak to the rate beyond: the reruns of the old peak
+    are not the new peak's; the walk's reruns at the new peak (``beyond_seeds``) are."""
+    recs = records(("gpt2", [], 1.0, (0.9, 1.1), 100))
+    recs["main"].append(record("gpt2", [], 16, 0.005, 1.4, exposures=100))  # the committed rate beyond: the new peak
+    alone = arch.headlines(recs)["GPT2"]
+    assert alone["values"] == [1.4] and alone["basis"].startswith("seed 0")
+    recs["beyond_seeds"] = [record("gpt2", [], 16, 0.005, R, seed=s, exposures=100) for s, R in ((1, 1.3), (2, 1.5))]
+    assert arch.headlines(recs)["GPT2"]["values"] == [1.4, 1.3, 1.5]

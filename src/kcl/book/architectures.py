@@ -100,8 +100,11 @@ def gpt2_records(records: list[Record], n_people: int | None) -> list[Record]:
 
 
 def headlines(records: dict) -> dict[str, dict]:
-    """Each architecture's ``law.headline`` (its peak, the mean over the peak's seeds, the interval)."""
-    return law.headlines_by(records, architecture_of)
+    """Each architecture's ``law.headline`` (its peak, the mean over the peak's seeds, the interval).
+    Where the committed rate beyond an edge moved a peak, its seed reruns are those the walk made at
+    the new peak (``records["beyond_seeds"]``)."""
+    return law.headlines_by({"main": records["main"], "seeds": records["seeds"] + records.get("beyond_seeds", [])},
+                            architecture_of)
 
 
 def claims(chapter: str, heads: dict[str, dict]) -> list[Judgement]:

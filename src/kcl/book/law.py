@@ -102,10 +102,11 @@ def grouped(records: list[Record], key) -> dict:
 
 
 def headlines_by(records: dict, key) -> dict:
-    """``headline`` of each group (``key(record)``) of ``records["main"]``, with that group's seed
-    reruns from ``records["seeds"]``."""
-    seeds = grouped(records["seeds"], key)
-    return {name: headline(main, seeds.get(name, [])) for name, main in grouped(records["main"], key).items()}
+    """``headline`` of each group (``key(record)``) of ``records["main"]``, with the reruns of that
+    group's peak at other seeds among ``records["seeds"]`` (a rerun of another config, such as the
+    peak before a rate beyond an edge moved it, is not the peak's)."""
+    return {name: headline(main, _at_peak(peak(best_of_lr(main)), records["seeds"]))
+            for name, main in grouped(records["main"], key).items()}
 
 
 def headline_values(top: dict, prefix: str = "peak") -> dict[str, str]:
@@ -222,12 +223,8 @@ def widened_headlines(records: dict, key) -> dict:
     """``headlines_by`` with the results 5-7 addendum's runs: each group's peak over its main runs
     and its rates beyond (``records["beyond"]``), its figure the mean over that peak's seed reruns
     (the committed ones where the peak stayed, ``records["beyond_seeds"]`` where it moved)."""
-    reruns = records["seeds"] + records.get("beyond_seeds", [])
-    out = {}
-    for name, members in grouped(records["main"] + records.get("beyond", []), key).items():
-        top = peak(best_of_lr(members))
-        out[name] = headline(members, _at_peak(top, reruns))
-    return out
+    return headlines_by({"main": records["main"] + records.get("beyond", []),
+                         "seeds": records["seeds"] + records.get("beyond_seeds", [])}, key)
 
 
 _SEEDS_AND_RATE = ("data.seed", "train.seed", "train.lr")  # what the reruns of one point vary
