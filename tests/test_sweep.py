@@ -275,3 +275,15 @@ def test_a_worker_idle_from_the_start_takes_more_configs(tmp_path):
 
     run_sweep(store, [DataConfig(n_people=10)], dataclasses.asdict, workers=2, log=lambda *_: None, more=more)
     assert asked[0] == 0 and store.get(DataConfig(n_people=20)) is not None
+
+
+def test_a_lone_run_is_priced_on_the_threads_it_will_train_on(monkeypatch):
+    """``kcl chapter --workers 1`` with OMP_NUM_THREADS=1 trains each run on one thread
+    (``kcl.train.train`` keeps the setting), so its plan prices one thread; workers share the cores."""
+    from kcl.sweep import run_threads, threads_per_worker
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert run_threads(1) == 1
+    assert run_threads(2) == threads_per_worker(2) == max(1, (os.cpu_count() or 1) // 2)
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert run_threads(1) == (os.cpu_count() or 1)

@@ -25,7 +25,7 @@ from kcl.params import computed_parameters, count_parameters
 from kcl.parallel import check_ranks, train_data_parallel
 from kcl.quantize import calibration_batches, quantized
 from kcl.store import config_key, temp_path
-from kcl.sweep import threads_per_worker
+from kcl.sweep import run_threads
 from kcl.train import estimate_steps, pick_device, routing_summary, train
 
 
@@ -188,8 +188,8 @@ def estimated_seconds(config: RunConfig, threads: int | None = None, cost: CostM
 
 def sweep_cost(workers: int = 1, ranks: int = 1):
     """``estimated_seconds`` for the runs of a sweep with ``workers`` at once, each on ``ranks``
-    processes, each process on its share of the cores (``kcl.sweep.threads_per_worker``): the
+    processes, each process on its share of the cores (``kcl.sweep.run_threads``: a lone run keeps OMP_NUM_THREADS): the
     ``cost_fn`` of ``kcl.sweep.run_sweep``."""
-    return functools.partial(estimated_seconds, threads=threads_per_worker(workers * ranks), ranks=ranks)
+    return functools.partial(estimated_seconds, threads=run_threads(workers * ranks), ranks=ranks)
 
 

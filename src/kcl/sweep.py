@@ -87,6 +87,15 @@ def threads_per_worker(workers: int = 1) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
+def run_threads(workers: int = 1) -> int:
+    """The torch threads each run of a sweep trains on: ``threads_per_worker``, except that a lone
+    run (one worker) keeps an OMP_NUM_THREADS set in the environment, as ``kcl.train.train`` does."""
+    omp = os.environ.get("OMP_NUM_THREADS", "")
+    if workers == 1 and omp.isdigit() and int(omp) > 0:
+        return int(omp)
+    return threads_per_worker(workers)
+
+
 def _limit_threads(threads: int, parent_pid: int | None = None) -> None:
     """A sweep worker's initializer: ``threads`` torch threads (one per core it is meant to use).
     OMP_NUM_THREADS too, which ``kcl.train.train`` respects instead of taking every core. With

@@ -164,7 +164,7 @@ def _rerun_kinds(ch: Chapter) -> dict[str, tuple[Callable[[list], list], str | N
     if ch.edge_group:
         kinds["group_edges"] = (lambda main: _not_in(edge_rate_configs(main, ch.edge_group),
                                                      edge_rate_configs(main) if ch.edge_rates else []),
-                                "one rate beyond the grid for each group that peaks at its edge, and its peak at the seeds where that moves it")
+                                "by the addendum, one rate beyond for each group that peaks at its edge, its moved peak at the seeds")
     if ch.recipe_edges:
         kinds["recipe_edges"] = (recipe_edge_configs, "one rate beyond the grid, every seed, for each recipe best at its edge")
     return kinds
