@@ -391,8 +391,8 @@ def walk(chapter: str, profile: str = "cpu", root: str | Path | None = None, fet
     fetched = dict(zip(map(config_key, together), fetch("reruns", main.store, together, spec) if together else []))
     for part, configs_ in reruns.items():
         state.stages[part] = Stage(main.store, list(configs_), [fetched[config_key(c)] for c in configs_], spec)
-    edges = state.stages.get("group_edges")
-    if edges is not None and main.complete and edges.complete:  # a group's peak that moved, at the seeds
+    beyond = [state.stages[part] for part in ("group_edges", "edge_rates") if part in state.stages]
+    if ch.edge_group and main.complete and all(s.complete for s in beyond):  # a group's peak that moved, at the seeds
         moved = moved_peak_seed_configs(main.records, state.records("group_edges") + state.records("edge_rates"),
                                         ch.seeds, ch.edge_group)
         if moved:
