@@ -60,3 +60,19 @@ def test_the_chapter_is_declared_with_seeds_at_every_rate():
 
     chapter = CHAPTERS["random-strings"]
     assert chapter.seeds == (1, 2) and chapter.seed_all_rates and chapter.regime is None
+
+
+def test_the_reading_sets_noise_beside_facts_and_names_sizes_without_a_plateau():
+    reruns = [record(16, 1000, lr, 50_000 * f, seed=s) for s, f in ((1, 1.1), (2, 0.9)) for lr in (0.01, 0.02)]
+    facts = {"main": [record(32, 1000, 0.01, 64_000, name="bioD")],
+             "reruns": [record(32, 1000, 0.01, 62_000, seed=1, name="bioD"),
+                        record(32, 1000, 0.01, 66_000, seed=2, name="bioD")]}
+    words = rs.reading({"main": main(), "reruns": reruns, "facts": facts})
+    assert words == ("On random strings the largest capacity is 3.12 bits per parameter (gpt2-2-2 d=16, the mean "
+                     "over 3 seeds; Morris et al.: 3.6). Facts (result 1, bioD) peak at 2.00: noise stores 1.56× as "
+                     "many bits per parameter as knowledge-shaped data at our scale.")
+    up_to_1000 = [r for r in main() if r.data["n_people"] <= 1000]  # every size still growing at its largest N
+    assert rs.reading({"main": up_to_1000, "reruns": reruns, "facts": None}).endswith(
+        "No plateau was seen for gpt2-2-2 d=16, gpt2-2-2 d=32: their bits still grew at the largest N tried, so their "
+        "capacity may be higher.")
+    assert rs.reading(None) == ""

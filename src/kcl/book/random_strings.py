@@ -72,6 +72,26 @@ def claims(records: dict) -> list[Judgement]:
     return out
 
 
+def reading(records: dict | None) -> str:
+    """The finding in plain words, from the records: the largest capacity per parameter of noise,
+    facts' peak beside it and their ratio (each the mean over its seeds), and the sizes whose bits
+    had not levelled off at the largest N tried; "" without records."""
+    if records is None:
+        return ""
+    noise = law.headline_per_seed(records["main"], records["reruns"])
+    text = (f"On random strings the largest capacity is {noise['R']:.2f} bits per parameter ({noise['model']}, "
+            f"the mean over {len(noise['values'])} seeds; Morris et al.: {MORRIS:g}).")
+    if records.get("facts"):
+        facts = law.headline_per_seed(records["facts"]["main"], records["facts"]["reruns"])
+        text += (f" Facts (result 1, bioD) peak at {facts['R']:.2f}: noise stores {noise['R'] / facts['R']:.2f}× "
+                 f"as many bits per parameter as knowledge-shaped data at our scale.")
+    open_ended = [row.model for row in capacities(records["main"]).itertuples() if not row.plateau_seen]
+    if open_ended:
+        text += (f" No plateau was seen for {', '.join(open_ended)}: their bits still grew at the largest N tried, "
+                 "so their capacity may be higher.")
+    return text
+
+
 def verdict_sections(records: dict | None, pending: str) -> list[Section]:
     if records is None:
         return [Section("committed", None, pending)]
