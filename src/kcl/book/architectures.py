@@ -135,7 +135,7 @@ def verdict_sections(chapter: str, records: dict | None, pending: str) -> list[S
         sections.append(addendum_section(
             "the addendum: one rate beyond each architecture's edge peak", claims(chapter, widened(records)), judged,
             "*Each architecture's peak over its rates and the rate beyond, the mean over three seeds where the peak "
-            "moved; beside the committed verdicts, which stand as judged.*"))
+            "moved; beside the committed verdicts, which stand as judged.*", why="neither peak moved"))
     return sections
 
 
@@ -178,17 +178,21 @@ def reading(records: dict | None) -> str:
     text = (f"GPT2's peak stores {base['R']:.2f} bits per parameter ({base['model']}, the mean over {seeds} "
             f"seed{'s' if seeds != 1 else ''}); " + ("; ".join(others) + "." if others else "no other architecture yet."))
     for edge in ("highest", "lowest"):
-        at_edge = {name: h for name, h in heads.items() if rate_at_edge(h["record"]) == edge}
-        if not at_edge:
-            continue
-        text += f" {len(at_edge)} of the {len(heads)} peaks sit at the {edge} rate tried ({'; '.join(at_edge)})"
-        if any(len(h["record"].lr_tried) > 3 for h in at_edge.values()):
-            text += ": the grid was already widened one rate beyond it, and a new edge is reported, not chased."
-        elif records.get("beyond"):
-            text += "; the protocol's addendum reran them one rate beyond it."
-        else:
-            text += (": a rate beyond it might store more, and the committed edge rule, which looks at the data "
-                     "setting's peak only, tried none (the protocol's addendum to results 5–7 reruns them).")
+        at_edge = [name for name, h in heads.items() if rate_at_edge(h["record"]) == edge]
+        widened_before = [name for name in at_edge if len(heads[name]["record"].lr_tried) > 3]
+        fresh = [name for name in at_edge if name not in widened_before]
+        if widened_before:
+            text += (f" {'; '.join(widened_before)} peak{'s' if len(widened_before) == 1 else ''} at the {edge} rate "
+                     "tried, the committed edge rule's rate beyond included: a new edge is reported, not chased.")
+        if fresh:
+            one = len(fresh) == 1
+            them = "it" if one else "them"
+            text += (f" {fresh[0]}'s peak sits" if one else
+                     f" {len(fresh)} of the {len(heads)} peaks sit") + f" at the {edge} rate tried"
+            text += "" if one else f" ({'; '.join(fresh)})"
+            text += (f"; the protocol's addendum reran {them} one rate beyond it." if records.get("beyond") else
+                     ": a rate beyond it might store more, and the committed edge rule, which looks at the data "
+                     f"setting's peak only, tried none (the protocol's addendum to results 5–7 reruns {them}).")
     if records.get("beyond"):
         wide = widened(records)
         moved_names = [name for name in heads if wide[name]["record"].key != heads[name]["record"].key]

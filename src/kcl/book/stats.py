@@ -266,11 +266,12 @@ class Shown:
     sections: list[Section] = field(default_factory=list)
 
 
-def addendum_section(title: str, judgements: list[Judgement], committed: list[Judgement], note: str = "") -> Section:
+def addendum_section(title: str, judgements: list[Judgement], committed: list[Judgement], note: str = "",
+                     why: str = "the rate beyond stored less") -> Section:
     """An addendum's section beside the committed one (rates beyond an edge): its judgements whose
     claim and figure differ from every committed one, and in its title the claims it left unchanged
-    (the rate beyond stored less, so the committed figure stands), so no row repeats a committed row.
-    Where it changed nothing, its one row says ``COMMITTED_STANDS``."""
+    (``why``: the rate beyond stored less, so the committed figure stands), so no row repeats a
+    committed row. Where it changed nothing, its note says so."""
     def key(j: Judgement) -> tuple:
         return j.claim, j.paper, j.kind, j.value, j.low, j.high
 
@@ -278,9 +279,11 @@ def addendum_section(title: str, judgements: list[Judgement], committed: list[Ju
     changed = [j for j in judgements if key(j) not in same]
     unchanged = [j.claim.split(" (")[0] for j in judgements if key(j) in same]
     if unchanged:
-        title += f"; unchanged, the rate beyond stored less: {'; '.join(unchanged)}"
+        title += f"; unchanged, {why}: {'; '.join(unchanged)}"
     if not changed:
-        note = (note + " " if note else "") + "*The rate beyond stored less wherever it ran: every committed figure stands.*"
+        said = ("The rate beyond stored less wherever it ran" if why == "the rate beyond stored less"
+                else f"Unchanged everywhere ({why})")
+        note = (note + " " if note else "") + f"*{said}: every committed figure stands.*"
     return Section(title, changed, note, stands=not changed)
 
 
