@@ -166,12 +166,10 @@ def beyond(records: dict | None) -> list:
 def reading(records: dict | None) -> str:
     """The finding in plain words, from the records: GPT2's peak, then every other architecture's
     peak and its multiple of GPT2's (each the mean over its seeds); "" without GPT2's peak."""
-    if records is None:
+    beside = law.heads_beside(records, headlines, GPT2)
+    if beside is None:
         return ""
-    heads = headlines(records)
-    if GPT2 not in heads:
-        return ""
-    base = heads[GPT2]
+    heads, base = beside
     others = [f"{name} {h['R']:.2f} ({h['R'] / base['R']:.2f}× GPT2's)" for name, h in
               sorted(heads.items(), key=lambda item: -item[1]["R"]) if name != GPT2]
     seeds = len(base["values"])

@@ -132,12 +132,10 @@ def reading(chapter: str, records: dict | None) -> str:
     """The finding in plain words, from the records: the no-junk peak, then each claimed setting's
     peak and its loss factor beside the paper's (each the mean over its seeds); "" without the
     baseline or any claimed setting."""
-    if records is None:
+    beside = law.heads_beside(records, headlines, BASELINE)
+    if beside is None:
         return ""
-    heads = headlines(records)
-    if BASELINE not in heads:
-        return ""
-    base = heads[BASELINE]
+    heads, base = beside
     found = [(claim, heads[setting]) for claim in CLAIMS[chapter] if (setting := claimed(claim, heads))]
     if not found:
         return ""

@@ -109,6 +109,15 @@ def headlines_by(records: dict, key) -> dict:
             for name, main in grouped(records["main"], key).items()}
 
 
+def heads_beside(records: dict | None, heads_of, base) -> tuple[dict, dict] | None:
+    """``heads_of(records)`` and its entry ``base`` (the figure a page sets the others beside), or
+    None without records or without that entry."""
+    if records is None:
+        return None
+    heads = heads_of(records)
+    return (heads, heads[base]) if base in heads else None
+
+
 def headline_values(top: dict, prefix: str = "peak") -> dict[str, str]:
     """The figures of a ``headline`` a page's text quotes (myst-nb glue names ``PREFIX_R``,
     ``PREFIX_interval``, ``PREFIX_model``, ``PREFIX_basis``)."""
