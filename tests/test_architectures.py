@@ -147,6 +147,8 @@ def test_the_reading_names_gpt2s_peak_and_every_other_architectures_multiple_of_
     assert "LLaMA 1.50 (1.50× GPT2's)." in words
     assert arch.reading(records(("llama", [], 1.5, (1.5, 1.5)))) == "" and arch.reading(None) == ""
     assert "at the lowest rate tried" in words and "(GPT2; LLaMA)" in words  # both peaks at 0.01 of 0.01, 0.02
+    one = arch.sentence(records(("gpt2", [], 1.0, (0.9, 1.1)), ("llama", [], 1.5, (1.5, 1.5))))
+    assert words.startswith(one) and one.endswith("(1.50× GPT2's).") and one.count(". ") == 0  # the first page's
 
 
 def test_the_addendum_shows_each_edge_peak_one_rate_beyond_beside_the_committed_verdicts():

@@ -163,8 +163,8 @@ def beyond(records: dict | None) -> list:
             "sits among the four; a new edge is reported, not chased):", plots.table(pd.DataFrame(rows))]
 
 
-def reading(records: dict | None) -> str:
-    """The finding in plain words, from the records: GPT2's peak, then every other architecture's
+def sentence(records: dict | None) -> str:
+    """The finding in one sentence (the first page's): GPT2's peak, then every other architecture's
     peak and its multiple of GPT2's (each the mean over its seeds); "" without GPT2's peak."""
     beside = law.heads_beside(records, headlines, GPT2)
     if beside is None:
@@ -173,8 +173,17 @@ def reading(records: dict | None) -> str:
     others = [f"{name} {h['R']:.2f} ({h['R'] / base['R']:.2f}× GPT2's)" for name, h in
               sorted(heads.items(), key=lambda item: -item[1]["R"]) if name != GPT2]
     seeds = len(base["values"])
-    text = (f"GPT2's peak stores {base['R']:.2f} bits per parameter ({base['model']}, the mean over {seeds} "
+    return (f"GPT2's peak stores {base['R']:.2f} bits per parameter ({base['model']}, the mean over {seeds} "
             f"seed{'s' if seeds != 1 else ''}); " + ("; ".join(others) + "." if others else "no other architecture yet."))
+
+
+def reading(records: dict | None) -> str:
+    """The finding in plain words, from the records: ``sentence``, then the peaks at an edge of their
+    rates and what the rates beyond them changed; "" without GPT2's peak."""
+    text = sentence(records)
+    if not text:
+        return ""
+    heads = headlines(records)
     for edge in ("highest", "lowest"):
         at_edge = [name for name, h in heads.items() if rate_at_edge(h["record"]) == edge]
         widened_before = [name for name in at_edge if len(heads[name]["record"].lr_tried) > 3]
