@@ -27,16 +27,21 @@ SMOKE = {"profile": "smoke", "allow_train": True}
 @pytest.fixture(scope="module", autouse=True)
 def shared_smoke_store(tmp_path_factory):
     """One smoke store for the session's notebooks (kcl.book.chapters.SMOKE_STORE_ENV): each chapter's
-    smoke sweep trains once, not once per notebook that reads it. The kernels inherit it."""
+    smoke sweep trains once, not once per notebook that reads it. The kernels inherit it, and one
+    thread per training process (OMP_NUM_THREADS): the smoke models are tiny, and two OpenMP threads
+    per process on two cores that another job also uses wait on each other many times over (result
+    10's smoke sweep: 42 s on one thread, over 600 s on two beside one training run)."""
     from kcl.book.chapters import SMOKE_STORE_ENV
 
-    saved = os.environ.get(SMOKE_STORE_ENV)
-    os.environ[SMOKE_STORE_ENV] = str(tmp_path_factory.mktemp("smoke-store"))
+    wanted = {SMOKE_STORE_ENV: str(tmp_path_factory.mktemp("smoke-store")), "OMP_NUM_THREADS": "1"}
+    saved = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
     yield
-    if saved is None:
-        os.environ.pop(SMOKE_STORE_ENV, None)
-    else:
-        os.environ[SMOKE_STORE_ENV] = saved
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def _results_snapshot() -> dict:
