@@ -210,14 +210,14 @@ def moved_peak_seed_configs(main: list[Record], beyond: list[Record], seeds: tup
     """The results 5-7 addendum's seed reruns: for each group (``group_key`` of ``group_by``) whose
     peak moves once the rates beyond (``beyond``) join its main runs, the new peak at ``seeds`` at
     its best rate; none where the peak stays (the committed seed reruns are its)."""
-    groups: dict = {}
-    for record in main + beyond:
-        groups.setdefault(group_key(record.config, group_by), []).append(record)
+    def key(record: Record) -> tuple:
+        return group_key(record.config, group_by)
+
+    committed = grouped(main, key)
     out = []
-    for key, members in groups.items():
-        committed = peak(best_of_lr([r for r in main if group_key(r.config, group_by) == key]))
+    for name, members in grouped(main + beyond, key).items():
         widened = peak(best_of_lr(members))
-        if widened.key != committed.key:
+        if widened.key != peak(best_of_lr(committed[name])).key:
             out += seed_configs([widened], seeds)
     return out
 
