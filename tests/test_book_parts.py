@@ -93,3 +93,8 @@ def test_a_figure_and_its_interval_share_one_column_on_the_page():
     assert 'class="dataframe kcl-table"' in plots.table(wide)._repr_html_()  # every run's fields: one line each
     assert list(plots.table(frame).columns) == list(frame.columns)  # code still reads the fields
     assert list(plots.with_intervals(frame[["model", "R", "R_low"]]).columns) == ["model", "R", "R_low"]
+    # a model's option list and a path may break after a comma or slash; a number never does
+    cells = plots.table(pd.DataFrame({"model": ["d=16,init=torch"], "sweep": ["sweeps/gpu/a.yaml"],
+                                      "data": ["N=1,000"], "mlp": ["1/4 MLP"]}))._repr_html_()
+    assert ",\u200binit=torch" in cells and "sweeps/\u200bgpu/\u200ba.yaml" in cells
+    assert "N=1,000" in cells and "1/4 MLP" in cells

@@ -100,13 +100,14 @@ def repeats(record: Record, profile: str = "cpu", root: str | Path | None = None
 
 def repeats_frame(record: Record, threshold: float, again: list[tuple[str, Record]]) -> pd.DataFrame:
     """The record and its reruns ``again`` (``repeats``): store, code commit, how each was trained, R
-    with its interval and the verdict of each by the chapter's rule."""
+    with its bootstrap interval (``R``, ``R_low``, ``R_high``) and the verdict of each by the
+    chapter's rule; ``plots.table`` shows it."""
     rows = []
     for store, run in [(STORE, record), *again]:
         v = verdict(run, threshold)
         rows.append({"store": store, "created": run.created[:10], "commit": run.git_commit or "?",
-                     "trained": trained_as(run.result.train), "R [95% bootstrap]": v.ours,
-                     "R_non_embedding": round(run.result.R_non_embedding, 3), "verdict": v.outcome})
+                     "trained": trained_as(run.result.train), "R": v.value, "R_low": v.low, "R_high": v.high,
+                     "R_non_embedding": run.result.R_non_embedding, "verdict": v.outcome})
     return pd.DataFrame(rows)
 
 

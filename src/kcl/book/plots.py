@@ -6,12 +6,14 @@ draws it with its bundled Vega, the book with ``book/_static/vega-offline.js``; 
 
 from __future__ import annotations
 
+import re
+
 import altair as alt
 import pandas as pd
 
 from kcl.record import Record
 from kcl.records import model_label
-from kcl.book.stats import r_interval
+from kcl.book.stats import r_interval, unbroken_intervals
 from kcl.book import vega_mime
 from kcl.book.knobs import DEFAULT_KNOBS, KNOBS
 
@@ -97,6 +99,13 @@ def with_intervals(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     return out
 
 
+def breakable_lists(text) -> str:
+    """``text`` with a line break allowed after each comma of a list written without spaces (a
+    model's options, "d=16,init=torch,tie_embeddings=True") and each slash of a path, so that one
+    cell does not set a table's width; a comma or slash before a digit ("1,000", "1/4") stays whole."""
+    return re.sub(r"([,/])(?=[A-Za-z_])", "\\1\u200b", str(text))
+
+
 #: a table of at most this many columns wraps its cells' text to fit the page's column; a wider one
 #: (every run's fields) keeps one line per cell and scrolls inside its box
 WRAP_COLUMNS = 14
@@ -124,7 +133,9 @@ def styled(frame: pd.DataFrame, digits: int = 3):
             formats[column] = "{:,.0f}" if large else f"{{:,.{digits}f}}"
     for column in frame.columns:  # an interval breaks before its bracket, never inside it
         if str(column).endswith("[95%]") and not pd.api.types.is_numeric_dtype(frame[column]):
-            formats[column] = lambda v: "" if pd.isna(v) else str(v).replace(", ", ",\u00a0")
+            formats[column] = lambda v: "" if pd.isna(v) else unbroken_intervals(v)
+        elif column not in formats and frame[column].map(lambda v: isinstance(v, str)).any():
+            formats[column] = lambda v: "" if pd.isna(v) else breakable_lists(v)
     shown = frame.reset_index(drop=True)
     wraps = " kcl-wrap" if len(shown.columns) <= WRAP_COLUMNS else ""
     return (shown.style.format(formats, na_rep="").hide(axis="index")

@@ -356,12 +356,20 @@ def verdicts_styled(sections: Iterable[tuple]):
 
 
 def _styled(frame, css_class: str):
-    """A verdict table as a page shows it: no row numbers, the targets and figures on one line. Its
-    HTML ids come from its content, not a random uuid, so the same verdicts give the same HTML (the
-    notebooks' committed verdict outputs are compared by nbval)."""
+    """A verdict table as a page shows it: no row numbers, a figure's interval never split across
+    lines (``unbroken_intervals``; a figure may break before its bracket, so the table fits the
+    text column). Its HTML ids come from its content, not a random uuid, so the same verdicts give
+    the same HTML (the notebooks' committed verdict outputs are compared by nbval)."""
     uuid = hashlib.sha1(f"{css_class}\n{frame.to_json()}".encode()).hexdigest()[:12]
     return (frame.style.set_uuid(uuid).hide(axis="index").set_table_attributes(f'class="{css_class}"')
-            .set_properties(subset=["target", OURS, NON_EMBEDDING], **{"white-space": "nowrap"}))
+            .format(unbroken_intervals, subset=["target", OURS])
+            .set_properties(subset=[NON_EMBEDDING], **{"white-space": "nowrap"}))
+
+
+def unbroken_intervals(text) -> str:
+    """``text`` with each interval's two ends held on one line: "0.8 [0.7, 0.9]" may break before
+    its bracket, never inside it."""
+    return str(text).replace(", ", ",\u00a0")
 
 
 SMOKE_VERDICT = "smoke run: no verdict"
