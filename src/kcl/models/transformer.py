@@ -129,19 +129,25 @@ class MoE(nn.Module):
         flat_expert = expert.t().reshape(-1)  # [k·N], choice-major: first choices have priority
         flat_gate = gate.t().reshape(-1).to(x.dtype)
         order = torch.sort(flat_expert, stable=True).indices  # grouped by expert, priority kept
-        counts = torch.bincount(flat_expert, minlength=E).tolist()
+        counts = torch.bincount(flat_expert, minlength=E)
+        by_expert = flat_expert[order]
+        slot = torch.arange(k * N, device=x.device) - (torch.cumsum(counts, 0) - counts)[by_expert]
+        kept = slot < cap  # an expert's assignments past its capacity are dropped
+        a, e, slot = order[kept], by_expert[kept], slot[kept]
+        tok = a % N
+        # every expert at once: its kept tokens in rows of a [E, width, d] buffer (zero rows pad the
+        # experts that took fewer), one batched matmul per weight instead of a loop over experts
+        counts_list = counts.tolist()
+        width = min(cap, max(counts_list))
+        buf = x.new_zeros(E, width, x.shape[-1])
+        buf[e, slot] = x[tok]
+        hdn = F.gelu(torch.baddbmm(self.b1[:, None, :], buf, self.w1.transpose(1, 2)))
+        y = torch.baddbmm(self.b2[:, None, :], hdn, self.w2.transpose(1, 2))
         out = torch.zeros_like(x)
-        start = 0
-        for e, c in enumerate(counts):  # loop over experts only; tokens are gathered/scattered
-            if c:
-                a = order[start:start + min(c, cap)]
-                tok = a % N
-                hdn = F.gelu(F.linear(x[tok], self.w1[e], self.b1[e]))
-                out.index_add_(0, tok, F.linear(hdn, self.w2[e], self.b2[e]) * flat_gate[a, None])
-            start += c
+        out.index_add_(0, tok, y[e, slot] * flat_gate[a, None])
         self.last_stats = {"tokens": N, "capacity": cap, "assignments": k * N,
-                           "dropped": sum(max(0, c - cap) for c in counts)}
-        frac = torch.tensor(counts, dtype=probs.dtype, device=probs.device) / (k * N)
+                           "dropped": sum(max(0, c - cap) for c in counts_list)}
+        frac = counts.to(probs.dtype) / (k * N)
         self.aux_loss = E * (frac * probs.mean(0)).sum()
         return out.view(shape)
 
