@@ -312,7 +312,7 @@ class ResultStore:
         return sorted(p for p in self.root.glob("*.json") if not p.name.startswith("."))
 
     def records(self, include_stale: bool = False) -> list[Record] | list[dict]:
-        """All current records, as ``Record``s (temp files, unreadable and stale ones skipped).
+        """All current records, as ``Record`` objects (temp files, unreadable and stale ones skipped).
 
         ``include_stale``: every readable JSON file of the store instead, stale ones included, as
         the dicts stored: a record of another ``SEMANTICS_VERSION`` may have another shape, and
