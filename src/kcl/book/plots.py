@@ -23,8 +23,10 @@ KINDS = ["measured (lower bound)", "maximum (perfect model)"]
 
 
 def _theme():
-    """The book's chart defaults: axis and legend labels whole (Vega cuts them at 180 px)."""
-    return alt.theme.ThemeConfig({"config": {"axis": {"labelLimit": 0}, "legend": {"labelLimit": 0}}})
+    """The book's chart defaults: axis and legend labels whole (Vega cuts them at 180 px), and an
+    axis's labels at least 4 px apart (a log axis's "4,000" and "5,000" would otherwise touch)."""
+    return alt.theme.ThemeConfig({"config": {"axis": {"labelLimit": 0, "labelSeparation": 4},
+                                             "legend": {"labelLimit": 0}}})
 
 
 def setup() -> None:
