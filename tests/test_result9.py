@@ -140,4 +140,5 @@ def test_the_reading_gives_both_peaks_and_the_mixtures_figure_over_the_parameter
                             "(gpt2_moe-2-2 d=16, the mean over 3 seeds)")
     assert f"{(4.6 / 3) / 2.0:.2f}× dense GPT2's 2.00 (gpt2-2-2 d=32)" in words
     assert f"a token uses 22% of its parameters, and over those the same peak is {(4.6 / 3) * 40 / 9:.1f}" in words
+    assert f"the data allows at most R^max = 3.00 bits per parameter, so the mixture's peak stores {(4.6 / 3) / 3:.0%}" in words
     assert result9.reading(None) == "" and result9.reading({result9.GPT2: parts()[result9.GPT2]}) == ""

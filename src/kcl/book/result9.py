@@ -125,7 +125,9 @@ def verdict_sections(records: dict | None, pending: str, records_100: dict | Non
 
 def reading(records: dict | None, records_100: dict | None = None) -> str:
     """The finding in plain words, from the records: the mixture's peak over every expert and over
-    the parameters a token uses, beside dense GPT2's (each the mean over its seeds); at 100
+    the parameters a token uses, beside dense GPT2's (each the mean over its seeds), and the share
+    of its data's bits (R^max) that peak stores (near all of them, the data and not the model may
+    set the figure); at 100
     exposures, the sparsest routing's beside GPT2's. "" until both peaks at 1000 exposures exist."""
     if records is None or MOE not in records or GPT2 not in records:
         return ""
@@ -137,6 +139,9 @@ def reading(records: dict | None, records_100: dict | None = None) -> str:
             f"the mean over {len(moe['values'])} seeds), {moe['R'] / gpt2['R']:.2f}× dense GPT2's {gpt2['R']:.2f} "
             f"({gpt2['model']}); a token uses {active / params.total:.0%} of its parameters, and over those the same "
             f"peak is {moe['R'] * params.total / active:.1f} bits per parameter.")
+    r_max = moe["record"].result.R_max
+    text += (f" At that size the data allows at most R^max = {r_max:.2f} bits per parameter, so the mixture's "
+             f"peak stores {moe['R'] / r_max:.0%} of what its data holds.")
     if records_100 is not None:
         at_100 = headlines_100(records_100)
         if SPARSEST in at_100 and GPT2 in at_100:
