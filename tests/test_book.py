@@ -200,6 +200,23 @@ def test_nothing_is_wider_than_the_text_column(browser, site, page, width):
         browser.set_window_size(1280, 1600)
 
 
+SCROLLING_TABLES_JS = """
+const column = document.querySelector('article.bd-article') || document.querySelector('main');
+return [...column.querySelectorAll('table.kcl-wrap, table.dataframe:not(.kcl-table)')]
+  .filter(t => { const box = getComputedStyle(t).display === 'block' ? t : t.parentElement;
+                 return box.scrollWidth > box.clientWidth + 1; })
+  .map(t => t.className + ' (' + t.rows[0].cells.length + ' columns): ' + (t.rows[0].innerText || '').slice(0, 40));
+"""
+
+
+@pytest.mark.parametrize("page", toc_pages())
+def test_verdict_and_point_tables_fit_the_column_without_scrolling(browser, site, page):
+    """At a laptop's width a verdict table and a point table (up to ``plots.WRAP_COLUMNS`` columns)
+    wrap their cells to fit the text column; only the tables of every run's fields scroll."""
+    open_page(browser, site, page)
+    assert browser.execute_script(SCROLLING_TABLES_JS) == []
+
+
 def test_formulas_are_typeset_offline(browser, site):
     browser.get((site / "book/bits.html").as_uri())
     formulas = len(browser.find_elements("css selector", ".math"))

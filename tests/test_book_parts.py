@@ -91,6 +91,7 @@ def test_a_figure_and_its_interval_share_one_column_on_the_page():
     assert 'class="dataframe kcl-table kcl-wrap"' in html  # few columns: its cells wrap to fit the column
     wide = pd.DataFrame({f"field {i}": [i] for i in range(plots.WRAP_COLUMNS + 1)})
     assert 'class="dataframe kcl-table"' in plots.table(wide)._repr_html_()  # every run's fields: one line each
+    assert 'class="dataframe kcl-table"' in plots.table(frame, wrap=False)._repr_html_()  # wide timings: asked
     assert list(plots.table(frame).columns) == list(frame.columns)  # code still reads the fields
     assert list(plots.with_intervals(frame[["model", "R", "R_low"]]).columns) == ["model", "R", "R_low"]
     # a model's option list and a path may break after a comma or slash; a number never does

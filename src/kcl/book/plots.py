@@ -63,21 +63,22 @@ class Table(pd.DataFrame):
     """A frame that a notebook shows as ``styled`` does (its HTML), and that code still reads,
     sorts and indexes by its fields like any frame."""
 
-    _metadata = ["digits"]
+    _metadata = ["digits", "wrap"]
     digits = 3
+    wrap = None
 
     @property
     def _constructor(self):
         return Table
 
     def _repr_html_(self) -> str:
-        return styled(self, self.digits).to_html()
+        return styled(self, self.digits, self.wrap).to_html()
 
 
-def table(frame: pd.DataFrame, digits: int = 3) -> Table:
+def table(frame: pd.DataFrame, digits: int = 3, wrap: bool | None = None) -> Table:
     """``frame`` to show on a page (``styled``): the same rows and fields, displayed for people."""
     out = Table(frame)
-    out.digits = digits
+    out.digits, out.wrap = digits, wrap
     return out
 
 
@@ -113,12 +114,13 @@ def breakable_lists(text) -> str:
 WRAP_COLUMNS = 14
 
 
-def styled(frame: pd.DataFrame, digits: int = 3):
+def styled(frame: pd.DataFrame, digits: int = 3, wrap: bool | None = None):
     """A frame as a page shows it: each figure with its interval in one column (``with_intervals``),
     readable column names, thousands separators, ``digits`` decimals (bits and other large figures
     whole, rates as tried: 2.5e-3 rounded to 3 decimals would read 0.002, a rate never tried), yes/no
     for flags, no index column, every row (a pandas frame would cut a long one to ten rows and a
-    "..." row)."""
+    "..." row). ``wrap``: whether its cells wrap to fit the text column (default: a table of at most
+    ``WRAP_COLUMNS`` columns does; one of wide measurements, one line per cell, scrolls instead)."""
     frame = with_intervals(frame, digits)
     rates = {c for c in frame.columns if "lr" in str(c).split("_") or c == "rate"}
     formats = {}
@@ -139,7 +141,7 @@ def styled(frame: pd.DataFrame, digits: int = 3):
         elif column not in formats and frame[column].map(lambda v: isinstance(v, str)).any():
             formats[column] = lambda v: "" if pd.isna(v) else breakable_lists(v)
     shown = frame.reset_index(drop=True)
-    wraps = " kcl-wrap" if len(shown.columns) <= WRAP_COLUMNS else ""
+    wraps = " kcl-wrap" if (len(shown.columns) <= WRAP_COLUMNS if wrap is None else wrap) else ""
     return (shown.style.format(formats, na_rep="").hide(axis="index")
             .relabel_index([column_name(c) for c in shown.columns], axis="columns")
             .set_table_attributes(f'class="dataframe kcl-table{wraps}"'))
