@@ -17,7 +17,7 @@ from kcl.book.architectures import architecture_of
 from kcl.book.chapters import parts_or_pending, parts_with_baseline
 from kcl.book.stats import Judgement, Section, judge_ratio
 from kcl.record import Record
-from kcl.records import model_options
+from kcl.records import model_label, model_options
 
 CHAPTER = "result9"
 CHAPTER_100 = "result9-100"
@@ -135,7 +135,8 @@ def reading(records: dict | None, records_100: dict | None = None) -> str:
     moe, gpt2 = heads[MOE], heads[GPT2]
     params = moe["record"].result.params
     active = params.get("moe", {}).get("active_total", params.total)
-    text = (f"GPT2-MoE's peak stores {moe['R']:.2f} bits per parameter counted over every expert ({moe['model']}, "
+    shape = model_label({**moe["record"].model, "options": {}})  # every run's routing options are the sweep's
+    text = (f"GPT2-MoE's peak stores {moe['R']:.2f} bits per parameter counted over every expert ({shape}, "
             f"the mean over {len(moe['values'])} seeds), {moe['R'] / gpt2['R']:.2f}× dense GPT2's {gpt2['R']:.2f} "
             f"({gpt2['model']}); a token uses {active / params.total:.0%} of its parameters, and over those the same "
             f"peak is {moe['R'] * params.total / active:.1f} bits per parameter.")
