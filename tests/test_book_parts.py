@@ -98,4 +98,5 @@ def test_a_figure_and_its_interval_share_one_column_on_the_page():
     cells = plots.table(pd.DataFrame({"model": ["d=16,init=torch"], "sweep": ["sweeps/gpu/a.yaml"],
                                       "data": ["N=1,000"], "mlp": ["1/4 MLP"]}))._repr_html_()
     assert ",\u200binit=torch" in cells and "sweeps/\u200bgpu/\u200ba.yaml" in cells
+    assert "moe_\u200beval_\u200bcapacity" in plots.table(pd.DataFrame({"model": ["moe_eval_capacity=8"]}))._repr_html_()
     assert "N=1,000" in cells and "1/4 MLP" in cells

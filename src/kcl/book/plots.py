@@ -104,9 +104,10 @@ def with_intervals(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
 
 def breakable_lists(text) -> str:
     """``text`` with a line break allowed after each comma of a list written without spaces (a
-    model's options, "d=16,init=torch,tie_embeddings=True") and each slash of a path, so that one
-    cell does not set a table's width; a comma or slash before a digit ("1,000", "1/4") stays whole."""
-    return re.sub(r"([,/])(?=[A-Za-z_])", "\\1\u200b", str(text))
+    model's options, "d=16,init=torch,tie_embeddings=True"), each slash of a path and each
+    underscore of a long field name ("moe_eval_capacity_factor=8.0"), so that one cell does not set
+    a table's width; a comma or slash before a digit ("1,000", "1/4") stays whole."""
+    return re.sub(r"([,/_])(?=[A-Za-z])", "\\1\u200b", str(text))
 
 
 #: a table of at most this many columns wraps its cells' text to fit the page's column; a wider one
