@@ -209,8 +209,8 @@ def peak_table(heads: dict[str, dict]) -> pd.DataFrame:
 def chart(frame: pd.DataFrame):
     """R against parameters, one line per architecture, over all parameters (the paper's count) and
     over the parameters a token uses (the form of the paper's Fig. 7); the 2-bit line for reference."""
-    long = pd.concat([frame.assign(count="all parameters (every expert)", x=frame["P"], y=frame["R"]),
-                      frame.assign(count="parameters a token uses", x=frame["P_active"], y=frame["R_active"])])
+    long = pd.concat([frame.assign(counted="all parameters (every expert)", x=frame["P"], y=frame["R"]),
+                      frame.assign(counted="parameters a token uses", x=frame["P_active"], y=frame["R_active"])])
     lines = alt.Chart().mark_line(point=True).encode(
         x=alt.X("x:Q", scale=alt.Scale(type="log"), title="parameters"),
         y=alt.Y("y:Q", title="bits per parameter"),
@@ -219,4 +219,4 @@ def chart(frame: pd.DataFrame):
                  alt.Tooltip("R:Q", format=".3f"), alt.Tooltip("R_active:Q", format=".3f"), "best_lr"])
     rule = alt.Chart().mark_rule(strokeDash=[4, 4], color="#888").encode(y=alt.datum(2.0))
     return alt.layer(lines, rule, data=long).properties(width=260, height=220).facet(
-        column=alt.Column("count:N", title=None), title="Each point the best of its rates (seed 0)")
+        column=alt.Column("counted:N", title=None), title="Each point the best of its rates (seed 0)")
