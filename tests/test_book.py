@@ -162,7 +162,8 @@ def test_every_chart_draws_offline(browser, site, page):
     assert drawn == charts, f"{page}: {drawn} of {charts} charts drew"
     # a spec that Vega cannot lay out still leaves an empty svg about 20 px tall (and logs "ERROR")
     heights = browser.execute_script(
-        "return [...document.querySelectorAll('.vega-embed')].map(e => Math.round(e.getBoundingClientRect().height))")
+        "return [...document.querySelectorAll('.vega-embed')].filter(e => e.offsetParent !== null)"  # shown ones
+        ".map(e => Math.round(e.getBoundingClientRect().height))")
     assert all(h > 60 for h in heights), f"{page}: a chart drew nothing ({heights} px tall)"
     assert not browser.find_elements("css selector", ".kcl-vega-error")
     if page in ("notebooks/reference", "book/explorer"):
