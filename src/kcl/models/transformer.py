@@ -128,9 +128,8 @@ class MoE(nn.Module):
         cap = self.cfg.capacity(N, self.training)
         flat_expert = expert.t().reshape(-1)  # [k·N], choice-major: first choices have priority
         flat_gate = gate.t().reshape(-1).to(x.dtype)
-        order = torch.sort(flat_expert, stable=True).indices  # grouped by expert, priority kept
+        by_expert, order = torch.sort(flat_expert, stable=True)  # grouped by expert, priority kept
         counts = torch.bincount(flat_expert, minlength=E)
-        by_expert = flat_expert[order]
         slot = torch.arange(k * N, device=x.device) - (torch.cumsum(counts, 0) - counts)[by_expert]
         kept = slot < cap  # an expert's assignments past its capacity are dropped
         a, e, slot = order[kept], by_expert[kept], slot[kept]
