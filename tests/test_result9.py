@@ -142,3 +142,37 @@ def test_the_reading_gives_both_peaks_and_the_mixtures_figure_over_the_parameter
     assert f"a token uses 22% of its parameters, and over those the same peak is {(4.6 / 3) * 40 / 9:.1f}" in words
     assert f"the data allows at most R^max = 3.00 bits per parameter, so the mixture's peak stores {(4.6 / 3) / 3:.0%}" in words
     assert result9.reading(None) == "" and result9.reading({result9.GPT2: parts()[result9.GPT2]}) == ""
+
+
+def test_at_100_exposures_the_addendum_widens_each_edge_peak_beside_the_committed_verdicts():
+    """The addendum of 2026-12-07: the sparsest mixture's peak moves to the rate beyond and takes
+    that run's seed reruns; top-2's rate beyond stores less; GPT2's widened peak is result 6's. The
+    committed verdicts stay; the widened ratios sit beside them, with a table and a sentence."""
+    main = [moe100(1, 2.0, 16, 0.01, 0.40), moe100(2, 1.0, 16, 0.01, 0.42), record("gpt2", 16, 0.01, 0.60)]
+    seeds = [moe100(1, 2.0, 16, 0.01, R, seed=s) for s, R in ((1, 0.38), (2, 0.42))] + \
+            [moe100(2, 1.0, 16, 0.01, R, seed=s) for s, R in ((1, 0.41), (2, 0.43))] + \
+            [record("gpt2", 16, 0.01, R, seed=s) for s, R in ((1, 0.59), (2, 0.61))]
+    gpt2_beyond = [record("gpt2", 16, 0.02, 0.70)]
+    gpt2_beyond_seeds = [record("gpt2", 16, 0.02, R, seed=s) for s, R in ((1, 0.66), (2, 0.74))]
+    only_gpt2 = {"main": main, "seeds": seeds, "beyond": gpt2_beyond, "beyond_seeds": gpt2_beyond_seeds}
+    assert [s.title for s in result9.verdict_sections(None, "", only_gpt2)] == ["committed", "committed, 100 exposures"]
+    assert result9.beyond_100(only_gpt2) == []  # result 6's runs alone: this chapter's addendum has not run
+
+    records = {"main": main, "seeds": seeds,
+               "beyond": gpt2_beyond + [moe100(1, 2.0, 16, 0.02, 0.55), moe100(2, 1.0, 16, 0.02, 0.30)],
+               "beyond_seeds": gpt2_beyond_seeds + [moe100(1, 2.0, 16, 0.02, R, seed=s) for s, R in ((1, 0.50), (2, 0.60))]}
+    committed, addendum = result9.verdict_sections(None, "", records)[1:]
+    assert committed.judgements[0].value == pytest.approx(0.40 / 0.60)  # the committed verdict as judged
+    assert addendum.title.startswith("the addendum, 100 exposures") and not addendum.stands
+    against_gpt2, top2 = addendum.judgements
+    assert against_gpt2.value == pytest.approx(0.55 / 0.70)  # both widened: means of (0.55, 0.50, 0.60) and (0.70, 0.66, 0.74)
+    assert top2.value == pytest.approx(0.42 / 0.55)  # top-2's committed peak over the sparsest's widened one
+    words, table = result9.beyond_100(records)
+    rows = table.set_index("variant")
+    assert rows.loc[result9.SPARSEST, "widened peak"] == "gpt2_moe-2-2 d=16 at 0.02"
+    assert rows.loc[result9.SPARSEST, "committed peak"] == "gpt2_moe-2-2 d=16 at 0.01"
+    assert rows.loc["GPT2-MoE top-2, capacity 1", "widened peak"] == "gpt2_moe-2-2 d=16 at 0.01"
+    assert rows.loc["GPT2", "R_widened"] == pytest.approx(0.70) and rows.loc["GPT2", "edge"] == "highest"
+    reading = result9.reading(parts(), records)
+    assert f"{result9.SPARSEST} 0.55 (gpt2_moe-2-2 d=16 at 0.02)" in reading and "GPT2 0.70" in reading
+    assert f"then stores {0.55 / 0.70:.2f}× GPT2's widened peak" in reading

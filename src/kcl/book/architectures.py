@@ -11,7 +11,7 @@ architectures' figures, its interval combining theirs at their extremes (book/pr
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import altair as alt
 import pandas as pd
@@ -149,18 +149,26 @@ def beyond(records: dict | None) -> list:
     its peak with one rate beyond its edge; [] where it ran nothing."""
     if not records or not records.get("beyond"):
         return []
-    committed, wide = headlines(records), widened(records)
-    reran = {architecture_of(r) for r in records["beyond"]}
-    rows = [{"architecture": name, "committed peak": f"{committed[name]['model']} at {committed[name]['record'].train['lr']:g}",
-             "R": committed[name]["R"], "R_low": committed[name]["low"], "R_high": committed[name]["high"],
-             "widened peak": f"{h['model']} at {h['record'].train['lr']:g}", "R_widened": h["R"],
-             "R_low_widened": h["low"], "R_high_widened": h["high"],
-             "seeds": len(h["values"]), "edge": rate_at_edge(h["record"]) or "inside"}
-            for name, h in wide.items() if name in reran]
     return ["**One rate beyond the edge (the addendum to results 5–7).** Each architecture whose peak sat at an edge "
             "of its rates was rerun at every size, seed 0, two-fold beyond that edge, and its new peak at seeds 1 and 2 "
             "where the peak moved. Its committed peak beside the widened one (\"edge\": where the widened peak's rate "
-            "sits among the four; a new edge is reported, not chased):", plots.table(pd.DataFrame(rows))]
+            "sits among the four; a new edge is reported, not chased):",
+            plots.table(beyond_table(headlines(records), widened(records),
+                                     {architecture_of(r) for r in records["beyond"]}))]
+
+
+def beyond_table(committed: dict[str, dict], wide: dict[str, dict], reran: set[str], column: str = "architecture",
+                 label: Callable[[dict], str] = lambda head: head["model"]) -> pd.DataFrame:
+    """One row per group in ``reran`` (the groups a rate beyond ran for): its committed peak (``label``
+    of the headline, and rate; figure and interval) beside its widened one, the widened peak's seeds,
+    and where its rate sits among those tried ("highest", "lowest" or "inside")."""
+    rows = [{column: name, "committed peak": f"{label(committed[name])} at {committed[name]['record'].train['lr']:g}",
+             "R": committed[name]["R"], "R_low": committed[name]["low"], "R_high": committed[name]["high"],
+             "widened peak": f"{label(h)} at {h['record'].train['lr']:g}", "R_widened": h["R"],
+             "R_low_widened": h["low"], "R_high_widened": h["high"],
+             "seeds": len(h["values"]), "edge": rate_at_edge(h["record"]) or "inside"}
+            for name, h in wide.items() if name in reran and name in committed]
+    return pd.DataFrame(rows)
 
 
 def sentence(records: dict | None) -> str:

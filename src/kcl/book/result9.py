@@ -12,10 +12,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from kcl.book import architectures, law
+from kcl.book import architectures, law, plots
 from kcl.book.architectures import architecture_of
 from kcl.book.chapters import parts_or_pending, parts_with_baseline
-from kcl.book.stats import Judgement, Section, judge_ratio
+from kcl.book.stats import Judgement, Section, addendum_section, judge_ratio
 from kcl.record import Record
 from kcl.records import model_label, model_options
 
@@ -120,7 +120,15 @@ def verdict_sections(records: dict | None, pending: str, records_100: dict | Non
     heads = headlines_100(records_100)
     if SPARSEST not in heads or GPT2 not in heads:
         return out + [Section(title, None, "*Pending: no records of the top-1, capacity 2 mixture or of GPT2.*")]
-    return out + [Section(title, claims_100(heads))]
+    judged = claims_100(heads)
+    out.append(Section(title, judged))
+    if _mixtures_beyond(records_100):
+        out.append(addendum_section(
+            "the addendum, 100 exposures: one rate beyond each routing's edge peak", claims_100(widened_100(records_100)),
+            judged, "*Each routing's peak over its rates and the rate beyond, the mean over three seeds where the peak "
+            "moved; GPT2's is result 6's widened peak. Beside the committed verdicts, which stand as judged.*",
+            why="neither peak moved"))
+    return out
 
 
 def reading(records: dict | None, records_100: dict | None = None) -> str:
@@ -149,7 +157,24 @@ def reading(records: dict | None, records_100: dict | None = None) -> str:
             sparse, dense = at_100[SPARSEST], at_100[GPT2]
             text += (f" At 100 exposures the {SPARSEST} stores {sparse['R']:.2f}, {sparse['R'] / dense['R']:.2f}× "
                      f"GPT2's {dense['R']:.2f}.")
+            text += _reading_beyond_100(records_100, at_100)
     return text
+
+
+def _reading_beyond_100(records: dict, committed: dict[str, dict]) -> str:
+    """What the addendum's rate beyond changed at 100 exposures, in words; "" before it ran."""
+    if not _mixtures_beyond(records):
+        return ""
+    wide = widened_100(records)
+    moved = [name for name in committed if name in wide and wide[name]["record"].key != committed[name]["record"].key]
+    if not moved:
+        return " One rate beyond the highest moved no peak."
+    sparse, dense = wide[SPARSEST], wide[GPT2]
+    moves = "; ".join(f"{name} {wide[name]['R']:.2f} ({model_label({**wide[name]['record'].model, 'options': {}})} at "
+                      f"{wide[name]['record'].train['lr']:g})" for name in moved)
+    return (f" With one rate beyond the highest (the addendum), the peaks that moved store {moves}; the {SPARSEST} "
+            f"then stores {sparse['R'] / dense['R']:.2f}× GPT2's widened peak. The committed verdicts stand; the "
+            "widened ratios sit beside them.")
 
 
 def chapter_records_100(profile: str, allow_train: bool = False) -> tuple[dict | None, str]:
@@ -164,6 +189,32 @@ def chapter_records_100(profile: str, allow_train: bool = False) -> tuple[dict |
 def headlines_100(records: dict) -> dict[str, dict]:
     """Each variant's ``law.headline`` (its peak, the mean over the peak's seeds at its best rate)."""
     return law.headlines_by(records, lambda r: variant(r.model))
+
+
+def widened_100(records: dict) -> dict[str, dict]:
+    """Each variant's peak with the rates beyond its edge (``law.widened_headlines``): the mixtures'
+    from this chapter's addendum, GPT2's from result 6's."""
+    return law.widened_headlines(records, lambda r: variant(r.model))
+
+
+def _mixtures_beyond(records: dict) -> list[Record]:
+    """The runs of this chapter's addendum (the rates beyond hold result 6's GPT2 runs too)."""
+    return [r for r in records.get("beyond", []) if r.model["arch"] == "gpt2_moe"]
+
+
+def beyond_100(records: dict | None) -> list:
+    """The addendum at 100 exposures on the page (items for ``plots.show``): each routing's committed
+    peak beside its peak with one rate beyond its edge, and GPT2's from result 6; [] before it ran."""
+    if not records or not _mixtures_beyond(records):
+        return []
+    reran = {variant(r.model) for r in records["beyond"]}
+    table = architectures.beyond_table(headlines_100(records), widened_100(records), reran, column="variant",
+                                       label=lambda head: model_label({**head["record"].model, "options": {}}))
+    return ["**One rate beyond the edge (the addendum of 2026-12-07).** Each routing whose peak sat at the highest "
+            "rate was rerun at every size, seed 0, at twice that rate, and its new peak at seeds 1 and 2 where the "
+            "peak moved; GPT2's row is result 6's addendum. The committed peak beside the widened one (\"edge\": "
+            "where the widened peak's rate sits among those tried; a new edge is reported, not chased):",
+            plots.table(table)]
 
 
 def claims_100(heads: dict[str, dict]) -> list[Judgement]:
