@@ -51,3 +51,30 @@ def test_a_long_sweep_imports_every_module_before_it_trains():
     for module in ("kcl.book.law", "kcl.book.catalog", "kcl.book.progress", "kcl.book.positions", "kcl.book.chapters", "kcl.book.stats"):
         assert f"'{module}'" in out
     assert "kcl.__main__" not in out
+
+
+#: the committed records and weights stay small enough for a plain clone (issue 31)
+RESULTS_BUDGET_MB = 60
+
+
+def test_the_records_and_weights_git_would_commit_stay_under_their_budget():
+    """Every file under results/ that git tracks or would add (ignored ones aside: pilots' and
+    diagnostics' weights) counts; the largest stores are named where the budget is passed."""
+    import subprocess
+
+    try:
+        listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z", "results"],
+                                cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    except (OSError, subprocess.CalledProcessError):
+        import pytest
+        pytest.skip("not a git checkout: nothing says which files would be committed")
+    sizes: dict[str, int] = {}
+    for name in filter(None, listed):
+        path = ROOT / name
+        if path.is_file():
+            store = "/".join(Path(name).parts[:2])
+            sizes[store] = sizes.get(store, 0) + path.stat().st_size
+    total = sum(sizes.values()) / 1e6
+    largest = ", ".join(f"{store} {size / 1e6:.1f} MB" for store, size in sorted(sizes.items(), key=lambda s: -s[1])[:5])
+    assert total < RESULTS_BUDGET_MB, f"results/ holds {total:.1f} MB, over {RESULTS_BUDGET_MB} MB; largest: {largest}"
+    assert total > 1  # the committed records are there: a listing that found nothing is not a pass
