@@ -174,5 +174,6 @@ def test_at_100_exposures_the_addendum_widens_each_edge_peak_beside_the_committe
     assert rows.loc["GPT2-MoE top-2, capacity 1", "widened peak"] == "gpt2_moe-2-2 d=16 at 0.01"
     assert rows.loc["GPT2", "R_widened"] == pytest.approx(0.70) and rows.loc["GPT2", "edge"] == "highest"
     reading = result9.reading(parts(), records)
-    assert f"{result9.SPARSEST} 0.55 (gpt2_moe-2-2 d=16 at 0.02)" in reading and "GPT2 0.70" in reading
+    assert f"{result9.SPARSEST}: 0.55 (gpt2_moe-2-2 d=16 at 0.02)" in reading and "GPT2: 0.70" in reading
+    assert "1 of the 2 widened mixture peaks sits at both the smallest size and the highest rate" in reading
     assert f"then stores {0.55 / 0.70:.2f}× GPT2's widened peak" in reading

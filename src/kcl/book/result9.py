@@ -15,7 +15,7 @@ import pandas as pd
 from kcl.book import architectures, law, plots
 from kcl.book.architectures import architecture_of
 from kcl.book.chapters import parts_or_pending, parts_with_baseline
-from kcl.book.stats import Judgement, Section, addendum_section, judge_ratio
+from kcl.book.stats import Judgement, Section, addendum_section, judge_ratio, rate_at_edge
 from kcl.record import Record
 from kcl.records import model_label, model_options
 
@@ -170,11 +170,20 @@ def _reading_beyond_100(records: dict, committed: dict[str, dict]) -> str:
     if not moved:
         return " One rate beyond the highest moved no peak."
     sparse, dense = wide[SPARSEST], wide[GPT2]
-    moves = "; ".join(f"{name} {wide[name]['R']:.2f} ({model_label({**wide[name]['record'].model, 'options': {}})} at "
+    moves = "; ".join(f"{name}: {wide[name]['R']:.2f} ({model_label({**wide[name]['record'].model, 'options': {}})} at "
                       f"{wide[name]['record'].train['lr']:g})" for name in moved)
-    return (f" With one rate beyond the highest (the addendum), the peaks that moved store {moves}; the {SPARSEST} "
-            f"then stores {sparse['R'] / dense['R']:.2f}× GPT2's widened peak. The committed verdicts stand; the "
-            "widened ratios sit beside them.")
+    text = (f" With one rate beyond the highest (the addendum), the peaks that moved store {moves}; the {SPARSEST} "
+            f"then stores {sparse['R'] / dense['R']:.2f}× GPT2's widened peak.")
+    mixtures = [name for name in wide if name != GPT2]
+    smallest = min(r.result.params.total for r in records["main"] if r.model["arch"] == "gpt2_moe")
+    at_edges = [name for name in mixtures if rate_at_edge(wide[name]["record"]) == "highest"
+                and wide[name]["record"].result.params.total == smallest]
+    if at_edges:
+        count = "All" if len(at_edges) == len(mixtures) else f"{len(at_edges)} of the"
+        text += (f" {count} {len(mixtures)} widened mixture peaks {'sits' if len(at_edges) == 1 else 'sit'} "
+                 "at both the smallest size and the "
+                 "highest rate tried: new edges, reported and not chased.")
+    return text + " The committed verdicts stand; the widened ratios sit beside them."
 
 
 def chapter_records_100(profile: str, allow_train: bool = False) -> tuple[dict | None, str]:
