@@ -177,3 +177,9 @@ def test_at_100_exposures_the_addendum_widens_each_edge_peak_beside_the_committe
     assert f"{result9.SPARSEST}: 0.55 (gpt2_moe-2-2 d=16 at 0.02)" in reading and "GPT2: 0.70" in reading
     assert "1 of the 2 widened mixture peaks sits at both the smallest size and the highest rate" in reading
     assert f"then stores {0.55 / 0.70:.2f}× GPT2's widened peak" in reading
+    one = result9.sentence(parts(), records)
+    assert one == (f"GPT2-MoE's peak stores {4.6 / 3:.2f} bits per parameter counted over every expert, "
+                   f"{(4.6 / 3) / 2.0:.2f}× dense GPT2's 2.00; at 100 exposures the top-1 mixture stores "
+                   f"{0.40 / 0.60:.2f}× GPT2's ({0.55 / 0.70:.2f}× with one rate beyond the highest).")
+    assert result9.sentence(parts(), only_gpt2).endswith(f"stores {0.40 / 0.60:.2f}× GPT2's.")
+    assert result9.sentence(None) == ""

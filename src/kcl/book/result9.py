@@ -161,6 +161,25 @@ def reading(records: dict | None, records_100: dict | None = None) -> str:
     return text
 
 
+def sentence(records: dict | None, records_100: dict | None = None) -> str:
+    """The finding in one sentence (the first page's): the mixture's peak over dense GPT2's at 1000
+    exposures and, where judged, the sparsest mixture's multiple of GPT2's at 100 exposures, with
+    the addendum's widened multiple beside it; "" until both peaks at 1000 exposures exist."""
+    if records is None or MOE not in records or GPT2 not in records:
+        return ""
+    heads = headlines(records)
+    moe, gpt2 = heads[MOE], heads[GPT2]
+    text = (f"GPT2-MoE's peak stores {moe['R']:.2f} bits per parameter counted over every expert, "
+            f"{moe['R'] / gpt2['R']:.2f}× dense GPT2's {gpt2['R']:.2f}")
+    at_100 = headlines_100(records_100) if records_100 is not None else {}
+    if SPARSEST in at_100 and GPT2 in at_100:
+        text += f"; at 100 exposures the top-1 mixture stores {at_100[SPARSEST]['R'] / at_100[GPT2]['R']:.2f}× GPT2's"
+        if _mixtures_beyond(records_100):
+            wide = widened_100(records_100)
+            text += f" ({wide[SPARSEST]['R'] / wide[GPT2]['R']:.2f}× with one rate beyond the highest)"
+    return text + "."
+
+
 def _reading_beyond_100(records: dict, committed: dict[str, dict]) -> str:
     """What the addendum's rate beyond changed at 100 exposures, in words; "" before it ran."""
     if not _mixtures_beyond(records):
