@@ -157,3 +157,30 @@ def test_an_moe_runs_routing_counts_every_step_and_survives_a_resume(tmp_path):
     ckpt = tmp_path / "run.pt"
     assert train(moe_model(), ds, cfg, checkpoint=ckpt, progress=False, stop_after_steps=5)["stopped"]
     assert train(moe_model(seed=9), ds, cfg, checkpoint=ckpt, progress=False)["moe"] == whole
+
+
+def test_subnormals_are_flushed_while_a_run_trains_and_restored_after(tmp_path):
+    """Training takes floats below 2^-126 as zero (much faster on a trained model); the summary says
+    from which step, a resumed run keeps its first such step, and the caller's mode comes back."""
+    from kcl.train import flushing_subnormals, subnormals_flushed
+
+    assert not flushing_subnormals()
+    with subnormals_flushed() as on:
+        assert on and flushing_subnormals()
+        assert torch.tensor([1e-40]).mul(1.0).item() == 0.0
+        with subnormals_flushed(False) as inner:  # off: the mode in force stays
+            assert inner and flushing_subnormals()
+    assert not flushing_subnormals() and torch.tensor([1e-40]).mul(1.0).item() > 0
+
+    ds = make_dataset(BIOD)
+    cfg = TrainConfig(exposures=6, batch_size=8, lr=3e-3, packing="per_bio")
+    ckpt = tmp_path / "run.pt"
+    stopped = train(tiny_model(ds), ds, cfg, checkpoint=ckpt, progress=False, stop_after_steps=7, flush_subnormals=False)
+    assert stopped["stopped"] and "flush_subnormals_from_step" not in stopped
+    resumed = train(tiny_model(ds), ds, cfg, checkpoint=ckpt, progress=False)
+    assert resumed["subnormals_flushed_from_step"] == 7 and not flushing_subnormals()
+    whole = train(tiny_model(ds), ds, cfg, progress=False)
+    plain = train(tiny_model(ds), ds, cfg, progress=False, flush_subnormals=False)
+    assert whole["subnormals_flushed_from_step"] == 0 and "subnormals_flushed_from_step" not in plain
+    # a tiny model's first steps hold no subnormal: the same losses either way
+    assert whole["loss_curve"] == plain["loss_curve"]

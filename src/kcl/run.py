@@ -26,17 +26,18 @@ from kcl.parallel import check_ranks, train_data_parallel
 from kcl.quantize import calibration_batches, quantized
 from kcl.store import config_key, temp_path
 from kcl.sweep import run_threads
-from kcl.train import estimate_steps, pick_device, routing_summary, train
+from kcl.train import estimate_steps, pick_device, routing_summary, subnormals_flushed, train
 
 
 def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoint_every: float = 300.0,
         progress: bool = True, device: str = "auto", ranks: int = 1, compiled: bool = False,
-        weights_dir: str | Path | None = None) -> dict:
+        weights_dir: str | Path | None = None, flush_subnormals: bool = True) -> dict:
     """Train and measure one config; returns the result part of its record. ``ranks > 1`` trains
     it data parallel on that many processes (``kcl.parallel``; the same run, sooner);
     ``compiled`` steps through ``torch.compile`` (``kcl.train.train``; the same run, faster).
     ``weights_dir``: the trained model is saved there as ``<key>.safetensors`` (``weights_file``),
-    before the record exists, so a stored record's weights are there too."""
+    before the record exists, so a stored record's weights are there too. ``flush_subnormals``: on
+    the CPU, training and measurement take floats below 2⁻¹²⁶ as zero (``kcl.train.subnormals_flushed``)."""
     dataset, model = build(config)
     params = count_parameters(model, dataset.used_token_ids())
     ckpt = _checkpoint_file(config, checkpoint_dir)
@@ -47,11 +48,14 @@ def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoi
         model.to(pick_device(device)[0]).eval()
     else:
         summary = train(model, dataset, config.train, checkpoint=ckpt, checkpoint_every=checkpoint_every,
-                        progress=progress, device=device, compiled=compiled)
+                        progress=progress, device=device, compiled=compiled, flush_subnormals=flush_subnormals)
     summary.pop("config", None)
     t0 = time.monotonic()
-    result = measure(model, dataset, config, params)
+    with subnormals_flushed(flush_subnormals and next(model.parameters()).device.type == "cpu") as flushing:
+        result = measure(model, dataset, config, params)
     result["measure_seconds"] = round(time.monotonic() - t0, 2)
+    if flushing:
+        result["measured_with_subnormals_flushed"] = True
     result["train"] = summary
     result["data"] = dataset.describe()
     if weights_dir is not None:

@@ -377,7 +377,7 @@ def train_step(model, opt, seqs: torch.Tensor, pad: int, lr: float, cfg: TrainCo
 def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpoint: str | Path | None = None,
           checkpoint_every: float = 300.0, device: str = "auto", progress: bool = True,
           stop_after_steps: int | None = None, shard: tuple[int, int] = (0, 1), compiled: bool = False,
-          prefetch: int | None = None) -> dict:
+          prefetch: int | None = None, flush_subnormals: bool = True) -> dict:
     """Train ``model`` on ``dataset`` for ``cfg.exposures`` exposures per person.
 
     Returns a summary (steps, tokens, wall time, tokens/s, device, precision, the loss curve). With
@@ -389,7 +389,9 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
     rounding, about 1.2× faster for result 2's batch-4 windows: ``kcl bench --only variants``);
     checkpoints keep the plain model's weights, so a run may resume either way. ``prefetch``:
     processes that render rounds ahead (``rounds``; None: ``prefetch_workers`` decides, 0: none);
-    the same batches either way.
+    the same batches either way. ``flush_subnormals``: on the CPU, floats below 2⁻¹²⁶ (about
+    1.2·10⁻³⁸) are taken as zero (``flush_subnormals_here``), and the summary says from which step
+    a run trained that way.
     """
     from tqdm.auto import tqdm
 
@@ -423,7 +425,10 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
     bar = tqdm(total=total, initial=state["step"], disable=not progress or rank != 0, desc="train", unit="step")
     batches = iter_batches(dataset, cfg, tuple(state["position"]), prefetch=workers)
     before = dict(state.get("moe", {}))
-    with matmul_precision(precision), contextlib.closing(batches), counting_routing(core) as routed:
+    flushed = subnormals_flushed(flush_subnormals and dev.type == "cpu")
+    with matmul_precision(precision), contextlib.closing(batches), counting_routing(core) as routed, flushed as flushing:
+        if flushing:
+            state.setdefault("flush_subnormals_from_step", state["step"])  # a resumed run keeps its first such step
         for batch, position in batches:
             seqs = to_device(shard_rows(batch, shard) if world > 1 else batch, dev)
             loss = train_step(stepper, opt, seqs, pad, lr_at(state["step"], total, cfg), cfg,
@@ -459,9 +464,31 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
             "device": str(dev), "precision": precision,
             "threads": torch.get_num_threads(), **({"processes": world} if world > 1 else {}),
             **({"compiled": True} if compiled else {}), **({"prefetch": workers} if workers else {}),
+            **({"subnormals_flushed_from_step": state["flush_subnormals_from_step"]}
+               if "flush_subnormals_from_step" in state else {}),
             **({"moe": routing_summary(state["moe"])} if "moe" in state else {}),
             **({"stream": stream} if (stream := stream_composition(dataset, cfg)) else {}),
             "loss_curve": state["curve"], "config": asdict(cfg)}
+
+
+@contextlib.contextmanager
+def subnormals_flushed(on: bool = True) -> Iterator[bool]:
+    """Within the block, CPU arithmetic takes subnormal floats (below 2⁻¹²⁶, about 1.2·10⁻³⁸) as
+    zero (the x86 FTZ and DAZ flags, ``torch.set_flush_denormal``) where ``on`` and the CPU supports
+    it; yields whether they are. A trained model produces such values, and a CPU computes with them
+    many times slower than with normal floats; zero instead changes a loss far below its rounding.
+    The flags belong to the calling thread (and threads it starts later); the block restores them."""
+    before = flushing_subnormals()
+    now = bool(torch.set_flush_denormal(True)) if on else before
+    try:
+        yield now
+    finally:
+        torch.set_flush_denormal(before)
+
+
+def flushing_subnormals() -> bool:
+    """Whether this thread's CPU arithmetic takes subnormal floats as zero now."""
+    return torch.tensor([1e-40], dtype=torch.float32).mul(1.0).item() == 0.0
 
 
 def to_device(batch: np.ndarray, device: torch.device) -> torch.Tensor:
