@@ -477,7 +477,10 @@ def subnormals_flushed(on: bool = True) -> Iterator[bool]:
     zero (the x86 FTZ and DAZ flags, ``torch.set_flush_denormal``) where ``on`` and the CPU supports
     it; yields whether they are. A trained model produces such values, and a CPU computes with them
     many times slower than with normal floats; zero instead changes a loss far below its rounding.
-    The flags belong to the calling thread (and threads it starts later); the block restores them."""
+    The flags belong to the calling thread, and the block restores them there. torch offers no way
+    to set them in its intra-op thread pool, so on more than one thread only the calling thread's
+    share of each operation takes them (measured: half of an elementwise product on two threads);
+    the chapters train one thread a run."""
     before = flushing_subnormals()
     now = bool(torch.set_flush_denormal(True)) if on else before
     try:
