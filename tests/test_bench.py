@@ -48,14 +48,20 @@ def test_quick_record_has_profile_variants_and_conditions(tmp_path):
         assert abs(sum(row["shares"].values()) - 1) < 0.02 or row["shares"]["python and dispatch"] == 0
     (variant,) = record["variants"]  # quick: bf16 only, no compile
     assert variant["variant"] == "bf16 autocast" and variant["speedup"] > 0
-    assert set(record["measured"]) == {"training", "threads", "ranks", "profile", "variants", "measurement", "pipeline",
-                                       "prefetch"}
+    assert set(record["measured"]) == {"training", "threads", "ranks", "profile", "variants", "subnormals",
+                                       "measurement", "pipeline", "prefetch"}
+    stepped = {row["store"]: row for row in record["subnormals"]}  # the committed trained models, 2 steps each way
+    assert set(stepped) == {"results/result2-v4", "results/result5"}
+    assert all(row["ms_per_step_kept"] > 0 and row["ms_per_step_zero"] > 0 and row["threads"] == 1
+               for row in stepped.values())
+    assert stepped["results/result2-v4"]["data"] == "bioS" and stepped["results/result2-v4"]["batch"] == "8×512"
     assert [row["workers"] for row in record["prefetch"]] == [0, 1]
     assert all(row["tokens_per_s"] > 0 and row["first_batch_seconds"] >= 0 for row in record["prefetch"])
     assert all(0 <= m["other_cpu_share"] <= 1 for m in record["measured"].values())
     t = tables(record)
     assert list(t["profile"]["impl"]) == ["kcl", "transformers"] and "matmul" in t["profile"]
     assert "variant tokens/s" in t["variants"]
+    assert "ms/step, taken as zero" in t["subnormals"]
 
 
 def test_only_reruns_one_section_and_keeps_the_others(tmp_path, capsys):
@@ -68,3 +74,13 @@ def test_only_reruns_one_section_and_keeps_the_others(tmp_path, capsys):
     record = json.loads(out.read_text())
     assert record["training"] == ["kept"] and record["created"] == "then" and len(record["pipeline"]) == 2
     assert set(record["measured"]) == {"training", "pipeline"}
+
+
+def test_the_subnormal_check_leaves_out_a_store_without_a_trained_model(tmp_path):
+    from kcl.bench_step import bench_subnormals
+
+    (tmp_path / "results" / "empty").mkdir(parents=True)
+    (tmp_path / "sweeps").mkdir()  # a checkout's root, for repo_root
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "results" / "empty" / "note.json").write_text("{}")  # not a record
+    assert bench_subnormals(stores=("results/empty", "results/missing"), steps=1, root=tmp_path, log=lambda _: None) == []

@@ -1,7 +1,7 @@
 """``kcl bench``'s record: every section of the benchmark run, timed and stamped, into one JSON
 (``results/bench/latest.json``; the book's Performance page reads it). The measurements are
 ``kcl.bench`` (training, threads, measurement, data pipeline, rendering ahead), ``kcl.bench_step``
-(where a step's time goes, what else was tried) and ``kcl.parallel`` (data-parallel ranks)."""
+(where a step's time goes, what else was tried, subnormal floats) and ``kcl.parallel`` (data-parallel ranks)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from pathlib import Path
 
 from kcl.bench import (MODELS, SHAPES, bench_measurement, bench_pipeline, bench_prefetch, bench_threads,
                        bench_training, machine, matmul_peak)
-from kcl.bench_step import PROFILE_CASES, bench_profile, bench_variants
+from kcl.bench_step import PROFILE_CASES, bench_profile, bench_subnormals, bench_variants
 from kcl.parallel import bench_ranks
 
 
-SECTIONS = ("training", "threads", "ranks", "profile", "variants", "measurement", "pipeline", "prefetch")
+SECTIONS = ("training", "threads", "ranks", "profile", "variants", "subnormals", "measurement", "pipeline", "prefetch")
 
 
 def run_bench(seconds: float = 3.0, hf: bool = True, quick: bool = False, only: str | None = None,
@@ -49,6 +49,8 @@ def run_bench(seconds: float = 3.0, hf: bool = True, quick: bool = False, only: 
         "variants": ("tried (against eager fp32, same case):",
                      lambda: bench_variants(seconds, cases=PROFILE_CASES[:1] if quick else None, compile_=not quick,
                                             log=log)),
+        "subnormals": ("subnormal floats kept or taken as zero (stored trained models, one thread):",
+                       lambda: bench_subnormals(steps=2 if quick else 20, log=log)),
         "measurement": ("measurement:", lambda: bench_measurement((1000,) if quick else (1000, 10_000), log=log)),
         "pipeline": ("data pipeline:", lambda: bench_pipeline(0.5 if quick else 2.0, log=log)),
         "prefetch": ("data pipeline, rounds rendered ahead (kcl.train.rounds):",

@@ -6,6 +6,8 @@
   accounts for is Python and dispatch. Run for kcl's step and for transformers' classes.
 * ``bench_variants``: bf16 autocast on the CPU and ``torch.compile``, each against kcl's eager fp32
   step on the same case (compile time reported apart).
+* ``bench_subnormals``: training steps of stored trained models with subnormal floats kept and
+  taken as zero (``kcl.train.subnormals_flushed``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,16 @@ import time
 import torch
 from torch import nn
 
+import itertools
+from pathlib import Path
+
 from kcl.bench import MODELS, SHAPES, BenchModel, _HFLogits, time_training, torch_threads
-from kcl.train import TrainConfig, make_optimizer, train_step
+from kcl.config import config_from_dict
+from kcl.paths import repo_root
+from kcl.record import records_under
+from kcl.records import model_label
+from kcl.run import load_weights, weights_file
+from kcl.train import TrainConfig, iter_batches, make_optimizer, subnormals_flushed, train_step
 
 
 def bench_variants(seconds: float = 3.0, cases=None, compile_: bool = True, threads: int = 1,
@@ -139,4 +149,48 @@ def bench_profile(cases=PROFILE_CASES, threads: int = 1, hf: bool = True, log=pr
                 top = ", ".join(f"{k} {v:.0%}" for k, v in sorted(prof["shares"].items(), key=lambda kv: -kv[1]))
                 log(f"  {spec.name:16s} {label:22s} {impl:12s} {prof['ms_per_step']:7.2f} ms/step, "
                     f"{prof['aten_ops_per_step']} ops: {top}")
+    return rows
+
+
+#: stores whose trained models ``bench_subnormals`` steps: bioS v4 (long windows, where training
+#: met subnormals) and result 5's bioD (one short biography a sequence)
+SUBNORMAL_STORES = ("results/result2-v4", "results/result5")
+
+
+def bench_subnormals(stores=SUBNORMAL_STORES, steps: int = 20, threads: int = 1, root: str | Path | None = None,
+                     log=print) -> list[dict]:
+    """Training steps of each store's first stored model that has its weights (by key), from a
+    fresh optimizer at the run's last rate, on the run's own batches (after one untimed step), with
+    subnormal floats kept and taken as zero, alternately (kept, zero, kept, zero: a busy machine's
+    drift falls on both);
+    ms per step of each and their ratio. A store without such a model is left out."""
+    rows = []
+    with torch_threads(threads):
+        for store in stores:
+            folder = repo_root(root) / store
+            found = [r for r in records_under(folder) if weights_file(config_from_dict(r.config), folder).exists()]
+            if not found:
+                continue
+            record = min(found, key=lambda r: r.key)
+            config = config_from_dict(record.config)
+            dataset, model = load_weights(config, folder)
+            model.train()
+            opt = make_optimizer(model, config.train)
+            batches = [torch.from_numpy(b) for b, _ in itertools.islice(iter_batches(dataset, config.train), steps)]
+            lr = config.train.lr * config.train.min_lr_ratio
+            train_step(model, opt, batches[0], dataset.vocab.pad_id, lr, config.train)  # first-call costs, untimed
+            times: dict[bool, list[float]] = {False: [], True: []}
+            for flush in (False, True, False, True):
+                with subnormals_flushed(flush):
+                    t0 = time.perf_counter()
+                    for seqs in batches:
+                        train_step(model, opt, seqs, dataset.vocab.pad_id, lr, config.train)
+                    times[flush].append((time.perf_counter() - t0) / len(batches))
+            kept, zero = (1000 * sum(times[f]) / len(times[f]) for f in (False, True))
+            rows.append({"store": store, "record": record.key, "data": record.data["name"],
+                         "model": model_label(record.model), "batch": f"{batches[0].shape[0]}×{batches[0].shape[1] - 1}",
+                         "threads": threads, "ms_per_step_kept": round(kept, 1), "ms_per_step_zero": round(zero, 1),
+                         "speedup": round(kept / zero, 2)})
+            log(f"  {store:22s} {rows[-1]['model']:30s} kept {kept:7.1f} ms/step, as zero {zero:7.1f}: "
+                f"{kept / zero:.2f}x")
     return rows

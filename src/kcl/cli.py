@@ -25,7 +25,7 @@ from importlib.metadata import entry_points
 
 import kcl
 
-from kcl.bench_record import run_bench
+from kcl.bench_record import SECTIONS, run_bench
 from kcl.config import load_sweep, sweep_compiled
 from kcl.executors import EXECUTORS, make_executor, parse_options
 from kcl.parallel import check_ranks
@@ -129,8 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--seconds", type=float, default=3.0, help="timing window per training case")
     bench.add_argument("--no-hf", action="store_true", help="skip the transformers comparison")
     bench.add_argument("--quick", action="store_true", help="one model and shape (a smoke check)")
-    bench.add_argument("--only", choices=["training", "threads", "ranks", "profile", "variants", "measurement", "pipeline",
-                                          "prefetch"],
+    bench.add_argument("--only", choices=SECTIONS,
                        help="rerun one section into the existing record at --out, keeping the others")
     args = parser.parse_args(argv)
 

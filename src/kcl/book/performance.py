@@ -23,7 +23,9 @@ def tables(record: dict) -> dict:
     variants = pd.DataFrame(record.get("variants", [])).rename(columns={
         "eager_fp32_tokens_per_s": "eager fp32 tokens/s", "variant_tokens_per_s": "variant tokens/s",
         "compile_seconds": "compile s"})
-    return {"training": training, "threads": pd.DataFrame(record.get("threads", [])),
+    subnormals = pd.DataFrame(record.get("subnormals", [])).rename(columns={
+        "ms_per_step_kept": "ms/step, subnormals kept", "ms_per_step_zero": "ms/step, taken as zero"})
+    return {"training": training, "threads": pd.DataFrame(record.get("threads", [])), "subnormals": subnormals,
             "ranks": pd.DataFrame(record.get("ranks", [])), "profile": profile,
             "variants": variants, "measurement": pd.DataFrame(record["measurement"]),
             "pipeline": pd.DataFrame(record["pipeline"]), "machine": pd.Series(record["machine"])}
