@@ -390,7 +390,7 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
     checkpoints keep the plain model's weights, so a run may resume either way. ``prefetch``:
     processes that render rounds ahead (``rounds``; None: ``prefetch_workers`` decides, 0: none);
     the same batches either way. ``flush_subnormals``: on the CPU, floats below 2⁻¹²⁶ (about
-    1.2·10⁻³⁸) are taken as zero (``flush_subnormals_here``), and the summary says from which step
+    1.2·10⁻³⁸) are taken as zero (``subnormals_flushed``), and the summary says from which step
     a run trained that way.
     """
     from tqdm.auto import tqdm
