@@ -498,6 +498,9 @@ def test_trained_as_reads_processes_threads_and_compile():
     assert trained_as({"threads": 1}) == "1 process × 1 thread"
     assert trained_as({"processes": 2, "threads": 1, "compiled": True}) == "2 ranks × 1 thread, compiled"
     assert trained_as({"threads": 2}) == "1 process × 2 threads"
+    assert trained_as({"threads": 1, "subnormals_flushed_from_step": 0}) == "1 process × 1 thread, subnormals as zero"
+    assert trained_as({"threads": 1, "subnormals_flushed_from_step": 46320}) == \
+        "1 process × 1 thread, subnormals as zero from step 46,320"
 
 
 def test_config_filter_picks_runs_by_field_and_refuses_unknown_fields():

@@ -40,11 +40,14 @@ def pools_label(data: dict) -> str:
 def trained_as(train: dict) -> str:
     """How a run was trained, from its training summary: "1 process" or "N ranks" (data parallel,
     ``kcl.parallel``), and "compiled" where it went through ``torch.compile``; the thread count
-    where it was recorded. For a run resumed from its checkpoint, how its last part was trained."""
+    where it was recorded; where subnormal floats were taken as zero (``kcl.train.subnormals_flushed``),
+    from which step if not the first. For a run resumed from its checkpoint, how its last part was trained."""
     processes = train.get("processes", 1)
     where = "1 process" if processes == 1 else f"{processes} ranks"
     threads = f" × {train['threads']} thread{'s' if train['threads'] > 1 else ''}" if train.get("threads") else ""
-    return where + threads + (", compiled" if train.get("compiled") else "")
+    flushed = train.get("subnormals_flushed_from_step")
+    subnormals = "" if flushed is None else ", subnormals as zero" + (f" from step {flushed:,}" if flushed else "")
+    return where + threads + (", compiled" if train.get("compiled") else "") + subnormals
 
 
 def record_row(store: str, record: Record) -> dict:
