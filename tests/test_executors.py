@@ -190,3 +190,38 @@ def test_a_killed_worker_resumes_from_its_checkpoint(engine, local_records, tmp_
     assert [step for step, _ in curves[0]] == [step for step, _ in curves[1]]
     assert sum(a != b for a, b in zip(*curves)) <= 1
     assert not ckpt.exists()  # removed once the record exists
+
+
+def test_a_page_that_may_train_sends_its_missing_runs_where_train_with_says(tmp_path):
+    """A notebook's ``executor`` and ``checkpoints`` parameters (``chapters.train_with``): its
+    chapter's missing runs go to that executor; without ``allow_train`` only the name is checked."""
+    from kcl.book import chapters
+
+    chapters.train_with("submitit", tmp_path / "ckpt", options={"cluster": "local", "timeout_min": 5})
+    try:
+        parts = chapters.chapter_parts("bios-simple", "smoke", allow_train=True, store=tmp_path / "store",
+                                       log=lambda _: None)
+    finally:
+        chapters.train_with("local")
+    assert len(parts["main"]) == 1 and any((tmp_path / "ckpt" / "submitit").iterdir())  # trained as a job
+    assert chapters._TRAINING_PLACE == {"executor": "local", "checkpoint_dir": None}
+    chapters.train_with("ray", allow_train=False)  # nothing trains: no cluster is looked for
+    assert chapters._TRAINING_PLACE["executor"] == "local"
+    with pytest.raises(ValueError, match="executor must be one of local, submitit, ray, got 'dask'"):
+        chapters.train_with("dask", allow_train=False)
+    with pytest.raises(ValueError, match="needs --checkpoints DIR"):
+        chapters.train_with("submitit")
+
+
+def test_a_sweep_chapter_page_trains_where_train_with_says(tmp_path):
+    """The chapters that are one sweep (``chapters.chapter_records``: the reference run, the
+    diagnostics) take the same parameters."""
+    from kcl.book import chapters
+
+    chapters.train_with("submitit", tmp_path / "ckpt", options={"cluster": "local", "timeout_min": 5})
+    try:
+        (record,) = chapters.chapter_records("reference", "smoke", allow_train=True, store=tmp_path / "store",
+                                             log=lambda _: None)
+    finally:
+        chapters.train_with("local")
+    assert record.result.R is not None and any((tmp_path / "ckpt" / "submitit").iterdir())

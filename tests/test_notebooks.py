@@ -90,6 +90,9 @@ def test_notebook_is_clean_and_parameterised(name):
     values = {}
     exec(params[0].source, {}, values)
     assert values.get("profile") == "cpu" and values.get("allow_train") is False
+    if name != "explorer.ipynb":  # a chapter: where allow_train trains, as kcl chapter --executor
+        assert values.get("executor") == "local" and values.get("checkpoints") is None
+        assert any("train_with(executor, checkpoints, allow_train=allow_train)" in c.source for c in code)
 
 
 @pytest.mark.timeout(720)  # result 4 reads five chapters' smoke sweeps (about 2 min on an idle machine if alone)

@@ -34,7 +34,7 @@ from kcl.capacity import capacity, measurement_bios, person_losses
 from kcl.config import RunConfig, _coerce, config_from_dict, expand_sweep, set_path, sweep_compiled
 from kcl.controls import control_losses
 from kcl.data import make_dataset
-from kcl.executors import make_executor
+from kcl.executors import EXECUTORS, make_executor
 from kcl.parallel import check_ranks
 from kcl.paths import repo_root
 from kcl.record import Record
@@ -204,11 +204,30 @@ def early_follow_ups(chapter: str, configs: list, store: ResultStore) -> list:
     return [c for reruns in ready_follow_ups(chapter, configs, store).values() for c in reruns]
 
 
+#: where the pages train what a chapter misses when they may (``allow_train``): ``train_with`` sets it
+_TRAINING_PLACE: dict = {"executor": "local", "checkpoint_dir": None}
+
+
+def train_with(executor: str = "local", checkpoints: str | Path | None = None, *, allow_train: bool = True,
+               ray_address: str = "auto", options: dict | None = None) -> None:
+    """Where the pages' ``allow_train=True`` trains a chapter's missing runs, as ``kcl chapter
+    --executor --checkpoints`` does: ``local`` (this machine), ``submitit`` (a Slurm job array) or
+    ``ray`` (an existing Ray cluster at ``ray_address``), with ``checkpoints`` on storage every
+    worker shares. A notebook calls it with its parameters; without ``allow_train`` nothing trains,
+    so only the name is checked. Bad input fails here, before any page trains."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    made = make_executor(executor, checkpoint_dir=checkpoints, ray_address=ray_address, options=options) \
+        if allow_train else None
+    _TRAINING_PLACE.update(executor=made or "local", checkpoint_dir=checkpoints if made else None)
+
+
 def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
                     store: str | Path | None = None, root: str | Path | None = None,
                     progress: bool = False, log: Callable[[str], object] = print) -> list[Record]:
     """The records of a chapter's sweep for ``profile``; trains only what is missing, and only
-    if ``allow_train``. The smoke profile uses a fresh temporary store unless ``store`` is given."""
+    if ``allow_train``, where ``train_with`` said (default: here). The smoke profile uses a fresh
+    temporary store unless ``store`` is given."""
 
     path, spec, configs = chapter_sweep(chapter, profile, root)
     if store is None:
@@ -216,9 +235,11 @@ def chapter_records(chapter: str, profile: str = "cpu", *, allow_train: bool = F
     relative = path.relative_to(repo_root(root))
     hint = f"`kcl sweep {relative}` (or `make {chapter}`)" if profile != "smoke" else "the smoke profile trains"
     compiled = sweep_compiled(spec)
-    return run_sweep(ResultStore(store), configs, lambda c: run(c, progress=progress, compiled=compiled),
-                     cost_fn=estimated_seconds,
-                     log=log, allow_train=allow_train, recompute_hint=hint)
+    executor, checkpoints = _TRAINING_PLACE["executor"], _TRAINING_PLACE["checkpoint_dir"]
+    return run_sweep(ResultStore(store), configs,
+                     functools.partial(run, progress=progress, compiled=compiled, checkpoint_dir=checkpoints),
+                     cost_fn=estimated_seconds, log=log, allow_train=allow_train, recompute_hint=hint,
+                     executor=None if executor == "local" or not allow_train else executor)
 
 
 def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = False,
@@ -226,7 +247,7 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
                   progress: bool = False, log: Callable[[str], object] | None = None,
                   checkpoint_dir: str | Path | None = None, workers: int = 1, ranks: int = 1,
                   compiled: bool = False, where: Callable[[object], bool] | None = None,
-                  executor="local") -> dict[str, list[Record]]:
+                  executor=None) -> dict[str, list[Record]]:
     """A chapter's records: ``{"pilot": [...], "main": [...], "seeds": [...]}``, in that order
     (no ``"pilot"`` for a chapter without one, whose sweep file lists its rates): the pilot's best
     learning rate and its ×½ and ×2 neighbours are the main sweep's rates (book/protocol.md), and
@@ -244,8 +265,12 @@ def chapter_parts(chapter: str, profile: str = "cpu", *, allow_train: bool = Fal
     the chosen runs alone. ``log`` (default: ``print`` when it may train, else nothing) takes the
     plan's lines. ``executor``: where missing runs train, ``local`` (this machine), ``submitit`` or
     ``ray`` (``kcl.executors.make_executor``, with ``checkpoint_dir`` on shared storage), or an
-    executor already made."""
+    executor already made; without one, where ``train_with`` said (default: ``local``), with its
+    checkpoints where ``checkpoint_dir`` is not given."""
 
+    if executor is None:
+        executor = _TRAINING_PLACE["executor"]
+        checkpoint_dir = checkpoint_dir if checkpoint_dir is not None else _TRAINING_PLACE["checkpoint_dir"]
     check_ranks(ranks, workers)
     if isinstance(executor, str):
         executor = make_executor(executor, checkpoint_dir=checkpoint_dir, workers=workers) if allow_train else None
