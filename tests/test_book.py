@@ -27,6 +27,8 @@ pytest.importorskip("jupyter_book", reason="the book extra is not installed (mak
 
 from kcl.book.assets import chapter_notebooks  # noqa: E402 (after the skip: the book extra)
 
+pytestmark = pytest.mark.slow  # starts processes or builds: make test runs it, pytest -m "not slow" skips it
+
 
 def toc_pages() -> list[str]:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())

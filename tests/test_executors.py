@@ -20,6 +20,8 @@ from kcl.store import ResultStore, config_key
 from kcl.sweep import _near, _threads, run_sweep
 from test_run import TINY, write_sweep  # tests/ is on sys.path
 
+pytestmark = pytest.mark.slow  # starts processes or builds: make test runs it, pytest -m "not slow" skips it
+
 SMOKE = expand_sweep({"base": TINY, "grid": {"train.lr": [0.01, 0.02]}})  # two runs of a second or two
 LONG = expand_sweep({"base": {**TINY, "train": {**TINY["train"], "exposures": 600}}})[0]  # 3000 steps: seconds
 TIMING = {"measure_seconds", "train.wall_seconds", "train.tokens_per_second"}

@@ -15,6 +15,8 @@ import torch
 import kcl.gpu_check as gpu_check
 from kcl.gpu_check import peak_tflops, precision_check, reference_config, seed_spread
 
+pytestmark = pytest.mark.slow  # starts processes or builds: make test runs it, pytest -m "not slow" skips it
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -17,6 +17,8 @@ import pytest
 
 from kcl.book.assets import chapter_notebooks
 
+pytestmark = pytest.mark.slow  # starts processes or builds: make test runs it, pytest -m "not slow" skips it
+
 ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(p.name for p in NB_DIR.glob("*.ipynb"))

@@ -9,6 +9,8 @@ from kcl.config import build, config_from_dict
 from kcl.run import run
 from kcl.train import shard_rows, train
 
+pytestmark = pytest.mark.slow  # starts processes or builds: make test runs it, pytest -m "not slow" skips it
+
 # 41 people, batch 8: the last batch of a one-exposure run has one row, so one rank gets none
 ODD = {
     "data": {"name": "bioD", "n_people": 41, "K": 2, "C": 2, "D": 4, "L": 1, "T": 6, "pools": [10, 10, 10]},

@@ -13,6 +13,8 @@ from kcl.data import DataConfig, make_dataset
 from kcl.models import ModelConfig, build_model
 from kcl.train import PREFETCH_MIN_SECONDS, TrainConfig, iter_batches, prefetch_workers, rounds, train
 
+pytestmark = pytest.mark.slow  # starts processes or builds: make test runs it, pytest -m "not slow" skips it
+
 BIOS = DataConfig(name="bioS", n_people=30, seed=3)
 BIOR = DataConfig(name="bioR-proxy", n_people=20, rewrites=3)
 BIOD_JUNK = DataConfig(name="bioD", n_people=40, K=2, C=2, D=4, L=1, T=6, pools=(10, 10, 10), junk_people=30)

@@ -2,7 +2,7 @@
 
 Slow (minutes per chapter on 2 cores), so deselected by default; run with
 
-    pytest -m slow tests/test_retrain.py
+    pytest -m retrain tests/test_retrain.py
 
 Each chapter's cheapest finished record (shortest training) is retrained from its stored config
 and its R must come back within ``TOLERANCE`` (relative). The retrained run is seeded exactly as the
@@ -27,6 +27,7 @@ CHAPTER_STORES = {"reference": "results/reference", "result1": "results/result1"
                   "result3": "results/result3", "result4": "results/result4", "result4-bios": "results/result4-bios"}
 
 
+@pytest.mark.retrain
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 @pytest.mark.parametrize("chapter", sorted(CHAPTER_STORES))

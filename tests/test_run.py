@@ -77,6 +77,7 @@ def test_cli_refuses_a_bad_knob_before_any_work(tmp_path, capsys):
     assert not (tmp_path / "store").exists() or not list((tmp_path / "store").glob("*.json"))
 
 
+@pytest.mark.slow  # starts kcl in a process of its own, twice
 def test_a_killed_run_resumes_from_its_checkpoint(tmp_path):
     """SIGKILL a training run after its first checkpoint; the rerun resumes and matches."""
     base = {**TINY, "train": {**TINY["train"], "exposures": 400}}

@@ -85,6 +85,7 @@ def test_allow_train_false_raises_with_hint(tmp_path):
     assert [r.result for r in records] == [{"i": 1}]  # nothing missing: fine
 
 
+@pytest.mark.slow  # starts processes
 def test_sigkilled_sweep_keeps_finished_records_and_resumes(tmp_path):
     root = tmp_path / "store"
     proc = _python(f"""
@@ -126,6 +127,7 @@ def test_sigkilled_sweep_keeps_finished_records_and_resumes(tmp_path):
     assert len(store.records()) == 6 and not list(root.glob(".*.tmp"))
 
 
+@pytest.mark.slow  # starts processes
 def test_parallel_workers_store_every_record_in_input_order(tmp_path):
     """``workers=2``: spawned processes each store their own record; the result is the same as one
     at a time. (``dataclasses.asdict`` and kcl's DataConfig are importable in a spawned worker.)"""
@@ -143,6 +145,7 @@ def test_parallel_workers_store_every_record_in_input_order(tmp_path):
     assert len(store.records()) == 3 and not list(tmp_path.glob(".*.tmp"))
 
 
+@pytest.mark.slow  # starts processes
 def test_parallel_worker_error_is_raised_and_stores_nothing(tmp_path):
     import operator
 
@@ -170,6 +173,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow  # starts processes
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 def test_workers_exit_when_their_sweep_is_killed(tmp_path):
     """A sweep killed by SIGKILL leaves no worker training on (each watches its parent)."""
@@ -239,6 +243,7 @@ def test_a_lone_run_of_several_workers_trains_on_a_workers_share_of_the_cores(tm
     assert torch.get_num_threads() == before and "OMP_NUM_THREADS" not in os.environ
 
 
+@pytest.mark.slow  # starts processes
 def test_idle_workers_take_more_configs_which_are_stored_not_returned(tmp_path):
     import dataclasses
 
@@ -259,6 +264,7 @@ def test_idle_workers_take_more_configs_which_are_stored_not_returned(tmp_path):
     assert len(store.records()) == 4 and asked and asked[0] >= 2   # asked only once the queue ran dry
 
 
+@pytest.mark.slow  # starts processes
 def test_a_worker_idle_from_the_start_takes_more_configs(tmp_path):
     """One config left for two workers: the other worker asks ``more`` at once, not only once the
     first run has finished (the resumed result1-bios sweep left a core idle for its last hour)."""
