@@ -12,13 +12,12 @@
 
 from __future__ import annotations
 
+import itertools
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
-
-import itertools
-from pathlib import Path
 
 from kcl.bench import MODELS, SHAPES, BenchModel, _HFLogits, time_training, torch_threads
 from kcl.config import config_from_dict
@@ -162,8 +161,8 @@ def bench_subnormals(stores=SUBNORMAL_STORES, steps: int = 20, threads: int = 1,
     """Training steps of each store's first stored model that has its weights (by key), from a
     fresh optimizer at the run's last rate, on the run's own batches (after one untimed step), with
     subnormal floats kept and taken as zero, alternately (kept, zero, kept, zero: a busy machine's
-    drift falls on both);
-    ms per step of each and their ratio. A store without such a model is left out."""
+    drift falls on both); ms per step of each and their ratio. A store without such a model is left
+    out."""
     rows = []
     with torch_threads(threads):
         for store in stores:
