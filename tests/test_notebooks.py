@@ -95,6 +95,9 @@ def test_notebook_is_clean_and_parameterised(name):
     if name != "explorer.ipynb":  # a chapter: where allow_train trains, as kcl chapter --executor
         assert values.get("executor") == "local" and values.get("checkpoints") is None
         assert any("train_with(executor, checkpoints, allow_train=allow_train)" in c.source for c in code)
+        text = [c.source for c in nb.cells if c.cell_type == "markdown"]  # the finding first, the method last
+        assert any(t.startswith("## The finding") or "\n## The finding" in t for t in text), f"{name}: no finding"
+        assert "```{dropdown} How this was measured" in text[-1], f"{name} does not end with how it was measured"
 
 
 @pytest.mark.timeout(720)  # result 4 reads five chapters' smoke sweeps (about 2 min on an idle machine if alone)
