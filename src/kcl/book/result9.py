@@ -200,8 +200,7 @@ def _reading_beyond_100(records: dict, committed: dict[str, dict]) -> str:
     if at_edges:
         count = "All" if len(at_edges) == len(mixtures) else f"{len(at_edges)} of the"
         text += (f" {count} {len(mixtures)} widened mixture peaks {'sits' if len(at_edges) == 1 else 'sit'} "
-                 "at both the smallest size and the "
-                 "highest rate tried: new edges, reported and not chased.")
+                 "at both the smallest size and the highest rate tried: new edges, reported and not chased.")
     return text + " The committed verdicts stand; the widened ratios sit beside them."
 
 
@@ -238,7 +237,7 @@ def beyond_100(records: dict | None) -> list:
     reran = {variant(r.model) for r in records["beyond"]}
     table = architectures.beyond_table(headlines_100(records), widened_100(records), reran, column="variant",
                                        label=lambda head: model_label({**head["record"].model, "options": {}}))
-    return ["**One rate beyond the edge (the addendum of 2026-12-07).** Each routing whose peak sat at the highest "
+    return ["**One rate beyond the edge (the protocol's addendum to result 9 at 100 exposures).** Each routing whose peak sat at the highest "
             "rate was rerun at every size, seed 0, at twice that rate, and its new peak at seeds 1 and 2 where the "
             "peak moved; GPT2's row is result 6's addendum. The committed peak beside the widened one (\"edge\": "
             "where the widened peak's rate sits among those tried; a new edge is reported, not chased):",
