@@ -25,7 +25,10 @@ def tables(record: dict) -> dict:
         "compile_seconds": "compile s"})
     subnormals = pd.DataFrame(record.get("subnormals", [])).rename(columns={
         "ms_per_step_kept": "ms/step, subnormals kept", "ms_per_step_zero": "ms/step, taken as zero"})
+    prefetch = pd.DataFrame(record.get("prefetch", [])).rename(columns={
+        "workers": "render workers", "first_batch_seconds": "first batch s", "tokens_per_s": "tokens/s"})
     return {"training": training, "threads": pd.DataFrame(record.get("threads", [])), "subnormals": subnormals,
+            "prefetch": prefetch,
             "ranks": pd.DataFrame(record.get("ranks", [])), "profile": profile,
             "variants": variants, "measurement": pd.DataFrame(record["measurement"]),
             "pipeline": pd.DataFrame(record["pipeline"]), "machine": pd.Series(record["machine"])}
