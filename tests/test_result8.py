@@ -65,3 +65,42 @@ def test_the_reading_names_what_int8_and_int4_keep_at_the_peak():
     assert "falls below zero (-1.00)" in lost and "2 of the 2 GPTQ int4 copies" in lost and "Retrained" not in lost
     moved = result8.reading(result8.frame(records, quantized(records, {8: 1.0, 4: 0.3}), {"a": 1.1, "b": 1.95}))
     assert "land up to 0.10 bits per parameter from result 1's records" in moved
+
+
+def test_the_other_architectures_peaks_are_shown_with_their_ratios_not_judged(monkeypatch, tmp_path):
+    """The addendum: each complete chapter's architectures' peaks (those stored with their weights
+    in the chapter's own store), measured in every variant; the table gives int8 / float and
+    int4 / float with the rule's interval, and the reading their ranges."""
+    from kcl.book import architectures
+
+    peaks = {"GPT2": record("g", 0.8, 16), "LLaMA": record("l", 1.0, 32), "elsewhere": record("x", 2.0, 8)}
+    heads = {name: {"record": rec} for name, rec in peaks.items()}
+    monkeypatch.setattr(architectures, "chapter_records",
+                        lambda chapter, profile: ({"main": []}, "") if chapter == "result6" else (None, "*Pending*"))
+    monkeypatch.setattr(architectures, "headlines", lambda records: heads)
+    monkeypatch.setattr(result8, "main_store", lambda chapter, profile: tmp_path)
+    monkeypatch.setattr(result8, "record_config", lambda rec: rec.key)
+    monkeypatch.setattr(result8, "weights_file", lambda key, folder: tmp_path / f"{key}.safetensors")
+    for key in ("g", "l"):  # "x" has no weights in this store: another chapter's model
+        (tmp_path / f"{key}.safetensors").write_text("")
+    found, pending = result8.architecture_peaks("cpu")
+    assert [name for name, _ in found["result6"]] == ["GPT2", "LLaMA"] and pending == ["result7", "result5"]
+    assert result8.architecture_table("cpu") == (None, "*Pending: the quantized measurements of the other "
+                                                 "architectures' peaks (`python -m kcl.book.result8 --architectures` "
+                                                 "computes them).*")
+    factors = {"g": {8: 1.0, 4: 0.5}, "l": {8: 0.99, 4: -0.2}}
+    monkeypatch.setattr(result8, "quantized_results", lambda records, folder, compute=False: {
+        (r.key, v): {"R": r.result.R * factors[r.key][v[1]], "R_ci": [r.result.R * factors[r.key][v[1]] - 0.05,
+                                                                     r.result.R * factors[r.key][v[1]] + 0.05]}
+        for r in records for v in result8.VARIANTS})
+    table, note = result8.architecture_table("cpu")
+    rows = table.set_index("architecture")
+    assert rows.loc["LLaMA", "int8 / float"] == pytest.approx(0.99) and rows.loc["LLaMA", "int4 / float"] == pytest.approx(-0.2)
+    assert rows.loc["GPT2", "int4 / float_low"] == pytest.approx(0.35 / 0.85)  # the rule's extremes
+    assert note == "Not yet measured: result7, result5, whose sweeps are incomplete."
+    assert result8.architecture_reading(table) == ("Over the other architectures' peaks (2, from result6), GPTQ's "
+                                                   "int8 copies keep 99% to 100% of the bits and its int4 copies "
+                                                   "-20% to 50%, the least in LLaMA; 1 falls below zero.")
+    shown = result8.architecture_summary(table).set_index("architecture")
+    assert shown.loc["GPT2", "int4 / float [95%]"] == f"0.500 [{0.35 / 0.85:.3f}, {0.45 / 0.75:.3f}]"
+    assert "int8 / float_low" not in shown.columns

@@ -18,11 +18,12 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
+from kcl.book import architectures, plots
 from kcl.book.chapters import main_store, parts_or_pending, record_config
 from kcl.book.stats import Judgement, Section, judge_ratio, r_interval
 from kcl.record import Record
 from kcl.records import model_label
-from kcl.run import measure_quantized
+from kcl.run import measure_quantized, weights_file
 from kcl.store import kept_measurement
 
 CHAPTER = "result8"
@@ -104,6 +105,81 @@ def chapter_table(profile: str, allow_train: bool = False) -> tuple[pd.DataFrame
     return frame(parts["main"], quantized, recorded), ""
 
 
+#: the addendum's chapters (book/protocol.md, "Result 8"): each architecture's committed peak is
+#: measured quantized too, shown beside result 1's GPT2 points and not judged
+ARCHITECTURE_CHAPTERS = ("result6", "result7", "result5")
+
+
+def architecture_peaks(profile: str) -> tuple[dict[str, list[tuple[str, Record]]], list[str]]:
+    """``{chapter: [(architecture, its committed peak's seed-0 record), ...]}`` for each complete
+    chapter of ``ARCHITECTURE_CHAPTERS``, and the chapters still incomplete. Only models stored in the
+    chapter's own store, weights beside them: GPT2 thus comes once per exposure count (result 6's
+    peak at 100; at 1000 result 8's own points stand for it)."""
+    peaks, pending = {}, []
+    for chapter in ARCHITECTURE_CHAPTERS:
+        records, _ = architectures.chapter_records(chapter, profile)
+        if records is None:
+            pending.append(chapter)
+            continue
+        folder = main_store(chapter, profile)
+        peaks[chapter] = [(name, head["record"]) for name, head in architectures.headlines(records).items()
+                          if weights_file(record_config(head["record"]), folder).exists()]
+    return peaks, pending
+
+
+def architecture_table(profile: str, compute: bool = False) -> tuple[pd.DataFrame | None, str]:
+    """One row per architecture's peak (the addendum): its chapter, model, P, float R and, with GPTQ
+    and the embedding quantized, int8 / float and int4 / float with the rule's interval; or None and
+    what is pending. Measures what is missing where ``compute``. The sentence names the chapters
+    not complete yet."""
+    peaks, pending = architecture_peaks(profile)
+    rows = []
+    for chapter, items in peaks.items():
+        quantized = quantized_results([record for _, record in items], main_store(chapter, profile), compute=compute)
+        if quantized is None:
+            return None, ("*Pending: the quantized measurements of the other architectures' peaks "
+                          "(`python -m kcl.book.result8 --architectures` computes them).*")
+        for name, record in items:
+            r = record.result
+            float_ = (r.R, *r_interval(r))
+            row = {"chapter": chapter, "architecture": name, "model": model_label({**record.model, "options": {}}),
+                   "P": r.params.total, "R_float": r.R}
+            for bits, v in ((8, VARIANTS[0]), (4, VARIANTS[1])):
+                q = quantized[record.key, v]
+                ratio = judge_ratio("", 1.0, (q["R"], *r_interval(q)), float_)
+                row.update({f"int{bits} / float": ratio.value, f"int{bits} / float_low": ratio.low,
+                            f"int{bits} / float_high": ratio.high})
+            rows.append(row)
+    later = f" Not yet measured: {', '.join(pending)}, whose sweeps are incomplete." if pending else ""
+    return (pd.DataFrame(rows) if rows else None), later.strip()
+
+
+def architecture_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """``architecture_table`` as the page shows it: each ratio with its interval in one column."""
+    names = {f"int{bits} / float{end}": f"R{bound}_int{bits}" for bits in (8, 4)
+             for end, bound in (("", ""), ("_low", "_low"), ("_high", "_high"))}
+    merged = plots.with_intervals(table.rename(columns=names))
+    return merged.rename(columns={f"R_int{bits} [95%]": f"int{bits} / float [95%]" for bits in (8, 4)})
+
+
+def architecture_reading(table: pd.DataFrame | None) -> str:
+    """The addendum in plain words, from its measurements: the range of what GPTQ's int8 and int4
+    copies keep over the other architectures' peaks, and the peaks below zero in int4; "" without."""
+    if table is None or table.empty:
+        return ""
+    def span(values: pd.Series) -> str:
+        low, high = f"{values.min():.0%}", f"{values.max():.0%}"
+        return low if low == high else f"{low} to {high}"
+
+    int8, int4 = table["int8 / float"], table["int4 / float"]
+    lowest = table.loc[int4.idxmin()]
+    below = int((int4 < 0).sum())
+    return (f"Over the other architectures' peaks ({len(table)}, from {', '.join(sorted(set(table['chapter'])))}), "
+            f"GPTQ's int8 copies keep {span(int8)} of the bits and its int4 copies {span(int4)}, the least in "
+            f"{lowest['architecture']}; "
+            + (f"{below} fall{'s' if below == 1 else ''} below zero." if below else "none falls below zero."))
+
+
 def verdict_sections(table: pd.DataFrame | None, pending: str) -> list[Section]:
     if table is None:
         return [Section("committed", None, pending)]
@@ -172,7 +248,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kcl.book.result8",
                                      description="measure result 8's stored models quantized (every variant)")
     parser.add_argument("--profile", default="cpu", choices=["cpu", "gpu"])
+    parser.add_argument("--architectures", action="store_true",
+                        help="the other architectures' peaks of results 5-7 (the protocol's addendum) instead")
     args = parser.parse_args(argv)
+    if args.architectures:
+        table, note = architecture_table(args.profile, compute=True)
+        print(f"{0 if table is None else len(table)} architectures' peaks measured quantized. {note}".strip())
+        return 0
     parts, pending = parts_or_pending(CHAPTER, args.profile)
     if parts is None:
         print(f"kcl: {pending.strip('*')}", file=sys.stderr)
