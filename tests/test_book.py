@@ -26,6 +26,7 @@ ALLOWED_CONSOLE = ("THEBE_JS_URL",)  # sphinx-thebe's double declaration (droppe
 pytest.importorskip("jupyter_book", reason="the book extra is not installed (make install)")
 
 from kcl.book.assets import chapter_notebooks  # noqa: E402 (after the skip: the book extra)
+from kcl.book.stats import WAITING  # noqa: E402
 
 pytestmark = pytest.mark.slow  # starts processes or builds: make test runs it, pytest -m "not slow" skips it
 
@@ -97,8 +98,19 @@ def test_the_first_page_and_the_protocol_page_paste_each_chapters_verdicts(site,
     assert re.search(r"<td [^>]*>(reproduced|partly reproduced|not reproduced|inconclusive|no verdict yet)", table)
     assert table in (site / "book/protocol.html").read_text()
     intro = (site / "book/intro.html").read_text()
-    assert glued["headline"]["data"]["text/html"] in intro  # the compact table (stats.headline_styled)
     text = intro.replace("\u2019", "'")  # Sphinx's curly apostrophes
+    # the chapter's compact table (stats.headline_styled) is its part of the first page's table of claims
+    # (kcl.book.claims): the same figures, intervals and verdicts, a held-back note shortened
+    from verdict_snapshot import table_rows
+
+    claims_table = next(t for t in re.findall(r"<table.*?</table>", text, flags=re.S) if "per non-embedding" in t)
+    shown = [row[2:] for row in table_rows(claims_table)[1:]]
+    for claim, target, ours, non_embedding, verdict in table_rows(glued["headline"]["data"]["text/html"].replace(
+            "\u2019", "'"))[1:]:
+        if verdict == WAITING:
+            assert any(row[-1] == WAITING for row in shown), chapter
+        else:
+            assert [target, ours, non_embedding, verdict] in shown, (chapter, claim)
     assert glued["summary"]["data"]["text/plain"].strip("'\"") in text
     assert glued["reading"]["data"]["text/plain"].strip("'\"") in text
 

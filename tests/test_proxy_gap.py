@@ -1,8 +1,9 @@
-"""The bioR proxy diagnostics' readings (kcl.book.proxy_gap): the rules written before their runs."""
+"""The bioR proxy diagnostics' readings (kcl.book.result2): the rules written before their runs."""
 
 import pytest
 
-from kcl.book.proxy_gap import fillers_reading, runs_frame, section, templates_reading, templates_section
+from kcl.book.result2 import (FILLERS_RUNS, TEMPLATES_RUNS, fillers_reading, fillers_section, runs_frame,
+                               templates_reading, templates_section)
 from made_up import as_record  # tests/ is on sys.path
 
 
@@ -51,7 +52,7 @@ def test_the_reading_waits_for_all_three_runs():
 
 
 def test_smoke_section_reads_nothing():
-    assert "smoke profile stores nothing" in section("smoke")[0]
+    assert "smoke profile stores nothing" in fillers_section("smoke")[0]
 
 
 def split(bios, bare, same, half_width=500.0):
@@ -95,9 +96,8 @@ def test_the_cpu_sections_read_the_committed_records():
     """Both sections gather their runs from the committed records (results/diagnostics): the
     fillers section its three runs, the templates section bioS and the proxy without fillers from
     the fillers diagnostic beside its own run, each table in the rule's order."""
-    from kcl.book.proxy_gap import FILLERS_RUNS, TEMPLATES_RUNS
 
-    for build, runs, word in ((section, FILLERS_RUNS, "fillers"), (templates_section, TEMPLATES_RUNS, "templates")):
+    for build, runs, word in ((fillers_section, FILLERS_RUNS, "fillers"), (templates_section, TEMPLATES_RUNS, "templates")):
         reading, frame = build("cpu")
         assert reading.startswith(("Without its filler", "On bioS's templates")) and "By the rule" in reading, word
         assert list(frame["run"]) == list(runs)

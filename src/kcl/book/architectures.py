@@ -249,3 +249,9 @@ def chart(frame: pd.DataFrame):
     rule = alt.Chart().mark_rule(strokeDash=[4, 4], color="#888").encode(y=alt.datum(2.0))
     return alt.layer(lines, rule, data=frame).properties(
         width=520, height=300, title="Each architecture's points, each the best of its rates (seed 0)")
+
+
+#: the first page's reading of this chapter's verdicts (``kcl.book.claims``): by notebook, the
+#: verdict sections from the committed records and how many of them the first page shows
+FIRST_PAGE = {name: (lambda profile, name=name: (verdict_sections(name, *chapter_records(name, profile)), 1))
+              for name in ("result5", "result6", "result7")}

@@ -34,9 +34,13 @@ import yaml
 
 import kcl
 from kcl.book.catalog import write_runs_csv
+from kcl.book.claims import claims_frame, claims_markdown
 
 HTML_MANAGER = "@jupyter-widgets/html-manager@1.0.15"  # 1.x is the line that works with ipywidgets 8
 MATHJAX = "mathjax@3.2.2"  # Sphinx's default loads MathJax 3 from a CDN; this copy replaces it
+
+CLAIMS_INTRO = ("Each chapter's deciding claims, as its page judges them: the paper's figure, ours with its 95% interval "
+                "(each chapter says over what) and per non-embedding parameter, and the verdict. Every other protocol and addendum is on {doc}`the protocol page <protocol>`.")
 
 PERFORMANCE_PLACEHOLDER = """# Performance
 
@@ -125,16 +129,15 @@ def write_verdicts_page(path: Path, notebooks: list[str]) -> Path:
     return _write(path, "\n".join(blocks))
 
 
-def write_summary_page(path: Path, notebooks: list[str]) -> Path:
+def write_summary_page(path: Path, notebooks: list[str], profile: str = "cpu") -> Path:
     """The first page's findings (``book/intro.md`` includes this file): one line per chapter (its
-    verdicts in a few words and its reading in a sentence, both glued by its notebook), then each
-    chapter's compact table of claims under a link to its page."""
+    verdicts in a few words and its reading in a sentence, both glued by its notebook), then one
+    table of every chapter's deciding claims (``kcl.book.claims``), computed from the records now."""
     # a format spec (":s") after the key: myst-nb reads "path::key" only when one follows
     lines = [f"- {{doc}}`../notebooks/{name}`: **{{glue:text}}`../notebooks/{name}.ipynb::summary:s`**. "
              f"{{glue:text}}`../notebooks/{name}.ipynb::reading:s`" for name in notebooks]
-    tables = [f"{{doc}}`../notebooks/{name}`\n\n```{{glue}} headline\n:doc: ../notebooks/{name}.ipynb\n```\n"
-              for name in notebooks]
-    return _write(path, "\n".join(lines) + "\n\n## The claims\n\n" + "\n".join(tables))
+    table = claims_markdown(claims_frame(notebooks, profile))
+    return _write(path, "\n".join(lines) + "\n\n## The claims\n\n" + CLAIMS_INTRO + "\n\n" + table)
 
 
 def _write(path: Path, text: str) -> Path:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from kcl.book.catalog import run_records, trained_as
+from kcl.book import chapters
 from kcl.book.chapters import repo_root
 from kcl.book.stats import Section, estimate_text, r_interval
 from kcl.record import Record
@@ -133,3 +134,13 @@ def section(record: Record, threshold: float, again: list[tuple[str, Record]]) -
         title += (f"; {counts['n_again']} reruns of the same configuration{alike}: {counts['n_again_reached']} of them "
                   "reach it (on its page)")
     return Section(title, [v]), v
+
+
+def _first_page(profile: str) -> tuple[list, int]:
+    record = chapters.chapter_records("reference", profile)[0]
+    return [section(record, chapters.CHAPTERS["reference"].threshold, repeats(record, profile))[0]], 1
+
+
+#: the first page's reading of this chapter's verdicts (``kcl.book.claims``): by notebook, the
+#: verdict sections from the committed records and how many of them the first page shows
+FIRST_PAGE = {"reference": _first_page}

@@ -215,3 +215,13 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _first_page(profile: str) -> tuple[list, int]:
+    _, measured, pending = page(profile)
+    return verdict_sections(measured, pending), 1
+
+
+#: the first page's reading of this chapter's verdicts (``kcl.book.claims``): by notebook, the
+#: verdict sections from the committed records and how many of them the first page shows
+FIRST_PAGE = {"extraction": _first_page}

@@ -182,3 +182,9 @@ def chart(frame: pd.DataFrame):
                  alt.Tooltip("R:Q", format=".3f"), "best_lr"])
     return alt.layer(lines, data=data).properties(
         width=520, height=300, title="Each point the best of its rates (seed 0); dashed: no junk, 100 exposures")
+
+
+#: the first page's reading of this chapter's verdicts (``kcl.book.claims``): by notebook, the
+#: verdict sections from the committed records and how many of them the first page shows
+FIRST_PAGE = {name: (lambda profile, name=name: (verdict_sections(name, *chapter_records(name, profile)), 1))
+              for name in ("result10", "result11", "result12")}

@@ -113,3 +113,8 @@ def chart(main: list[Record]):
         strokeDash=[4, 4], color="#888").encode(x="data_bits:Q", y=alt.Y("data_bits:Q"))
     return alt.layer(diagonal, lines).properties(width=520, height=300,
                                                   title="Each point the best of its rates (seed 0); dashed: all of it")
+
+
+#: the first page's reading of this chapter's verdicts (``kcl.book.claims``): by notebook, the
+#: verdict sections from the committed records and how many of them the first page shows
+FIRST_PAGE = {"random_strings": lambda profile: (verdict_sections(*chapter_records(profile)), 1)}

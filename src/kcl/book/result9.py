@@ -298,3 +298,8 @@ def chart(frame: pd.DataFrame):
     rule = alt.Chart().mark_rule(strokeDash=[4, 4], color="#888").encode(y=alt.datum(2.0))
     return alt.layer(lines, rule, data=long).properties(width=260, height=220).facet(
         column=alt.Column("counted:N", title=None), title="Each point the best of its rates (seed 0)")
+
+
+#: the first page's reading of this chapter's verdicts (``kcl.book.claims``): by notebook, the
+#: verdict sections from the committed records and how many of them the first page shows
+FIRST_PAGE = {"result9": lambda profile: (verdict_sections(*chapter_records(profile), *chapter_records_100(profile)), 1)}

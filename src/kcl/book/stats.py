@@ -376,19 +376,25 @@ SMOKE_VERDICT = "smoke run: no verdict"
 
 
 def headline_styled(sections: Iterable[tuple], profile: str = "cpu", count: int = 1):
-    """The first page's compact table of a chapter: the claims of its first section (the deciding
-    protocol, as committed) with target, our figure and verdict; its later sections and addenda stay
-    on the chapter's page and the protocol page. ``count`` > 1 keeps that many sections, each claim
-    led by its section's name before the colon (a deciding protocol still training, "Protocol v4",
-    beside the last one judged), so the table keeps its narrow columns. The smoke profile's table
-    gives no verdict."""
+    """A chapter's compact table, its part of the first page's table of claims (``kcl.book.claims``):
+    the claims of its first section (the deciding protocol, as committed) with target, our figure
+    and verdict; its later sections and addenda stay on the chapter's page and the protocol page.
+    ``count`` > 1 keeps that many sections, each claim led by its section's name before the colon
+    (a deciding protocol still training, "Protocol v4", beside the last one judged). The smoke
+    profile's table gives no verdict."""
+    return _styled(headline_frame(sections, profile, count), "dataframe kcl-verdicts")
+
+
+def headline_frame(sections: Iterable[tuple], profile: str = "cpu", count: int = 1):
+    """The rows of ``headline_styled`` as a frame (claim, target, ours, per non-embedding
+    parameter, verdict): what the first page's table of claims shows of a chapter."""
     frame = verdicts_table(list(sections)[:count])
     if count > 1:
         frame["claim"] = frame["section"].str.split(":").str[0] + ": " + frame["claim"]
     frame = frame.drop(columns=["section"])
     if profile == "smoke":
         frame["verdict"] = SMOKE_VERDICT
-    return _styled(frame, "dataframe kcl-verdicts")
+    return frame
 
 
 def outcome_summary(sections: Iterable[tuple], profile: str = "cpu") -> str:

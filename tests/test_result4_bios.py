@@ -2,15 +2,15 @@
 ratio to 1000 exposures is either judged or held back with the reason, never dropped."""
 
 import pytest
-from test_bios_at_1000 import bios_record  # a bioS record made by hand (tests/ is on sys.path)
+from test_result1 import bios_record  # a bioS record made by hand (tests/ is on sys.path)
 
-from kcl.book import bios_at_100, law
+from kcl.book import law, result4
 
 
 def test_every_protocol_is_shown_with_its_verdicts_or_what_they_wait_for():
-    shown = bios_at_100.protocols("cpu")
-    assert [p.title for p in shown] == [label for label, _, _ in bios_at_100.PROTOCOLS]
-    for protocol, (_, _, pair) in zip(shown, bios_at_100.PROTOCOLS):
+    shown = result4.bios_protocols("cpu")
+    assert [p.title for p in shown] == [label for label, _, _ in result4.PROTOCOLS]
+    for protocol, (_, _, pair) in zip(shown, result4.PROTOCOLS):
         assert protocol.items[0] == f"**bioS, protocol {protocol.title}**" and protocol.sections
         titles = [s.title for s in protocol.sections]
         assert all(t.startswith(f"bioS, protocol {protocol.title}") for t in titles)
@@ -29,17 +29,17 @@ def test_every_protocol_is_shown_with_its_verdicts_or_what_they_wait_for():
 
 
 def test_the_position_diagnostics_show_their_runs_and_the_figures_their_readings_quote():
-    diag, shown, values = bios_at_100.position_diagnostic("cpu")  # the three diagnostics' runs are committed
+    diag, shown, values = result4.position_diagnostic("cpu")  # the three diagnostics' runs are committed
     assert diag, "bios-position's committed run is missing"
     note, chart, summary = shown.items
     assert note.startswith("Retrained from its config") and isinstance(summary, str)
     assert {"diag_R", "diag_bits", "diag_first", "diag_later"} <= set(values)
     for chapter, prefix in (("bios-pools", "pools"), ("bios-simple", "simple")):
-        beside, quoted = bios_at_100.beside_position_diagnostic(chapter, prefix, diag, "cpu")
+        beside, quoted = result4.beside_position_diagnostic(chapter, prefix, diag, "cpu")
         table, chart, summary = beside.items  # stored: the two runs side by side
         assert len(table) == 2 and f"{prefix}_R" in quoted
     # without bios-position's run, nothing to compare with
-    alone, quoted = bios_at_100.beside_position_diagnostic("bios-pools", "pools", [], "cpu")
+    alone, quoted = result4.beside_position_diagnostic("bios-pools", "pools", [], "cpu")
     assert quoted == {} and alone.items[0].startswith("*Pending")
 
 
@@ -48,8 +48,8 @@ def test_the_position_diagnostics_show_their_runs_and_the_figures_their_readings
 def test_the_ratio_is_judged_once_result_2s_seeds_are_stored(monkeypatch, waits):
     rare = [bios_record(1e-2, 0.3, exposures=100), bios_record(2e-2, 0.4, exposures=100)]
     head_1000 = law.headline([bios_record(2e-2, 0.9)], [])
-    monkeypatch.setattr(bios_at_100, "parts_or_pending", lambda *a, **k: ({"main": rare, "edge_rates": []}, ""))
-    shown = bios_at_100.protocol("v2, d = 32", "result4-bios-v2", (head_1000, [], waits), "cpu")
+    monkeypatch.setattr(result4, "parts_or_pending", lambda *a, **k: ({"main": rare, "edge_rates": []}, ""))
+    shown = result4.bios_protocol("v2, d = 32", "result4-bios-v2", (head_1000, [], waits), "cpu")
     judged, *held = shown.sections
     assert judged.title == "bioS, protocol v2, d = 32, best of 2 rates"
     claims = {j.claim: j for j in judged.judgements}

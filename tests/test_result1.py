@@ -8,19 +8,19 @@ from kcl.record import Record
 from made_up import as_record
 from test_chapters import fake_result  # a record's result made by hand (tests/ is on sys.path)
 
-from kcl.book import bios_at_1000, chapters, law, progress
+from kcl.book import chapters, law, progress, result1
 
 
 def test_result2s_bios_point_beside_the_biod_law():
-    label, chapter = bios_at_1000.BIOS_POINTS[1]  # protocol v3, whose seeds are committed
-    shown = bios_at_1000.point(chapters.chapter_parts("result1", "cpu")["main"], "cpu", label=label, chapter=chapter)
+    label, chapter = result1.BIOS_POINTS[1]  # protocol v3, whose seeds are committed
+    shown = result1.point(chapters.chapter_parts("result1", "cpu")["main"], "cpu", label=label, chapter=chapter)
     (section,) = shown.sections
     # the committed records hold result 2's three bioS seeds: judged over them, with chart and table
     assert section.title == shown.title and section.judgements
     assert section.judgements[0].claim.endswith("R(F) at 1000 exposures") and section.judgements[0].paper == 2.0
     chart, table = shown.items[-2:]
     assert isinstance(chart, alt.TopLevelMixin) and all(d.startswith("bioS ") for d in table["data"])
-    assert list(table.columns) == bios_at_1000.POINT_COLUMNS
+    assert list(table.columns) == result1.POINT_COLUMNS
 
 
 def test_protocol_v4s_bios_point_leads_and_v3s_stays_beside_it(monkeypatch):
@@ -28,7 +28,7 @@ def test_protocol_v4s_bios_point_leads_and_v3s_stays_beside_it(monkeypatch):
     v4_waiting = (None, [bios_record(1e-2, -0.1)], "the main runs of `result2-v4`'s bioS point")
     monkeypatch.setattr(progress, "data_type_point",  # v4 held back, as while its rates train; v3 as committed
                         lambda chapter, *a, **k: v4_waiting if chapter == "result2-v4" else committed(chapter, *a, **k))
-    v4, v3 = bios_at_1000.points(chapters.chapter_parts("result1", "cpu")["main"], "cpu")
+    v4, v3 = result1.points(chapters.chapter_parts("result1", "cpu")["main"], "cpu")
     assert "protocol v4" in v4.title and "protocol v3" in v3.title
     assert v3.sections[0].judgements  # v3's committed point, judged as before
     assert v4.sections[0].judgements is None and v4_waiting[2] in v4.sections[0].note
@@ -36,11 +36,11 @@ def test_protocol_v4s_bios_point_leads_and_v3s_stays_beside_it(monkeypatch):
 
 
 def test_bios_below_the_capacity_boundary():
-    shown = bios_at_1000.below_boundary("cpu")
+    shown = result1.below_boundary("cpu")
     first, *beside = shown.sections
     assert first.title == shown.title and first.judgements  # the committed records are complete
     tables = [item for item in shown.items if isinstance(item, pd.DataFrame)]
-    assert list(tables[0].columns) == bios_at_1000.BELOW_COLUMNS and (tables[0]["R_max"] > 0).all()
+    assert list(tables[0].columns) == result1.BELOW_COLUMNS and (tables[0]["R_max"] > 0).all()
     assert "R / R^max where R^max ≤ 1.8" in first.judgements[0].claim and first.judgements[0].paper == 1.0
     for section in beside:  # the rate beyond the edge, beside the committed verdict
         assert section.judgements and section.judgements[0].claim.startswith("bioS, best of four rates")
@@ -63,7 +63,7 @@ def test_result2s_bios_point_is_judged_only_once_its_seeds_are_stored(monkeypatc
     head = law.headline(main, [])
     point = (None, [], "its main runs") if waits is None else (head, main, waits)
     monkeypatch.setattr(progress, "data_type_point", lambda *args, **kwargs: point)
-    shown = bios_at_1000.point([], "cpu", label="v3", chapter="result2")
+    shown = result1.point([], "cpu", label="v3", chapter="result2")
     (section,) = shown.sections
     if waits is None:  # no bioS run stored: what is pending, no chart
         assert "*Pending: its main runs" in shown.items[0] and section.judgements is None
@@ -88,7 +88,7 @@ def test_bios_below_the_boundary_is_judged_once_its_runs_are_stored(monkeypatch,
     running = _StillRunning() if state == "running" else None
     monkeypatch.setattr(progress, "shown_so_far",
                         lambda *a, **k: ({"main": main, "edge_rates": edge}, running, ""))
-    shown = bios_at_1000.below_boundary("cpu")
+    shown = result1.below_boundary("cpu")
     first, *beside = shown.sections
     if running:  # shown, judged once all are stored
         assert shown.items[0] == running.note() and first.judgements is None and "waits for its runs" in first.note

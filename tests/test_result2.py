@@ -1,4 +1,4 @@
-"""Result 2's page per protocol (``kcl.book.data_types``): the same figures for a running, a stopped
+"""Result 2's page per protocol (``kcl.book.result2``): the same figures for a running, a stopped
 and a complete chapter, and nothing trained for a stopped one."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from kcl.book import chapters, data_types, plots
+from kcl.book import chapters, plots, result2
 from kcl.store import ResultStore
 from made_up import as_record
 from test_chapters import TINY, fake_result  # the chapters' test config and record (tests/ is on sys.path)
@@ -37,27 +37,27 @@ def two_protocols(tmp_path, monkeypatch):
 
 def test_no_record_says_what_is_pending(two_protocols):
     root, _ = two_protocols
-    view = data_types.view("new", "cpu", root=root)
+    view = result2.view("new", "cpu", root=root)
     assert not view.stored and view.banner().startswith("*Pending: new") and "`kcl chapter new --workers 2`" in view.banner()
     assert view.summary("v") == [view.banner()] and "*Pending: no verdict before new's runs are stored.*" in view.verdict()
     assert [tuple(section[:3]) for section in view.verdict_sections()] == [
-        (f"committed ({data_types.HELD_CLAIMS})", None, "*Pending: no verdict before new's runs are stored.*")]
+        (f"committed ({result2.HELD_CLAIMS})", None, "*Pending: no verdict before new's runs are stored.*")]
 
 
 def test_a_stopped_protocol_shows_its_records_without_verdict_and_trains_nothing(two_protocols):
     root, configs = two_protocols
     for config, R in zip(configs, (0.5, 0.7, 0.9)):  # peak at the top edge: a rerun beyond it is due
         ResultStore(root / "results" / "old").put(config, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
-    view = data_types.view("old", "cpu", allow_train=True, root=root)  # a stopped chapter is never trained
+    view = result2.view("old", "cpu", allow_train=True, root=root)  # a stopped chapter is never trained
     assert view.running.superseded_by == "new" and view.heads["bioS"]["R"] == 0.9
     banner, chart, rates, table, edge, verdict = view.summary("Protocol old")
     assert banner.startswith("**Stopped.**") and "old: bits per parameter by data type (seed 0" in chart.to_json()
     assert "Protocol old: every learning rate tried" in rates.to_json()
     assert list(table["R"]) == [0.9] and list(table["lr_tried"]) == ["0.01: 0.500, 0.02: 0.700, 0.04: 0.900"]
     assert edge.endswith("not run, as this protocol stopped: bioS at 0.08.*")
-    assert verdict.startswith(f"**Committed ({data_types.HELD_CLAIMS})**\n\n*No verdict: this protocol stopped")
+    assert verdict.startswith(f"**Committed ({result2.HELD_CLAIMS})**\n\n*No verdict: this protocol stopped")
     (title, held_back, why, _), = view.verdict_sections()  # the first page's summary: no verdict yet
-    assert (title, held_back) == (f"committed ({data_types.HELD_CLAIMS})", None) and why in verdict
+    assert (title, held_back) == (f"committed ({result2.HELD_CLAIMS})", None) and why in verdict
     assert view.glue_values()["n_runs"] == "3" and view.glue_values()["bars"].startswith("Each bar is seed 0")
 
 
@@ -66,12 +66,12 @@ def test_a_complete_protocol_gives_its_verdict_with_the_edge_rerun_beside_it(two
     store = ResultStore(root / "results" / "new")
     for config, R in zip(configs, (0.5, 0.7, 0.9)):
         store.put(config, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
-    running = data_types.view("new", "cpu", root=root).running
+    running = result2.view("new", "cpu", root=root).running
     assert running and running.note().startswith("**Still running.**")
     for config in running.missing["seeds"] + running.missing["edge_rates"]:
         R = 2.2 if config.train.lr == 0.08 else 1.0  # the rerun beyond the edge stores more
         store.put(config, fake_result(R=R, ci=(R - 0.1, R + 0.1)))
-    view = data_types.view("new", "cpu", root=root)
+    view = result2.view("new", "cpu", root=root)
     assert view.running is None and view.banner() == ""
     assert view.heads["bioS"]["values"] == [0.9, 1.0, 1.0]   # seed 0 and the two reruns at its best rate
     widened = view.widened
@@ -89,7 +89,7 @@ def test_a_complete_protocol_gives_its_verdict_with_the_edge_rerun_beside_it(two
 
 
 def test_the_smoke_profile_never_trains_a_stopped_protocol(two_protocols):
-    view = data_types.view("old", "smoke", allow_train=True)
+    view = result2.view("old", "smoke", allow_train=True)
     assert not view.stored and view.summary("v") == [
         "*old: stopped, superseded by new; the smoke profile trains only the protocol that decides.*"]
 
@@ -100,18 +100,18 @@ def test_every_run_says_how_it_was_trained(two_protocols):
         result = fake_result(R=R, ci=(R - 0.1, R + 0.1))
         result["train"] = {**result["train"], **train}
         ResultStore(root / "results" / "old").put(config, result)
-    table = data_types.view("old", "cpu", root=root).runs_table()
+    table = result2.view("old", "cpu", root=root).runs_table()
     assert list(table["trained"]) == ["1 process", "2 ranks", "2 ranks, compiled"]  # fake records keep no threads
     assert list(table["lr"]) == [0.01, 0.02, 0.04] and set(table["part"]) == {"main"}
 
 
 
 def test_the_section_across_every_biography_run():
-    items = data_types.across_section("cpu")  # the committed records
+    items = result2.across_section("cpu")  # the committed records
     assert isinstance(items[0], str) and isinstance(items[-1], pd.DataFrame) and len(items[-1]) > 0
     assert items[1].startswith("**Totals.**") or items[1].startswith("*No data set")
     assert any(isinstance(i, str) and ("**More steps.**" in i or "steps diagnostic" in i) for i in items)
-    assert data_types.across_section("smoke") == [  # the smoke profile stores nothing under results/
+    assert result2.across_section("smoke") == [  # the smoke profile stores nothing under results/
         "*No biography records are stored for this profile (the smoke profile trains into temporary folders).*"]
 
 
@@ -120,9 +120,9 @@ def test_the_embedding_share_is_stated_per_data_type_where_the_vocabularies_diff
         return as_record({"config": {"data": {"name": name}},
                           "result": {"params": {"embedding": embedding, "total": total, "non_embedding": total - embedding}}})
 
-    same = data_types.DataTypeView("c", "cpu", {"main": [run("bioS", 70, 100), run("bioS-simple", 70, 100)]}, None, "")
+    same = result2.DataTypeView("c", "cpu", {"main": [run("bioS", 70, 100), run("bioS-simple", 70, 100)]}, None, "")
     assert same._count_values() == {"embedding_share": "70%", "nonemb_factor": "3.3"}
-    mixed = data_types.DataTypeView("c", "cpu", {"main": [run("bioS", 70, 100), run("bioS", 70, 100),
+    mixed = result2.DataTypeView("c", "cpu", {"main": [run("bioS", 70, 100), run("bioS", 70, 100),
                                                           run("bioS-simple", 70, 100), run("bioR-proxy", 78, 100)]}, None, "")
     assert mixed._count_values() == {"embedding_share": "70% for bioS and bioS-simple, 78% for bioR-proxy",
                                      "nonemb_factor": "3.3 for bioS and bioS-simple, 4.5 for bioR-proxy"}

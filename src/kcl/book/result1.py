@@ -1,16 +1,20 @@
-"""Result 1 on bioS: result 2's bioS point at 1000 exposures, and bioS below the capacity boundary.
+"""Result 1's chapter: the 2 bits per parameter law at 1000 exposures, and bioS beside it.
 
-Result 1 is measured on bioD (its own sweep); bioS enters its page twice. Its bioS point at 1000
+Result 1 is measured on bioD (its own sweep, ``result1``): every point the best of its rates, the
+peak rerun with more seeds (``law``). bioS enters the page twice. Its bioS point at 1000
 exposures is result 2's (≥ 2 bits per parameter, judged once that point's seed reruns are
-stored): protocol v4's, which decides, and v3's beside it; and ``result1-bios`` (an addendum of the protocol) trains result 2's model at N = 1000 and 2000
-so that R^max ≤ 1.8, where Result 1(b) says a model is near-perfect (R ≈ R^max). Each function
-returns what the page shows and the verdict sections it adds (``stats.Shown``).
+stored): protocol v4's, which decides, and v3's beside it; and ``result1-bios`` (an addendum of
+the protocol) trains result 2's model at N = 1000 and 2000 so that R^max ≤ 1.8, where Result 1(b)
+says a model is near-perfect (R ≈ R^max). ``page`` reads all of it once; its ``sections`` are the
+chapter's verdicts, which the notebook and the first page's table of claims both show.
 """
 
 from __future__ import annotations
 
-from kcl.book import law, plots, progress
-from kcl.book.addenda import EDGE_RATES
+from dataclasses import dataclass
+
+from kcl.book import chapters, law, plots, progress, stats
+from kcl.book.addenda import EDGE_RATES, SEED_RATES
 from kcl.book.stats import Section, Shown
 from kcl.record import Record
 
@@ -81,3 +85,44 @@ def below_boundary(profile: str = "cpu", *, allow_train: bool = False) -> Shown:
     if beyond:  # beside the committed verdict, never in its place
         shown.sections.append(Section(f"bioS, one rate beyond the edge ({EDGE_RATES})", [beyond], SEED_0))
     return shown
+
+
+@dataclass
+class Page:
+    """What result 1's page shows and judges, read once from the records."""
+    profile: str
+    parts: dict[str, list[Record]]
+    bios_points: list[Shown]
+    below: Shown
+
+    @property
+    def top(self) -> dict:
+        """The peak at seed 0's best rate, over its seeds (``law.headline``)."""
+        return law.headline(self.parts["main"], self.parts["seeds"])
+
+    @property
+    def own(self) -> dict:
+        """The peak with each seed at its own best rate (the seed-rates addendum)."""
+        return law.headline_per_seed(self.parts["main"], self.parts["seeds"] + self.parts["seed_rates"])
+
+    def sections(self) -> list[Section]:
+        """Every verdict of the chapter: the committed claims first (the first page's row), then
+        bioS's point of each protocol, bioS below the boundary and the seed-rates addendum."""
+        own = self.own
+        return [Section("committed", law.claims_result1(self.parts["main"], self.parts["seeds"])),
+                *(section for shown in self.bios_points for section in shown.sections), *self.below.sections,
+                Section(f"each seed at its own best rate ({SEED_RATES})", [
+                    stats.judge("peak R(F) at 1000 exposures, each seed at its own best rate (addendum)", 2.0,
+                                own["R"], own["low"], own["high"], "at_least", own["non_embedding"])])]
+
+
+def page(profile: str = "cpu", *, allow_train: bool = False) -> Page:
+    """Result 1's records (training what is missing where ``allow_train``) and bioS's points beside them."""
+    parts = chapters.chapter_parts("result1", profile, allow_train=allow_train)
+    return Page(profile, parts, points(parts["main"], profile, allow_train=allow_train),
+                below_boundary(profile, allow_train=allow_train))
+
+
+#: the first page's reading of this chapter's verdicts (``kcl.book.claims``): by notebook, the
+#: verdict sections from the committed records and how many of them the first page shows
+FIRST_PAGE = {"result1": lambda profile: (page(profile).sections(), 1)}

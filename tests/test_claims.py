@@ -1,0 +1,58 @@
+"""The first page's table of claims (kcl.book.claims): one row per deciding claim of every chapter,
+each chapter linked once; the book test checks it against each chapter's own compact table."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kcl.book import claims, stats
+from kcl.book.assets import chapter_notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_chapter_of_the_book_has_a_reading_of_its_verdicts():
+    assert sorted(claims.readers()) == sorted(chapter_notebooks(ROOT))
+
+
+def test_an_unknown_chapter_is_refused_before_any_record_is_read():
+    with pytest.raises(ValueError, match="result99"):
+        claims.claims_frame(["result99"])
+
+
+def frame() -> pd.DataFrame:
+    rows = [("result1", "peak R(F)", "≥ 2", "1.489 [0.063, 2.914]", "2.179", "reproduced"),
+            ("result1", "R / R^max | at most 1.8", "≈ 1", "0.800 [0.798, 0.801]", "", "partly reproduced"),
+            ("result5", "Pending: Result 5: other architectures — 4 runs of its first incomplete stage (pilot) still "
+                        "missing (`kcl chapter result5 --dry-run`)", "", "", "", stats.WAITING)]
+    out = pd.DataFrame(rows, columns=["notebook", "claim", "target", stats.OURS, stats.NON_EMBEDDING, "verdict"])
+    out.insert(1, "chapter", out["notebook"].map(claims.chapter_label))
+    return out
+
+
+def test_the_table_links_each_chapter_on_its_first_row_and_keeps_every_figure():
+    text = claims.claims_markdown(frame())
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("| chapter | claim | paper |") and len(lines) == 2 + 3
+    assert lines[2].startswith("| {doc}`Result 1 <../notebooks/result1>` | peak R(F) | ≥ 2 | 1.489 [0.063,\u00a02.914]")
+    assert lines[3].startswith("|  | R / R^max \\| at most 1.8 |")  # the same chapter: no second link; pipe escaped
+    assert lines[4] == ("| {doc}`Result 5 <../notebooks/result5>` | Pending: 4 runs still missing |  |  |  | "
+                        f"{stats.WAITING} |")
+
+
+@pytest.mark.parametrize("note, short", [
+    ("Protocol v4: Pending: the verdict waits for the whole sweep (the page's \"Still running\" lists what is left).",
+     "Protocol v4: Pending: the verdict waits for the whole sweep"),
+    ("Pending: 3 of protocol v4's runs are not stored yet (`kcl chapter result2-v4 --dry-run`); the models are "
+     "measured once they are.", "Pending: 3 of protocol v4's runs are not stored yet"),
+    ("Pending: Result 10: junk data — 66 runs of its first incomplete stage (the recipe pilot) still missing",
+     "Pending: 66 runs still missing"),
+])
+def test_a_held_back_verdict_reads_as_one_short_line(note, short):
+    assert claims.short_pending(note) == short
+
+
+def test_chapter_labels():
+    assert [claims.chapter_label(n) for n in ("result12", "reference", "random_strings")] == [
+        "Result 12", "Reference", "Random strings"]
