@@ -126,15 +126,16 @@ def test_notebook_runs_in_smoke_profile(name, tmp_path):
 
 def test_nbval_fails_when_a_verdict_output_changes(tmp_path):
     """The check ``make test`` runs: nbval re-executes a chapter on the committed records and fails
-    on a verdict cell whose committed output differs from what it displays now (one figure changed)."""
+    on a verdict cell whose committed output differs from what it displays now (one figure changed).
+    The reference chapter's records are complete: its committed output never trails them."""
     import subprocess
     import sys
 
-    nb = json.loads((NB_DIR / "result5.ipynb").read_text(encoding="utf-8"))
+    nb = json.loads((NB_DIR / "reference.ipynb").read_text(encoding="utf-8"))
     (cell,) = [c for c in nb["cells"] if "nbval-check-output" in c.get("metadata", {}).get("tags", [])]
     out = next(o for o in cell["outputs"] if "text/markdown" in o.get("data", {}))
     out["data"]["text/markdown"] = "".join(out["data"]["text/markdown"]) + "\nA changed verdict."
-    changed = tmp_path / "result5.ipynb"
+    changed = tmp_path / "reference.ipynb"
     changed.write_text(json.dumps(nb), encoding="utf-8")
     ran = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
                           "--nbval-current-env", "--nbval-sanitize-with", str(ROOT / "tests" / "nbval-sanitize.cfg"),
