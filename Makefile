@@ -78,7 +78,7 @@ chapters: $(STAMP)
 # tests/snapshots/verdicts.json after a change of the records or of a verdict rule).
 CHAPTER_NOTEBOOKS = $$($(BIN)/python -c "from kcl.book.assets import chapter_notebooks; print(' '.join(f'notebooks/{n}.ipynb' for n in chapter_notebooks()))")
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=15
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env \
 		--nbval-sanitize-with tests/nbval-sanitize.cfg $(CHAPTER_NOTEBOOKS)
 

@@ -104,7 +104,7 @@ def test_the_first_page_and_the_protocol_page_paste_each_chapters_verdicts(site,
     from verdict_snapshot import table_rows
 
     claims_table = next(t for t in re.findall(r"<table.*?</table>", text, flags=re.S) if "per non-embedding" in t)
-    shown = [row[2:] for row in table_rows(claims_table)[1:]]
+    shown = [row[1:] for row in table_rows(claims_table)[1:]]
     for claim, target, ours, non_embedding, verdict in table_rows(glued["headline"]["data"]["text/html"].replace(
             "\u2019", "'"))[1:]:
         if verdict == WAITING:

@@ -33,12 +33,15 @@ def frame() -> pd.DataFrame:
 
 def test_the_table_links_each_chapter_on_its_first_row_and_keeps_every_figure():
     text = claims.claims_markdown(frame())
-    lines = text.strip().splitlines()
-    assert lines[0].startswith("| chapter | claim | paper |") and len(lines) == 2 + 3
-    assert lines[2].startswith("| {doc}`Result 1 <../notebooks/result1>` | peak R(F) | ≥ 2 | 1.489 [0.063,\u00a02.914]")
-    assert lines[3].startswith("|  | R / R^max \\| at most 1.8 |")  # the same chapter: no second link; pipe escaped
-    assert lines[4] == ("| {doc}`Result 5 <../notebooks/result5>` | Pending: 4 runs still missing |  |  |  | "
-                        f"{stats.WAITING} |")
+    assert text.startswith("```{list-table}\n:header-rows: 1\n:class: kcl-claims\n\n") and text.endswith("```\n")
+    rows = text.split("\n\n", 1)[1].removesuffix("```\n").split("\n* ")
+    assert len(rows) == 1 + 3 and rows[0].startswith("* - claim\n  - paper\n  - ours [95% interval]")
+    assert rows[1] == ("- **{doc}`Result 1 <../notebooks/result1>`**: peak R(F)\n  - ≥ 2\n  - 1.489 [0.063,\u00a02.914]\n"
+                       "  - 2.179\n  - reproduced")
+    assert rows[2].startswith("- R / R^max | at most 1.8\n")  # the same chapter: no second link
+    assert "\n  -\n" in rows[2]  # an empty cell stays a cell
+    assert rows[3].startswith("- **{doc}`Result 5 <../notebooks/result5>`**: Pending: 4 runs still missing\n")
+    assert rows[3].endswith(f"\n  -\n  -\n  -\n  - {stats.WAITING}\n")
 
 
 @pytest.mark.parametrize("note, short", [

@@ -41,7 +41,8 @@ def readers() -> dict[str, Reader]:
     return found
 
 
-COLUMNS = ["chapter", "claim", "paper", "ours [95% interval]", "per non-embedding parameter", "verdict"]
+#: the table's columns: the chapter's name leads the claim of its first row
+COLUMNS = ["claim", "paper", "ours [95% interval]", "per non-embedding parameter", "verdict"]
 
 
 def chapter_label(name: str) -> str:
@@ -68,8 +69,8 @@ def claims_frame(names: list[str], profile: str = "cpu") -> pd.DataFrame:
 
 
 def _cell(text) -> str:
-    """A table cell's text in MyST markdown: one line, its pipes escaped, an interval unbroken."""
-    return stats.unbroken_intervals(" ".join(str(text).split())).replace("|", "\\|")
+    """A table cell's text: one line, an interval unbroken, markdown's emphasis marks taken literally."""
+    return stats.unbroken_intervals(" ".join(str(text).split())).replace("*", "\\*")
 
 
 def short_pending(claim: str) -> str:
@@ -82,13 +83,14 @@ def short_pending(claim: str) -> str:
 
 
 def claims_markdown(frame: pd.DataFrame) -> str:
-    """``claims_frame`` as one MyST table: the chapter's name, linked to its page, on its first row."""
-    head = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS) + "\n"
-    rows, previous = [], None
+    """``claims_frame`` as one MyST list-table (class ``kcl-claims``): each chapter's name, linked to
+    its page, leads the claim of its first row."""
+    rows, previous = [COLUMNS], None
     for row in frame.to_dict("records"):
-        link = "" if row["notebook"] == previous else f"{{doc}}`{row['chapter']} <../notebooks/{row['notebook']}>`"
+        claim = _cell(short_pending(row["claim"]) if row["verdict"] == stats.WAITING else row["claim"])
+        if row["notebook"] != previous:
+            claim = f"**{{doc}}`{row['chapter']} <../notebooks/{row['notebook']}>`**: {claim}"
         previous = row["notebook"]
-        claim = short_pending(row["claim"]) if row["verdict"] == stats.WAITING else row["claim"]
-        fields = ("target", stats.OURS, stats.NON_EMBEDDING, "verdict")
-        rows.append("| " + " | ".join([link, _cell(claim), *(_cell(row[f]) for f in fields)]) + " |")
-    return head + "\n".join(rows) + "\n"
+        rows.append([claim, *(_cell(row[f]) for f in ("target", stats.OURS, stats.NON_EMBEDDING, "verdict"))])
+    body = "\n".join("* " + "\n".join(f"  - {cell}" if cell else "  -" for cell in row)[2:] for row in rows)
+    return f"```{{list-table}}\n:header-rows: 1\n:class: kcl-claims\n\n{body}\n```\n"
