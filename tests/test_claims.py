@@ -59,3 +59,23 @@ def test_a_held_back_verdict_reads_as_one_short_line(note, short):
 def test_chapter_labels():
     assert [claims.chapter_label(n) for n in ("result12", "reference", "random_strings")] == [
         "Result 12", "Reference", "Random strings"]
+
+
+def test_every_chapters_rows_are_read_from_the_committed_records_as_its_page_judges_them():
+    """Each chapter module's FIRST_PAGE reader on the committed records: its rows in the book's
+    order, each judged row one of the verdicts committed in tests/snapshots/verdicts.json for that
+    chapter (figure, interval and verdict), each held-back row a waiting one."""
+    import json
+
+    from verdict_snapshot import SNAPSHOT
+
+    names = chapter_notebooks(ROOT)
+    frame = claims.claims_frame(names)
+    assert list(frame["notebook"].unique()) == names
+    committed = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    for row in frame.to_dict("records"):
+        cells = [row["target"], row[stats.OURS], row[stats.NON_EMBEDDING], row["verdict"]]
+        if row["verdict"] == stats.WAITING:
+            assert cells[:3] == ["", "", ""], row["notebook"]
+        else:
+            assert cells in [r[2:] for r in committed[row["notebook"]]], (row["notebook"], row["claim"])

@@ -9,8 +9,8 @@ from kcl.book import law, result4
 
 def test_every_protocol_is_shown_with_its_verdicts_or_what_they_wait_for():
     shown = result4.bios_protocols("cpu")
-    assert [p.title for p in shown] == [label for label, _, _ in result4.PROTOCOLS]
-    for protocol, (_, _, pair) in zip(shown, result4.PROTOCOLS):
+    assert [p.title for p in shown] == [label for label, _, _ in result4.BIOS_PROTOCOLS]
+    for protocol, (_, _, pair) in zip(shown, result4.BIOS_PROTOCOLS):
         assert protocol.items[0] == f"**bioS, protocol {protocol.title}**" and protocol.sections
         titles = [s.title for s in protocol.sections]
         assert all(t.startswith(f"bioS, protocol {protocol.title}") for t in titles)

@@ -12,8 +12,10 @@
 * ``book/_static/mathjax/``: MathJax 3 (Apache-2.0) from ``npm pack``, for the formulas, instead
   of Sphinx's CDN default (``mathjax_path``).
 * ``book/_generated/runs.csv``: the table of every run (``kcl.book.catalog``), offered for download.
-* ``book/_generated/summary.md`` and ``verdicts.md``: the first page's findings and compact tables,
-  and every verdict for the protocol page, one chapter each (``_toc.yml``'s "Chapters", in order).
+* ``book/_generated/summary.md``: the first page's findings (each chapter's glued summary and
+  reading) and its table of claims, computed from the records (``kcl.book.claims``); and
+  ``verdicts.md``: every verdict for the protocol page, one chapter each (``_toc.yml``'s
+  "Chapters", in order).
 * ``book/api/<module>.md``: one API reference page per kcl module.
 * ``book/performance.md``: a placeholder, only if the performance page does not exist yet.
 """

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kcl.book.catalog import run_records, trained_as
 from kcl.book import chapters
+from kcl.book.catalog import run_records, trained_as
 from kcl.book.chapters import repo_root
 from kcl.book.stats import Section, estimate_text, r_interval
 from kcl.record import Record

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+from pathlib import Path
 from typing import Callable
 
 import pandas as pd
@@ -23,18 +24,18 @@ from kcl.book.stats import Section
 
 #: how a chapter's verdicts are read: (sections from the committed records, how many the first page shows)
 Reader = Callable[[str], tuple[list[Section], int]]
-#: the book layer's modules that are not chapters: never imported in search of ``FIRST_PAGE``
-NOT_CHAPTERS = frozenset({"assets", "claims", "sphinx_offline", "vega_mime"})
 
 
 def readers() -> dict[str, Reader]:
     """Every chapter module's ``FIRST_PAGE`` (notebook name: its reader), gathered from the book
-    layer's modules, so that a new chapter adds its row by its own module alone."""
+    layer's modules that define one (read from their source, so that no other module is
+    imported), so that a new chapter adds its rows by its own module alone."""
     found: dict[str, Reader] = {}
     for module in pkgutil.iter_modules(kcl.book.__path__):
-        if module.name in NOT_CHAPTERS:
+        path = Path(module.module_finder.path) / f"{module.name}.py"
+        if module.ispkg or "\nFIRST_PAGE = " not in path.read_text(encoding="utf-8"):
             continue
-        for name, reader in getattr(importlib.import_module(f"kcl.book.{module.name}"), "FIRST_PAGE", {}).items():
+        for name, reader in importlib.import_module(f"kcl.book.{module.name}").FIRST_PAGE.items():
             if name in found:
                 raise ValueError(f"two modules read chapter {name!r}'s verdicts for the first page")
             found[name] = reader

@@ -213,9 +213,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: memorizable {m['memorizable']['mean']:.3f}, extractable {m['extractable']['mean']:.3f}")
     return 0
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
 
 def _first_page(profile: str) -> tuple[list, int]:
     _, measured, pending = page(profile)
@@ -225,3 +222,7 @@ def _first_page(profile: str) -> tuple[list, int]:
 #: the first page's reading of this chapter's verdicts (``kcl.book.claims``): by notebook, the
 #: verdict sections from the committed records and how many of them the first page shows
 FIRST_PAGE = {"extraction": _first_page}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

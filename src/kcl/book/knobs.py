@@ -1,5 +1,5 @@
 """bioD's knobs K, C, D, L and T, their default setting and the paper's ranges (paper §5.2, Fig. 2):
-the words the law, the charts, the explorer and result 3's chapter (``kcl.book.result3``) share."""
+the words the law, the charts and result 3's chapter (``kcl.book.result3``) share."""
 
 from __future__ import annotations
 

@@ -90,7 +90,6 @@ def below_boundary(profile: str = "cpu", *, allow_train: bool = False) -> Shown:
 @dataclass
 class Page:
     """What result 1's page shows and judges, read once from the records."""
-    profile: str
     parts: dict[str, list[Record]]
     bios_points: list[Shown]
     below: Shown
@@ -119,7 +118,7 @@ class Page:
 def page(profile: str = "cpu", *, allow_train: bool = False) -> Page:
     """Result 1's records (training what is missing where ``allow_train``) and bioS's points beside them."""
     parts = chapters.chapter_parts("result1", profile, allow_train=allow_train)
-    return Page(profile, parts, points(parts["main"], profile, allow_train=allow_train),
+    return Page(parts, points(parts["main"], profile, allow_train=allow_train),
                 below_boundary(profile, allow_train=allow_train))
 
 

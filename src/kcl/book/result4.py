@@ -11,8 +11,8 @@ v3: d = 32 at batch 1), each the best of its rates, R ≥ 1 judged at once and t
 results 6, 7, 9 at 100 exposures, 10-12 and bioS protocol v4 train at.
 
 ``page`` reads the chapter once; its ``sections`` are the verdicts the notebook and the first
-page's table of claims show. Each part returns what the page shows and the verdict sections it
-adds (``stats.Shown``).
+page's table of claims show. Its bioS protocols and protocol v2 each return what the page shows
+and the verdict sections they add (``stats.Shown``); the recipe pilot's section adds no verdict.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from kcl.record import Record
 
 
 #: (label, chapter, the chapter whose bioS point at 1000 exposures it is divided into, or None)
-PROTOCOLS = (("v4, subword tokens at the 100-exposure regime", "result4-bios-v4", "result2-v4"),  # decides
+BIOS_PROTOCOLS = (("v4, subword tokens at the 100-exposure regime", "result4-bios-v4", "result2-v4"),  # decides
              ("v1, d = 16", "result4-bios", None),
              ("v2, d = 32", "result4-bios-v2", "result2"),
              ("v3, d = 32, batch 1", "result4-bios-v3", "result2"))
@@ -39,7 +39,7 @@ POINT_COLUMNS = ["data", "model", "P", "R", "R_low", "R_high", "R_max", "R_non_e
 
 
 def bios_protocol(label: str, chapter: str, point_1000: tuple | None, profile: str = "cpu", *,
-             allow_train: bool = False) -> Shown:
+                  allow_train: bool = False) -> Shown:
     """One protocol's figures and verdicts: its points (the best of its rates), a note where R is
     below zero, and one rate beyond the edge beside them where it ran (the edge-rates addendum).
     ``point_1000``: the bioS point at 1000 exposures it is divided into, as
@@ -73,12 +73,12 @@ def bios_protocol(label: str, chapter: str, point_1000: tuple | None, profile: s
 
 
 def bios_protocols(profile: str = "cpu", *, allow_train: bool = False) -> list[Shown]:
-    """Every bioS protocol of result 4, in ``PROTOCOLS`` order (the deciding one first); each
+    """Every bioS protocol of result 4, in ``BIOS_PROTOCOLS`` order (the deciding one first); each
     1000-exposure point is read once (v2 and v3 share result 2's)."""
     points = {pair: progress.data_type_point(pair, "bioS", profile, allow_train=allow_train)
-              for pair in {pair for _, _, pair in PROTOCOLS if pair}}
+              for pair in {pair for _, _, pair in BIOS_PROTOCOLS if pair}}
     return [bios_protocol(label, chapter, points.get(pair), profile, allow_train=allow_train)
-            for label, chapter, pair in PROTOCOLS]
+            for label, chapter, pair in BIOS_PROTOCOLS]
 
 
 # -- diagnostics (no claim of the paper; book/protocol.md, "Diagnostics") ---------------------------
@@ -166,11 +166,11 @@ def _same_point(record: Record, pilot: Record) -> bool:
         drop(record.model, "options") == drop(pilot.model, "options")
 
 
-def beside_result4(chosen: regime.Regime, pilot: list[Record], result4: list[Record]) -> str:
+def beside_result4(chosen: regime.Regime, pilot: list[Record], points: list[Record]) -> str:
     """The protocol's addendum to result 4: the regime's score beside result 4's best committed point
-    on the pilot's model and data (``result4``: its protocols' records), dated by the pilot's last
+    on the pilot's model and data (``points``: result 4's protocols' records), dated by the pilot's last
     record. Result 4's committed verdicts are not changed by it."""
-    same = [r for r in result4 if _same_point(r, pilot[0])]
+    same = [r for r in points if _same_point(r, pilot[0])]
     if not same:
         return ""
     best = max(same, key=lambda r: r.result.R)
@@ -219,6 +219,7 @@ class Page:
     (``often``), protocol v2 and bioS's protocols."""
     parts: dict[str, list[Record]]
     often: dict[str, list[Record]]
+    often_own: dict  # result 1's peak with each seed at its own best rate (result 1's addendum)
     v2: Shown
     bios: list[Shown]
 
@@ -226,11 +227,6 @@ class Page:
     def top(self) -> dict:
         """Protocol v1's peak at seed 0's best rate, over its seeds (``law.headline``)."""
         return law.headline(self.parts["main"], self.parts["seeds"])
-
-    @property
-    def often_own(self) -> dict:
-        """Result 1's peak with each seed at its own best rate (result 1's addendum)."""
-        return law.headline_per_seed(self.often["main"], self.often["seeds"] + self.often["seed_rates"])
 
     def sections(self) -> list[Section]:
         """Protocol v1's verdicts (the first page's row), v1 against result 1's addendum, protocol
@@ -247,7 +243,7 @@ def page(profile: str = "cpu", *, allow_train: bool = False) -> Page:
     parts = chapters.chapter_parts("result4", profile, allow_train=allow_train)
     often = chapters.chapter_parts("result1", profile, allow_train=allow_train)  # the 1000-exposure law
     often_own = law.headline_per_seed(often["main"], often["seeds"] + often["seed_rates"])
-    return Page(parts, often, protocol_v2(parts["main"], often, often_own, profile, allow_train=allow_train),
+    return Page(parts, often, often_own, protocol_v2(parts["main"], often, often_own, profile, allow_train=allow_train),
                 bios_protocols(profile, allow_train=allow_train))
 
 

@@ -265,10 +265,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 #: the first page's reading of this chapter's verdicts (``kcl.book.claims``): by notebook, the
 #: verdict sections from the committed records and how many of them the first page shows
 FIRST_PAGE = {"result8": lambda profile: (verdict_sections(*chapter_table(profile)), 1)}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

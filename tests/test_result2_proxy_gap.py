@@ -1,4 +1,4 @@
-"""The bioR proxy diagnostics' readings (kcl.book.result2): the rules written before their runs."""
+"""The bioR proxy diagnostics' readings (``kcl.book.result2``): the rules written before their runs."""
 
 import pytest
 
@@ -96,7 +96,6 @@ def test_the_cpu_sections_read_the_committed_records():
     """Both sections gather their runs from the committed records (results/diagnostics): the
     fillers section its three runs, the templates section bioS and the proxy without fillers from
     the fillers diagnostic beside its own run, each table in the rule's order."""
-
     for build, runs, word in ((fillers_section, FILLERS_RUNS, "fillers"), (templates_section, TEMPLATES_RUNS, "templates")):
         reading, frame = build("cpu")
         assert reading.startswith(("Without its filler", "On bioS's templates")) and "By the rule" in reading, word
