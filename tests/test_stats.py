@@ -99,12 +99,16 @@ def test_an_addendum_section_drops_the_rows_it_left_unchanged():
                  stats.judge("T=256 (d=32)", 2.0, 2.1, 2.0, 2.2, "at_least")]
     widened = [stats.judge("K=16 (d=32)", 2.0, 1.75, 1.72, 1.79, "at_least"), committed[1]]
     section = stats.addendum_section("beyond the edge", widened, committed, "*Seed 0.*")
-    assert section == ("beyond the edge; unchanged, the rate beyond stored less: T=256", widened[:1], "*Seed 0.*",
+    assert section == ("beyond the edge; unchanged (the rate beyond stored less): T=256", widened[:1], "*Seed 0.*",
                        False)
     alike = stats.addendum_section("beyond the edge", committed, committed, "*Seed 0.*")
+    assert alike.title == "beyond the edge; unchanged (the rate beyond stored less)"  # no list of every claim
     assert alike.judgements == [] and alike.stands and alike.note.startswith("*Seed 0.* *The rate beyond stored less")
     (row,) = stats.verdicts_table([alike]).to_dict("records")
     assert row["verdict"] == stats.COMMITTED_STANDS and row["claim"].startswith("Seed 0. The rate beyond")
+    tied = stats.judge("LLaMA (tied): peak R(F) / GPT2's peak R(F) (about 1)", 1.0, 1.37, 0.5, 40.0)
+    assert stats.addendum_section("beyond", [tied, widened[0]], [tied]).title == "beyond; unchanged (the rate beyond " \
+        "stored less): LLaMA (tied)"  # named by what it is about, the text before the colon
     renamed = [stats.judge("K=1 (d=32)", 2.0, 2.1, 2.0, 2.2, "at_least")]  # the same figure, another claim
     assert stats.addendum_section("beyond", renamed, committed[1:]).judgements == renamed
 

@@ -277,14 +277,22 @@ def addendum_section(title: str, judgements: list[Judgement], committed: list[Ju
 
     same = {key(j) for j in committed}
     changed = [j for j in judgements if key(j) not in same]
-    unchanged = [j.claim.split(" (")[0] for j in judgements if key(j) in same]
-    if unchanged:
-        title += f"; unchanged, {why}: {'; '.join(unchanged)}"
+    unchanged = [_short_claim(j.claim) for j in judgements if key(j) in same]
+    if unchanged and not changed:
+        title += f"; unchanged ({why})"
+    elif unchanged:
+        title += f"; unchanged ({why}): {', '.join(unchanged)}"
     if not changed:
         said = ("The rate beyond stored less wherever it ran" if why == "the rate beyond stored less"
                 else f"Unchanged everywhere ({why})")
         note = (note + " " if note else "") + f"*{said}: every committed figure stands.*"
     return Section(title, changed, note, stands=not changed)
+
+
+def _short_claim(claim: str) -> str:
+    """A claim as an addendum's title names it: what it is about ("LLaMA (tied)", "bioS"), the
+    text before its colon, or before its first parenthesis where it has no colon."""
+    return claim.split(":")[0] if ":" in claim else claim.split(" (")[0]
 
 
 def _sections(sections: Iterable[tuple]) -> list[Section]:
