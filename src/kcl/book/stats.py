@@ -281,7 +281,7 @@ def addendum_section(title: str, judgements: list[Judgement], committed: list[Ju
     if unchanged and not changed:
         title += f"; unchanged ({why})"
     elif unchanged:
-        title += f"; unchanged ({why}): {', '.join(unchanged)}"
+        title += f"; unchanged ({why}): {'; '.join(unchanged)}"
     if not changed:
         said = ("The rate beyond stored less wherever it ran" if why == "the rate beyond stored less"
                 else f"Unchanged everywhere ({why})")
