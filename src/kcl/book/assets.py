@@ -41,8 +41,9 @@ from kcl.book.claims import claims_frame, claims_markdown
 HTML_MANAGER = "@jupyter-widgets/html-manager@1.0.15"  # 1.x is the line that works with ipywidgets 8
 MATHJAX = "mathjax@3.2.2"  # Sphinx's default loads MathJax 3 from a CDN; this copy replaces it
 
-CLAIMS_INTRO = ("Each chapter's deciding claims, as its page judges them: the paper's figure, ours with its 95% interval "
-                "(each chapter says over what) and per non-embedding parameter, and the verdict. Every other protocol and addendum is on {doc}`the protocol page <protocol>`.")
+CLAIMS_INTRO = ("Each chapter's deciding claims, as its page judges them: the paper's figure, ours with its 95% "
+                "interval (each chapter says over what) and per non-embedding parameter, and the verdict. Every "
+                "other protocol and addendum is on {doc}`the protocol page <protocol>`.")
 
 PERFORMANCE_PLACEHOLDER = """# Performance
 
