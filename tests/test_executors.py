@@ -5,6 +5,9 @@ run whose worker was killed resumes from its checkpoint. Bad flags fail before a
 from __future__ import annotations
 
 import functools
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -74,7 +77,9 @@ def ray_cluster(one_thread):
 @pytest.fixture(params=["submitit", "ray"])
 def engine(request, tmp_path):
     if request.param == "submitit":
-        return SubmititExecutor(tmp_path / "submitit", cluster="local", poll_seconds=0.2)
+        # an hour's limit: under load a job may pass submitit's default of 5 minutes, and the requeue that
+        # follows (resumed from its checkpoint, as it should be) would cut the loss curve a second time
+        return SubmititExecutor(tmp_path / "submitit", {"timeout_min": 60}, cluster="local", poll_seconds=0.2)
     request.getfixturevalue("ray_cluster")
     return RayExecutor()
 
@@ -172,12 +177,13 @@ def test_a_killed_worker_resumes_from_its_checkpoint(engine, local_records, tmp_
     store, checkpoints = ResultStore(tmp_path / "store"), tmp_path / "ckpt"
     ckpt = checkpoints / f"{config_key(LONG)}.pt"
     (job,) = engine.submit(store, [LONG], runner(store, checkpoints))
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 600  # a worker's start (importing torch) is slow on a loaded machine
     while not ckpt.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert ckpt.exists(), "the job saved no checkpoint within 10 minutes"
     engine.cancel([job])  # the worker dies mid-run, its checkpoint left behind
     list(engine.completed([job]))  # ended, and with no record
-    assert not store.has(LONG)
+    assert not store.has(LONG), "the job finished: the kill did not reach it"
     saved = torch.load(ckpt, weights_only=False)
     assert 0 < saved["state"]["step"] < saved["state"]["total_steps"] == 3000
     saved["state"]["elapsed"] += 1000.0  # a mark: a run resumed from this checkpoint counts these seconds
@@ -227,3 +233,17 @@ def test_a_sweep_chapter_page_trains_where_train_with_says(tmp_path):
     finally:
         chapters.train_with("local")
     assert record.result.R is not None and any((tmp_path / "ckpt" / "submitit").iterdir())
+
+
+def test_local_jobs_can_be_cancelled_when_kcl_runs_in_the_background():
+    """A process started with ``&`` or ``nohup`` has SIGINT ignored, which its children inherit;
+    submitit cancels a local job by SIGINT, so jobs must start with SIGINT's default action."""
+    probe = [sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)"]
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert subprocess.run(probe, capture_output=True, text=True).stdout.strip() == "True"  # what a job inherits
+        with executors._interrupt_reaches_children():
+            assert subprocess.run(probe, capture_output=True, text=True).stdout.strip() == "False"
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN  # kcl itself keeps ignoring it
+    finally:
+        signal.signal(signal.SIGINT, previous)

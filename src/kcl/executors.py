@@ -17,9 +17,12 @@ Both libraries are the optional extra ``kcl[cluster]``, imported only when asked
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import signal
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -164,7 +167,8 @@ class SubmititExecutor(ClusterExecutor):
             raise ValueError(f"--executor-option: {str(err).splitlines()[0]}") from err
 
     def submit(self, store, configs, run_fn):
-        return self.executor.map_array(StoredRun(store.root.resolve(), run_fn), configs)
+        with _interrupt_reaches_children():
+            return self.executor.map_array(StoredRun(store.root.resolve(), run_fn), configs)
 
     def completed(self, handles):
         from submitit.helpers import as_completed
@@ -220,6 +224,22 @@ class RayExecutor(ClusterExecutor):
 
     def where(self, handles) -> str:
         return f"Ray cluster with {self.ray.cluster_resources().get('CPU', 0):.0f} CPUs"
+
+
+@contextlib.contextmanager
+def _interrupt_reaches_children():
+    """submitit's local jobs are stopped by SIGINT (``LocalJob.cancel``). A process started in the
+    background (``kcl sweep ... &``, ``nohup``) has SIGINT ignored, and its children inherit that,
+    so their cancel would be lost; while jobs start, this process takes SIGINT by Python's default
+    handler, so that they start with SIGINT's default action."""
+    ignored = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _call(job: StoredRun, config) -> dict:
