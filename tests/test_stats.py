@@ -145,6 +145,13 @@ def test_interval_and_ratio_judgement():
     j = stats.judge_ratio("1000 / 100", 2.0, (2.0, 1.8, 2.2), (1.0, 0.9, 1.1))
     assert (j.value, j.low, j.high) == pytest.approx((2.0, 1.8 / 1.1, 2.2 / 0.9)) and j.outcome == "reproduced"
     assert stats.judge_ratio("r", 2.0, (2.0, 1.9, 2.1), (0.5, -0.1, 0.6)).high == float("inf")
+    stored_nothing = stats.judge_ratio("r", 20.0, (0.5, 0.4, 0.6), (-0.01, -0.03, 0.02), kind="about")
+    assert (stored_nothing.value, stored_nothing.high) == (float("inf"), float("inf"))
+    assert stored_nothing.low == pytest.approx(0.4 / 0.02)
+    assert stored_nothing.ours == "∞ [20.000, ∞]" and stored_nothing.outcome == "reproduced"  # 20 lies inside
+    assert stats.judge_ratio("r", 2.0, (2.0, 1.9, 2.1), (0.5, -0.1, 0.6)).ours == "4.000 [3.167, ∞]"
+    with pytest.raises(ValueError, match="not inside its interval"):
+        stats.judge("r", 1.0, float("inf"), 0.5, 2.0)  # an unbounded estimate needs an unbounded interval
 
 
 def test_rate_at_edge_flags_a_best_rate_at_the_end_of_its_grid():

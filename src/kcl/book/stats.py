@@ -48,8 +48,10 @@ NON_EMBEDDING = "ours per non-embedding parameter"
 
 
 def estimate_text(value: float, low: float, high: float) -> str:
-    """An estimate with its interval as every verdict states it: "2.003 [1.829, 2.176]"."""
-    return f"{value:.3f} [{low:.3f}, {high:.3f}]"
+    """An estimate with its interval as every verdict states it: "2.003 [1.829, 2.176]"; an
+    unbounded one (a ratio over a figure that may be ≤ 0) reads ∞."""
+    return " ".join(["∞" if math.isinf(value) else f"{value:.3f}",
+                     f"[{low:.3f}, {'∞' if math.isinf(high) else f'{high:.3f}'}]"])
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class Judgement:
             return 0.0
         if self.kind == "at_most" and self.value <= self.paper:
             return 0.0
+        if math.isinf(self.value):
+            return math.inf
         return abs(self.paper - self.value) / abs(self.value) if self.value else math.inf
 
     @property
@@ -127,7 +131,7 @@ def judge(claim: str, paper: float, value: float, low: float, high: float, kind:
     ``source`` says whose figure the target is where it is not the paper's."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if not (math.isfinite(value) and low <= value <= high):
+    if math.isnan(value) or not low <= value <= high or (math.isinf(value) and not math.isinf(high)):
         raise ValueError(f"{claim}: the estimate {value} is not inside its interval [{low}, {high}]")
     return Judgement(claim, float(paper), kind, float(value), float(low), float(high),
                      None if non_embedding is None else float(non_embedding), source)
@@ -143,8 +147,10 @@ def r_interval(result: Mapping) -> tuple[float, float]:
 def judge_ratio(claim: str, paper: float, top: tuple[float, float, float], bottom: tuple[float, float, float],
                 kind: str = "at_most") -> Judgement:
     """``judge`` on the ratio of two independent estimates, each (value, low, high); the ratio's
-    interval is the extreme combination of theirs (infinite where a denominator bound is ≤ 0)."""
-    value = top[0] / bottom[0] if bottom[0] else math.inf
+    interval is the extreme combination of theirs (infinite where a denominator bound is ≤ 0), and
+    the ratio itself is infinite where the denominator's estimate is ≤ 0 (a positive figure over
+    one that stores nothing: no finite factor, and never a negative one)."""
+    value = top[0] / bottom[0] if bottom[0] > 0 else math.inf
     low = top[1] / bottom[2] if bottom[2] > 0 else math.inf
     high = top[2] / bottom[1] if bottom[1] > 0 else math.inf
     return judge(claim, paper, value, min(low, value), max(high, value), kind)
