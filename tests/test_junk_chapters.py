@@ -104,9 +104,38 @@ def test_the_reading_gives_the_baseline_and_each_claimed_settings_factor_beside_
     recs = records((0, False, 100, 0.60, [0.62, 0.58]), (10**8, False, 100, 0.03, [0.029, 0.031]),
                    (10**8, False, 300, 0.40, [0.38, 0.42]))
     words = junk.reading("result10", recs)
+    # every setting's peak is d = 16, the smaller of its two sizes: the page says so
     assert words.startswith("Without junk the useful people's peak stores 0.60 bits per parameter at 100 exposures "
-                            "(gpt2-2-2 d=16, the mean over 3 seeds). ")
-    assert "With random junk, 100 exposures, 0.03: a loss factor of 20.0 (the paper's 20)" in words
-    assert words.endswith("; with random junk, 300 exposures, 0.40: a loss factor of 1.5 (the paper's 3).")
+                            "(gpt2-2-2 d=16, the mean over 3 seeds, the smallest size tried). ")
+    assert ("With random junk, 100 exposures, 0.03 (gpt2-2-2 d=16, the smallest size tried): a loss factor of 20.0 "
+            "(the paper's 20)") in words
+    assert words.endswith("; with random junk, 300 exposures, 0.40 (gpt2-2-2 d=16, the smallest size tried): "
+                          "a loss factor of 1.5 (the paper's 3).")
     assert junk.reading("result11", recs) == ""  # no repetitive junk stored: nothing to say
     assert junk.reading("result10", None) == ""
+
+
+def test_a_peak_inside_its_sizes_is_not_flagged_and_one_at_the_top_is():
+    main, seeds = setting_records(0, False, 100, 0.60, [0.62, 0.58])
+    main.append(record(0, False, 100, 8, 0.01, 0.1))  # a smaller size: d = 16 is now inside
+    recs = {"main": main, "seeds": seeds}
+    assert junk.size_edge(recs, junk.headlines(recs)[junk.BASELINE]) == ""
+    main.append(record(0, False, 100, 48, 0.01, 0.9))  # a larger size that stores the most: the top edge
+    assert junk.size_edge(recs, junk.headlines(recs)[junk.BASELINE]) == "the largest size tried"
+
+
+def test_a_setting_whose_peak_stores_nothing_has_no_finite_factor():
+    recs = records((0, False, 100, 0.60, [0.62, 0.58]), (10**8, False, 100, 0.01, [-0.03, -0.02]))
+    (at100,) = junk.claims("result10", junk.headlines(recs))
+    assert at100.value == float("inf") and at100.ours.startswith("∞ [")
+    assert "no finite loss factor (its peak stores nothing) (the paper's 20)" in junk.reading("result10", recs)
+
+
+def test_points_with_no_bits_are_left_off_the_log_chart_and_named_beneath_it():
+    recs = records((0, False, 100, 0.60, [0.62, 0.58]), (10**8, False, 100, -0.03, [-0.03, -0.02]))
+    frame = junk.points(recs["main"])
+    drawn = junk.chart(frame).to_dict()
+    assert all(row["bits"] > 0 for row in drawn["datasets"][next(iter(drawn["datasets"]))])
+    sentence = junk.undrawn(frame)
+    assert sentence.startswith("Not drawn (they store no bits, which a log axis cannot show): junk from N′ = 10⁸")
+    assert junk.undrawn(frame[frame["bits"] > 0]) == ""

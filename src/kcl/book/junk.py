@@ -139,10 +139,39 @@ def reading(chapter: str, records: dict | None) -> str:
     found = [(claim, heads[setting]) for claim in CLAIMS[chapter] if (setting := claimed(claim, heads))]
     if not found:
         return ""
-    settings = "; ".join(f"with {claim.words}, {h['R']:.2f}: a loss factor of {base['R'] / h['R']:.1f} "
+
+    def at(head: dict) -> str:
+        return f", {edge}" if (edge := size_edge(records, head)) else ""
+
+    settings = "; ".join(f"with {claim.words}, {h['R']:.2f} ({h['model']}{at(h)}): {factor_text(base, h)} "
                          f"(the paper's {claim.paper:g})" for claim, h in found)
     return (f"Without junk the useful people's peak stores {base['R']:.2f} bits per parameter at 100 exposures "
-            f"({base['model']}, the mean over {len(base['values'])} seeds). {settings[0].upper()}{settings[1:]}.")
+            f"({base['model']}, {seeds_text(len(base['values']))}{at(base)}). "
+            f"{settings[0].upper()}{settings[1:]}.")
+
+
+def seeds_text(n: int) -> str:
+    return "seed 0 alone" if n == 1 else f"the mean over {n} seeds"
+
+
+def factor_text(base: dict, head: dict) -> str:
+    """The loss factor in words; where the setting's peak stores nothing (mean R ≤ 0), no finite
+    factor (``stats.judge_ratio`` gives ∞)."""
+    if head["R"] <= 0:
+        return "no finite loss factor (its peak stores nothing)"
+    return f"a loss factor of {base['R'] / head['R']:.1f}"
+
+
+def size_edge(records: dict, head: dict) -> str:
+    """The words "the largest size tried" or "the smallest size tried" where a setting's peak is at
+    that edge of its sweep's sizes (the protocol asks the page to say so: a size beyond might store
+    more); else ""."""
+    peak = head["record"]
+    sizes = {r.result.params.total for r in records["main"] if setting_of(r.config) == setting_of(peak.config)}
+    P = peak.result.params.total
+    if len(sizes) < 2 or min(sizes) < P < max(sizes):
+        return ""
+    return f"the {'largest' if P == max(sizes) else 'smallest'} size tried"
 
 
 def points(records: list[Record]) -> pd.DataFrame:
@@ -167,11 +196,22 @@ def peak_table(heads: dict[tuple, dict]) -> pd.DataFrame:
                           "R_non_embedding": heads[s]["non_embedding"]} for s in order])
 
 
+def undrawn(frame: pd.DataFrame) -> str:
+    """The points the chart's log axis cannot draw (bits ≤ 0: the model stores nothing of its
+    useful people), named in a sentence for beneath it; "" when every point is drawn."""
+    gone = frame[frame["bits"] <= 0]
+    if gone.empty:
+        return ""
+    names = "; ".join(f"{row.setting}, {row.model} (R = {row.R:.3f})" for row in gone.itertuples())
+    return f"Not drawn (they store no bits, which a log axis cannot show): {names}."
+
+
 def chart(frame: pd.DataFrame):
     """Bits stored against parameters, one line per setting, the no-junk baseline dashed (the form
-    of the paper's Fig. 8: each setting beside the 100-exposure law without junk)."""
+    of the paper's Fig. 8: each setting beside the 100-exposure law without junk). Points with no
+    bits stored are left out (the log axis): ``undrawn`` names them."""
     baseline = setting_label(BASELINE)
-    data = frame.assign(baseline=frame["setting"] == baseline)
+    data = frame[frame["bits"] > 0].assign(baseline=lambda f: f["setting"] == baseline)
     lines = alt.Chart().mark_line(point=True).encode(
         x=alt.X("P:Q", scale=alt.Scale(type="log"), title="parameters P (the paper's count)"),
         y=alt.Y("bits:Q", scale=alt.Scale(type="log"), title="bits of knowledge stored (useful data)"),
