@@ -111,8 +111,8 @@ def chart(main: list[Record]):
                  alt.Tooltip("R:Q", format=".3f"), "best_lr"])
     diagonal = alt.Chart(pd.DataFrame({"data_bits": [float(frame["data_bits"].min()), top]})).mark_line(
         strokeDash=[4, 4], color="#888").encode(x="data_bits:Q", y=alt.Y("data_bits:Q"))
-    return alt.layer(diagonal, lines).properties(width=520, height=300,
-                                                  title="Each point the best of its rates (seed 0); dashed: all of it")
+    title = "Each point the best of its rates (seed 0); dashed: every bit of the data stored"
+    return alt.layer(diagonal, lines).properties(width=520, height=300, title=title)
 
 
 #: the first page's reading of this chapter's verdicts (``kcl.book.claims``): by notebook, the
