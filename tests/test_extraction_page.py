@@ -43,3 +43,14 @@ def test_the_interval_is_a_bootstrap_over_people():
     extracted[:50] = 1
     value, low, high = extraction.ratio_interval(memorized, extracted)
     assert value == pytest.approx(0.5) and 0.35 < low < 0.5 < high < 0.65
+
+
+def test_the_tables_set_both_accuracies_on_the_held_out_half_the_ratio_is_over():
+    m = measurement(0.5, 0.4)
+    m["memorizable"]["matches"][:100] = [[1.0] * 5] * 100  # the fitted half recites everything: not shown
+    m["memorizable"]["accuracy"] = {a: 0.0 for a in ("birth_date", "birth_city", "university", "major", "employer")}
+    m["extractable"]["accuracy"] = dict.fromkeys(m["memorizable"]["accuracy"], 0.2)
+    rows = extraction.attribute_table({"bioS": m})
+    held_out = np.asarray(m["memorizable"]["matches"])[m["extractable"]["test_people"]].mean(axis=0)
+    assert rows["memorizable"].tolist() == pytest.approx(held_out.tolist())
+    assert rows["attribute"].tolist()[:2] == ["birth date", "birth city"]

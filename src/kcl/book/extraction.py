@@ -119,8 +119,7 @@ def claims(measured: dict[str, dict]) -> list[Judgement]:
         if name not in measured:
             continue
         m = measured[name]
-        test = np.asarray(m["extractable"]["test_people"])
-        memorized = np.asarray(m["memorizable"]["matches"], float)[test]
+        memorized = held_out_memorized(m)
         extracted = np.asarray(m["extractable"]["matches"], float)
         value, low, high = ratio_interval(memorized, extracted)
         if not np.isfinite(value):
@@ -147,18 +146,26 @@ def table(chosen: dict[str, Record], measured: dict[str, dict]) -> pd.DataFrame:
         low, high = r_interval(record.result)
         lora = m["extractable"]["settings"]["lora"]
         rows.append({"data": name, "model": model_label(record.model), "R": record.result.R,
-                     "R_low": low, "R_high": high, "memorizable": m["memorizable"]["mean"],
+                     "R_low": low, "R_high": high, "memorizable": float(held_out_memorized(m).mean()),
                      "extractable": m["extractable"]["mean"], "fitted half": m["extractable"]["train_mean"],
                      "LoRA (r', r), rate": f"({lora['embedding_rank']}, {lora['rank']}), {lora['lr']:g}"})
     return pd.DataFrame(rows)
 
 
+def held_out_memorized(m: dict) -> np.ndarray:
+    """A measurement's memorizable matches of the held-out half's people (rows) by attribute
+    (columns): the people its extractable accuracy is measured on."""
+    return np.asarray(m["memorizable"]["matches"], float)[np.asarray(m["extractable"]["test_people"])]
+
+
 def attribute_table(measured: dict[str, dict]) -> pd.DataFrame:
-    """Memorizable and extractable accuracy per attribute and data type."""
+    """Memorizable and extractable accuracy per attribute and data type, both over the held-out
+    half's people (the people the judged ratio is over)."""
     rows = []
     for name, m in measured.items():
-        for attribute, share in m["memorizable"]["accuracy"].items():
-            rows.append({"data": name, "attribute": attribute, "memorizable": share,
+        shares = held_out_memorized(m).mean(axis=0)
+        for attribute, share in zip(m["memorizable"]["accuracy"], shares):
+            rows.append({"data": name, "attribute": attribute.replace("_", " "), "memorizable": float(share),
                          "extractable": m["extractable"]["accuracy"][attribute]})
     return pd.DataFrame(rows)
 
