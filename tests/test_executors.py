@@ -77,7 +77,7 @@ def ray_cluster(one_thread):
 @pytest.fixture(params=["submitit", "ray"])
 def engine(request, tmp_path):
     if request.param == "submitit":
-        # an hour's limit: under load a job may pass submitit's default of 5 minutes, and the requeue that
+        # an hour's limit: under load a job may pass submitit's local default of 2 minutes, and the requeue that
         # follows (resumed from its checkpoint, as it should be) would cut the loss curve a second time
         return SubmititExecutor(tmp_path / "submitit", {"timeout_min": 60}, cluster="local", poll_seconds=0.2)
     request.getfixturevalue("ray_cluster")
@@ -165,7 +165,7 @@ def test_kcl_sweep_submits_its_missing_runs(local_records, tmp_path, capsys):
     _, local = local_records
     sweep = write_sweep(tmp_path / "s.yaml", tmp_path / "store")  # SMOKE's first run
     flags = ["--no-progress", "--checkpoints", str(tmp_path / "ckpt"), "--executor", "submitit",
-             "--executor-option", "cluster=local", "--executor-option", "timeout_min=5"]
+             "--executor-option", "cluster=local", "--executor-option", "timeout_min=60"]
     assert main(["sweep", str(sweep), *flags]) == 0
     assert "submitted 1 run (local job array" in capsys.readouterr().out
     (record,) = ResultStore(tmp_path / "store").records()
@@ -236,8 +236,9 @@ def test_a_sweep_chapter_page_trains_where_train_with_says(tmp_path):
 
 
 def test_local_jobs_can_be_cancelled_when_kcl_runs_in_the_background():
-    """A process started with ``&`` or ``nohup`` has SIGINT ignored, which its children inherit;
-    submitit cancels a local job by SIGINT, so jobs must start with SIGINT's default action."""
+    """A process started with ``&`` by a shell without job control has SIGINT ignored, which its
+    children inherit; submitit cancels a local job by SIGINT, so jobs must start with SIGINT's
+    default action: ``SubmititExecutor.submit`` starts them so."""
     probe = [sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)"]
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -247,3 +248,17 @@ def test_local_jobs_can_be_cancelled_when_kcl_runs_in_the_background():
         assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN  # kcl itself keeps ignoring it
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_submit_starts_its_jobs_with_sigint_at_its_default(tmp_path, monkeypatch):
+    probe = [sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)"]
+    engine = SubmititExecutor(tmp_path / "submitit", cluster="local")
+    seen = []
+    monkeypatch.setattr(engine.executor, "map_array",
+                        lambda fn, configs: seen.append(subprocess.run(probe, capture_output=True, text=True).stdout))
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        engine.submit(ResultStore(tmp_path / "store"), [], runner(ResultStore(tmp_path / "store")))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert [out.strip() for out in seen] == ["False"]

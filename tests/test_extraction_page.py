@@ -54,3 +54,4 @@ def test_the_tables_set_both_accuracies_on_the_held_out_half_the_ratio_is_over()
     held_out = np.asarray(m["memorizable"]["matches"])[m["extractable"]["test_people"]].mean(axis=0)
     assert rows["memorizable"].tolist() == pytest.approx(held_out.tolist())
     assert rows["attribute"].tolist()[:2] == ["birth date", "birth city"]
+    assert extraction.held_out_memorized(m).mean() == pytest.approx(held_out.mean())  # table()'s column

@@ -58,8 +58,8 @@ RESULTS_BUDGET_MB = 60
 
 
 def test_the_records_and_weights_git_would_commit_stay_under_their_budget():
-    """Every file under results/ that git tracks or would add (ignored ones aside: pilots' and
-    diagnostics' weights) counts; the largest stores are named where the budget is passed."""
+    """Every file under results/ that git tracks or would add (ignored ones aside: the weights no
+    chapter measures, .gitignore) counts; the largest stores are named where the budget is passed."""
     import subprocess
 
     try:

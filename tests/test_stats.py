@@ -152,6 +152,12 @@ def test_interval_and_ratio_judgement():
     assert stats.judge_ratio("r", 2.0, (2.0, 1.9, 2.1), (0.5, -0.1, 0.6)).ours == "4.000 [3.167, ∞]"
     with pytest.raises(ValueError, match="not inside its interval"):
         stats.judge("r", 1.0, float("inf"), 0.5, 2.0)  # an unbounded estimate needs an unbounded interval
+    with pytest.raises(ValueError, match="not inside its interval"):
+        stats.judge("r", 1.0, float("-inf"), float("-inf"), 2.0)  # never a negative unbounded one
+    nothing_at_all = stats.judge_ratio("r", 20.0, (0.5, 0.4, 0.6), (-0.02, -0.03, -0.01), kind="about")
+    assert nothing_at_all.ours == "∞ [∞, ∞]" and nothing_at_all.outcome == "not reproduced"
+    with pytest.raises(ValueError, match="not a number"):
+        stats.judge_ratio("r", 20.0, (0.5, 0.4, 0.6), (float("nan"), 0.1, 0.2))
 
 
 def test_rate_at_edge_flags_a_best_rate_at_the_end_of_its_grid():

@@ -229,10 +229,11 @@ class RayExecutor(ClusterExecutor):
 @contextlib.contextmanager
 def _interrupt_reaches_children():
     """submitit's local jobs are stopped by SIGINT (``LocalJob.cancel``). A process started in the
-    background (``kcl sweep ... &``, ``nohup``) has SIGINT ignored, and its children inherit that,
-    so their cancel would be lost; while jobs start, this process takes SIGINT by Python's default
-    handler, so that they start with SIGINT's default action."""
-    ignored = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    background by a shell without job control (``kcl sweep ... &`` in a script) has SIGINT ignored,
+    and its children inherit that, so their cancel would be lost; while jobs start, this process
+    takes SIGINT by Python's default handler, so that they start with SIGINT's default action."""
+    main = threading.current_thread() is threading.main_thread()
+    ignored = main and signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     if ignored:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:

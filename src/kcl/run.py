@@ -36,7 +36,8 @@ def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoi
     it data parallel on that many processes (``kcl.parallel``; the same run, sooner);
     ``compiled`` steps through ``torch.compile`` (``kcl.train.train``; the same run, faster).
     ``weights_dir``: the trained model is saved there as ``<key>.safetensors`` (``weights_file``),
-    before the record exists, so a stored record's weights are there too. ``flush_subnormals``: on
+    before the record exists, so a record stored here has its weights beside it (a clone holds only
+    those that git keeps: ``.gitignore``). ``flush_subnormals``: on
     the CPU, training and measurement take floats below 2⁻¹²⁶ as zero (``kcl.train.subnormals_flushed``)."""
     dataset, model = build(config)
     params = count_parameters(model, dataset.used_token_ids())

@@ -157,19 +157,21 @@ def seeds_text(n: int) -> str:
 def factor_text(base: dict, head: dict) -> str:
     """The loss factor in words; where the setting's peak stores nothing (mean R ≤ 0), no finite
     factor (``stats.judge_ratio`` gives ∞)."""
-    if head["R"] <= 0:
+    if not head["R"] > 0:
         return "no finite loss factor (its peak stores nothing)"
     return f"a loss factor of {base['R'] / head['R']:.1f}"
 
 
 def size_edge(records: dict, head: dict) -> str:
     """The words "the largest size tried" or "the smallest size tried" where a setting's peak is at
-    that edge of its sweep's sizes (the protocol asks the page to say so: a size beyond might store
-    more); else ""."""
+    that edge of its sweep's sizes, "the only size tried" where it has one (the protocol asks the
+    page to say so: a size beyond might store more); else ""."""
     peak = head["record"]
     sizes = {r.result.params.total for r in records["main"] if setting_of(r.config) == setting_of(peak.config)}
     P = peak.result.params.total
-    if len(sizes) < 2 or min(sizes) < P < max(sizes):
+    if len(sizes) < 2:
+        return "the only size tried"
+    if min(sizes) < P < max(sizes):
         return ""
     return f"the {'largest' if P == max(sizes) else 'smallest'} size tried"
 
@@ -199,7 +201,7 @@ def peak_table(heads: dict[tuple, dict]) -> pd.DataFrame:
 def undrawn(frame: pd.DataFrame) -> str:
     """The points the chart's log axis cannot draw (bits ≤ 0: the model stores nothing of its
     useful people), named in a sentence for beneath it; "" when every point is drawn."""
-    gone = frame[frame["bits"] <= 0]
+    gone = frame[~(frame["bits"] > 0)]
     if gone.empty:
         return ""
     names = "; ".join(f"{row.setting}, {row.model} (R = {row.R:.3f})" for row in gone.itertuples())

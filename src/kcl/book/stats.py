@@ -50,8 +50,10 @@ NON_EMBEDDING = "ours per non-embedding parameter"
 def estimate_text(value: float, low: float, high: float) -> str:
     """An estimate with its interval as every verdict states it: "2.003 [1.829, 2.176]"; an
     unbounded one (a ratio over a figure that may be ≤ 0) reads ∞."""
-    return " ".join(["∞" if math.isinf(value) else f"{value:.3f}",
-                     f"[{low:.3f}, {'∞' if math.isinf(high) else f'{high:.3f}'}]"])
+    def text(x: float) -> str:
+        return "∞" if math.isinf(x) else f"{x:.3f}"
+
+    return f"{text(value)} [{text(low)}, {text(high)}]"
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ def judge(claim: str, paper: float, value: float, low: float, high: float, kind:
     ``source`` says whose figure the target is where it is not the paper's."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if math.isnan(value) or not low <= value <= high or (math.isinf(value) and not math.isinf(high)):
+    if math.isnan(value) or value == -math.inf or not low <= value <= high:
         raise ValueError(f"{claim}: the estimate {value} is not inside its interval [{low}, {high}]")
     return Judgement(claim, float(paper), kind, float(value), float(low), float(high),
                      None if non_embedding is None else float(non_embedding), source)
@@ -150,6 +152,8 @@ def judge_ratio(claim: str, paper: float, top: tuple[float, float, float], botto
     interval is the extreme combination of theirs (infinite where a denominator bound is ≤ 0), and
     the ratio itself is infinite where the denominator's estimate is ≤ 0 (a positive figure over
     one that stores nothing: no finite factor, and never a negative one)."""
+    if any(math.isnan(x) for x in (*top, *bottom)):
+        raise ValueError(f"{claim}: a figure of the ratio is not a number: {top} over {bottom}")
     value = top[0] / bottom[0] if bottom[0] > 0 else math.inf
     low = top[1] / bottom[2] if bottom[2] > 0 else math.inf
     high = top[2] / bottom[1] if bottom[1] > 0 else math.inf
