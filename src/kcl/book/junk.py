@@ -167,7 +167,8 @@ def size_edge(records: dict, head: dict) -> str:
     that edge of its sweep's sizes, "the only size tried" where it has one (the protocol asks the
     page to say so: a size beyond might store more); else ""."""
     peak = head["record"]
-    sizes = {r.result.params.total for r in records["main"] if setting_of(r.config) == setting_of(peak.config)}
+    setting = setting_of(peak.config)
+    sizes = {r.result.params.total for r in records["main"] if setting_of(r.config) == setting}
     P = peak.result.params.total
     if len(sizes) < 2:
         return "the only size tried"
