@@ -59,7 +59,35 @@ def test_the_chapter_is_declared_with_seeds_at_every_rate():
     from kcl.book.chapter_list import CHAPTERS
 
     chapter = CHAPTERS["random-strings"]
-    assert chapter.seeds == (1, 2) and chapter.seed_all_rates and chapter.regime is None
+    assert chapter.seeds == (1, 2) and chapter.seed_all_rates and chapter.peak_at_capacity and chapter.regime is None
+
+
+def plateau_where_p_grows():
+    """d = 16 stores its most bits at N = 2000, but N = 1000 (fewer name tokens, a smaller P) has
+    more bits per parameter: the capacity rule and the most-R rule name different points."""
+    return [record(16, 1000, 0.01, 49_000, P=15_500), record(16, 1000, 0.02, 40_000, P=15_500),
+            record(16, 2000, 0.01, 50_000, P=16_000), record(16, 2000, 0.02, 45_000, P=16_000),
+            record(32, 1000, 0.01, 60_000, P=32_000), record(32, 1000, 0.02, 50_000, P=32_000)]
+
+
+def test_the_headline_and_its_seed_reruns_take_the_capacity_point_not_the_most_bits_per_parameter():
+    from kcl.book.chapters import follow_ups
+    from kcl.book import law
+
+    recs = plateau_where_p_grows()
+    assert law.peak(law.best_of_lr(recs)).data["n_people"] == 1000  # 49,000 / 15,500 = 3.16 > 3.125
+    chosen = law.capacity_runs(recs)
+    assert sorted((r.model["d_model"], r.data["n_people"], r.train["lr"]) for r in chosen) == [
+        (16, 2000, 0.01), (16, 2000, 0.02), (32, 1000, 0.01), (32, 1000, 0.02)]
+    reruns = follow_ups("random-strings", recs)
+    rerun_points = {(c.model.d_model, c.data.n_people) for part in ("seeds", "seed_rates") for c in reruns[part]}
+    assert rerun_points == {(16, 2000)}
+    assert sorted({(c.train.seed, c.train.lr) for c in reruns["seed_rates"]}) == [
+        (1, 0.01), (1, 0.02), (2, 0.01), (2, 0.02)]
+    seeds = [record(16, 2000, 0.01, 50_000 * f, seed=s, P=16_000) for s, f in ((1, 1.1), (2, 0.9))]
+    (morris,) = rs.claims({"main": recs, "reruns": seeds, "facts": None})
+    assert morris.value == pytest.approx(50_000 / 16_000)  # the table's point, not 49,000 / 15,500
+    assert rs.capacities(recs).set_index("P").loc[16_000, "at_N"] == 2000
 
 
 def test_the_reading_sets_noise_beside_facts_and_names_sizes_without_a_plateau():

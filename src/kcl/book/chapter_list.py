@@ -42,6 +42,7 @@ class Chapter:
     seeds: tuple[int, ...] = ()  # reruns of the peak point at these seeds (data and training seed)
     seed_group: str | None = None  # rerun each group's peak instead (a dotted field, e.g. data.name)
     seed_all_rates: bool = False  # also rerun the peak at every seed × every rate (law.seed_rate_configs)
+    peak_at_capacity: bool = False  # the peak among each model's most-bits N only (law.capacity_runs): a capacity sweep
     edge_rates: bool = False  # one rate beyond the grid where a setting's peak is at its edge (law.edge_rate_configs)
     edge_group: str | None = None  # also one rate beyond where a group's peak is at its edge, the group's moved peak at the seeds (results 5-7's addendum)
     superseded_by: str | None = None  # a later protocol's chapter: this one keeps its records and trains no more

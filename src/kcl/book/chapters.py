@@ -27,7 +27,7 @@ import numpy as np
 import yaml
 
 from kcl.book.chapter_list import CHAPTERS, Chapter, command_name  # noqa: F401 (the registry, read through here)
-from kcl.book.law import edge_rate_configs, group_key, moved_peak_seed_configs, seed_configs, seed_rate_configs
+from kcl.book.law import capacity_runs, edge_rate_configs, group_key, moved_peak_seed_configs, seed_configs, seed_rate_configs
 from kcl.book.regime import Regime, apply_to_configs, apply_to_spec, choose, recipe_edge_configs
 from kcl.book.stats import _without, lr_grid_from_pilot
 from kcl.capacity import capacity, measurement_bios, person_losses
@@ -156,9 +156,11 @@ def _rerun_kinds(ch: Chapter) -> dict[str, tuple[Callable[[list], list], str | N
     None where another part's words say it). ``follow_ups`` and ``_rerun_parts`` both read it."""
 
     seed_words = f"{len(ch.seeds)} seed rerun{'' if len(ch.seeds) == 1 else 's'} per peak" + (" at every rate" if ch.seed_all_rates else "")
-    kinds = {"seeds": (lambda main: seed_configs(main, ch.seeds, ch.seed_group), seed_words if ch.seeds else None)}
+    candidates = capacity_runs if ch.peak_at_capacity else list
+    kinds = {"seeds": (lambda main: seed_configs(candidates(main), ch.seeds, ch.seed_group),
+                       seed_words if ch.seeds else None)}
     if ch.seed_all_rates:
-        kinds["seed_rates"] = (lambda main: seed_rate_configs(main, ch.seeds, ch.seed_group), None)
+        kinds["seed_rates"] = (lambda main: seed_rate_configs(candidates(main), ch.seeds, ch.seed_group), None)
     if ch.edge_rates:
         kinds["edge_rates"] = (edge_rate_configs, "one rate beyond the grid for each setting that peaks at its edge")
     if ch.edge_group:

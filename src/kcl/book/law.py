@@ -140,6 +140,20 @@ def group_key(config: dict, group_by: str | None) -> tuple:
     return tuple(json.dumps(_field(config, f.strip()), sort_keys=True) for f in group_by.split(","))
 
 
+def capacity_runs(records: list[Record]) -> list[Record]:
+    """The runs, every rate, of each model size at the N where it stores the most bits (each N at
+    its best rate): a capacity sweep's candidates for its peak, so that the peak is the largest
+    capacity per parameter (book/protocol.md, "Random strings"), not the most bits per parameter at
+    any N (the parameter count grows a little with N as more name tokens occur)."""
+    most: dict = {}
+    for best in best_of_lr(records):
+        model = json.dumps(best.config["model"], sort_keys=True)
+        if model not in most or best.result.bits > most[model].result.bits:
+            most[model] = best
+    chosen = {_without(best.config, "train.lr") for best in most.values()}
+    return [r for r in records if _without(r.config, "train.lr") in chosen]
+
+
 def seed_configs(main_records: list[Record], seeds: tuple[int, ...], group_by: str | None = None) -> list:
     """The reruns of the peak point (its config at its best learning rate) with data and training
     seed s; with ``group_by`` (a dotted config field such as ``data.name``), of each group's peak."""

@@ -3,9 +3,9 @@ it stores of facts (Morris et al. 2025 against the paper; book/protocol.md, "Ran
 
 Each model size is trained on N keyed strings for several N; the bits it stores grow with N until
 the model is full. A size's *capacity* is the most bits it stores over N (each N at its best rate).
-The headline is the largest capacity per parameter over the sizes, as ``law.headline_per_seed``
-gives it (the mean over seeds, each seed at its own best rate); facts' side is result 1's peak by the
-same rule (its seed-rates addendum).
+The headline is the largest capacity per parameter over the sizes (``law.capacity_runs``), as
+``law.headline_per_seed`` gives it (the mean over seeds, each seed at its own best rate); facts' side
+is result 1's peak by the same rule (its seed-rates addendum).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def capacities(main: list[Record]) -> pd.DataFrame:
 def claims(records: dict) -> list[Judgement]:
     """(a) the largest capacity per parameter ≈ Morris et al.'s 3.6; (b) it over facts' peak
     (result 1) ≈ 3.6 / 2 = 1.8, the two papers' figures side by side."""
-    noise = law.headline_per_seed(records["main"], records["reruns"])
+    noise = law.headline_per_seed(law.capacity_runs(records["main"]), records["reruns"])
     out = [judge("random strings: largest capacity per parameter (bits stored / P) at 1000 exposures", MORRIS,
                  noise["R"], noise["low"], noise["high"], "about", noise["non_embedding"], source="Morris et al.")]
     if records.get("facts"):
@@ -78,7 +78,7 @@ def reading(records: dict | None) -> str:
     had not levelled off at the largest N tried; "" without records."""
     if records is None:
         return ""
-    noise = law.headline_per_seed(records["main"], records["reruns"])
+    noise = law.headline_per_seed(law.capacity_runs(records["main"]), records["reruns"])
     text = (f"On random strings the largest capacity is {noise['R']:.2f} bits per parameter ({noise['model']}, "
             f"the mean over {len(noise['values'])} seeds; Morris et al.: {MORRIS:g}).")
     if records.get("facts"):
