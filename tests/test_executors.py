@@ -256,3 +256,43 @@ def test_submit_starts_its_jobs_with_sigint_at_its_default(tmp_path, monkeypatch
     finally:
         signal.signal(signal.SIGINT, previous)
     assert seen == ["False"]
+
+
+class _StartsTwoJobs(executors.ClusterExecutor):
+    """An engine whose submission is interrupted by Ctrl-C after its first job has started."""
+
+    name = "fake"
+
+    def __init__(self):
+        self.started, self.cancelled = [], []
+
+    def submit(self, store, configs, run_fn):
+        self.started.append("job-a")
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C while the jobs start
+        self.started.append("job-b")
+        return list(self.started)
+
+    def completed(self, handles):
+        return iter(())
+
+    def cancel(self, handles):
+        self.cancelled += handles
+
+
+def test_a_ctrl_c_while_jobs_start_cancels_every_job_that_started(tmp_path):
+    engine = _StartsTwoJobs()
+    with pytest.raises(KeyboardInterrupt):
+        engine.run(ResultStore(tmp_path), [], lambda config: {}, log=lambda _: None)
+    assert engine.cancelled == ["job-a", "job-b"] and engine.started == ["job-a", "job-b"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is given back
+
+
+def test_a_ctrl_c_while_jobs_start_is_still_ignored_where_sigint_is(tmp_path):
+    engine = _StartsTwoJobs()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert engine.run(ResultStore(tmp_path), [], lambda config: {}, log=lambda _: None) == {}
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert engine.cancelled == []

@@ -114,9 +114,11 @@ class ClusterExecutor:
         still finish and are stored, then its error is raised. Interrupted (Ctrl-C), the jobs
         still running are cancelled: the next sweep resumes them from their checkpoints."""
         t0 = time.monotonic()
-        handles = self.submit(store, configs, run_fn)
-        log(f"submitted {len(handles)} run{'' if len(handles) == 1 else 's'} ({self.where(handles)})")
+        handles: list = []
         try:
+            with _interrupt_held():
+                handles = self.submit(store, configs, run_fn)
+            log(f"submitted {len(handles)} run{'' if len(handles) == 1 else 's'} ({self.where(handles)})")
             return self._collect(handles, configs, log, t0)
         except KeyboardInterrupt:
             self.cancel(handles)
@@ -224,6 +226,29 @@ class RayExecutor(ClusterExecutor):
 
     def where(self, handles) -> str:
         return f"Ray cluster with {self.ray.cluster_resources().get('CPU', 0):.0f} CPUs"
+
+
+@contextlib.contextmanager
+def _interrupt_held():
+    """A Ctrl-C that lands while jobs start is held until ``submit`` returns and then acted on as
+    this process would have (raised, or ignored where SIGINT was ignored), so that ``run`` knows
+    every job it must cancel. Off the main thread (no handler can be set) it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    caught: list = []
+    signal.signal(signal.SIGINT, lambda signum, frame: caught.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if not caught or previous == signal.SIG_IGN:
+        return
+    if callable(previous):
+        previous(signal.SIGINT, caught[0])  # Python's default handler raises KeyboardInterrupt
+        return
+    raise KeyboardInterrupt  # SIG_DFL would end the process: stop, but after ``run`` cancels
 
 
 @contextlib.contextmanager

@@ -199,10 +199,15 @@ def peak_table(heads: dict[tuple, dict]) -> pd.DataFrame:
                           "R_non_embedding": heads[s]["non_embedding"]} for s in order])
 
 
+def _drawable(frame: pd.DataFrame) -> pd.Series:
+    """The points a log axis of bits can draw: bits > 0 (not ≤ 0, not NaN)."""
+    return frame["bits"] > 0
+
+
 def undrawn(frame: pd.DataFrame) -> str:
     """The points the chart's log axis cannot draw (bits ≤ 0: the model stores nothing of its
     useful people), named in a sentence for beneath it; "" when every point is drawn."""
-    gone = frame[~(frame["bits"] > 0)]
+    gone = frame[~_drawable(frame)]
     if gone.empty:
         return ""
     names = "; ".join(f"{row.setting}, {row.model} (R = {row.R:.3f})" for row in gone.itertuples())
@@ -214,7 +219,7 @@ def chart(frame: pd.DataFrame):
     of the paper's Fig. 8: each setting beside the 100-exposure law without junk). Points with no
     bits stored are left out (the log axis): ``undrawn`` names them."""
     baseline = setting_label(BASELINE)
-    data = frame[frame["bits"] > 0].assign(baseline=lambda f: f["setting"] == baseline)
+    data = frame[_drawable(frame)].assign(baseline=lambda f: f["setting"] == baseline)
     lines = alt.Chart().mark_line(point=True).encode(
         x=alt.X("P:Q", scale=alt.Scale(type="log"), title="parameters P (the paper's count)"),
         y=alt.Y("bits:Q", scale=alt.Scale(type="log"), title="bits of knowledge stored (useful data)"),
