@@ -126,3 +126,47 @@ def test_the_embedding_share_is_stated_per_data_type_where_the_vocabularies_diff
                                                           run("bioS-simple", 70, 100), run("bioR-proxy", 78, 100)]}, None, "")
     assert mixed._count_values() == {"embedding_share": "70% for bioS and bioS-simple, 78% for bioR-proxy",
                                      "nonemb_factor": "3.3 for bioS and bioS-simple, 4.5 for bioR-proxy"}
+
+
+def v4_run(n, lr, R, R_max, tokenizer="bpe", compiled=True, bits=None):
+    data = {"name": "bioS", "n_people": n, "seed": 0, **({"tokenizer": tokenizer} if tokenizer else {})}
+    return as_record({"key": f"{n}-{lr}-{tokenizer}-{compiled}",
+                      "config": {"data": data, "model": {"arch": "gpt2", "n_layer": 2, "n_head": 2, "d_model": 48},
+                                 "train": {"lr": lr, "seed": 0}},
+                      "result": {"R": R, "R_ci": [R - 0.01, R + 0.01], "R_max": R_max, "bits": bits or R * 1000,
+                                 "bits_name": 0.0, "bits_value": 0.0, "accuracy_mean": 0.5,
+                                 "params": {"total": 1000, "non_embedding": 500},
+                                 "train": {"processes": 1, "compiled": compiled, "wall_seconds": 60}}})
+
+
+LADDER_BASE = [v4_run(200, 0.01, 0.11, 0.17), v4_run(3000, 0.01, -0.1, 2.46), v4_run(200, 0.02, 0.099, 0.1, None)]
+
+
+@pytest.mark.parametrize("at_500, at_1000, where", [
+    (0.3, 0.7, "between N = 1,000 and 3,000"), (0.1, 0.2, "between N = 200 and 500"),
+    (0.3, 0.2, "between N = 500 and 1,000")])
+def test_the_ladder_is_read_by_its_rule(at_500, at_1000, where):
+    frame = result2.tokenizer_frame(LADDER_BASE + [v4_run(500, 0.01, at_500, 0.428), v4_run(1000, 0.01, at_1000, 0.82)])
+    reading = result2.ladder_reading(frame)
+    assert reading.startswith(f"By the ladder's rule, with subword tokens storage stops {where}.")
+    assert "the most over the N tried is" in reading
+
+
+def test_the_ladder_waits_for_its_runs_and_ignores_other_rates_and_eager_runs():
+    eager_and_other_rate = [v4_run(1000, 0.01, 0.7, 0.82, compiled=False), v4_run(1000, 0.02, 0.7, 0.82)]
+    frame = result2.tokenizer_frame(LADDER_BASE + [v4_run(500, 0.01, 0.1, 0.428)] + eager_and_other_rate)
+    assert result2.ladder_reading(frame) == "The ladder's reading waits for N = 1,000."
+    frame = result2.tokenizer_frame(LADDER_BASE + [v4_run(500, 0.01, 0.1, 0.428), v4_run(1000, 0.01, 0.7, 0.82)])
+    assert "names no place where storage stops" in result2.ladder_reading(frame)
+
+
+def test_the_control_sets_word_level_beside_subword_at_the_same_point():
+    frame = result2.tokenizer_frame(LADDER_BASE + [v4_run(200, 0.02, 0.09, 0.17, bits=7021)])
+    text = result2.control_reading(frame)
+    assert text.startswith("The tokenizer alone, the same model and people: at N = 200 (0.02), word-level tokens "
+                           "store 99 bits (R = 0.099, 99% of R^max) where subword tokens store 7,021 (R = 0.090, 53%).")
+    assert "*Pending: protocol v4's control, N = 3,000" in text  # word-level only at N = 200 so far
+    with_control = LADDER_BASE + [v4_run(3000, 0.01, 0.5, 2.46, None, bits=40_000)]
+    text = result2.control_reading(result2.tokenizer_frame(with_control))
+    assert "at N = 3,000 (0.01), word-level tokens store 40,000 bits" in text and "Pending" not in text
+    assert frame["stores_its_people"].tolist() == ["yes", "yes", "no", "yes"]  # R / R^max ≥ 0.5, subword first

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -35,6 +36,7 @@ from kcl.book.chapters import CHAPTERS, repo_root
 from kcl.book.progress import StoredSoFar, shown_so_far, stored_so_far
 from kcl.book.stats import Section, r_interval
 from kcl.record import Record
+from kcl.store import ResultStore
 from kcl.records import data_name
 
 POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high", "R_max", "R_non_embedding",
@@ -247,6 +249,92 @@ def verdicts(views: dict[str, DataTypeView], profile: str = "cpu") -> tuple[list
     (``stats.versions_verdicts``)."""
     return stats.versions_verdicts([("v4", views["v4"].verdict_sections()), ("v3", views["v3"].verdict_sections())],
                                    profile)
+
+
+#: protocol v4's runs that say what the subword tokenizer changed, by store under results/: bioS's own
+#: runs, its word-level control at the same point, and the two diagnostics that trained its setup at
+#: smaller N (book/protocol.md, "bioS protocol v4" and "Diagnostics", 2026-12-07)
+TOKENIZER_STORES = ("result2-v4", "result2-v4-control", "diagnostics/v4-small", "diagnostics/v4-small-eager",
+                    "diagnostics/v4-ladder")
+#: the small-N diagnostics' rule: a run stores its people when R / R^max is at least this
+STORES_PEOPLE = 0.5
+LADDER_RATE = 0.01  # the ladder diagnostic's rate (sweeps/diag-v4-ladder.yaml)
+
+
+def tokenizer_records(root=None) -> list[Record]:
+    """bioS protocol v4's setup at seed 0 on bioS (``TOKENIZER_STORES``): every N, tokenizer, rate
+    and way of training stored; empty where none is stored."""
+    results = (Path(root) if root else repo_root()) / "results"
+    return [r for store in TOKENIZER_STORES for r in ResultStore(results / store).records()
+            if r.data["name"] == "bioS" and r.train["seed"] == 0]
+
+
+def tokenizer_frame(records: list[Record]) -> pd.DataFrame:
+    """One row per run: N, tokens, rate, how it was trained, R with its interval, R^max, the share of
+    it stored and whether that stores the people (``STORES_PEOPLE``), bits (names, values), P, accuracy."""
+    rows = []
+    for record in records:
+        r = record.result
+        low, high = r_interval(r)
+        rows.append({"N": record.data["n_people"], "tokens": "subword" if record.data.get("tokenizer") == "bpe"
+                     else "word-level", "lr": record.train["lr"], "compiled": bool(r.train.get("compiled")),
+                     "trained": trained_as(r.train),
+                     "R": r.R, "R_low": low, "R_high": high, "R_max": r.R_max, "R_over_R_max": r.R / r.R_max,
+                     "stores_its_people": "yes" if r.R / r.R_max >= STORES_PEOPLE else "no",
+                     "bits": r.bits, "bits_name": r.get("bits_name"), "bits_value": r.get("bits_value"),
+                     "P": r.params.total, "accuracy": r.accuracy_mean})
+    columns = ["N", "tokens", "lr", "compiled", "trained", "R", "R_low", "R_high", "R_max", "R_over_R_max", "stores_its_people",
+               "bits", "bits_name", "bits_value", "P", "accuracy"]
+    return pd.DataFrame(rows, columns=columns).sort_values(["tokens", "N", "lr", "compiled"], ignore_index=True)
+
+
+def ladder_reading(frame: pd.DataFrame) -> str:
+    """The ladder diagnostic read by its rule (subword tokens, compiled, at ``LADDER_RATE``): where
+    storage stops between N = 200 and 3000, from whether N = 500 and N = 1000 store their people;
+    what it waits for while either is missing."""
+    at = frame[(frame["tokens"] == "subword") & (frame["lr"] == LADDER_RATE) & frame["compiled"]]
+    stores = {int(row.N): row.stores_its_people == "yes" for row in at.itertuples()}
+    missing = [n for n in (500, 1000) if n not in stores]
+    if missing:
+        return f"The ladder's reading waits for N = {' and '.join(f'{n:,}' for n in missing)}."
+    where = {(True, True): "between N = 1,000 and 3,000", (False, False): "between N = 200 and 500",
+             (True, False): "between N = 500 and 1,000"}.get((stores[500], stores[1000]))
+    if where is None:
+        return "N = 1,000 stores its people where N = 500 does not: the ladder's rule names no place where storage stops."
+    bits = ", ".join(f"N = {int(row.N):,}: {row.bits:,.0f}" for row in at.itertuples())
+    best = at.loc[at["bits"].idxmax()]
+    return (f"By the ladder's rule, with subword tokens storage stops {where}. The bits stored at "
+            f"{LADDER_RATE:g}: {bits}; the most over the N tried is {best['bits']:,.0f}, at N = {int(best['N']):,}.")
+
+
+def control_reading(frame: pd.DataFrame) -> str:
+    """Each N where both tokenizers trained the same point (rate and way of training): the bits and
+    R of each, word-level beside subword; a line saying what is pending where the control is not stored."""
+    keys = ["N", "lr", "compiled"]
+    pairs = frame[frame["tokens"] == "subword"].merge(frame[frame["tokens"] == "word-level"], on=keys,
+                                                       suffixes=("_subword", "_word"))
+    words = [f"at N = {int(row.N):,} ({row.lr:g}), word-level tokens store {row.bits_word:,.0f} bits "
+             f"(R = {row.R_word:.3f}, {row.R_over_R_max_word:.0%} of R^max) where subword tokens store "
+             f"{row.bits_subword:,.0f} (R = {row.R_subword:.3f}, {row.R_over_R_max_subword:.0%})"
+             for row in pairs.itertuples()]
+    text = ("The tokenizer alone, the same model and people: " + "; ".join(words) + ".") if words else ""
+    if not (frame["tokens"] == "word-level").any() or frame.loc[frame["tokens"] == "word-level", "N"].max() < 3000:
+        text += (" *Pending: protocol v4's control, N = 3,000 with word-level tokens "
+                 "(`kcl sweep sweeps/v4-tokenizer-control.yaml --workers 1`).*")
+    return text.strip()
+
+
+def tokenizer_section(profile: str = "cpu", root=None) -> list:
+    """Result 2's page, "What the tokenizer changed": protocol v4's setup on bioS at every N it was
+    trained at, with subword and word-level tokens, the ladder's reading and the control beside
+    bioS's point. Items for ``plots.show``; committed records only (the cpu profile)."""
+    if profile != "cpu":
+        return ["*The tokenizer's runs are read from the committed records (the cpu profile).*"]
+    frame = tokenizer_frame(tokenizer_records(root))
+    if frame.empty:
+        return ["*Pending: no run of protocol v4's setup is stored yet.*"]
+    return [" ".join(t for t in (ladder_reading(frame), control_reading(frame)) if t),
+            plots.table(plots.with_intervals(frame.drop(columns="compiled")), wrap=False)]
 
 
 #: the fillers rule (book/protocol.md): the proxy without fillers "stores more" when its bits exceed
