@@ -258,6 +258,28 @@ def test_submit_starts_its_jobs_with_sigint_at_its_default(tmp_path, monkeypatch
     assert seen == ["False"]
 
 
+def test_run_starts_its_jobs_with_sigint_at_its_default_too(tmp_path, monkeypatch):
+    """Through ``run``, whose hold on Ctrl-C (a Python handler) stands where SIGINT was ignored while
+    the jobs start: a started program gets SIGINT's default action all the same."""
+    probe = [sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)"]
+    engine = SubmititExecutor(tmp_path / "submitit", cluster="local")
+    seen = []
+
+    def started(fn, configs):
+        seen.append(subprocess.run(probe, capture_output=True, text=True).stdout.strip())
+        return []
+
+    monkeypatch.setattr(engine.executor, "map_array", started)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert engine.run(ResultStore(tmp_path / "store"), [], runner(ResultStore(tmp_path / "store")),
+                          log=lambda _: None) == {}
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert seen == ["False"]
+
+
 class _StartsTwoJobs(executors.ClusterExecutor):
     """An engine whose submission is interrupted by Ctrl-C after its first job has started."""
 
@@ -281,10 +303,14 @@ class _StartsTwoJobs(executors.ClusterExecutor):
 
 def test_a_ctrl_c_while_jobs_start_cancels_every_job_that_started(tmp_path):
     engine = _StartsTwoJobs()
-    with pytest.raises(KeyboardInterrupt):
-        engine.run(ResultStore(tmp_path), [], lambda config: {}, log=lambda _: None)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if pytest runs in the background
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            engine.run(ResultStore(tmp_path), [], lambda config: {}, log=lambda _: None)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is given back
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert engine.cancelled == ["job-a", "job-b"] and engine.started == ["job-a", "job-b"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is given back
 
 
 def test_a_ctrl_c_while_jobs_start_is_still_ignored_where_sigint_is(tmp_path):

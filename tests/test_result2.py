@@ -149,7 +149,7 @@ def test_the_ladder_is_read_by_its_rule(at_500, at_1000, where):
     frame = result2.tokenizer_frame(LADDER_BASE + [v4_run(500, 0.01, at_500, 0.428), v4_run(1000, 0.01, at_1000, 0.82)])
     reading = result2.ladder_reading(frame)
     assert reading.startswith(f"By the ladder's rule, with subword tokens storage stops {where}.")
-    assert "the most over the N tried is" in reading
+    assert "The most over the N tried is" in reading
 
 
 def test_the_ladder_waits_for_its_runs_and_ignores_other_rates_and_eager_runs():
@@ -162,11 +162,12 @@ def test_the_ladder_waits_for_its_runs_and_ignores_other_rates_and_eager_runs():
 
 def test_the_control_sets_word_level_beside_subword_at_the_same_point():
     frame = result2.tokenizer_frame(LADDER_BASE + [v4_run(200, 0.02, 0.09, 0.17, bits=7021)])
-    text = result2.control_reading(frame)
-    assert text.startswith("The tokenizer alone, the same model and people: at N = 200 (0.02), word-level tokens "
-                           "store 99 bits (R = 0.099, 99% of R^max) where subword tokens store 7,021 (R = 0.090, 53%).")
-    assert "*Pending: protocol v4's control, N = 3,000" in text  # word-level only at N = 200 so far
+    text = result2.control_reading(frame, control_stored=False)
+    assert text.startswith("The tokenizer alone, the same architecture and people: at N = 200 (rate 0.02), word-level "
+                           "tokens store 99 bits (R = 0.099 of P = 1,000, 99% of R^max) where subword tokens store "
+                           "7,021 (R = 0.090 of P = 1,000, 53%).")
+    assert "*Pending: protocol v4's control" in text
     with_control = LADDER_BASE + [v4_run(3000, 0.01, 0.5, 2.46, None, bits=40_000)]
-    text = result2.control_reading(result2.tokenizer_frame(with_control))
-    assert "at N = 3,000 (0.01), word-level tokens store 40,000 bits" in text and "Pending" not in text
+    text = result2.control_reading(result2.tokenizer_frame(with_control), control_stored=True)
+    assert "at N = 3,000 (rate 0.01), word-level tokens store 40,000 bits" in text and "Pending" not in text
     assert frame["stores_its_people"].tolist() == ["yes", "yes", "no", "yes"]  # R / R^max ≥ 0.5, subword first

@@ -232,11 +232,12 @@ class RayExecutor(ClusterExecutor):
 def _interrupt_held():
     """A Ctrl-C that lands while jobs start is held until ``submit`` returns and then acted on as
     this process would have (raised, or ignored where SIGINT was ignored), so that ``run`` knows
-    every job it must cancel. Off the main thread (no handler can be set) it does nothing."""
-    if threading.current_thread() is not threading.main_thread():
+    every job it must cancel. Off the main thread (no handler can be set), or where SIGINT's handler
+    was not set from Python, it does nothing."""
+    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    if previous is None:  # off the main thread, or a handler not set from Python: nothing to hold it with
         yield
         return
-    previous = signal.getsignal(signal.SIGINT)
     caught: list = []
     signal.signal(signal.SIGINT, lambda signum, frame: caught.append(frame))
     try:

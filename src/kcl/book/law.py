@@ -147,9 +147,9 @@ def capacity_runs(records: list[Record]) -> list[Record]:
     any N (the parameter count grows a little with N as more name tokens occur)."""
     most: dict = {}
     for best in best_of_lr(records):
-        model = json.dumps(best.config["model"], sort_keys=True)
-        if model not in most or best.result.bits > most[model].result.bits:
-            most[model] = best
+        size = _without(best.config, "data.n_people", "train.batch_size", "train.lr")  # the model and seeds
+        if size not in most or best.result.bits > most[size].result.bits:
+            most[size] = best
     chosen = {_without(best.config, "train.lr") for best in most.values()}
     return [r for r in records if _without(r.config, "train.lr") in chosen]
 

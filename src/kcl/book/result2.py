@@ -261,12 +261,12 @@ STORES_PEOPLE = 0.5
 LADDER_RATE = 0.01  # the ladder diagnostic's rate (sweeps/diag-v4-ladder.yaml)
 
 
-def tokenizer_records(root=None) -> list[Record]:
-    """bioS protocol v4's setup at seed 0 on bioS (``TOKENIZER_STORES``): every N, tokenizer, rate
-    and way of training stored; empty where none is stored."""
+def tokenizer_records(root=None) -> dict[str, list[Record]]:
+    """bioS protocol v4's setup at seed 0 on bioS, by store (``TOKENIZER_STORES``): every N,
+    tokenizer, rate and way of training stored; a store with none gives an empty list."""
     results = (Path(root) if root else repo_root()) / "results"
-    return [r for store in TOKENIZER_STORES for r in ResultStore(results / store).records()
-            if r.data["name"] == "bioS" and r.train["seed"] == 0]
+    return {store: [r for r in ResultStore(results / store).records() if r.data["name"] == "bioS" and r.train["seed"] == 0]
+            for store in TOKENIZER_STORES}
 
 
 def tokenizer_frame(records: list[Record]) -> pd.DataFrame:
@@ -301,25 +301,26 @@ def ladder_reading(frame: pd.DataFrame) -> str:
              (True, False): "between N = 500 and 1,000"}.get((stores[500], stores[1000]))
     if where is None:
         return "N = 1,000 stores its people where N = 500 does not: the ladder's rule names no place where storage stops."
-    bits = ", ".join(f"N = {int(row.N):,}: {row.bits:,.0f}" for row in at.itertuples())
+    bits = "; ".join(f"N = {int(row.N):,} stores {row.bits:,.0f}" for row in at.itertuples())
     best = at.loc[at["bits"].idxmax()]
-    return (f"By the ladder's rule, with subword tokens storage stops {where}. The bits stored at "
-            f"{LADDER_RATE:g}: {bits}; the most over the N tried is {best['bits']:,.0f}, at N = {int(best['N']):,}.")
+    return (f"By the ladder's rule, with subword tokens storage stops {where}. The bits stored at rate "
+            f"{LADDER_RATE:g}: {bits}. The most over the N tried is {best['bits']:,.0f}, at N = {int(best['N']):,}.")
 
 
-def control_reading(frame: pd.DataFrame) -> str:
-    """Each N where both tokenizers trained the same point (rate and way of training): the bits and
-    R of each, word-level beside subword; a line saying what is pending where the control is not stored."""
+def control_reading(frame: pd.DataFrame, control_stored: bool) -> str:
+    """Each N where both tokenizers trained the same point (rate and way of training): the bits, R
+    and P of each, word-level beside subword (the vocabulary, and so P and R^max, follow the tokens);
+    a line saying what is pending while protocol v4's control is not stored."""
     keys = ["N", "lr", "compiled"]
     pairs = frame[frame["tokens"] == "subword"].merge(frame[frame["tokens"] == "word-level"], on=keys,
                                                        suffixes=("_subword", "_word"))
-    words = [f"at N = {int(row.N):,} ({row.lr:g}), word-level tokens store {row.bits_word:,.0f} bits "
-             f"(R = {row.R_word:.3f}, {row.R_over_R_max_word:.0%} of R^max) where subword tokens store "
-             f"{row.bits_subword:,.0f} (R = {row.R_subword:.3f}, {row.R_over_R_max_subword:.0%})"
-             for row in pairs.itertuples()]
-    text = ("The tokenizer alone, the same model and people: " + "; ".join(words) + ".") if words else ""
-    if not (frame["tokens"] == "word-level").any() or frame.loc[frame["tokens"] == "word-level", "N"].max() < 3000:
-        text += (" *Pending: protocol v4's control, N = 3,000 with word-level tokens "
+    words = [f"at N = {int(row.N):,} (rate {row.lr:g}), word-level tokens store {row.bits_word:,.0f} bits "
+             f"(R = {row.R_word:.3f} of P = {row.P_word:,}, {row.R_over_R_max_word:.0%} of R^max) where subword "
+             f"tokens store {row.bits_subword:,.0f} (R = {row.R_subword:.3f} of P = {row.P_subword:,}, "
+             f"{row.R_over_R_max_subword:.0%})" for row in pairs.itertuples()]
+    text = ("The tokenizer alone, the same architecture and people: " + "; ".join(words) + ".") if words else ""
+    if not control_stored:
+        text += (" *Pending: protocol v4's control, bioS's best point with word-level tokens "
                  "(`kcl sweep sweeps/v4-tokenizer-control.yaml --workers 1`).*")
     return text.strip()
 
@@ -330,10 +331,12 @@ def tokenizer_section(profile: str = "cpu", root=None) -> list:
     bioS's point. Items for ``plots.show``; committed records only (the cpu profile)."""
     if profile != "cpu":
         return ["*The tokenizer's runs are read from the committed records (the cpu profile).*"]
-    frame = tokenizer_frame(tokenizer_records(root))
+    stored = tokenizer_records(root)
+    frame = tokenizer_frame([r for records in stored.values() for r in records])
     if frame.empty:
         return ["*Pending: no run of protocol v4's setup is stored yet.*"]
-    return [" ".join(t for t in (ladder_reading(frame), control_reading(frame)) if t),
+    control = control_reading(frame, control_stored=bool(stored["result2-v4-control"]))
+    return [" ".join(t for t in (ladder_reading(frame), control) if t),
             plots.table(plots.with_intervals(frame.drop(columns="compiled")), wrap=False)]
 
 
