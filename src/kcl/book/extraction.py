@@ -1,7 +1,8 @@
 """The knowledge-extraction page: is the knowledge a model stores usable, or only recitable?
 
-The models are bioS protocol v4's (chapter ``result2-v4``): for bioS and bioS-simple, each data
-type's best point (seed 0 at its best rate). Each is measured twice (``kcl.extraction``):
+The models are chapter ``extraction-models``'s (book/protocol.md, "Knowledge extraction", its
+addendum): bioS protocol v4's model at N = 200 with word-level tokens, on bioS and on bioS-simple,
+each data type's best point (seed 0 at its best rate). Each is measured twice (``kcl.extraction``):
 memorizable accuracy (the training text up to a value, exact match) and extractable accuracy (LoRA
 on question-answer texts of half of the people, exact match of the other half's answers, the best
 of the committed grid). The measurements are kept beside the records
@@ -29,7 +30,7 @@ from kcl.records import model_label
 from kcl.run import load_weights
 from kcl.store import ResultStore, kept_measurement
 
-MODELS_FROM = "result2-v4"
+MODELS_FROM = "extraction-models"
 DATA = ("bioS", "bioS-simple")
 #: the paper's figures (Part 3.1, Parts 3.1/3.2 as Part 3.3 cites them): QA accuracy on held-out
 #: people after knowledge augmentation (bioS: a fresh text every exposure) about 97% of what is
@@ -45,8 +46,8 @@ def _data_name(record: Record) -> str:
 
 
 def models(profile: str, allow_train: bool = False) -> tuple[dict[str, Record] | None, str]:
-    """Each data type's best point of protocol v4 (seed 0, its best rate), by data name, or None and
-    what is missing. Outside the smoke profile the records are read as stored (the protocol's other
+    """Each data type's best point of ``MODELS_FROM`` (seed 0, its best rate), by data name, or None
+    and what is missing. Outside the smoke profile the records are read as stored (the protocol's other
     runs need not be finished); the smoke profile trains its tiny sweep."""
     if profile == "smoke":
         records = chapter_parts(MODELS_FROM, "smoke", allow_train=allow_train, log=lambda _: None,
@@ -58,8 +59,8 @@ def models(profile: str, allow_train: bool = False) -> tuple[dict[str, Record] |
         records = [store.get(c) for c in wanted]
         if not all(records):
             missing = sum(r is None for r in records)
-            return None, (f"*Pending: {missing} of protocol v4's bioS and bioS-simple runs are not stored yet "
-                          f"(`kcl chapter {MODELS_FROM} --dry-run`); the models are measured once they are.*")
+            return None, (f"*Pending: {missing} of the bioS and bioS-simple models are not stored yet "
+                          f"(`kcl chapter {MODELS_FROM} --dry-run`); they are measured once they are.*")
     out = {}
     for name in DATA:
         mine = [r for r in records if _data_name(r) == name]
