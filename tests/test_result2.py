@@ -171,3 +171,38 @@ def test_the_control_sets_word_level_beside_subword_at_the_same_point():
     text = result2.control_reading(result2.tokenizer_frame(with_control), control_stored=True)
     assert "at N = 3,000 (rate 0.01), word-level tokens store 40,000 bits" in text and "Pending" not in text
     assert frame["stores_its_people"].tolist() == ["yes", "yes", "no", "yes"]  # R / R^max ≥ 0.5, subword first
+
+
+def data_type_records(names, R, seeds=(0, 1, 2)):
+    """Each data type's one point at three seeds, its figure ``R[name]`` (± 0.1 over seeds)."""
+    from kcl.config import DataConfig
+    from kcl.store import record_of
+
+    out = {"main": [], "seeds": []}
+    for name in names:
+        for seed in seeds:
+            config = dataclasses.replace(TINY, data=DataConfig(name=name, n_people=30, seed=seed),
+                                         train=dataclasses.replace(TINY.train, seed=seed))
+            value = R[name] + 0.1 * (seed - 1)
+            out["main" if seed == 0 else "seeds"].append(record_of(config, fake_result(R=value, ci=(value - 0.05, value + 0.05))))
+    return {**out, "edge_rates": []}
+
+
+def test_a_protocol_that_trained_bios_alone_is_judged_and_sets_v3s_other_verdicts_on_the_first_page():
+    v4 = result2.DataTypeView("result2-v4", "cpu", data_type_records(["bioS"], {"bioS": -0.15}), None, "")
+    v3 = result2.DataTypeView("result2-v3", "cpu", data_type_records(
+        ["bioS", "bioS-simple", "bioR-proxy"], {"bioS": 0.8, "bioS-simple": 1.0, "bioR-proxy": 0.2}), None, "")
+    assert v4.untrained == ["bioS-simple", "bioR-proxy"] and v3.untrained == []
+    committed, untrained = v4.verdict_sections()
+    assert [j.outcome for j in committed.judgements] == ["not reproduced"]
+    assert untrained.judgements is None and "bioS-simple and bioR-proxy were not trained" in untrained.note
+    flat, first, summary = result2.verdicts({"v4": v4, "v3": v3})
+    assert [s.title for s in first] == ["Protocol v4: committed",
+                                        "Protocol v3: committed (bioS-simple and bioR-proxy, not trained under v4)"]
+    assert [j.claim.split(":")[0] for j in first[1].judgements] == ["bioS-simple", "bioR-proxy"]
+    assert summary == ("protocol v4: bioS not reproduced; protocol v3 (not trained under v4): bioS-simple "
+                       "reproduced, bioR-proxy not reproduced")
+    # a protocol that trained every data type: the first page as before, v4's section alone
+    full = result2.DataTypeView("result2-v4", "cpu", data_type_records(
+        ["bioS", "bioS-simple", "bioR-proxy"], {"bioS": 2.1, "bioS-simple": 2.0, "bioR-proxy": 1.9}), None, "")
+    assert [s.title for s in result2.verdicts({"v4": full, "v3": v3})[1]] == ["Protocol v4: committed"]

@@ -43,6 +43,9 @@ POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high"
                  "accuracy", "best_lr", "best_lr_at_edge", "lr_tried", "minutes"]
 #: the claims a held-back verdict will judge, so its row says what it waits to judge
 HELD_CLAIMS = law.RESULT2_CLAIMS
+DATA_TYPES = ("bioS", "bioS-simple", "bioR-proxy")  # the data types whose claims result 2 judges
+#: protocols that by an addendum train fewer data types than result 2 judges: where it says why
+NOT_TRAINED = {"result2-v4": "book/protocol.md, \"bioS protocol v4\", its addendum of 2026-12-07"}
 PARTS = ("pilot", "main", "seeds", "edge_rates")  # a chapter's parts, in the order they are run
 
 
@@ -172,6 +175,10 @@ class DataTypeView:
         if self.running:
             return [stats.Section(held, None, self.running.verdict_note())]
         sections = [stats.Section("committed", law.claims_result2(self.parts["main"], self.parts["seeds"]))]
+        if self.untrained:
+            sections.append(stats.Section("not trained", None, (
+                f"*{' and '.join(self.untrained)} were not trained under this protocol ({NOT_TRAINED[self.chapter]}): "
+                "their claims are not judged here; protocol v3's verdicts on them stand.*")))
         reran = {r.data["name"] for r in self.parts["edge_rates"]}
         if reran:
             def of_reran(claims: list) -> list:
@@ -183,6 +190,15 @@ class DataTypeView:
                 of_reran(law.claims_result2(self.parts["main"], [])),
                 "*Seed 0 at its best of four rates, 95% bootstrap over people, beside the committed verdicts.*"))
         return sections
+
+    @property
+    def untrained(self) -> list[str]:
+        """The data types an addendum left untrained (``NOT_TRAINED``) that have no main run; [] for
+        any other protocol."""
+        if self.chapter not in NOT_TRAINED or not self.stored:
+            return []
+        trained = {r.data["name"] for r in self.parts["main"]}
+        return [name for name in DATA_TYPES if name not in trained]
 
     def verdict(self) -> str:
         """The verdict cell (Markdown) from ``verdict_sections``: the committed verdicts and the
@@ -245,10 +261,20 @@ def across_section(profile: str = "cpu") -> list:
 
 def verdicts(views: dict[str, DataTypeView], profile: str = "cpu") -> tuple[list[Section], list[Section], str]:
     """The chapter's verdicts from its ``versions``: every section under its protocol's name, the
-    first page's rows (v4's, and v3's beside them while v4 holds its verdict back) and the summary
-    (``stats.versions_verdicts``)."""
-    return stats.versions_verdicts([("v4", views["v4"].verdict_sections()), ("v3", views["v3"].verdict_sections())],
-                                   profile)
+    first page's rows (v4's; v3's beside them while v4 holds its verdict back, or, once v4 is judged,
+    v3's on the data types v4 left untrained, ``NOT_TRAINED``) and the summary (``stats.versions_verdicts``)."""
+    flat, first, summary = stats.versions_verdicts([("v4", views["v4"].verdict_sections()),
+                                                    ("v3", views["v3"].verdict_sections())], profile)
+    untrained, v3 = views["v4"].untrained, views["v3"]
+    if profile == "smoke" or not untrained or not first[0].judgements or not v3.stored or v3.running:
+        return flat, first, summary
+    theirs = [j for j in law.claims_result2(v3.parts["main"], v3.parts["seeds"]) if j.claim.split(":")[0] in untrained]
+    beside = stats.Section(f"Protocol v3: committed ({' and '.join(untrained)}, not trained under v4)", theirs)
+    def outcomes(judgements) -> str:
+        return ", ".join(f"{j.claim.split(':')[0]} {j.outcome}" for j in judgements)
+
+    return flat, first + [beside], (f"protocol v4: {outcomes(first[0].judgements)}; protocol v3 (not trained under "
+                                    f"v4): {outcomes(theirs)}")
 
 
 #: protocol v4's runs that say what the subword tokenizer changed, by store under results/: bioS's own
