@@ -195,7 +195,7 @@ def test_a_protocol_that_trained_bios_alone_is_judged_and_sets_v3s_other_verdict
     assert v4.untrained == ["bioS-simple", "bioR-proxy"] and v3.untrained == []
     committed, untrained = v4.verdict_sections()
     assert [j.outcome for j in committed.judgements] == ["not reproduced"]
-    assert untrained.judgements is None and "bioS-simple and bioR-proxy were not trained" in untrained.note
+    assert untrained.judgements == [] and "bioS-simple and bioR-proxy were not trained" in untrained.note
     flat, first, summary = result2.verdicts({"v4": v4, "v3": v3})
     assert [s.title for s in first] == ["Protocol v4: committed",
                                         "Protocol v3: committed (bioS-simple and bioR-proxy, not trained under v4)"]

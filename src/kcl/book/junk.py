@@ -18,9 +18,10 @@ import altair as alt
 import pandas as pd
 
 from kcl.book import law
-from kcl.book.chapters import parts_with_baseline
+from kcl.book.chapters import CHAPTERS, chapter_sweep, main_store, parts_with_baseline, stored_regime
 from kcl.book.stats import Judgement, Section, judge_ratio
 from kcl.record import Record
+from kcl.store import ResultStore, config_dict
 
 #: the baseline every factor divides: no junk, no domain token, 100 exposures
 BASELINE = (0, False, 100)
@@ -90,10 +91,56 @@ def setting_label(setting: tuple[int, bool, int]) -> str:
 
 
 def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tuple[dict | None, str]:
-    """``{"main": [...], "seeds": [...]}`` of the chapter, with result 10's records added for
-    results 11 and 12 (their baseline), or None and the sentence saying what is pending."""
-    baseline = None if chapter == BASE_CHAPTER else BASE_CHAPTER
-    return parts_with_baseline(chapter, profile, allow_train=allow_train, baseline=baseline)
+    """``{"main": [...], "seeds": [...]}`` of the chapter, with result 10's finished settings added
+    for results 11 and 12 (``finished_settings``: the baseline and, for result 12, random junk
+    without the token), or None and the sentence saying what is pending. The smoke profile trains
+    result 10's whole smoke sweep instead."""
+    if chapter == BASE_CHAPTER or profile == "smoke":
+        baseline = None if chapter == BASE_CHAPTER else BASE_CHAPTER
+        return parts_with_baseline(chapter, profile, allow_train=allow_train, baseline=baseline)
+    parts, pending = parts_with_baseline(chapter, profile, allow_train=allow_train)
+    if parts is None:
+        return None, pending
+    base, pending = finished_settings(profile)
+    if base is None:
+        return None, pending
+    return {"main": parts["main"] + base["main"], "seeds": parts["seeds"] + base["seeds"]}, ""
+
+
+def finished_settings(profile: str) -> tuple[dict | None, str]:
+    """Result 10's records of each setting whose main runs and peak seed reruns are all stored (a
+    setting is judged on those alone, so results 11 and 12 need not wait for result 10's longer
+    settings), or None and what is pending while the baseline's are not all stored."""
+    regime = stored_regime(BASE_CHAPTER, profile)
+    if regime is None:
+        return None, f"*Pending: the 100-exposure regime (`kcl chapter {BASE_CHAPTER} --dry-run`).*"
+    _, _, configs = chapter_sweep(BASE_CHAPTER, profile, regime=regime)
+    chapter = CHAPTERS[BASE_CHAPTER]
+    out, missing = complete_settings(configs, ResultStore(main_store(BASE_CHAPTER, profile)).get, chapter.seeds,
+                                     chapter.seed_group)
+    if missing:
+        return None, (f"*Pending: result 10's baseline (no junk, 100 exposures): {missing} not stored yet "
+                      f"(`kcl chapter {BASE_CHAPTER} --where train.exposures=100 --workers 1` computes them).*")
+    return out, ""
+
+
+def complete_settings(configs: list, get, seeds: tuple[int, ...], seed_group: str | None) -> tuple[dict, str]:
+    """The records (``get(config)``, None where not stored) of each setting of ``configs`` whose main
+    runs and peak seed reruns are all stored, and, while the baseline's are not, what it lacks in
+    words ("" once it is complete)."""
+    out: dict = {"main": [], "seeds": []}
+    missing = "its main runs"
+    for setting, group in law.grouped(configs, lambda c: setting_of(config_dict(c))).items():
+        records = [get(c) for c in group]
+        reruns = [get(c) for c in law.seed_configs(records, seeds, seed_group)] if all(records) else [None]
+        if all(records) and all(reruns):
+            out["main"] += records
+            out["seeds"] += reruns
+            missing = "" if setting == BASELINE else missing
+        elif setting == BASELINE:
+            lacking = sum(r is None for r in records) if not all(records) else sum(r is None for r in reruns)
+            missing = (f"{lacking} of its main runs" if not all(records) else f"{lacking} of its peak's seed reruns")
+    return out, missing
 
 
 def headlines(records: dict) -> dict[tuple, dict]:

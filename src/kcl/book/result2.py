@@ -176,7 +176,7 @@ class DataTypeView:
             return [stats.Section(held, None, self.running.verdict_note())]
         sections = [stats.Section("committed", law.claims_result2(self.parts["main"], self.parts["seeds"]))]
         if self.untrained:
-            sections.append(stats.Section("not trained", None, (
+            sections.append(stats.Section("not trained", [], (
                 f"*{' and '.join(self.untrained)} were not trained under this protocol ({NOT_TRAINED[self.chapter]}): "
                 "their claims are not judged here; protocol v3's verdicts on them stand.*")))
         reran = {r.data["name"] for r in self.parts["edge_rates"]}
