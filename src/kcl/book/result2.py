@@ -45,7 +45,7 @@ POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high"
 HELD_CLAIMS = law.RESULT2_CLAIMS
 DATA_TYPES = ("bioS", "bioS-simple", "bioR-proxy")  # the data types whose claims result 2 judges
 #: protocols that by an addendum train fewer data types than result 2 judges: where it says why
-NOT_TRAINED = {"result2-v4": "book/protocol.md, \"bioS protocol v4\", its addendum of 2026-12-07"}
+NOT_TRAINED = {"result2-v4": "the addendum of 2026-12-07 to \"bioS protocol v4\" on the protocol page"}
 PARTS = ("pilot", "main", "seeds", "edge_rates")  # a chapter's parts, in the order they are run
 
 
