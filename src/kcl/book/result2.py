@@ -304,7 +304,7 @@ def tokenizer_frame(records: list[Record]) -> pd.DataFrame:
         low, high = r_interval(r)
         rows.append({"N": record.data["n_people"], "tokens": "subword" if record.data.get("tokenizer") == "bpe"
                      else "word-level", "lr": record.train["lr"], "compiled": bool(r.train.get("compiled")),
-                     "trained": trained_as(r.train),
+                     "trained": "compiled" if r.train.get("compiled") else "eager",
                      "R": r.R, "R_low": low, "R_high": high, "R_max": r.R_max, "R_over_R_max": r.R / r.R_max,
                      "stores_its_people": "yes" if r.R / r.R_max >= STORES_PEOPLE else "no",
                      "bits": r.bits, "bits_name": r.get("bits_name"), "bits_value": r.get("bits_value"),
