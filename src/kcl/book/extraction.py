@@ -130,6 +130,27 @@ def claims(measured: dict[str, dict]) -> list[Judgement]:
     return out
 
 
+def reading(measured: dict[str, dict] | None) -> str:
+    """The finding in plain words, from the measurements: on the held-out people, what each model
+    recites and what it answers, and whether a fresh text at every exposure made the knowledge
+    usable where one fixed text did not (each ratio at least half, against at most half); "" without
+    measurements."""
+    if not measured:
+        return ""
+    shares = {}
+    for name in DATA:
+        if name in measured:
+            m = measured[name]
+            shares[name] = (held_out_memorized(m).mean(), np.asarray(m["extractable"]["matches"], float).mean())
+    text = " ".join(f"On the held-out people the {name} model recites {mem:.0%} of the five values and answers "
+                    f"{ext:.0%} of the questions about them." for name, (mem, ext) in shares.items())
+    ratios = {name: ext / mem for name, (mem, ext) in shares.items() if mem > 0}
+    if len(ratios) == 2 and ratios["bioS"] >= 0.5 >= ratios["bioS-simple"]:
+        text += (" A fresh text at every exposure made the knowledge usable; one fixed text left it recitable but "
+                 "not usable, as the paper finds.")
+    return text
+
+
 def verdict_sections(measured: dict | None, pending: str) -> list[Section]:
     if measured is None:
         return [Section("committed", None, pending)]
