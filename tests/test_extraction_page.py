@@ -63,7 +63,7 @@ def test_the_reading_says_what_each_model_recites_and_answers_and_what_that_mean
     bios, simple = measured["bioS"], measured["bioS-simple"]
     recites = extraction.held_out_memorized(bios).mean()
     assert words.startswith(f"On the held-out people the bioS model recites {recites:.0%} of the five values and "
-                            f"answers {np.mean(bios['extractable']['matches']):.0%} of the questions about them.")
+                            f"answers {np.mean(bios['extractable']['matches']):.0%} of the questions about them; ")
     assert f"the bioS-simple model recites {extraction.held_out_memorized(simple).mean():.0%}" in words
     assert words.endswith("one fixed text left it recitable but not usable, as the paper finds.")
     both_usable = {"bioS": measurement(0.9, 0.85), "bioS-simple": measurement(1.0, 0.9, seed=1)}

@@ -142,8 +142,9 @@ def reading(measured: dict[str, dict] | None) -> str:
         if name in measured:
             m = measured[name]
             shares[name] = (held_out_memorized(m).mean(), np.asarray(m["extractable"]["matches"], float).mean())
-    text = " ".join(f"On the held-out people the {name} model recites {mem:.0%} of the five values and answers "
-                    f"{ext:.0%} of the questions about them." for name, (mem, ext) in shares.items())
+    text = "On the held-out people " + "; ".join(
+        f"the {name} model recites {mem:.0%} of the five values and answers {ext:.0%} of the questions about them"
+        for name, (mem, ext) in shares.items()) + "."
     ratios = {name: ext / mem for name, (mem, ext) in shares.items() if mem > 0}
     if len(ratios) == 2 and ratios["bioS"] >= 0.5 >= ratios["bioS-simple"]:
         text += (" A fresh text at every exposure made the knowledge usable; one fixed text left it recitable but "
