@@ -1,7 +1,7 @@
-"""The protocol's addenda as the pages name them: book/protocol.md lists each under its date, and a
-verdict judged by one carries that name, so the two read alike."""
+"""The protocol's addenda as the pages name them: a verdict judged by one carries its name, and
+book/protocol.md ("Addenda") lists each under its date."""
 
 #: each seed of a peak at its own best rate (result 1's headline)
-SEED_RATES = "addendum 2026-11-29"
+SEED_RATES = "the seed-rates addendum"
 #: one rate beyond the grid where a peak sits at its edge (results 1(b), 3 and 4 on bioS)
-EDGE_RATES = "addendum 2026-11-30"
+EDGE_RATES = "the edge-rates addendum"

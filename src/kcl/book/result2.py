@@ -45,7 +45,7 @@ POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high"
 HELD_CLAIMS = law.RESULT2_CLAIMS
 DATA_TYPES = ("bioS", "bioS-simple", "bioR-proxy")  # the data types whose claims result 2 judges
 #: protocols that by an addendum train fewer data types than result 2 judges: where it says why
-NOT_TRAINED = {"result2-v4": "the addendum of 2026-12-07 to \"bioS protocol v4\" on the protocol page"}
+NOT_TRAINED = {"result2-v4": "the addendum to \"bioS protocol v4\" that trains bioS alone, on the protocol page"}
 PARTS = ("pilot", "main", "seeds", "edge_rates")  # a chapter's parts, in the order they are run
 
 
@@ -279,7 +279,7 @@ def verdicts(views: dict[str, DataTypeView], profile: str = "cpu") -> tuple[list
 
 #: protocol v4's runs that say what the subword tokenizer changed, by store under results/: bioS's own
 #: runs, its word-level control at the same point, and the two diagnostics that trained its setup at
-#: smaller N (book/protocol.md, "bioS protocol v4" and "Diagnostics", 2026-12-07)
+#: smaller N (book/protocol.md, "bioS protocol v4" and "Diagnostics")
 TOKENIZER_STORES = ("result2-v4", "result2-v4-control", "diagnostics/v4-small", "diagnostics/v4-small-eager",
                     "diagnostics/v4-ladder")
 #: the small-N diagnostics' rule: a run stores its people when R / R^max is at least this
