@@ -132,14 +132,17 @@ def complete_settings(configs: list, get, seeds: tuple[int, ...], seed_group: st
     missing = "its main runs"
     for setting, group in law.grouped(configs, lambda c: setting_of(config_dict(c))).items():
         records = [get(c) for c in group]
-        reruns = [get(c) for c in law.seed_configs(records, seeds, seed_group)] if all(records) else [None]
-        if all(records) and all(reruns):
+        reruns: list = []
+        if not all(records):
+            lacking = f"{sum(r is None for r in records)} of its main runs"
+        else:
+            reruns = [get(c) for c in law.seed_configs(records, seeds, seed_group)]
+            lacking = "" if all(reruns) else f"{sum(r is None for r in reruns)} of its peak's seed reruns"
+        if not lacking:
             out["main"] += records
             out["seeds"] += reruns
-            missing = "" if setting == BASELINE else missing
-        elif setting == BASELINE:
-            lacking = sum(r is None for r in records) if not all(records) else sum(r is None for r in reruns)
-            missing = (f"{lacking} of its main runs" if not all(records) else f"{lacking} of its peak's seed reruns")
+        if setting == BASELINE:
+            missing = lacking
     return out, missing
 
 
