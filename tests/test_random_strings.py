@@ -104,3 +104,20 @@ def test_the_reading_sets_noise_beside_facts_and_names_sizes_without_a_plateau()
         "No plateau was seen for gpt2-2-2 d=16, gpt2-2-2 d=32: their bits still grew at the largest N tried, so their "
         "capacity may be higher.")
     assert rs.reading(None) == ""
+
+
+def test_a_running_sweep_shows_its_points_and_capacities_so_far_without_a_verdict(monkeypatch):
+    class Running:
+        def note(self):
+            return "**Still running.** main: 13 of 45"
+
+    stored = {"main": [r for r in main() if r.data["n_people"] <= 500]}
+    monkeypatch.setattr(rs, "shown_so_far", lambda chapter, profile: (stored, Running(), ""))
+    note, chart, table = rs.so_far("cpu")
+    assert note.startswith("**Still running.**") and "no verdict yet" in chart.to_dict()["title"]
+    assert "Stored so far" in chart.to_dict()["title"]
+    assert list(table["P"]) == [16_000, 32_000] and not table["plateau_seen"].any()  # N up to 500 only
+    monkeypatch.setattr(rs, "shown_so_far", lambda chapter, profile: (stored, None, ""))
+    assert rs.so_far("cpu") == []  # complete: the page shows its evidence and verdicts instead
+    monkeypatch.setattr(rs, "shown_so_far", lambda chapter, profile: (None, None, "*Pending: no run*"))
+    assert rs.so_far("cpu") == []  # no run stored: the page's pending line says so

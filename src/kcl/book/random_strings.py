@@ -15,8 +15,9 @@ import dataclasses
 import altair as alt
 import pandas as pd
 
-from kcl.book import law
+from kcl.book import law, plots
 from kcl.book.chapters import parts_or_pending
+from kcl.book.progress import shown_so_far
 from kcl.book.stats import Judgement, Section, judge, judge_ratio
 from kcl.record import Record
 
@@ -113,6 +114,17 @@ def chart(main: list[Record]):
         strokeDash=[4, 4], color="#888").encode(x="data_bits:Q", y=alt.Y("data_bits:Q"))
     title = "Each point the best of its rates (seed 0); dashed: every bit of the data stored"
     return alt.layer(diagonal, lines).properties(width=520, height=300, title=title)
+
+
+def so_far(profile: str) -> list:
+    """Items for ``plots.show`` while the sweep runs: what is stored and what is left
+    (``StoredSoFar.note``), the chart and the capacities of the runs stored so far, each N the best of
+    the rates stored for it, with no verdict; [] before the first run or once the sweep is complete."""
+    parts, running, _ = shown_so_far(CHAPTER, profile)
+    if running is None:
+        return []
+    title = "Stored so far: each point the best of the rates stored for it (seed 0; no verdict yet)"
+    return [running.note(), chart(parts["main"]).properties(title=title), plots.table(capacities(parts["main"]))]
 
 
 #: the first page's reading of this chapter's verdicts (``kcl.book.claims``): by notebook, the
