@@ -8,6 +8,7 @@ and ``build`` makes a config's data set and freshly initialized model.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import typing
 from dataclasses import dataclass, field
@@ -82,9 +83,14 @@ def _coerce(cls_name: str, key: str, hint, value):
     return value
 
 
+@functools.cache
+def _fields_of(cls) -> tuple[dict, frozenset]:
+    """A config class's type hints and field names (resolving hints is slow; pages build thousands of configs)."""
+    return typing.get_type_hints(cls), frozenset(f.name for f in dataclasses.fields(cls))
+
+
 def _build_dataclass(cls, values: dict):
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    hints, names = _fields_of(cls)
     unknown = set(values) - names
     if unknown:
         raise ValueError(f"unknown {cls.__name__} field(s) {sorted(unknown)}; allowed: {sorted(names)}")

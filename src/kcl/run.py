@@ -7,7 +7,9 @@ per config and skips what is already finished.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 import os
 import time
 from pathlib import Path
@@ -19,14 +21,15 @@ from safetensors.torch import load_model, save_model
 from kcl.capacity import average_losses, capacity, loss_by_position, rendering_losses
 from kcl.config import RunConfig, build
 from kcl.cost import CostModel, Work, machine_cost_model
-from kcl.data import make_dataset
+from kcl.data import DataConfig, make_dataset
+from kcl.models import build_model
 from kcl.models.transformer import counting_routing
 from kcl.params import computed_parameters, count_parameters
 from kcl.parallel import check_ranks, train_data_parallel
 from kcl.quantize import calibration_batches, quantized
 from kcl.store import config_key, temp_path
 from kcl.sweep import run_threads
-from kcl.train import estimate_steps, pick_device, routing_summary, subnormals_flushed, train
+from kcl.train import TrainConfig, estimate_steps, pick_device, round_sequences, routing_summary, subnormals_flushed, train
 
 
 def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoint_every: float = 300.0,
@@ -171,14 +174,30 @@ def estimated_work(config: RunConfig, ranks: int = 1) -> Work:
     finished run's record): steps as the trainer plans them, tokens per sequence from the window
     (concat packing) or one biography's length (per-biography packing); ``ranks``: trained data
     parallel on that many processes (``kcl.parallel``)."""
-    dataset, model = build(config)
-    steps = estimate_steps(dataset, config.train)
-    seq = config.train.window if config.train.packing == "concat" else int(dataset.render(
-        [0], __import__("numpy").random.default_rng(0)).lengths[0]) + 2
+    per_round, seq, vocab = _data_shape(config.data, _round_knobs(config.train))
+    steps = max(1, math.ceil(per_round * config.train.exposures / config.train.batch_size))  # as estimate_steps
     tokens = steps * config.train.batch_size * seq
+    torch.manual_seed(config.train.seed)
+    model = build_model(config.model.model_config(vocab))
     n_params = computed_parameters(count_parameters(model))
-    return Work.of(n_params, tokens, steps, config.model.n_layer, model.config.d_model, seq, len(dataset.vocab),
-                   ranks)
+    return Work.of(n_params, tokens, steps, config.model.n_layer, model.config.d_model, seq, vocab, ranks)
+
+
+def _round_knobs(train: TrainConfig) -> TrainConfig:
+    """``train`` with the knobs that leave a round's sequences unchanged set to one value (rate,
+    exposures, batch size): configs of one sweep then share ``_data_shape``."""
+    return dataclasses.replace(train, lr=1.0, exposures=1, batch_size=1)
+
+
+@functools.lru_cache(maxsize=64)
+def _data_shape(data: DataConfig, train: TrainConfig) -> tuple[int, int, int]:
+    """Sequences in one round (``estimate_steps``'s first round), tokens per sequence (the window, or
+    one biography with its two EOS) and the vocabulary's size. Rendering the round is most of what
+    pricing a run costs, and a sweep's configs differ in model and rate, not in their data."""
+    dataset = make_dataset(data)
+    first_round = round_sequences(dataset, train, 0)
+    seq = train.window if train.packing == "concat" else int(dataset.render([0], np.random.default_rng(0)).lengths[0]) + 2
+    return len(first_round), seq, len(dataset.vocab)
 
 
 def estimated_seconds(config: RunConfig, threads: int | None = None, cost: CostModel | None = None,
