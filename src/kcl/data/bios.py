@@ -75,6 +75,7 @@ class Biographies(Dataset):
         self.name, self.kind, self.seed, self.pools = kind, kind, seed, pools
         self.attributes = ATTRIBUTES
         self.people = draw_people(n_people, seed, pools)
+        self._gender = self.people["gender"].to_numpy()  # read per biography: a pandas lookup each time is slow
         self.n_people = n_people
         self.rewrites = rewrites if kind == "bioR-proxy" else 1
         self.fillers = fillers
@@ -176,7 +177,7 @@ class Biographies(Dataset):
 
     def _render_one(self, p: int, order, choice, fills: dict) -> dict:
         tokens, role, attr, alt = [], [], [], []
-        gender = int(self.people.gender.iat[p])
+        gender = int(self._gender[p])
         pronoun_seen = False
 
         def emit(ids, r=OTHER, a=-1, other=-1):
