@@ -73,14 +73,19 @@ chapters: $(STAMP)
 	$(BIN)/kcl chapter result11 --workers $(WORKERS)
 	$(BIN)/kcl chapter result12 --workers $(WORKERS)
 
-# The tests, then every chapter's verdict cell re-executed on the committed records by nbval and
+# The tests and every chapter's verdict cell re-executed on the committed records by nbval and
 # compared with the output committed in its notebook (`make verdicts` rewrites those outputs and
-# tests/snapshots/verdicts.json after a change of the records or of a verdict rule).
+# tests/snapshots/verdicts.json after a change of the records or of a verdict rule), in one pytest
+# run on TEST_WORKERS processes (pytest-xdist). Each test file and each notebook runs whole in one
+# process (--dist loadfile: nbval's cells in order, the book built once); the largest files start
+# first. One thread each: two processes of two threads on two cores wait on each other.
+TEST_WORKERS ?= 2
+DURATIONS ?= 15
 CHAPTER_NOTEBOOKS = $$($(BIN)/python -c "from kcl.book.assets import chapter_notebooks; print(' '.join(f'notebooks/{n}.ipynb' for n in chapter_notebooks()))")
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=15
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env \
-		--nbval-sanitize-with tests/nbval-sanitize.cfg $(CHAPTER_NOTEBOOKS)
+	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q --durations=$(DURATIONS) -n $(TEST_WORKERS) --dist loadfile \
+		-p no:cacheprovider --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg \
+		tests $(CHAPTER_NOTEBOOKS)
 
 verdicts: $(STAMP)
 	@rm -rf _build/verdicts; mkdir -p _build/verdicts
