@@ -362,6 +362,14 @@ def test_early_follow_ups_rerun_only_the_groups_whose_main_runs_are_all_stored()
     # result 1's seed reruns follow the sweep's overall peak: never early
     _, _, law_configs = chapters.chapter_sweep("result1", "cpu", lr_grid=[0.005, 0.01, 0.02])
     assert chapters.early_follow_ups("result1", law_configs, Store()) == []
+    # so its sweep is one group, finished only when every main run and rerun is stored
+    assert {chapters.group_of("result1", c) for c in law_configs} == {""}
+    parts, lacking = chapters.finished_groups("result1", law_configs, Store())
+    assert parts["main"] == [] and lacking == {"": f"{len(law_configs)} of its main runs"}
+    # bioS (main runs stored, reruns not) and the other types (nothing stored) lack their own parts
+    parts, lacking = chapters.finished_groups("result2", configs, Store())
+    assert parts["main"] == [] and len(lacking) == 3
+    assert lacking[chapters.group_of("result2", bios[0])] == "2 of its peak's seed reruns, 1 of its runs one rate beyond the grid"
 
 
 def _tiny_chapter(tmp_path, monkeypatch, name: str = "tiny", grid: dict | None = None, train: dict | None = None,

@@ -143,9 +143,11 @@ def test_points_with_no_bits_are_left_off_the_log_chart_and_named_beneath_it():
 
 def test_results_11_and_12_read_result_10s_finished_settings_only():
     """A setting of result 10 joins results 11 and 12 once its main runs and its peak's seed reruns
-    are all stored; the baseline must be one of them, and until it is the page says what it lacks."""
+    are all stored (``chapters.finished_groups``); the baseline must be one of them, and until it is
+    the page says what it lacks."""
     import dataclasses
 
+    from kcl.book import chapters
     from kcl.config import DataConfig, ModelSpec, RunConfig, TrainConfig
     from kcl.store import config_key, record_of
     from test_chapters import fake_result  # tests/ is on sys.path
@@ -155,19 +157,24 @@ def test_results_11_and_12_read_result_10s_finished_settings_only():
                          model=ModelSpec(n_layer=1, n_head=2, d_model=d),
                          train=TrainConfig(exposures=exposures, lr=lr, seed=seed))
 
+    class Store:
+        def get(self, c):
+            return stored.get(config_key(c))
+
     main = [config(junk, e, d, lr) for junk, e in ((0, 100), (100_000_000, 300)) for d in (16, 32) for lr in (0.01, 0.02)]
     stored = {config_key(c): record_of(c, fake_result(R=0.1 * c.model.d_model * c.train.lr * 100)) for c in main}
-    get = lambda c: stored.get(config_key(c))  # noqa: E731
-    group = "data.junk_people, data.domain_token, train.exposures"
-    out, missing = junk.complete_settings(main, get, (1, 2), group)
-    assert out == {"main": [], "seeds": []} and missing == "2 of its peak's seed reruns"
+    baseline, junk_300 = (chapters.group_of("result10", c) for c in (main[0], main[-1]))
+    assert baseline != junk_300 and {chapters.group_of("result10", c) for c in main[:4]} == {baseline}
+    parts, lacking = chapters.finished_groups("result10", main, Store())
+    assert parts == {"main": [], "seeds": []}
+    assert lacking == {baseline: "2 of its peak's seed reruns", junk_300: "2 of its peak's seed reruns"}
     peak = config(0, 100, 32, 0.02)
     for s in (1, 2):
         rerun = dataclasses.replace(peak, data=dataclasses.replace(peak.data, seed=s),
                                     train=dataclasses.replace(peak.train, seed=s))
         stored[config_key(rerun)] = record_of(rerun, fake_result(R=0.3))
-    out, missing = junk.complete_settings(main, get, (1, 2), group)
-    assert missing == "" and {junk.setting_of(r.config) for r in out["main"]} == {junk.BASELINE}
-    assert len(out["main"]) == 4 and len(out["seeds"]) == 2  # the 300-exposure setting has no reruns yet
+    parts, lacking = chapters.finished_groups("result10", main, Store())
+    assert list(lacking) == [junk_300] and {junk.setting_of(r.config) for r in parts["main"]} == {junk.BASELINE}
+    assert len(parts["main"]) == 4 and len(parts["seeds"]) == 2  # the 300-exposure setting has no reruns yet
     del stored[config_key(main[0])]
-    assert junk.complete_settings(main, get, (1, 2), group)[1] == "1 of its main runs"
+    assert chapters.finished_groups("result10", main, Store())[1][baseline] == "1 of its main runs"

@@ -185,19 +185,60 @@ def ready_follow_ups(chapter: str, configs: list, store: ResultStore) -> dict[st
     whose reruns depend on the sweep's overall peak (seeds without a group, or every seed × rate)
     get none."""
 
-    ch = CHAPTERS[chapter]
-    if ch.seed_all_rates or ch.recipe_edges or (ch.seeds and not ch.seed_group):
+    if not _reruns_per_group(CHAPTERS[chapter]):
         return {}
-
-    def group(config) -> str:
-        as_dict = _jsonable(dataclasses.asdict(config))
-        return str(group_key(as_dict, ch.seed_group)) if ch.seed_group else _without(as_dict, "model", "train.lr")
-
     records: dict[str, list] = {}
     for config in configs:
-        records.setdefault(group(config), []).append(store.get(config))
+        records.setdefault(group_of(chapter, config), []).append(store.get(config))
     ready = [r for members in records.values() if all(members) for r in members]
     return follow_ups(chapter, ready) if ready else {}
+
+
+def _reruns_per_group(ch: Chapter) -> bool:
+    """Whether ``ch``'s reruns follow from each group's main runs alone (not from the sweep's overall peak)."""
+    return not (ch.seed_all_rates or ch.recipe_edges or (ch.seeds and not ch.seed_group))
+
+
+def group_of(chapter: str, config) -> str:
+    """The group ``config`` belongs to: the unit whose main runs decide its reruns (``follow_ups``),
+    a ``seed_group`` value, else a data setting (the config without model and rate); one group for
+    the whole sweep where the reruns follow from its overall peak."""
+    ch = CHAPTERS[chapter]
+    if not _reruns_per_group(ch):
+        return ""
+    as_dict = _jsonable(dataclasses.asdict(config))
+    return str(group_key(as_dict, ch.seed_group)) if ch.seed_group else _without(as_dict, "model", "train.lr")
+
+
+#: a rerun part in words, for what a group lacks (``finished_groups``)
+_PART_WORDS = {"main": "main runs", "seeds": "peak's seed reruns", "seed_rates": "seed reruns at every rate",
+               "edge_rates": "runs one rate beyond the grid", "group_edges": "runs one rate beyond its edge",
+               "recipe_edges": "runs one rate beyond the grid"}
+
+
+def finished_groups(chapter: str, configs: list, store) -> tuple[dict[str, list[Record]], dict[str, str]]:
+    """The records of each group of ``configs`` (``group_of``) whose main runs and reruns are all
+    stored, by part ("main" and each rerun part of the chapter), and, for every other group, what it
+    lacks in words ("2 of its peak's seed reruns"). A page may judge a finished group while the
+    chapter's other groups still train (results 11 and 12 read result 10's finished settings)."""
+    members: dict[str, list] = {}
+    for config in configs:
+        members.setdefault(group_of(chapter, config), []).append(config)
+    parts: dict[str, list[Record]] = {"main": [], **{part: [] for part in _rerun_kinds(CHAPTERS[chapter])}}
+    lacking: dict[str, str] = {}
+    for group, group_configs in members.items():
+        found = {"main": [store.get(c) for c in group_configs]}
+        if all(found["main"]):
+            found.update({part: [store.get(c) for c in reruns]
+                          for part, reruns in follow_ups(chapter, found["main"]).items()})
+        missing = [f"{sum(r is None for r in records)} of its {_PART_WORDS.get(part, part)}"
+                   for part, records in found.items() if not all(records)]
+        if missing:
+            lacking[group] = ", ".join(missing)
+            continue
+        for part, records in found.items():
+            parts[part] += records
+    return parts, lacking
 
 
 def early_follow_ups(chapter: str, configs: list, store: ResultStore) -> list:

@@ -18,7 +18,7 @@ import altair as alt
 import pandas as pd
 
 from kcl.book import law
-from kcl.book.chapters import CHAPTERS, chapter_sweep, main_store, parts_with_baseline, stored_regime
+from kcl.book.chapters import chapter_sweep, finished_groups, group_of, main_store, parts_with_baseline, stored_regime
 from kcl.book.stats import Judgement, Section, judge_ratio
 from kcl.record import Record
 from kcl.store import ResultStore, config_dict
@@ -108,42 +108,21 @@ def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tu
 
 
 def finished_settings(profile: str) -> tuple[dict | None, str]:
-    """Result 10's records of each setting whose main runs and peak seed reruns are all stored (a
-    setting is judged on those alone, so results 11 and 12 need not wait for result 10's longer
-    settings), or None and what is pending while the baseline's are not all stored."""
+    """Result 10's records of each setting whose main runs and peak seed reruns are all stored
+    (``chapters.finished_groups``: a setting is judged on those alone, so results 11 and 12 need not
+    wait for result 10's longer settings), or None and what is pending while the baseline's are not
+    all stored."""
     regime = stored_regime(BASE_CHAPTER, profile)
     if regime is None:
         return None, f"*Pending: the 100-exposure regime (`kcl chapter {BASE_CHAPTER} --dry-run`).*"
     _, _, configs = chapter_sweep(BASE_CHAPTER, profile, regime=regime)
-    chapter = CHAPTERS[BASE_CHAPTER]
-    out, missing = complete_settings(configs, ResultStore(main_store(BASE_CHAPTER, profile)).get, chapter.seeds,
-                                     chapter.seed_group)
+    parts, lacking = finished_groups(BASE_CHAPTER, configs, ResultStore(main_store(BASE_CHAPTER, profile)))
+    baseline = [group_of(BASE_CHAPTER, c) for c in configs if setting_of(config_dict(c)) == BASELINE]
+    missing = lacking.get(baseline[0]) if baseline else "its main runs"
     if missing:
         return None, (f"*Pending: result 10's baseline (no junk, 100 exposures): {missing} not stored yet "
                       f"(`kcl chapter {BASE_CHAPTER} --where train.exposures=100 --workers 1` computes them).*")
-    return out, ""
-
-
-def complete_settings(configs: list, get, seeds: tuple[int, ...], seed_group: str | None) -> tuple[dict, str]:
-    """The records (``get(config)``, None where not stored) of each setting of ``configs`` whose main
-    runs and peak seed reruns are all stored, and, while the baseline's are not, what it lacks in
-    words ("" once it is complete)."""
-    out: dict = {"main": [], "seeds": []}
-    missing = "its main runs"
-    for setting, group in law.grouped(configs, lambda c: setting_of(config_dict(c))).items():
-        records = [get(c) for c in group]
-        reruns: list = []
-        if not all(records):
-            lacking = f"{sum(r is None for r in records)} of its main runs"
-        else:
-            reruns = [get(c) for c in law.seed_configs(records, seeds, seed_group)]
-            lacking = "" if all(reruns) else f"{sum(r is None for r in reruns)} of its peak's seed reruns"
-        if not lacking:
-            out["main"] += records
-            out["seeds"] += reruns
-        if setting == BASELINE:
-            missing = lacking
-    return out, missing
+    return {"main": parts["main"], "seeds": parts["seeds"]}, ""
 
 
 def headlines(records: dict) -> dict[tuple, dict]:
