@@ -178,3 +178,23 @@ def test_results_11_and_12_read_result_10s_finished_settings_only():
     assert len(parts["main"]) == 4 and len(parts["seeds"]) == 2  # the 300-exposure setting has no reruns yet
     del stored[config_key(main[0])]
     assert chapters.finished_groups("result10", main, Store())[1][baseline] == "1 of its main runs"
+
+
+def test_a_running_sweep_shows_its_points_and_finished_settings_without_a_verdict(monkeypatch):
+    class Running:
+        def note(self):
+            return "**Still running.** main: 42 of 66"
+
+    finished = records((0, False, 100, 0.60, [0.62, 0.58]))
+    stored = {"main": finished["main"] + setting_records(10**8, False, 300, 0.40, [])[0]}
+    monkeypatch.setattr(junk, "shown_so_far", lambda chapter, profile: (stored, Running(), ""))
+    monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: (finished, {"300": "2 of its seed reruns"}, {}))
+    note, chart, words, table = junk.so_far("result10", "cpu")
+    assert note.startswith("**Still running.**") and "no verdict yet" in chart.to_dict()["title"]
+    assert "The factors wait" in words
+    assert list(table["setting"]) == ["no junk, 100 exposures"]  # the finished setting only, at its mean over seeds
+    assert table["R"].iloc[0] == pytest.approx(0.60)
+    monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: None)  # before the regime: points only
+    assert len(junk.so_far("result10", "cpu")) == 2
+    monkeypatch.setattr(junk, "shown_so_far", lambda chapter, profile: (stored, None, ""))
+    assert junk.so_far("result10", "cpu") == []  # complete: the page shows its evidence and verdicts instead

@@ -17,8 +17,9 @@ from typing import NamedTuple
 import altair as alt
 import pandas as pd
 
-from kcl.book import law
+from kcl.book import law, plots
 from kcl.book.chapters import chapter_sweep, finished_groups, group_of, main_store, parts_with_baseline, stored_regime
+from kcl.book.progress import shown_so_far
 from kcl.book.stats import Judgement, Section, judge_ratio
 from kcl.record import Record
 from kcl.store import ResultStore, config_dict
@@ -109,20 +110,51 @@ def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tu
 
 def finished_settings(profile: str) -> tuple[dict | None, str]:
     """Result 10's records of each setting whose main runs and peak seed reruns are all stored
-    (``chapters.finished_groups``: a setting is judged on those alone, so results 11 and 12 need not
-    wait for result 10's longer settings), or None and what is pending while the baseline's are not
-    all stored."""
-    regime = stored_regime(BASE_CHAPTER, profile)
-    if regime is None:
+    (``finished_parts``: a setting is judged on those alone, so results 11 and 12 need not wait for
+    result 10's longer settings), or None and what is pending while the baseline's are not all stored."""
+    finished = finished_parts(BASE_CHAPTER, profile)
+    if finished is None:
         return None, f"*Pending: the 100-exposure regime (`kcl chapter {BASE_CHAPTER} --dry-run`).*"
-    _, _, configs = chapter_sweep(BASE_CHAPTER, profile, regime=regime)
-    parts, lacking = finished_groups(BASE_CHAPTER, configs, ResultStore(main_store(BASE_CHAPTER, profile)))
-    baseline = [group_of(BASE_CHAPTER, c) for c in configs if setting_of(config_dict(c)) == BASELINE]
-    missing = lacking.get(baseline[0]) if baseline else "its main runs"
+    parts, lacking, groups = finished
+    missing = lacking.get(groups[BASELINE]) if BASELINE in groups else "its main runs"
     if missing:
         return None, (f"*Pending: result 10's baseline (no junk, 100 exposures): {missing} not stored yet "
                       f"(`kcl chapter {BASE_CHAPTER} --where train.exposures=100 --workers 1` computes them).*")
-    return {"main": parts["main"], "seeds": parts["seeds"]}, ""
+    return parts, ""
+
+
+def finished_parts(chapter: str, profile: str) -> tuple[dict, dict[str, str], dict[tuple, str]] | None:
+    """``chapters.finished_groups`` of a junk chapter's main sweep: the records (``main``, ``seeds``)
+    of its settings whose runs and seed reruns are all stored, what each other setting lacks (by
+    group), and each setting's group; None before the 100-exposure regime is decided."""
+    regime = stored_regime(chapter, profile)
+    if regime is None:
+        return None
+    _, _, configs = chapter_sweep(chapter, profile, regime=regime)
+    parts, lacking = finished_groups(chapter, configs, ResultStore(main_store(chapter, profile)))
+    groups = {setting_of(config_dict(c)): group_of(chapter, c) for c in configs}
+    return {"main": parts["main"], "seeds": parts["seeds"]}, lacking, groups
+
+
+def so_far(chapter: str, profile: str) -> list:
+    """Items for ``plots.show`` while the chapter's sweep runs: what is stored and what is left
+    (``StoredSoFar.note``), the points stored so far (each the best of the rates stored for it), and
+    the peaks of the settings already finished (runs and seed reruns all stored), with no verdict;
+    [] before the first run or once the sweep is complete."""
+    parts, running, _ = shown_so_far(chapter, profile)
+    if running is None:
+        return []
+    frame = points(parts["main"])
+    items = [running.note(), chart(frame).properties(
+        title="Stored so far: each point the best of the rates stored for it (seed 0; no verdict yet)")]
+    if gone := undrawn(frame):
+        items.append(gone)
+    finished = finished_parts(chapter, profile)
+    heads = headlines(finished[0]) if finished else {}
+    if heads:
+        items += ["**Settings finished so far** (every run and the peak's seed reruns stored; the mean over "
+                  "seeds, 95% interval). The factors wait for the whole sweep.", plots.table(peak_table(heads))]
+    return items
 
 
 def headlines(records: dict) -> dict[tuple, dict]:
