@@ -60,3 +60,20 @@ def test_the_ratio_is_judged_once_result_2s_seeds_are_stored(monkeypatch, waits)
         assert held[0].title.endswith(": ratio to 1000 exposures") and "0.900 / 0.400 = 2.25" in held[0].note
     else:
         assert not held and claims[ratio].value == pytest.approx(0.9 / 0.4) and claims[ratio].outcome == "reproduced"
+
+
+def test_a_protocol_still_running_shows_its_points_so_far_without_a_verdict(monkeypatch):
+    class Running:
+        def note(self):
+            return "**Still running.** main: 3 of 3; seeds: 1 of 2"
+
+    stored = {"main": [bios_record(0.01, 0.3, N=3000), bios_record(0.005, 0.2, N=3000)]}
+    monkeypatch.setattr(result4, "parts_or_pending", lambda chapter, profile, allow_train=False: (None, "*Pending: 2 runs*"))
+    monkeypatch.setattr(result4, "shown_so_far", lambda chapter, profile: (stored, Running(), ""))
+    shown = result4.bios_protocol("v4", "result4-bios-v4", None, "cpu")
+    assert [s.judgements for s in shown.sections] == [None]  # no verdict while it runs
+    title, pending, note, table = shown.items  # R above zero: no note on it
+    assert pending == "*Pending: 2 runs*" and note.startswith("**Still running.**")
+    assert len(table) == 1 and table["R"].iloc[0] == pytest.approx(0.3)  # the best of the rates stored
+    monkeypatch.setattr(result4, "shown_so_far", lambda chapter, profile: (None, None, "*Pending*"))
+    assert len(result4.bios_protocol("v4", "result4-bios-v4", None, "cpu").items) == 2  # nothing stored: pending only
