@@ -73,16 +73,19 @@ def _is_run_record(record: Record) -> bool:
     return record.config_class == "RunConfig" and "R" in record.result
 
 
-def run_records(results_dir: str | Path = "results", profile: str | None = None) -> list[tuple[str, Record]]:
+def run_records(results_dir: str | Path = "results", profile: str | None = None,
+                stores: tuple[str, ...] | None = None) -> list[tuple[str, Record]]:
     """Every current run record in any store under ``results_dir`` (nested stores such as
     ``pilots/lr-100`` included), each with its store folder relative to ``results_dir``. With
     ``profile``, only that profile's stores: ``gpu`` the ones under ``gpu/``, ``cpu`` all others,
-    ``smoke`` none (it trains into temporary folders)."""
+    ``smoke`` none (it trains into temporary folders). With ``stores``, only those folders (relative
+    to ``results_dir``; one not there has no records)."""
     if profile not in (None, "smoke", "cpu", "gpu"):
         raise ValueError(f"profile={profile!r} is invalid; allowed: None, 'smoke', 'cpu' or 'gpu'")
     root = Path(results_dir)
+    folders = [root / s for s in stores] if stores is not None else sorted({p.parent for p in root.rglob("*.json")})
     out = []
-    for folder in sorted({p.parent for p in root.rglob("*.json")}):
+    for folder in folders:
         store = folder.relative_to(root).as_posix()
         in_gpu = store == "gpu" or store.startswith("gpu/")
         if profile == "smoke" or (profile is not None and in_gpu != (profile == "gpu")):

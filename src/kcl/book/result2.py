@@ -36,7 +36,6 @@ from kcl.book.chapters import CHAPTERS, repo_root
 from kcl.book.progress import StoredSoFar, shown_so_far, stored_so_far
 from kcl.book.stats import Section, r_interval
 from kcl.record import Record
-from kcl.store import ResultStore
 from kcl.records import data_name
 
 POINT_COLUMNS = ["data", "model", "P", "P_non_embedding", "R", "R_low", "R_high", "R_max", "R_non_embedding",
@@ -290,8 +289,8 @@ LADDER_RATE = 0.01  # the ladder diagnostic's rate (sweeps/diag-v4-ladder.yaml)
 def tokenizer_records(root=None) -> dict[str, list[Record]]:
     """bioS protocol v4's setup at seed 0 on bioS, by store (``TOKENIZER_STORES``): every N,
     tokenizer, rate and way of training stored; a store with none gives an empty list."""
-    results = (Path(root) if root else repo_root()) / "results"
-    return {store: [r for r in ResultStore(results / store).records() if r.data["name"] == "bioS" and r.train["seed"] == 0]
+    found = run_records((Path(root) if root else repo_root()) / "results", stores=TOKENIZER_STORES)
+    return {store: [r for s, r in found if s == store and r.data["name"] == "bioS" and r.train["seed"] == 0]
             for store in TOKENIZER_STORES}
 
 
