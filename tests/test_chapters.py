@@ -370,6 +370,8 @@ def test_early_follow_ups_rerun_only_the_groups_whose_main_runs_are_all_stored()
     parts, lacking = chapters.finished_groups("result2", configs, Store())
     assert parts["main"] == [] and len(lacking) == 3
     assert lacking[chapters.group_of("result2", bios[0])] == "2 of its peak's seed reruns, 1 of its runs one rate beyond the grid"
+    with pytest.raises(ValueError, match="edge_group"):  # results 5-7's addendum stage is not a follow-up
+        chapters.finished_groups("result6", [], Store())
 
 
 def _tiny_chapter(tmp_path, monkeypatch, name: str = "tiny", grid: dict | None = None, train: dict | None = None,

@@ -198,3 +198,15 @@ def test_a_running_sweep_shows_its_points_and_finished_settings_without_a_verdic
     assert len(junk.so_far("result10", "cpu")) == 2
     monkeypatch.setattr(junk, "shown_so_far", lambda chapter, profile: (stored, None, ""))
     assert junk.so_far("result10", "cpu") == []  # complete: the page shows its evidence and verdicts instead
+
+
+def test_results_11_and_12_wait_while_the_baseline_setting_lacks_runs(monkeypatch):
+    """``finished_settings`` names what result 10's baseline group lacks, by its group."""
+    groups = {junk.BASELINE: "base", (10**8, False, 100): "junk"}
+    monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: (records(), {"base": "1 of its main runs"}, groups))
+    parts, pending = junk.finished_settings("cpu")
+    assert parts is None and "baseline (no junk, 100 exposures): 1 of its main runs not stored yet" in pending
+    monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: (records(), {"junk": "2 of its peak's seed reruns"}, groups))
+    assert junk.finished_settings("cpu") == (records(), "")  # another setting's lack holds nothing back
+    monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: None)
+    assert junk.finished_settings("cpu")[1].startswith("*Pending: the 100-exposure regime")

@@ -121,3 +121,11 @@ def test_a_running_sweep_shows_its_points_and_capacities_so_far_without_a_verdic
     assert rs.so_far("cpu") == []  # complete: the page shows its evidence and verdicts instead
     monkeypatch.setattr(rs, "shown_so_far", lambda chapter, profile: (None, None, "*Pending: no run*"))
     assert rs.so_far("cpu") == []  # no run stored: the page's pending line says so
+
+
+def test_the_smoke_profile_has_nothing_stored_to_show_so_far(tmp_path, monkeypatch):
+    """A smoke page that may not train says what is pending, never fails on "stored so far"."""
+    from kcl.book.chapters import SMOKE_STORE_ENV
+
+    monkeypatch.setenv(SMOKE_STORE_ENV, str(tmp_path))  # the smoke store, empty
+    assert rs.so_far("smoke") == []

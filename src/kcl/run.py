@@ -7,7 +7,6 @@ per config and skips what is already finished.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import os
@@ -174,7 +173,7 @@ def estimated_work(config: RunConfig, ranks: int = 1) -> Work:
     finished run's record): steps as the trainer plans them, tokens per sequence from the window
     (concat packing) or one biography's length (per-biography packing); ``ranks``: trained data
     parallel on that many processes (``kcl.parallel``)."""
-    per_round, seq, vocab = _data_shape(config.data, _round_knobs(config.train))
+    per_round, seq, vocab = _data_shape(config.data, config.train.seed, config.train.packing, config.train.window)
     steps = max(1, math.ceil(per_round * config.train.exposures / config.train.batch_size))  # as estimate_steps
     tokens = steps * config.train.batch_size * seq
     torch.manual_seed(config.train.seed)
@@ -183,20 +182,16 @@ def estimated_work(config: RunConfig, ranks: int = 1) -> Work:
     return Work.of(n_params, tokens, steps, config.model.n_layer, model.config.d_model, seq, vocab, ranks)
 
 
-def _round_knobs(train: TrainConfig) -> TrainConfig:
-    """``train`` with the knobs that leave a round's sequences unchanged set to one value (rate,
-    exposures, batch size): configs of one sweep then share ``_data_shape``."""
-    return dataclasses.replace(train, lr=1.0, exposures=1, batch_size=1)
-
-
 @functools.lru_cache(maxsize=64)
-def _data_shape(data: DataConfig, train: TrainConfig) -> tuple[int, int, int]:
+def _data_shape(data: DataConfig, seed: int, packing: str, window: int) -> tuple[int, int, int]:
     """Sequences in one round (``estimate_steps``'s first round), tokens per sequence (the window, or
-    one biography with its two EOS) and the vocabulary's size. Rendering the round is most of what
-    pricing a run costs, and a sweep's configs differ in model and rate, not in their data."""
+    one biography with its two EOS) and the vocabulary's size: what a round depends on (the data and
+    the training seed, packing and window; ``train.round_sequences``), not the model or the rate.
+    Rendering the round is most of what pricing a run costs, and a sweep's configs share their data."""
+    train = TrainConfig(seed=seed, packing=packing, window=window)
     dataset = make_dataset(data)
     first_round = round_sequences(dataset, train, 0)
-    seq = train.window if train.packing == "concat" else int(dataset.render([0], np.random.default_rng(0)).lengths[0]) + 2
+    seq = window if packing == "concat" else int(dataset.render([0], np.random.default_rng(0)).lengths[0]) + 2
     return len(first_round), seq, len(dataset.vocab)
 
 

@@ -82,6 +82,8 @@ def run_records(results_dir: str | Path = "results", profile: str | None = None,
     to ``results_dir``; one not there has no records)."""
     if profile not in (None, "smoke", "cpu", "gpu"):
         raise ValueError(f"profile={profile!r} is invalid; allowed: None, 'smoke', 'cpu' or 'gpu'")
+    if isinstance(stores, str):
+        raise TypeError(f"stores must be a tuple of store folders, got the string {stores!r}")
     root = Path(results_dir)
     folders = [root / s for s in stores] if stores is not None else sorted({p.parent for p in root.rglob("*.json")})
     out = []

@@ -220,7 +220,12 @@ def finished_groups(chapter: str, configs: list, store) -> tuple[dict[str, list[
     """The records of each group of ``configs`` (``group_of``) whose main runs and reruns are all
     stored, by part ("main" and each rerun part of the chapter), and, for every other group, what it
     lacks in words ("2 of its peak's seed reruns"). A page may judge a finished group while the
-    chapter's other groups still train (results 11 and 12 read result 10's finished settings)."""
+    chapter's other groups still train (results 11 and 12 read result 10's finished settings).
+    Chapters whose addendum reruns a moved peak at its seeds (``edge_group``) are refused: that
+    stage follows the addendum's runs, not ``follow_ups``."""
+    if CHAPTERS[chapter].edge_group:
+        raise ValueError(f"finished_groups does not read {chapter}'s addendum stage (edge_group: its moved "
+                         "peaks' seed reruns); read the chapter with chapter_parts")
     members: dict[str, list] = {}
     for config in configs:
         members.setdefault(group_of(chapter, config), []).append(config)

@@ -217,6 +217,8 @@ def parts_or_so_far(chapter: str, profile: str = "cpu", *, allow_train: bool = F
     try:
         return chapter_parts(chapter, profile, allow_train=allow_train, root=root, log=lambda _: None), None
     except MissingResultsError:
+        if profile == "smoke":  # it trains into a temporary folder: nothing is stored to show
+            raise
         so_far = stored_so_far(chapter, profile, root)
         if not so_far.parts["main"]:  # nothing of the main sweep to show yet: say what is missing
             raise
