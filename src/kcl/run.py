@@ -8,7 +8,6 @@ per config and skips what is already finished.
 from __future__ import annotations
 
 import functools
-import math
 import os
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ from kcl.parallel import check_ranks, train_data_parallel
 from kcl.quantize import calibration_batches, quantized
 from kcl.store import config_key, temp_path
 from kcl.sweep import run_threads
-from kcl.train import TrainConfig, estimate_steps, pick_device, round_sequences, routing_summary, subnormals_flushed, train
+from kcl.train import TrainConfig, estimate_steps, pick_device, planned_steps, round_sequences, routing_summary, subnormals_flushed, train
 
 
 def run(config: RunConfig, *, checkpoint_dir: str | Path | None = None, checkpoint_every: float = 300.0,
@@ -174,7 +173,7 @@ def estimated_work(config: RunConfig, ranks: int = 1) -> Work:
     (concat packing) or one biography's length (per-biography packing); ``ranks``: trained data
     parallel on that many processes (``kcl.parallel``)."""
     per_round, seq, vocab = _data_shape(config.data, config.train.seed, config.train.packing, config.train.window)
-    steps = max(1, math.ceil(per_round * config.train.exposures / config.train.batch_size))  # as estimate_steps
+    steps = planned_steps(per_round, config.train)
     tokens = steps * config.train.batch_size * seq
     torch.manual_seed(config.train.seed)
     model = build_model(config.model.model_config(vocab))

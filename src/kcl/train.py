@@ -241,11 +241,12 @@ def _pad(seqs: list[np.ndarray], pad: int) -> np.ndarray:
 
 def estimate_steps(dataset: Dataset, cfg: TrainConfig) -> int:
     """Steps of the whole run, from the first round (exact for fixed-length data)."""
-    return _steps(round_sequences(dataset, cfg, 0), cfg)
+    return planned_steps(len(round_sequences(dataset, cfg, 0)), cfg)
 
 
-def _steps(first_round: list[np.ndarray], cfg: TrainConfig) -> int:
-    return max(1, math.ceil(len(first_round) * cfg.exposures / cfg.batch_size))
+def planned_steps(sequences_per_round: int, cfg: TrainConfig) -> int:
+    """The steps of a run whose rounds hold ``sequences_per_round`` sequences each."""
+    return max(1, math.ceil(sequences_per_round * cfg.exposures / cfg.batch_size))
 
 
 # -- optimization --------------------------------------------------------------------------------
@@ -405,7 +406,7 @@ def train(model: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, *, checkpo
     rendered = time.monotonic()
     first_round = round_sequences(dataset, cfg, 0)
     workers = prefetch_workers(prefetch, dev, (time.monotonic() - rendered) * cfg.exposures)
-    total = _steps(first_round, cfg)
+    total = planned_steps(len(first_round), cfg)
     state = {"step": 0, "position": (0, 0), "tokens": 0, "elapsed": 0.0, "curve": []}
     ckpt = Path(checkpoint) if checkpoint else None
     if ckpt and ckpt.exists():
