@@ -18,7 +18,7 @@ import pandas as pd
 
 from kcl.book import law, plots
 from kcl.book.chapters import parts_with_baseline
-from kcl.book.progress import shown_so_far
+from kcl.book.progress import SO_FAR_TITLE, shown_so_far
 from kcl.book.stats import Judgement, Section, addendum_section, judge_ratio, rate_at_edge
 from kcl.record import Record
 from kcl.records import model_options
@@ -89,8 +89,7 @@ def so_far(chapter: str, profile: str) -> list:
     parts, running, _ = shown_so_far(chapter, profile)
     if running is None:
         return []
-    return [running.note(), chart(points(parts["main"])).properties(
-        title="Stored so far: each point the best of the rates stored for it (seed 0; no verdict yet)")]
+    return [running.note(), chart(points(parts["main"])).properties(title=SO_FAR_TITLE)]
 
 
 def gpt2_records(records: list[Record], n_people: int | None) -> list[Record]:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from kcl.book import law, plots
 from kcl.book.chapters import chapter_sweep, finished_groups, group_of, main_store, parts_with_baseline, stored_regime
-from kcl.book.progress import shown_so_far
+from kcl.book.progress import SO_FAR_TITLE, shown_so_far
 from kcl.book.stats import Judgement, Section, judge_ratio
 from kcl.record import Record
 from kcl.store import ResultStore, config_dict
@@ -145,8 +145,7 @@ def so_far(chapter: str, profile: str) -> list:
     if running is None:
         return []
     frame = points(parts["main"])
-    items = [running.note(), chart(frame).properties(
-        title="Stored so far: each point the best of the rates stored for it (seed 0; no verdict yet)")]
+    items = [running.note(), chart(frame).properties(title=SO_FAR_TITLE)]
     if gone := undrawn(frame):
         items.append(gone)
     finished = finished_parts(chapter, profile)

@@ -148,6 +148,10 @@ def _measure_on_checkpoints(looked_for: list[tuple], checkpoint_dir) -> list[tup
     return out
 
 
+#: the title of a chart of the runs stored so far (``StoredSoFar``), on every page that draws one
+SO_FAR_TITLE = "Stored so far: each point the best of the rates stored for it (seed 0; no verdict yet)"
+
+
 @dataclass
 class StoredSoFar:
     """A chapter's records stored so far, by part (named as ``chapter_parts`` names them), and the

@@ -17,7 +17,7 @@ import pandas as pd
 
 from kcl.book import law, plots
 from kcl.book.chapters import parts_or_pending
-from kcl.book.progress import shown_so_far
+from kcl.book.progress import SO_FAR_TITLE, shown_so_far
 from kcl.book.stats import Judgement, Section, judge, judge_ratio
 from kcl.record import Record
 
@@ -123,8 +123,7 @@ def so_far(profile: str) -> list:
     parts, running, _ = shown_so_far(CHAPTER, profile)
     if running is None:
         return []
-    title = "Stored so far: each point the best of the rates stored for it (seed 0; no verdict yet)"
-    return [running.note(), chart(parts["main"]).properties(title=title), plots.table(capacities(parts["main"]))]
+    return [running.note(), chart(parts["main"]).properties(title=SO_FAR_TITLE), plots.table(capacities(parts["main"]))]
 
 
 #: the first page's reading of this chapter's verdicts (``kcl.book.claims``): by notebook, the
