@@ -49,7 +49,7 @@ def bios_protocol(label: str, chapter: str, point_1000: tuple | None, profile: s
     if parts is None:
         shown.items.append(pending)
         shown.sections.append(stats.Section(f"bioS, protocol {label}", None, pending))
-        so_far, running, _ = shown_so_far(chapter, profile) if profile != "smoke" else (None, None, "")
+        so_far, running, _ = shown_so_far(chapter, profile)
         if running is not None:  # its runs stored so far, with no verdict
             shown.items += [running.note(), plots.table(law.points_frame(so_far["main"])[POINT_COLUMNS])]
             below = law.below_zero_note(so_far["main"], "100 exposures")
