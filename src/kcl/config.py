@@ -61,9 +61,13 @@ class RunConfig:
 def build(config: RunConfig):
     """The data set and a freshly initialized model (seeded by the training seed)."""
     dataset = make_dataset(config.data)
+    return dataset, fresh_model(config, len(dataset.vocab))
+
+
+def fresh_model(config: RunConfig, vocab_size: int):
+    """``config``'s model, freshly initialized (seeded by the training seed), for ``vocab_size`` tokens."""
     torch.manual_seed(config.train.seed)
-    model = build_model(config.model.model_config(len(dataset.vocab)))
-    return dataset, model
+    return build_model(config.model.model_config(vocab_size))
 
 
 # -- configs from plain dicts (YAML sweep files, the command line) -------------------------------

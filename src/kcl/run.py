@@ -17,10 +17,9 @@ import torch
 from safetensors.torch import load_model, save_model
 
 from kcl.capacity import average_losses, capacity, loss_by_position, rendering_losses
-from kcl.config import RunConfig, build
+from kcl.config import RunConfig, build, fresh_model
 from kcl.cost import CostModel, Work, machine_cost_model
 from kcl.data import DataConfig, make_dataset
-from kcl.models import build_model
 from kcl.models.transformer import counting_routing
 from kcl.params import computed_parameters, count_parameters
 from kcl.parallel import check_ranks, train_data_parallel
@@ -175,8 +174,7 @@ def estimated_work(config: RunConfig, ranks: int = 1) -> Work:
     per_round, seq, vocab = _data_shape(config.data, config.train.seed, config.train.packing, config.train.window)
     steps = planned_steps(per_round, config.train)
     tokens = steps * config.train.batch_size * seq
-    torch.manual_seed(config.train.seed)
-    model = build_model(config.model.model_config(vocab))
+    model = fresh_model(config, vocab)
     n_params = computed_parameters(count_parameters(model))
     return Work.of(n_params, tokens, steps, config.model.n_layer, model.config.d_model, seq, vocab, ranks)
 
