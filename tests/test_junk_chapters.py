@@ -188,7 +188,8 @@ def test_a_running_sweep_shows_its_points_and_finished_settings_without_a_verdic
     finished = records((0, False, 100, 0.60, [0.62, 0.58]))
     stored = {"main": finished["main"] + setting_records(10**8, False, 300, 0.40, [])[0]}
     monkeypatch.setattr(junk, "shown_so_far", lambda chapter, profile: (stored, Running(), ""))
-    monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: (finished, {"300": "2 of its seed reruns"}, {}))
+    lacking = {junk.BASELINE: "", (10**8, False, 300): "2 of its peak's seed reruns"}
+    monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: (finished, lacking))
     note, chart, words, table = junk.so_far("result10", "cpu")
     assert note.startswith("**Still running.**") and "no verdict yet" in chart.to_dict()["title"]
     assert "The factors wait" in words
@@ -201,12 +202,15 @@ def test_a_running_sweep_shows_its_points_and_finished_settings_without_a_verdic
 
 
 def test_results_11_and_12_wait_while_the_baseline_setting_lacks_runs(monkeypatch):
-    """``finished_settings`` names what result 10's baseline group lacks, by its group."""
-    groups = {junk.BASELINE: "base", (10**8, False, 100): "junk"}
-    monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: (records(), {"base": "1 of its main runs"}, groups))
+    """``finished_settings`` names what result 10's baseline setting lacks."""
+    lacking = {junk.BASELINE: "1 of its main runs", (10**8, False, 100): ""}
+    monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: (records(), lacking))
     parts, pending = junk.finished_settings("cpu")
     assert parts is None and "baseline (no junk, 100 exposures): 1 of its main runs not stored yet" in pending
-    monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: (records(), {"junk": "2 of its peak's seed reruns"}, groups))
+    lacking = {junk.BASELINE: "", (10**8, False, 100): "2 of its peak's seed reruns"}
+    monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: (records(), lacking))
     assert junk.finished_settings("cpu") == (records(), "")  # another setting's lack holds nothing back
+    monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: (records(), {(10**8, False, 100): ""}))
+    assert "baseline (no junk, 100 exposures): its main runs not stored yet" in junk.finished_settings("cpu")[1]
     monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: None)
     assert junk.finished_settings("cpu")[1].startswith("*Pending: the 100-exposure regime")

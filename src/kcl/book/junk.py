@@ -115,25 +115,25 @@ def finished_settings(profile: str) -> tuple[dict | None, str]:
     finished = finished_parts(BASE_CHAPTER, profile)
     if finished is None:
         return None, f"*Pending: the 100-exposure regime (`kcl chapter {BASE_CHAPTER} --dry-run`).*"
-    parts, lacking, groups = finished
-    missing = lacking.get(groups[BASELINE]) if BASELINE in groups else "its main runs"
+    parts, lacking = finished
+    missing = lacking.get(BASELINE, "its main runs")  # a sweep without the baseline lacks all of it
     if missing:
         return None, (f"*Pending: result 10's baseline (no junk, 100 exposures): {missing} not stored yet "
                       f"(`kcl chapter {BASE_CHAPTER} --where train.exposures=100 --workers 1` computes them).*")
     return parts, ""
 
 
-def finished_parts(chapter: str, profile: str) -> tuple[dict, dict[str, str], dict[tuple, str]] | None:
+def finished_parts(chapter: str, profile: str) -> tuple[dict, dict[tuple, str]] | None:
     """``chapters.finished_groups`` of a junk chapter's main sweep: the records (``main``, ``seeds``)
-    of its settings whose runs and seed reruns are all stored, what each other setting lacks (by
-    group), and each setting's group; None before the 100-exposure regime is decided."""
+    of its settings whose runs and seed reruns are all stored, and what each setting of the sweep
+    lacks in words ("" for a finished one); None before the 100-exposure regime is decided."""
     regime = stored_regime(chapter, profile)
     if regime is None:
         return None
     _, _, configs = chapter_sweep(chapter, profile, regime=regime)
     parts, lacking = finished_groups(chapter, configs, ResultStore(main_store(chapter, profile)))
-    groups = {setting_of(config_dict(c)): group_of(chapter, c) for c in configs}
-    return {"main": parts["main"], "seeds": parts["seeds"]}, lacking, groups
+    by_setting = {setting_of(config_dict(c)): lacking.get(group_of(chapter, c), "") for c in configs}
+    return {"main": parts["main"], "seeds": parts["seeds"]}, by_setting
 
 
 def so_far(chapter: str, profile: str) -> list:
