@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kcl.book import stats
+from kcl.book import addenda, stats
 from made_up import as_record  # tests/ is on sys.path
 
 
@@ -158,6 +158,28 @@ def test_interval_and_ratio_judgement():
     assert nothing_at_all.ours == "∞ [∞, ∞]" and nothing_at_all.outcome == "not reproduced"
     with pytest.raises(ValueError, match="not a number"):
         stats.judge_ratio("r", 20.0, (0.5, 0.4, 0.6), (float("nan"), 0.1, 0.2))
+
+
+def test_void_ratio_addendum_leaves_a_ratio_of_two_figures_storing_nothing_unjudged_beside_the_committed_row():
+    void = stats.judge_ratio("bioS: R at 1000 / R at 100", 2.0, (-0.154, -0.731, 0.423), (-0.682, -1.4, 0.036))
+    assert void.figures == ((-0.154, -0.731, 0.423), (-0.682, -1.4, 0.036)) and stats.ratio_of_nothing(void)
+    assert void.verdict.startswith("reproduced")  # what the committed rule gives, and keeps
+    over_nothing = stats.judge_ratio("r", 20.0, (0.5, 0.4, 0.6), (-0.01, -0.03, 0.02), kind="about")
+    nothing_over = stats.judge_ratio("r", 0.5, (-0.5, -0.6, -0.4), (1.0, 0.9, 1.1), kind="at_most")
+    plain = stats.judge("R", 1.0, -0.5, -0.9, 0.1, "at_least")  # not a ratio: never an addendum row
+    assert not any(map(stats.ratio_of_nothing, (over_nothing, nothing_over, plain)))
+
+    sections = [stats.Section("v4", [plain, void]), stats.Section("v3", [over_nothing, nothing_over])]
+    shown = stats.with_addenda(sections)
+    assert [s.title for s in shown] == ["v4", f"v4: {addenda.VOID_RATIOS}", "v3"]
+    assert shown[1].judgements == [] and "-0.154 [-0.731, 0.423] over -0.682 [-1.400, 0.036]" in shown[1].note
+    table = stats.verdicts_table(sections)
+    assert list(table["section"]) == ["v4", "v4", f"v4: {addenda.VOID_RATIOS}", "v3", "v3"]
+    assert table["verdict"].iloc[1].startswith("reproduced") and table["verdict"].iloc[2] == stats.NOTHING_TO_JUDGE
+    assert "not judged" in table["claim"].iloc[2]
+    text = stats.sections_markdown(sections, "cpu")
+    assert text.index("**V4**") < text.index(f"**V4: {addenda.VOID_RATIOS}**") < text.index("**V3**")
+    assert stats.with_addenda([stats.Section("held", None, "waits")]) == [stats.Section("held", None, "waits")]
 
 
 def test_rate_at_edge_flags_a_best_rate_at_the_end_of_its_grid():

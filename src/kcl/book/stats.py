@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping, NamedTuple
 
 import numpy as np
 from scipy import stats as _scipy_stats
 
+from kcl.book import addenda
 from kcl.record import FIELDS, Record
 
 REPRODUCED_WITHIN = 0.15  # relative to our estimate
@@ -68,6 +69,7 @@ class Judgement:
     high: float
     non_embedding: float | None = None  # the same estimate per non-embedding parameter, where it is one of R
     source: str = "paper"  # whose figure ``paper`` is: the paper's, or for result 2's "≈ bioS" claims "our bioS"
+    figures: tuple | None = None  # a ratio's two figures, (value, low, high) each: numerator, denominator (``judge_ratio``)
 
     @property
     def gap(self) -> float:
@@ -157,7 +159,42 @@ def judge_ratio(claim: str, paper: float, top: tuple[float, float, float], botto
     value = top[0] / bottom[0] if bottom[0] > 0 else math.inf
     low = top[1] / bottom[2] if bottom[2] > 0 else math.inf
     high = top[2] / bottom[1] if bottom[1] > 0 else math.inf
-    return judge(claim, paper, value, min(low, value), max(high, value), kind)
+    judged = judge(claim, paper, value, min(low, value), max(high, value), kind)
+    return replace(judged, figures=(tuple(map(float, top)), tuple(map(float, bottom))))
+
+
+def stores_nothing(figure: tuple[float, float, float]) -> bool:
+    """Whether a figure of R, (value, low, high), is indistinguishable from storing nothing: its
+    interval reaches zero."""
+    return figure[1] <= 0
+
+
+def ratio_of_nothing(judgement) -> bool:
+    """Whether a ratio's two figures both store nothing (``stores_nothing``): the case the
+    void-ratio addendum leaves unjudged (``addenda.VOID_RATIOS``)."""
+    figures = getattr(judgement, "figures", None)  # verdicts by other rules (calibration's) judge no ratio
+    return figures is not None and all(stores_nothing(f) for f in figures)
+
+
+def void_ratio_note(judgement: Judgement) -> str:
+    """Why the void-ratio addendum leaves ``judgement`` (a ``ratio_of_nothing``) unjudged."""
+    top, bottom = (estimate_text(*f) for f in judgement.figures)
+    return (f"*{judgement.claim}: not judged ({addenda.VOID_RATIOS}). Both figures' intervals reach zero, "
+            f"{top} over {bottom}: neither stores anything distinguishable from nothing, so their ratio is "
+            f"no factor to set against the paper's {judgement.paper_figure}. The committed verdict above stays.*")
+
+
+def with_addenda(sections: Iterable[tuple]) -> list[Section]:
+    """``sections`` as the pages and tables state them: after each section that judges a ratio of
+    two figures that both store nothing, the void-ratio addendum's section, beside the committed
+    verdict, which stays (``addenda.VOID_RATIOS``; book/protocol.md, "Addenda")."""
+    out = []
+    for section in _sections(sections):
+        out.append(section)
+        void = [j for j in section.judgements or [] if ratio_of_nothing(j)]
+        if void:
+            out.append(Section(f"{section.title}: {addenda.VOID_RATIOS}", [], " ".join(map(void_ratio_note, void))))
+    return out
 
 
 # -- records → points ------------------------------------------------------------------------------
@@ -326,7 +363,7 @@ def sections_markdown(sections: Iterable[tuple], profile: str) -> str:
     claims one per line and its note (Markdown), or for one held back what it waits for."""
     smoke = profile == "smoke"
     parts = [SMOKE_NOTE] if smoke else []
-    for title, judgements, note, _ in _sections(sections):
+    for title, judgements, note, _ in with_addenda(sections):
         lines = [f"- {j.statement() if smoke else j.sentence()}" for j in judgements or []]
         if judgements is None:
             note = note or HELD_BACK
@@ -346,7 +383,7 @@ def verdicts_table(sections: Iterable[tuple]):
     import pandas as pd
 
     rows = []
-    for section, judgements, note, stands in _sections(sections):
+    for section, judgements, note, stands in with_addenda(sections):
         if not judgements:  # held back, nothing to judge or nothing changed: its note says why
             if judgements is None:
                 note, verdict = note or HELD_BACK, WAITING
