@@ -187,10 +187,8 @@ def ready_follow_ups(chapter: str, configs: list, store: ResultStore) -> dict[st
 
     if not _reruns_per_group(CHAPTERS[chapter]):
         return {}
-    records: dict[str, list] = {}
-    for config in configs:
-        records.setdefault(group_of(chapter, config), []).append(store.get(config))
-    ready = [r for members in records.values() if all(members) for r in members]
+    stored = [[store.get(c) for c in members] for members in grouped(chapter, configs).values()]
+    ready = [r for records in stored if all(records) for r in records]
     return follow_ups(chapter, ready) if ready else {}
 
 
@@ -210,6 +208,14 @@ def group_of(chapter: str, config) -> str:
     return str(group_key(as_dict, ch.seed_group)) if ch.seed_group else _without(as_dict, "model", "train.lr")
 
 
+def grouped(chapter: str, configs: list) -> dict[str, list]:
+    """``configs`` by their group (``group_of``), each group's in their order."""
+    groups: dict[str, list] = {}
+    for config in configs:
+        groups.setdefault(group_of(chapter, config), []).append(config)
+    return groups
+
+
 #: a rerun part in words, for what a group lacks (``finished_groups``)
 _PART_WORDS = {"main": "main runs", "seeds": "peak's seed reruns", "seed_rates": "seed reruns at every rate",
                "edge_rates": "runs one rate beyond the grid", "group_edges": "runs one rate beyond its edge",
@@ -226,12 +232,9 @@ def finished_groups(chapter: str, configs: list, store) -> tuple[dict[str, list[
     if CHAPTERS[chapter].edge_group:
         raise ValueError(f"finished_groups does not read {chapter}'s addendum stage (edge_group: its moved "
                          "peaks' seed reruns); read the chapter with chapter_parts")
-    members: dict[str, list] = {}
-    for config in configs:
-        members.setdefault(group_of(chapter, config), []).append(config)
     parts: dict[str, list[Record]] = {"main": [], **{part: [] for part in _rerun_kinds(CHAPTERS[chapter])}}
     lacking: dict[str, str] = {}
-    for group, group_configs in members.items():
+    for group, group_configs in grouped(chapter, configs).items():
         found = {"main": [store.get(c) for c in group_configs]}
         if all(found["main"]):
             found.update({part: [store.get(c) for c in reruns]
