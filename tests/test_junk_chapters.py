@@ -214,3 +214,20 @@ def test_results_11_and_12_wait_while_the_baseline_setting_lacks_runs(monkeypatc
     assert "baseline (no junk, 100 exposures): its main runs not stored yet" in junk.finished_settings("cpu")[1]
     monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: None)
     assert junk.finished_settings("cpu")[1].startswith("*Pending: the 100-exposure regime")
+
+
+def test_each_page_names_the_sizes_its_settings_try_and_why_some_try_fewer():
+    import yaml
+
+    from kcl.paths import repo_root
+
+    grid = yaml.safe_load((repo_root() / "sweeps/result10.yaml").read_text())["grid"]
+    rows = grid["data.junk_people, train.exposures, model.n_layer, model.n_head, model.d_model"]
+    per_exposures = {e: sum(1 for row in rows if row[0] and row[1] == e) for e in (100, 300, 600, 1000)}
+    text = junk.sizes_text("result10", "cpu")
+    for exposures, n in per_exposures.items():
+        assert f"junk from N′ = 10⁸, {exposures} exposures, {n} (" in text
+    assert "no junk, 100 exposures, 6 (gpt2-1-1 d=8 to gpt2-2-2 d=32)" in text and "init" not in text
+    assert "fewer sizes" in text  # 6 at 100 exposures, 3 at 600 and 1000
+    assert "fewer" not in junk.sizes_text("result11", "cpu")  # one setting
+    assert junk.sizes_text("result10", "smoke").count(", 1 (gpt2-1-2 d=16)") == 3

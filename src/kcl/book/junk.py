@@ -22,6 +22,7 @@ from kcl.book.chapters import chapter_sweep, finished_groups, group_of, main_sto
 from kcl.book.progress import SO_FAR_TITLE, shown_so_far
 from kcl.book.stats import Judgement, Section, judge_ratio
 from kcl.record import Record
+from kcl.records import model_label
 from kcl.store import ResultStore, config_dict
 
 #: the baseline every factor divides: no junk, no domain token, 100 exposures
@@ -134,6 +135,28 @@ def finished_parts(chapter: str, profile: str) -> tuple[dict, dict[tuple, str]] 
     parts, lacking = finished_groups(chapter, configs, ResultStore(main_store(chapter, profile)))
     by_setting = {setting_of(config_dict(c)): lacking.get(group_of(chapter, c), "") for c in configs}
     return {"main": parts["main"], "seeds": parts["seeds"]}, by_setting
+
+
+def sizes_text(chapter: str, profile: str) -> str:
+    """The model sizes each setting of the chapter's own sweep tries, in a sentence; where some
+    settings try fewer (the longer ones, for the budget: book/protocol.md, "Results 10-12"), it says
+    that a peak at the edge of its sizes may lie beyond them. "" before the regime is decided."""
+    regime = stored_regime(chapter, profile)
+    if regime is None and profile != "smoke":
+        return ""
+    _, _, configs = chapter_sweep(chapter, profile, regime=regime)
+    sizes: dict[tuple, dict[str, None]] = {}
+    for config in map(config_dict, configs):
+        sizes.setdefault(setting_of(config), {})[model_label(config["model"]).split(",")[0]] = None  # options aside
+
+    def tried(models: list[str]) -> str:
+        return f"1 ({models[0]})" if len(models) == 1 else f"{len(models)} ({models[0]} to {models[-1]})"
+    text = "Sizes tried: " + "; ".join(f"{setting_label(s)}, {tried(list(m))}"
+                                       for s, m in sorted(sizes.items(), key=lambda item: (item[0][2], item[0]))) + "."
+    if len({len(m) for m in sizes.values()}) > 1:
+        text += (" The settings with fewer sizes have longer runs; the protocol's budget set their sizes, so a"
+                 " peak at the edge of its sizes may lie beyond them (the finding says where one is).")
+    return text
 
 
 def so_far(chapter: str, profile: str) -> list:
