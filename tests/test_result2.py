@@ -56,7 +56,7 @@ def test_a_stopped_protocol_shows_its_records_without_verdict_and_trains_nothing
     assert list(table["R"]) == [0.9] and list(table["lr_tried"]) == ["0.01: 0.500, 0.02: 0.700, 0.04: 0.900"]
     assert edge.endswith("not run, as this protocol stopped: bioS at 0.08.*")
     assert verdict.startswith(f"**Committed ({result2.HELD_CLAIMS})**\n\n*No verdict: this protocol stopped")
-    (title, held_back, why, _), = view.verdict_sections()  # the first page's summary: no verdict yet
+    (title, held_back, why, *_), = view.verdict_sections()  # the first page's summary: no verdict yet
     assert (title, held_back) == (f"committed ({result2.HELD_CLAIMS})", None) and why in verdict
     assert view.glue_values()["n_runs"] == "3" and view.glue_values()["bars"].startswith("Each bar is seed 0")
 
@@ -80,7 +80,7 @@ def test_a_complete_protocol_gives_its_verdict_with_the_edge_rerun_beside_it(two
     committed, beside = text.split("**One rate beyond the edge (seed 0)**")
     assert "bioS: R(F) at 1000 exposures" in committed and "ours 0.967" in committed   # mean of 0.9, 1.0, 1.0
     assert "not reproduced" in committed and "2.200" in beside
-    (first, committed_claims, _, _), (second, beyond, why, stands) = view.verdict_sections()  # what the first page pastes
+    (first, committed_claims, *_), (second, beyond, why, stands, _) = view.verdict_sections()  # what the first page pastes
     assert (first, second) == ("committed", "one rate beyond the edge (seed 0)")
     assert [j.value for j in beyond] == [2.2] and committed_claims[0].sentence() in committed and why in beside
     assert not stands  # the rate beyond stored more than seed 0's best of three

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from kcl.book import addenda, stats
@@ -99,8 +101,8 @@ def test_an_addendum_section_drops_the_rows_it_left_unchanged():
                  stats.judge("T=256 (d=32)", 2.0, 2.1, 2.0, 2.2, "at_least")]
     widened = [stats.judge("K=16 (d=32)", 2.0, 1.75, 1.72, 1.79, "at_least"), committed[1]]
     section = stats.addendum_section("beyond the edge", widened, committed, "*Seed 0.*")
-    assert section == ("beyond the edge; unchanged (the rate beyond stored less): T=256", widened[:1], "*Seed 0.*",
-                       False)
+    assert section == stats.Section("beyond the edge; unchanged (the rate beyond stored less): T=256", widened[:1],
+                                    "*Seed 0.*", False)
     alike = stats.addendum_section("beyond the edge", committed, committed, "*Seed 0.*")
     assert alike.title == "beyond the edge; unchanged (the rate beyond stored less)"  # no list of every claim
     assert alike.judgements == [] and alike.stands and alike.note.startswith("*Seed 0.* *The rate beyond stored less")
@@ -175,11 +177,17 @@ def test_void_ratio_addendum_leaves_a_ratio_of_two_figures_storing_nothing_unjud
     assert shown[1].judgements == [] and "-0.154 [-0.731, 0.423] over -0.682 [-1.400, 0.036]" in shown[1].note
     table = stats.verdicts_table(sections)
     assert list(table["section"]) == ["v4", "v4", f"v4: {addenda.VOID_RATIOS}", "v3", "v3"]
-    assert table["verdict"].iloc[1].startswith("reproduced") and table["verdict"].iloc[2] == stats.NOTHING_TO_JUDGE
-    assert "not judged" in table["claim"].iloc[2]
+    assert table["verdict"].iloc[1].startswith("reproduced") and table["verdict"].iloc[2] == stats.NOT_JUDGED
+    assert "not judged" in table["claim"].iloc[2] and "against ≤ 2" in table["claim"].iloc[2]
     text = stats.sections_markdown(sections, "cpu")
     assert text.index("**V4**") < text.index(f"**V4: {addenda.VOID_RATIOS}**") < text.index("**V3**")
+    assert addenda.VOID_RATIOS not in stats.sections_markdown(sections, "smoke")  # no verdict to set it beside
     assert stats.with_addenda([stats.Section("held", None, "waits")]) == [stats.Section("held", None, "waits")]
+    assert stats.outcome_summary(sections) == f"2 claims: 1 reproduced, 1 not reproduced (1 not judged by {addenda.VOID_RATIOS})"
+    below = stats.judge_ratio("r", 2.0, (-0.3, -0.4, -0.2), (-0.5, -0.6, -0.4))  # both wholly below zero
+    assert stats.ratio_of_nothing(below) and "Neither figure's interval lies above zero" in stats.void_ratio_note(below)
+    sourced = dataclasses.replace(void, source="Morris et al. / the paper")
+    assert "against Morris et al. / the paper ≤ 2" in stats.void_ratio_note(sourced)
 
 
 def test_rate_at_edge_flags_a_best_rate_at_the_end_of_its_grid():

@@ -139,8 +139,8 @@ def finished_parts(chapter: str, profile: str) -> tuple[dict, dict[tuple, str]] 
 
 def sizes_text(chapter: str, profile: str) -> str:
     """The model sizes each setting of the chapter's own sweep tries, in a sentence; where some
-    settings try fewer (the longer ones, for the budget: book/protocol.md, "Results 10-12"), it says
-    that a peak at the edge of its sizes may lie beyond them. "" before the regime is decided."""
+    settings try fewer (for the budget: book/protocol.md, "Results 10-12"), it says that a peak at
+    the edge of its sizes may lie beyond them. "" before the regime is decided."""
     regime = stored_regime(chapter, profile)
     if regime is None and profile != "smoke":
         return ""
@@ -154,8 +154,8 @@ def sizes_text(chapter: str, profile: str) -> str:
     text = "Sizes tried: " + "; ".join(f"{setting_label(s)}, {tried(list(m))}"
                                        for s, m in sorted(sizes.items(), key=lambda item: (item[0][2], item[0]))) + "."
     if len({len(m) for m in sizes.values()}) > 1:
-        text += (" The settings with fewer sizes have longer runs; the protocol's budget set their sizes, so a"
-                 " peak at the edge of its sizes may lie beyond them (the finding says where one is).")
+        text += (" Where a setting tries fewer sizes, the protocol's budget set them, so a peak at the edge of its"
+                 " sizes may lie beyond them (the finding says where one is).")
     return text
 
 

@@ -39,6 +39,8 @@ WAITING = "no verdict yet (see the page)"
 NOTHING_TO_JUDGE = "nothing to judge"
 #: what a summary row says of an addendum that changed no figure (``addendum_section``)
 COMMITTED_STANDS = "the committed verdict stands"
+#: what it says of a ratio the void-ratio addendum leaves unjudged (``with_addenda``)
+NOT_JUDGED = "not judged (the void-ratio addendum)"
 #: what a held-back section says where its note is empty
 HELD_BACK = "*The page holds this verdict back.*"
 #: the table's column of our figures: a headline's 95% t-interval over seeds, a single run's 95%
@@ -165,7 +167,7 @@ def judge_ratio(claim: str, paper: float, top: tuple[float, float, float], botto
 
 def stores_nothing(figure: tuple[float, float, float]) -> bool:
     """Whether a figure of R, (value, low, high), is indistinguishable from storing nothing: its
-    interval reaches zero."""
+    interval does not lie wholly above zero."""
     return figure[1] <= 0
 
 
@@ -179,9 +181,9 @@ def ratio_of_nothing(judgement) -> bool:
 def void_ratio_note(judgement: Judgement) -> str:
     """Why the void-ratio addendum leaves ``judgement`` (a ``ratio_of_nothing``) unjudged."""
     top, bottom = (estimate_text(*f) for f in judgement.figures)
-    return (f"*{judgement.claim}: not judged ({addenda.VOID_RATIOS}). Both figures' intervals reach zero, "
+    return (f"*{judgement.claim}: not judged ({addenda.VOID_RATIOS}). Neither figure's interval lies above zero, "
             f"{top} over {bottom}: neither stores anything distinguishable from nothing, so their ratio is "
-            f"no factor to set against the paper's {judgement.paper_figure}. The committed verdict above stays.*")
+            f"no factor to set against {judgement.target}. The committed verdict above stays.*")
 
 
 def with_addenda(sections: Iterable[tuple]) -> list[Section]:
@@ -193,7 +195,8 @@ def with_addenda(sections: Iterable[tuple]) -> list[Section]:
         out.append(section)
         void = [j for j in section.judgements or [] if ratio_of_nothing(j)]
         if void:
-            out.append(Section(f"{section.title}: {addenda.VOID_RATIOS}", [], " ".join(map(void_ratio_note, void))))
+            out.append(Section(f"{section.title}: {addenda.VOID_RATIOS}", [], " ".join(map(void_ratio_note, void)),
+                               verdict=NOT_JUDGED))
     return out
 
 
@@ -301,6 +304,7 @@ class Section(NamedTuple):
     judgements: list[Judgement] | None
     note: str = ""
     stands: bool = False  # an addendum that changed no committed figure (``addendum_section``)
+    verdict: str = ""  # a summary row's verdict for a section with no claims, where it is neither of the above
 
 
 @dataclass
@@ -360,10 +364,12 @@ def verdict_line(outcome: str, profile: str) -> str:
 def sections_markdown(sections: Iterable[tuple], profile: str) -> str:
     """A chapter's verdict cell from its ``Section`` list, the same ones ``verdicts_table`` turns
     into the first page's rows (so a page never states them twice): per section its title, its
-    claims one per line and its note (Markdown), or for one held back what it waits for."""
+    claims one per line and its note (Markdown), or for one held back what it waits for; the
+    void-ratio addendum's sections after the sections they concern (``with_addenda``; not in the
+    smoke profile, which gives no verdict)."""
     smoke = profile == "smoke"
     parts = [SMOKE_NOTE] if smoke else []
-    for title, judgements, note, _ in with_addenda(sections):
+    for title, judgements, note, *_ in (_sections(sections) if smoke else with_addenda(sections)):
         lines = [f"- {j.statement() if smoke else j.sentence()}" for j in judgements or []]
         if judgements is None:
             note = note or HELD_BACK
@@ -379,16 +385,18 @@ def verdicts_table(sections: Iterable[tuple]):
     order (its target: the paper's figure, or for result 2's "≈ bioS" claims our bioS estimate),
     and for a section whose judgements are None (the page holds them back) one row saying
     ``WAITING`` with its note, what it waits for, in the claim column, or ``NOTHING_TO_JUDGE`` with
-    its note for one whose list is empty (``COMMITTED_STANDS`` for an addendum that changed nothing)."""
+    its note for one whose list is empty (``COMMITTED_STANDS`` for an addendum that changed nothing,
+    its own ``verdict`` where it says one). The void-ratio addendum's rows follow the sections they
+    concern (``with_addenda``)."""
     import pandas as pd
 
     rows = []
-    for section, judgements, note, stands in with_addenda(sections):
-        if not judgements:  # held back, nothing to judge or nothing changed: its note says why
+    for section, judgements, note, stands, said in with_addenda(sections):
+        if not judgements:  # held back, nothing to judge, nothing changed or not judged: its note says why
             if judgements is None:
                 note, verdict = note or HELD_BACK, WAITING
             else:
-                verdict = COMMITTED_STANDS if stands else NOTHING_TO_JUDGE
+                verdict = said or (COMMITTED_STANDS if stands else NOTHING_TO_JUDGE)
             rows.append({"section": section, "claim": note.replace("*", "").strip(), "target": "", OURS: "",
                          NON_EMBEDDING: "", "verdict": verdict})
             continue
@@ -433,7 +441,8 @@ SMOKE_VERDICT = "smoke run: no verdict"
 def headline_styled(sections: Iterable[tuple], profile: str = "cpu", count: int = 1):
     """A chapter's compact table, its part of the first page's table of claims (``kcl.book.claims``):
     the claims of its first section (the deciding protocol, as committed) with target, our figure
-    and verdict; its later sections and addenda stay on the chapter's page and the protocol page.
+    and verdict; its later sections and addenda stay on the chapter's page and the protocol page,
+    except the void-ratio addendum's row beside a ratio it leaves unjudged (``with_addenda``).
     ``count`` > 1 keeps that many sections, each claim led by its section's name before the colon
     (a deciding protocol still training, "Protocol v4", beside the last one judged). The smoke
     profile's table gives no verdict."""
@@ -454,7 +463,8 @@ def headline_frame(sections: Iterable[tuple], profile: str = "cpu", count: int =
 
 def outcome_summary(sections: Iterable[tuple], profile: str = "cpu") -> str:
     """The first section's verdicts in a few words ("3 claims: 2 reproduced, 1 not reproduced"),
-    or that the chapter holds them back; none in the smoke profile."""
+    with how many of them the void-ratio addendum leaves unjudged, or that the chapter holds them
+    back; none in the smoke profile."""
     if profile == "smoke":
         return SMOKE_VERDICT
     first = _sections(sections)[:1]
@@ -466,7 +476,8 @@ def outcome_summary(sections: Iterable[tuple], profile: str = "cpu") -> str:
     parts = [f"{n} {word}" for n, word in counts if n]
     claims = "claim" if len(outcomes) == 1 else "claims"
     head = f"{len(outcomes)} {claims}: " if len(outcomes) > 1 else ""
-    return head + ", ".join(parts)
+    void = sum(map(ratio_of_nothing, judgements))
+    return head + ", ".join(parts) + (f" ({void} not judged by {addenda.VOID_RATIOS})" if void else "")
 
 
 def versions_verdicts(by_version: list[tuple[str, list]], profile: str = "cpu") -> tuple[list[Section], list[Section], str]:
