@@ -178,7 +178,7 @@ def test_void_ratio_addendum_leaves_a_ratio_of_two_figures_storing_nothing_unjud
     table = stats.verdicts_table(sections)
     assert list(table["section"]) == ["v4", "v4", f"v4: {addenda.VOID_RATIOS}", "v3", "v3"]
     assert table["verdict"].iloc[1].startswith("reproduced") and table["verdict"].iloc[2] == stats.NOT_JUDGED
-    assert "not judged" in table["claim"].iloc[2] and "against ≤ 2" in table["claim"].iloc[2]
+    assert "not judged" in table["claim"].iloc[2] and "against the paper's ≤ 2" in table["claim"].iloc[2]
     text = stats.sections_markdown(sections, "cpu")
     assert text.index("**V4**") < text.index(f"**V4: {addenda.VOID_RATIOS}**") < text.index("**V3**")
     assert addenda.VOID_RATIOS not in stats.sections_markdown(sections, "smoke")  # no verdict to set it beside
@@ -187,7 +187,7 @@ def test_void_ratio_addendum_leaves_a_ratio_of_two_figures_storing_nothing_unjud
     below = stats.judge_ratio("r", 2.0, (-0.3, -0.4, -0.2), (-0.5, -0.6, -0.4))  # both wholly below zero
     assert stats.ratio_of_nothing(below) and "Neither figure's interval lies above zero" in stats.void_ratio_note(below)
     sourced = dataclasses.replace(void, source="Morris et al. / the paper")
-    assert "against Morris et al. / the paper ≤ 2" in stats.void_ratio_note(sourced)
+    assert "against Morris et al. / the paper's ≤ 2" in stats.void_ratio_note(sourced)
 
 
 def test_rate_at_edge_flags_a_best_rate_at_the_end_of_its_grid():

@@ -181,9 +181,10 @@ def ratio_of_nothing(judgement) -> bool:
 def void_ratio_note(judgement: Judgement) -> str:
     """Why the void-ratio addendum leaves ``judgement`` (a ``ratio_of_nothing``) unjudged."""
     top, bottom = (estimate_text(*f) for f in judgement.figures)
+    whose = "the paper" if judgement.source == "paper" else judgement.source
     return (f"*{judgement.claim}: not judged ({addenda.VOID_RATIOS}). Neither figure's interval lies above zero, "
             f"{top} over {bottom}: neither stores anything distinguishable from nothing, so their ratio is "
-            f"no factor to set against {judgement.target}. The committed verdict above stays.*")
+            f"no factor to set against {whose}'s {judgement.paper_figure}. The committed verdict above stays.*")
 
 
 def with_addenda(sections: Iterable[tuple]) -> list[Section]:
