@@ -164,8 +164,9 @@ def test_the_control_sets_word_level_beside_subword_at_the_same_point():
     frame = result2.tokenizer_frame(LADDER_BASE + [v4_run(200, 0.02, 0.09, 0.17, bits=7021)])
     text = result2.control_reading(frame, control_stored=False)
     assert text.startswith("The tokenizer alone, the same architecture and people: at N = 200 (rate 0.02), word-level "
-                           "tokens store 99 bits (R = 0.099 of P = 1,000, 99% of R^max) where subword tokens store "
-                           "7,021 (R = 0.090 of P = 1,000, 53%).")
+                           "tokens store 99 bits (R = 0.099 of P = 1,000, embedding 50%, 99% of R^max) where subword "
+                           "tokens store 7,021 (R = 0.090 of P = 1,000, embedding 50%, 53%). The model's body is the "
+                           "same in each pair;")
     assert "*Pending: protocol v4's control" in text
     with_control = LADDER_BASE + [v4_run(3000, 0.01, 0.5, 2.46, None, bits=40_000)]
     text = result2.control_reading(result2.tokenizer_frame(with_control), control_stored=True)

@@ -296,7 +296,8 @@ def tokenizer_records(root=None) -> dict[str, list[Record]]:
 
 def tokenizer_frame(records: list[Record]) -> pd.DataFrame:
     """One row per run: N, tokens, rate, how it was trained, R with its interval, R^max, the share of
-    it stored and whether that stores the people (``STORES_PEOPLE``), bits (names, values), P, accuracy."""
+    it stored and whether that stores the people (``STORES_PEOPLE``), bits (names, values), P (and
+    its non-embedding part), accuracy."""
     rows = []
     for record in records:
         r = record.result
@@ -307,9 +308,9 @@ def tokenizer_frame(records: list[Record]) -> pd.DataFrame:
                      "R": r.R, "R_low": low, "R_high": high, "R_max": r.R_max, "R_over_R_max": r.R / r.R_max,
                      "stores_its_people": "yes" if r.R / r.R_max >= STORES_PEOPLE else "no",
                      "bits": r.bits, "bits_name": r.get("bits_name"), "bits_value": r.get("bits_value"),
-                     "P": r.params.total, "accuracy": r.accuracy_mean})
+                     "P": r.params.total, "P_non_embedding": r.params.non_embedding, "accuracy": r.accuracy_mean})
     columns = ["N", "tokens", "lr", "compiled", "trained", "R", "R_low", "R_high", "R_max", "R_over_R_max", "stores_its_people",
-               "bits", "bits_name", "bits_value", "P", "accuracy"]
+               "bits", "bits_name", "bits_value", "P", "P_non_embedding", "accuracy"]
     return pd.DataFrame(rows, columns=columns).sort_values(["tokens", "N", "lr", "compiled"], ignore_index=True)
 
 
@@ -333,17 +334,25 @@ def ladder_reading(frame: pd.DataFrame) -> str:
 
 
 def control_reading(frame: pd.DataFrame, control_stored: bool) -> str:
-    """Each N where both tokenizers trained the same point (rate and way of training): the bits, R
-    and P of each, word-level beside subword (the vocabulary, and so P and R^max, follow the tokens);
-    a line saying what is pending while protocol v4's control is not stored."""
+    """Each N where both tokenizers trained the same point (rate and way of training): the bits, R,
+    P and the embedding's share of P of each, word-level beside subword (the vocabulary, and so P
+    and R^max, follow the tokens), and where every pair has the same body, a sentence saying so; a
+    line saying what is pending while protocol v4's control is not stored."""
     keys = ["N", "lr", "compiled"]
     pairs = frame[frame["tokens"] == "subword"].merge(frame[frame["tokens"] == "word-level"], on=keys,
                                                        suffixes=("_subword", "_word"))
+    def embedding(P: int, body: int) -> str:
+        return f"embedding {1 - body / P:.0%}"
+
     words = [f"at N = {int(row.N):,} (rate {row.lr:g}), word-level tokens store {row.bits_word:,.0f} bits "
-             f"(R = {row.R_word:.3f} of P = {row.P_word:,}, {row.R_over_R_max_word:.0%} of R^max) where subword "
-             f"tokens store {row.bits_subword:,.0f} (R = {row.R_subword:.3f} of P = {row.P_subword:,}, "
+             f"(R = {row.R_word:.3f} of P = {row.P_word:,}, {embedding(row.P_word, row.P_non_embedding_word)}, "
+             f"{row.R_over_R_max_word:.0%} of R^max) where subword tokens store {row.bits_subword:,.0f} "
+             f"(R = {row.R_subword:.3f} of P = {row.P_subword:,}, {embedding(row.P_subword, row.P_non_embedding_subword)}, "
              f"{row.R_over_R_max_subword:.0%})" for row in pairs.itertuples()]
     text = ("The tokenizer alone, the same architecture and people: " + "; ".join(words) + ".") if words else ""
+    if words and (pairs["P_non_embedding_word"] == pairs["P_non_embedding_subword"]).all():
+        text += (" The model's body is the same in each pair; the tokenizer changes the embedding, and so P and "
+                 "R^max, and how many tokens a name or a value spans.")
     if not control_stored:
         text += (" *Pending: protocol v4's control, bioS's best point with word-level tokens "
                  "(`kcl sweep sweeps/v4-tokenizer-control.yaml --workers 1`).*")
