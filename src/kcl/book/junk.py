@@ -151,6 +151,7 @@ def sizes_text(chapter: str, profile: str) -> str:
 
     def tried(models: list[str]) -> str:
         return f"1 ({models[0]})" if len(models) == 1 else f"{len(models)} ({models[0]} to {models[-1]})"
+
     text = "Sizes tried: " + "; ".join(f"{setting_label(s)}, {tried(list(m))}"
                                        for s, m in sorted(sizes.items(), key=lambda item: (item[0][2], item[0]))) + "."
     if len({len(m) for m in sizes.values()}) > 1:

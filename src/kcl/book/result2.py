@@ -341,6 +341,7 @@ def control_reading(frame: pd.DataFrame, control_stored: bool) -> str:
     keys = ["N", "lr", "compiled"]
     pairs = frame[frame["tokens"] == "subword"].merge(frame[frame["tokens"] == "word-level"], on=keys,
                                                        suffixes=("_subword", "_word"))
+
     def embedding(P: int, body: int) -> str:
         return f"embedding {1 - body / P:.0%}"
 
