@@ -38,6 +38,20 @@ def test_a_sizes_capacity_is_the_most_it_stores_over_n():
     # a model that still gains at the largest N shows no plateau: the page says so
     growing = rs.capacities([r for r in main() if r.data["n_people"] <= 500]).set_index("P")
     assert not growing.loc[32_000, "plateau_seen"]
+    assert not table["data_limited"].any()  # their most bits come at N = 1000 and 2000, not the smallest N
+
+
+def test_a_size_whose_most_bits_come_at_the_smallest_n_with_nearly_all_of_it_stored_is_flagged():
+    # d = 16 stores 98% of N = 250's 24,000 bits, then fewer at larger N; d = 32 only 50% at its smallest N
+    declining = [record(16, 250, 0.01, 23_520), record(16, 500, 0.01, 20_000), record(16, 1000, 0.01, 17_000),
+                 record(32, 250, 0.01, 12_000), record(32, 500, 0.01, 11_000)]
+    table = rs.capacities(declining).set_index("P")
+    assert table.loc[16_000, "data_limited"] and table.loc[16_000, "plateau_seen"]
+    assert not table.loc[32_000, "data_limited"]  # half its data: the model, not the data, set it
+    reruns = [record(16, 250, 0.01, 23_520, seed=s) for s in (1, 2)]
+    assert rs.reading({"main": declining, "reruns": reruns, "facts": None}).endswith(
+        "The most bits of gpt2-2-2 d=16 (98% at N = 250) came at the smallest N tried, with nearly all of its data "
+        "stored, and larger N stored fewer: the data may have set that figure, so the capacity may be higher.")
 
 
 def test_the_claims_compare_the_peak_with_morris_and_with_facts():

@@ -26,6 +26,9 @@ CHAPTER = "random-strings"
 MORRIS = 3.6
 #: the paper's 2 bits per parameter of facts at 1000 exposures
 PAPER = 2.0
+#: a size whose most bits come at the smallest N and hold at least this share of that N's data is
+#: flagged as limited by the data (its capacity may be higher); shown, never judged
+DATA_LIMITED = 0.9
 
 
 def chapter_records(profile: str, allow_train: bool = False) -> tuple[dict | None, str]:
@@ -45,16 +48,18 @@ def chapter_records(profile: str, allow_train: bool = False) -> tuple[dict | Non
 
 def capacities(main: list[Record]) -> pd.DataFrame:
     """One row per model size: the most bits it stores over N (each N at its best rate), at which N,
-    that figure per parameter, the data's bits there per parameter, and whether the best N is the
-    largest tried (then the model may hold more: no plateau seen)."""
+    that figure per parameter, the data's bits there per parameter, whether the best N is the
+    largest tried (then the model may hold more: no plateau seen), and whether it is the smallest
+    tried with nearly all its data stored (``DATA_LIMITED``: the data, not the model, may have set it)."""
     frame = law.points_frame(main)
     rows = []
     for model, group in frame.groupby("model", sort=False):
         best = group.loc[group["bits"].idxmax()]
         rows.append({"model": model, "P": int(best["P"]), "P_non_embedding": int(best["P_non_embedding"]),
-                     "capacity_bits": float(best["bits"]), "at_N": int(best["N"]),
+                     "capacity_bits": float(best["bits"]), "at_N": int(best["N"]), "data_bits": float(best["max_bits"]),
                      "bits_per_parameter": float(best["bits"]) / best["P"], "data_bits_per_parameter": best["R_max"],
-                     "plateau_seen": bool(best["N"] < group["N"].max())})
+                     "plateau_seen": bool(best["N"] < group["N"].max()),
+                     "data_limited": bool(best["N"] == group["N"].min() and best["bits"] >= DATA_LIMITED * best["max_bits"])})
     return pd.DataFrame(rows).sort_values("P").reset_index(drop=True)
 
 
@@ -86,10 +91,16 @@ def reading(records: dict | None) -> str:
         facts = law.headline_per_seed(records["facts"]["main"], records["facts"]["reruns"])
         text += (f" Facts (result 1, bioD) peak at {facts['R']:.2f}: noise stores {noise['R'] / facts['R']:.2f}× "
                  f"as many bits per parameter as knowledge-shaped data at our scale.")
-    open_ended = [row.model for row in capacities(records["main"]).itertuples() if not row.plateau_seen]
+    table = capacities(records["main"])
+    open_ended = [row.model for row in table.itertuples() if not row.plateau_seen]
     if open_ended:
         text += (f" No plateau was seen for {', '.join(open_ended)}: their bits still grew at the largest N tried, "
                  "so their capacity may be higher.")
+    limited = [f"{row.model} ({row.capacity_bits / row.data_bits:.0%} at N = {row.at_N:,})"
+               for row in table.itertuples() if row.data_limited]
+    if limited:
+        text += (f" The most bits of {', '.join(limited)} came at the smallest N tried, with nearly all of its data "
+                 "stored, and larger N stored fewer: the data may have set that figure, so the capacity may be higher.")
     return text
 
 
