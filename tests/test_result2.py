@@ -80,10 +80,11 @@ def test_a_complete_protocol_gives_its_verdict_with_the_edge_rerun_beside_it(two
     committed, beside = text.split("**One rate beyond the edge (seed 0)**")
     assert "bioS: R(F) at 1000 exposures" in committed and "ours 0.967" in committed   # mean of 0.9, 1.0, 1.0
     assert "not reproduced" in committed and "2.200" in beside
-    (first, committed_claims, *_), (second, beyond, why, stands, _) = view.verdict_sections()  # what the first page pastes
+    (first, committed_claims, *_), edge = view.verdict_sections()  # what the first page pastes
+    second, beyond, why, _ = edge
     assert (first, second) == ("committed", "one rate beyond the edge (seed 0)")
     assert [j.value for j in beyond] == [2.2] and committed_claims[0].sentence() in committed and why in beside
-    assert not stands  # the rate beyond stored more than seed 0's best of three
+    assert not edge.stands  # the rate beyond stored more than seed 0's best of three
     items = view.summary("Protocol new")
     assert len(items) == 6 and isinstance(items[-2], plots.Table) and items[-2].equals(widened)  # styled on the page
 

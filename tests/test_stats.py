@@ -102,7 +102,7 @@ def test_an_addendum_section_drops_the_rows_it_left_unchanged():
     widened = [stats.judge("K=16 (d=32)", 2.0, 1.75, 1.72, 1.79, "at_least"), committed[1]]
     section = stats.addendum_section("beyond the edge", widened, committed, "*Seed 0.*")
     assert section == stats.Section("beyond the edge; unchanged (the rate beyond stored less): T=256", widened[:1],
-                                    "*Seed 0.*", False)
+                                    "*Seed 0.*", "") and not section.stands
     alike = stats.addendum_section("beyond the edge", committed, committed, "*Seed 0.*")
     assert alike.title == "beyond the edge; unchanged (the rate beyond stored less)"  # no list of every claim
     assert alike.judgements == [] and alike.stands and alike.note.startswith("*Seed 0.* *The rate beyond stored less")
@@ -203,7 +203,7 @@ def test_rate_at_edge_flags_a_best_rate_at_the_end_of_its_grid():
 def test_versions_verdicts_shows_the_newest_judged_version_while_the_deciding_one_holds_back():
     judged = [stats.judge("bioS: R", 2.0, 0.8, 0.3, 1.3, "at_least")]
     held = [stats.Section("committed", None, "*Pending: v4's runs.*")]
-    v3 = [stats.Section("committed", judged), stats.Section("beyond the edge", [], "", True)]
+    v3 = [stats.Section("committed", judged), stats.Section("beyond the edge", [], "", stats.COMMITTED_STANDS)]
     sections, headline, summary = stats.versions_verdicts([("v4", held), ("v3", v3)])
     assert [s.title for s in sections] == ["Protocol v4: committed", "Protocol v3: committed",
                                            "Protocol v3: beyond the edge"]

@@ -304,8 +304,12 @@ class Section(NamedTuple):
     title: str
     judgements: list[Judgement] | None
     note: str = ""
-    stands: bool = False  # an addendum that changed no committed figure (``addendum_section``)
-    verdict: str = ""  # a summary row's verdict for a section with no claims, where it is neither of the above
+    verdict: str = ""  # a summary row's verdict for a section with no claims, where not ``NOTHING_TO_JUDGE``
+
+    @property
+    def stands(self) -> bool:
+        """Whether this is an addendum that changed no committed figure (``addendum_section``)."""
+        return self.verdict == COMMITTED_STANDS
 
 
 @dataclass
@@ -338,7 +342,7 @@ def addendum_section(title: str, judgements: list[Judgement], committed: list[Ju
         said = ("The rate beyond stored less wherever it ran" if why == "the rate beyond stored less"
                 else f"Unchanged everywhere ({why})")
         note = (note + " " if note else "") + f"*{said}: every committed figure stands.*"
-    return Section(title, changed, note, stands=not changed)
+    return Section(title, changed, note, verdict="" if changed else COMMITTED_STANDS)
 
 
 def _short_claim(claim: str) -> str:
@@ -386,18 +390,18 @@ def verdicts_table(sections: Iterable[tuple]):
     order (its target: the paper's figure, or for result 2's "≈ bioS" claims our bioS estimate),
     and for a section whose judgements are None (the page holds them back) one row saying
     ``WAITING`` with its note, what it waits for, in the claim column, or ``NOTHING_TO_JUDGE`` with
-    its note for one whose list is empty (``COMMITTED_STANDS`` for an addendum that changed nothing,
-    its own ``verdict`` where it says one). The void-ratio addendum's rows follow the sections they
+    its note for one whose list is empty, or the section's own ``verdict`` where it says one
+    (``COMMITTED_STANDS`` for an addendum that changed nothing). The void-ratio addendum's rows follow the sections they
     concern (``with_addenda``)."""
     import pandas as pd
 
     rows = []
-    for section, judgements, note, stands, said in with_addenda(sections):
+    for section, judgements, note, said in with_addenda(sections):
         if not judgements:  # held back, nothing to judge, nothing changed or not judged: its note says why
             if judgements is None:
                 note, verdict = note or HELD_BACK, WAITING
             else:
-                verdict = said or (COMMITTED_STANDS if stands else NOTHING_TO_JUDGE)
+                verdict = said or NOTHING_TO_JUDGE
             rows.append({"section": section, "claim": note.replace("*", "").strip(), "target": "", OURS: "",
                          NON_EMBEDDING: "", "verdict": verdict})
             continue
