@@ -147,7 +147,7 @@ def sizes_text(chapter: str, profile: str) -> str:
     _, _, configs = chapter_sweep(chapter, profile, regime=regime)
     sizes: dict[tuple, dict[str, None]] = {}
     for config in map(config_dict, configs):
-        sizes.setdefault(setting_of(config), {})[model_label(config["model"]).split(",")[0]] = None  # options aside
+        sizes.setdefault(setting_of(config), {})[model_label({**config["model"], "options": ()})] = None  # the size alone
 
     def tried(models: list[str]) -> str:
         return f"1 ({models[0]})" if len(models) == 1 else f"{len(models)} ({models[0]} to {models[-1]})"
