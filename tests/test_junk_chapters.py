@@ -131,14 +131,37 @@ def test_a_setting_whose_peak_stores_nothing_has_no_finite_factor():
     assert "no finite loss factor (its peak stores nothing) (the paper's 20)" in junk.reading("result10", recs)
 
 
+def laid_out(chart) -> str:
+    """The chart rendered by the Vega the book ships (vl-convert's); a log scale with no data lays
+    its marks out at ±1.8e308, which the browser logs as an error."""
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(chart.to_dict())
+    assert "e+308" not in svg and "NaN" not in svg
+    return svg
+
+
 def test_points_with_no_bits_are_left_off_the_log_chart_and_named_beneath_it():
     recs = records((0, False, 100, 0.60, [0.62, 0.58]), (10**8, False, 100, -0.03, [-0.03, -0.02]))
     frame = junk.points(recs["main"])
-    drawn = junk.chart(frame).to_dict()
+    chart, sentence = junk.figure(frame)
+    drawn = chart.to_dict()
     assert all(row["bits"] > 0 for row in drawn["datasets"][next(iter(drawn["datasets"]))])
-    sentence = junk.undrawn(frame)
+    laid_out(chart)
+    assert sentence == junk.undrawn(frame)
     assert sentence.startswith("Not drawn (they store no bits, which a log axis cannot show): junk from N′ = 10⁸")
     assert junk.undrawn(frame[frame["bits"] > 0]) == ""
+    assert len(junk.figure(frame[frame["bits"] > 0])) == 1  # the chart alone
+
+
+def test_a_figure_whose_points_all_store_nothing_is_the_sentence_alone():
+    """Result 12's first stored runs both stored nothing: an empty log chart cannot be laid out."""
+    recs = records((10**8, True, 100, -0.01, [-0.01]))
+    frame = junk.points(recs["main"])
+    assert len(frame) >= 1 and not (frame["bits"] > 0).any()
+    with pytest.raises(AssertionError):
+        laid_out(junk.chart(frame))  # what the page drew before
+    assert junk.figure(frame) == [junk.undrawn(frame)]
 
 
 def test_results_11_and_12_read_result_10s_finished_settings_only():

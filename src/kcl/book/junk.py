@@ -168,10 +168,7 @@ def so_far(chapter: str, profile: str) -> list:
     parts, running, _ = shown_so_far(chapter, profile)
     if running is None:
         return []
-    frame = points(parts["main"])
-    items = [running.note(), chart(frame).properties(title=SO_FAR_TITLE)]
-    if gone := undrawn(frame):
-        items.append(gone)
+    items = [running.note(), *figure(points(parts["main"]), title=SO_FAR_TITLE)]
     finished = finished_parts(chapter, profile)
     heads = headlines(finished[0]) if finished else {}
     if heads:
@@ -296,6 +293,16 @@ def undrawn(frame: pd.DataFrame) -> str:
         return ""
     names = "; ".join(f"{row.setting}, {row.model} (R = {row.R:.3f})" for row in gone.itertuples())
     return f"Not drawn (they store no bits, which a log axis cannot show): {names}."
+
+
+def figure(frame: pd.DataFrame, title: str | None = None) -> list:
+    """Items for ``plots.show``: the chart of the points a log axis can draw (none where no point
+    stores bits: an empty log scale cannot be laid out), then ``undrawn``'s sentence where some
+    point is left off."""
+    items = [chart(frame) if title is None else chart(frame).properties(title=title)] if _drawable(frame).any() else []
+    if gone := undrawn(frame):
+        items.append(gone)
+    return items
 
 
 def chart(frame: pd.DataFrame):
