@@ -6,6 +6,7 @@ import pytest
 from kcl.book import junk, knobs
 from kcl.book.chapter_list import CHAPTERS
 from made_up import as_record  # tests/ is on sys.path
+from rendered import laid_out
 
 
 def record(junk_people, domain, exposures, d, lr, R, seed=0):
@@ -129,16 +130,6 @@ def test_a_setting_whose_peak_stores_nothing_has_no_finite_factor():
     (at100,) = junk.claims("result10", junk.headlines(recs))
     assert at100.value == float("inf") and at100.ours.startswith("∞ [")
     assert "no finite loss factor (its peak stores nothing) (the paper's 20)" in junk.reading("result10", recs)
-
-
-def laid_out(chart) -> str:
-    """The chart rendered by the Vega the book ships (vl-convert's); a log scale with no data lays
-    its marks out at ±1.8e308, which the browser logs as an error."""
-    import vl_convert as vlc
-
-    svg = vlc.vegalite_to_svg(chart.to_dict())
-    assert "e+308" not in svg and "NaN" not in svg
-    return svg
 
 
 def test_points_with_no_bits_are_left_off_the_log_chart_and_named_beneath_it():

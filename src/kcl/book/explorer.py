@@ -22,6 +22,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from kcl.book import plots
 from kcl.book.samples import marked_html
 from kcl.book.stats import best_of_lr
 from kcl.config import ModelSpec, RunConfig
@@ -171,6 +172,8 @@ def _capacity(measured: pd.DataFrame) -> alt.Chart:
     needs = one.transform_fold(["need2", "need1"], as_=["rate", "P_needed"])
     layers.append(needs.mark_point(filled=True, size=70, color="black").encode(
         x="P_needed:Q", y="total:Q", tooltip=[alt.Tooltip("P_needed:Q", format=",.0f", title="parameters needed")]))
+    stored_nothing = int((~plots.on_log_axis(measured)).sum()) if len(measured) else 0
+    measured = measured[plots.on_log_axis(measured)] if len(measured) else measured
     if len(measured):
         match = ("datum.K == K && datum.C == C && datum.L == L && datum.N0 == N0 && abs(log(datum.T) - lgT * LN10) < 0.03"
                  " && abs(log(datum.D) - lgD * LN10) < 0.03 && abs(log(datum.N) - lgN * LN10) < 0.03")
@@ -183,6 +186,8 @@ def _capacity(measured: pd.DataFrame) -> alt.Chart:
                      alt.Tooltip("accuracy:Q", format=".2f"), alt.Tooltip("lr:Q", format="g", title="best rate")]))
     subtitle = ("green: measured runs (bright where the setting matches the sliders)" if len(measured)
                 else "no result-3 records yet: measured runs will appear here")
+    if stored_nothing:
+        subtitle += f"; {stored_nothing} that store no bits are left off (a log axis cannot show them)"
     return alt.layer(*layers).properties(
         width=540, height=320, title=alt.Title("Bits in the data vs what a model of P parameters holds",
                                                subtitle=[subtitle, "black points: parameters needed at 2 and 1 bits/param"]))

@@ -280,26 +280,17 @@ def peak_table(heads: dict[tuple, dict]) -> pd.DataFrame:
                           "R_non_embedding": heads[s]["non_embedding"]} for s in order])
 
 
-def _drawable(frame: pd.DataFrame) -> pd.Series:
-    """The points a log axis of bits can draw: bits > 0 (not ≤ 0, not NaN)."""
-    return frame["bits"] > 0
-
-
 def undrawn(frame: pd.DataFrame) -> str:
     """The points the chart's log axis cannot draw (bits ≤ 0: the model stores nothing of its
     useful people), named in a sentence for beneath it; "" when every point is drawn."""
-    gone = frame[~_drawable(frame)]
-    if gone.empty:
-        return ""
-    names = "; ".join(f"{row.setting}, {row.model} (R = {row.R:.3f})" for row in gone.itertuples())
-    return f"Not drawn (they store no bits, which a log axis cannot show): {names}."
+    return plots.left_off(frame, lambda row: f"{row.setting}, {row.model} (R = {row.R:.3f})")
 
 
 def figure(frame: pd.DataFrame, title: str | None = None) -> list:
     """Items for ``plots.show``: the chart of the points a log axis can draw (none where no point
     stores bits: an empty log scale cannot be laid out), then ``undrawn``'s sentence where some
     point is left off."""
-    items = [chart(frame) if title is None else chart(frame).properties(title=title)] if _drawable(frame).any() else []
+    items = [chart(frame) if title is None else chart(frame).properties(title=title)] if plots.on_log_axis(frame).any() else []
     if gone := undrawn(frame):
         items.append(gone)
     return items
@@ -310,7 +301,7 @@ def chart(frame: pd.DataFrame):
     of the paper's Fig. 8: each setting beside the 100-exposure law without junk). Points with no
     bits stored are left out (the log axis): ``undrawn`` names them."""
     baseline = setting_label(BASELINE)
-    data = frame[_drawable(frame)].assign(baseline=lambda f: f["setting"] == baseline)
+    data = frame[plots.on_log_axis(frame)].assign(baseline=lambda f: f["setting"] == baseline)
     lines = alt.Chart().mark_line(point=True).encode(
         x=alt.X("P:Q", scale=alt.Scale(type="log"), title="parameters P (the paper's count)"),
         y=alt.Y("bits:Q", scale=alt.Scale(type="log"), title="bits of knowledge stored (useful data)"),

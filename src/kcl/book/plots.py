@@ -251,17 +251,43 @@ def capacity_with_controls(records: list[Record], control_results: dict | None =
     return alt.layer(*layers).properties(width=WIDTH, height=130)
 
 
+# -- log axes of bits ---------------------------------------------------------------------------
+def on_log_axis(frame: pd.DataFrame, column: str = "bits") -> pd.Series:
+    """The rows a log axis of ``column`` can draw: values > 0. A value ≤ 0 (a model that stores
+    nothing, measured by a lower bound below zero) would make Vega's whole log scale invalid, and an
+    empty one cannot be laid out at all; NaN is left off too."""
+    return frame[column] > 0
+
+
+def left_off(frame: pd.DataFrame, name, column: str = "bits") -> str:
+    """The sentence naming the rows ``on_log_axis`` leaves off (``name(row)`` for each row of
+    ``itertuples``); "" where every row is drawn."""
+    gone = frame[~on_log_axis(frame, column)]
+    if gone.empty:
+        return ""
+    return f"Not drawn (they store no bits, which a log axis cannot show): {'; '.join(map(name, gone.itertuples()))}."
+
+
+def titled(title: str, note: str, width: int = 95) -> alt.Title | str:
+    """A chart's title with ``note`` (``left_off``'s sentence) beneath it as a wrapped subtitle."""
+    import textwrap
+
+    return alt.Title(title, subtitle=textwrap.wrap(note, width)) if note else title
+
+
 # -- the capacity law (results 1 and 4) ---------------------------------------------------------
 def capacity_law(points: pd.DataFrame, lines: tuple[float, ...] = (2.0, 1.0),
                  title: str = "Bits stored against parameters (the form of the paper's Fig. 1)") -> alt.Chart:
     """Bits of knowledge stored (Definition 4.1) against P (paper count), log-log, one colour per
     data set, one shape per depth, with lines of constant bits per parameter and each data set's
-    maximum (a perfect model) as a dashed rule."""
-    frame = points.assign(depth=points["layers"].astype(str) + " layers")
-    lo, hi = frame["P"].min() / 1.5, frame["P"].max() * 1.5
+    maximum (a perfect model) as a dashed rule. Points that store no bits are named beneath the
+    title (``left_off``)."""
+    every = points.assign(depth=points["layers"].astype(str) + " layers")
+    frame = every[on_log_axis(every)]
+    lo, hi = every["P"].min() / 1.5, every["P"].max() * 1.5
     guide = pd.DataFrame([{"P": p, "bits": rate * p, "line": f"{rate:g} bits/param"}
                           for rate in lines for p in (lo, hi)])
-    maxima = frame.groupby("data", as_index=False)["max_bits"].first()
+    maxima = every.groupby("data", as_index=False)["max_bits"].first()
     x = alt.X("P:Q", title="parameters P (paper count)", scale=alt.Scale(type="log", domain=[lo, hi]))
     layers = [
         alt.Chart(guide).mark_line(color="#888", strokeDash=[5, 3]).encode(x=x, y="bits:Q", detail="line:N"),
@@ -276,7 +302,8 @@ def capacity_law(points: pd.DataFrame, lines: tuple[float, ...] = (2.0, 1.0),
                      alt.Tooltip("R:Q", format=".3f"), alt.Tooltip("R_max:Q", format=".2f"),
                      alt.Tooltip("best_lr:Q", format="g"), "lr_tried"]),
     ]
-    return alt.layer(*layers, title=title).properties(width=WIDTH, height=340)
+    note = left_off(every, lambda row: f"{row.data}, {row.model} (R = {row.R:.3f})")
+    return alt.layer(*layers, title=titled(title, note)).properties(width=WIDTH, height=340)
 
 
 def ratio_frame(points: pd.DataFrame) -> pd.DataFrame:

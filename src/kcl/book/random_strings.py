@@ -110,21 +110,23 @@ def verdict_sections(records: dict | None, pending: str) -> list[Section]:
     return [Section("committed", claims(records))]
 
 
-def chart(main: list[Record]):
+def chart(main: list[Record], title: str = "Each point the best of its rates (seed 0); dashed: every bit of the data stored"):
     """Bits stored against the bits in the data, one line per model size, the line where they are
-    equal drawn dashed (the form of Morris et al.'s capacity plots: each line bends to its plateau)."""
-    frame = law.points_frame(main).assign(data_bits=lambda f: f["max_bits"])
-    top = float(frame["data_bits"].max())
+    equal drawn dashed (the form of Morris et al.'s capacity plots: each line bends to its plateau).
+    Points that store no bits are named beneath the title (``plots.left_off``)."""
+    every = law.points_frame(main).assign(data_bits=lambda f: f["max_bits"])
+    frame = every[plots.on_log_axis(every)]
+    top = float(every["data_bits"].max())
     lines = alt.Chart(frame).mark_line(point=True).encode(
         x=alt.X("data_bits:Q", scale=alt.Scale(type="log"), title="bits in the data (N strings × 96)"),
         y=alt.Y("bits:Q", scale=alt.Scale(type="log"), title="bits stored"),
         color=alt.Color("model:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=0)),
         tooltip=["model", "N", alt.Tooltip("data_bits:Q", format=",.0f"), alt.Tooltip("bits:Q", format=",.0f"),
                  alt.Tooltip("R:Q", format=".3f"), "best_lr"])
-    diagonal = alt.Chart(pd.DataFrame({"data_bits": [float(frame["data_bits"].min()), top]})).mark_line(
+    diagonal = alt.Chart(pd.DataFrame({"data_bits": [float(every["data_bits"].min()), top]})).mark_line(
         strokeDash=[4, 4], color="#888").encode(x="data_bits:Q", y=alt.Y("data_bits:Q"))
-    title = "Each point the best of its rates (seed 0); dashed: every bit of the data stored"
-    return alt.layer(diagonal, lines).properties(width=520, height=300, title=title)
+    note = plots.left_off(every, lambda row: f"{row.model}, N = {row.N:,} (R = {row.R:.3f})")
+    return alt.layer(diagonal, lines).properties(width=520, height=300, title=plots.titled(title, note))
 
 
 def so_far(profile: str) -> list:
@@ -134,7 +136,7 @@ def so_far(profile: str) -> list:
     parts, running, _ = shown_so_far(CHAPTER, profile)
     if running is None:
         return []
-    return [running.note(), chart(parts["main"]).properties(title=SO_FAR_TITLE), plots.table(capacities(parts["main"]))]
+    return [running.note(), chart(parts["main"], title=SO_FAR_TITLE), plots.table(capacities(parts["main"]))]
 
 
 #: the first page's reading of this chapter's verdicts (``kcl.book.claims``): by notebook, the
