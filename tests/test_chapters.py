@@ -221,6 +221,13 @@ def test_a_gpu_preset_can_be_planned_here():
     assert line.startswith("main  results/gpu/diagnostics/bios-position: 1 of 1 runs missing; estimated")
 
 
+def test_a_missing_run_is_reported_with_the_walks_stage_it_belongs_to(tmp_path):
+    trainer = chapters._Trainer(None, lambda *a, **k: None, False, dict(allow_train=False))
+    with pytest.raises(MissingResultsError) as err:
+        trainer("main", ResultStore(tmp_path), [TINY], {})
+    assert err.value.stage == "main" and len(err.value.missing) == 1
+
+
 def test_parts_or_pending_names_what_is_missing(monkeypatch):
     from kcl.book import chapters
     from kcl.store import MissingResultsError
@@ -234,6 +241,16 @@ def test_parts_or_pending_names_what_is_missing(monkeypatch):
     assert parts is None and "3 runs" in text and "`kcl chapter result2 --version v2 --workers 2`" in text
     parts, text = chapters.parts_or_pending("result4-bios-v4", "cpu")  # the deciding version: the chapter's name
     assert parts is None and "`kcl chapter result4-bios --workers 2`" in text
+    for stage, words in (("regime", "3 runs of the recipe pilot `recipe-100` it waits for still missing"),
+                         ("pilot", "3 runs of its rate pilot still missing"), ("main", "3 runs of its main sweep"),
+                         ("seeds", "3 runs of its reruns still missing")):
+        def missing_at(*args, stage=stage, **kwargs):
+            err = MissingResultsError("3 of 5 runs missing", [object()] * 3)
+            err.stage = stage
+            raise err
+
+        monkeypatch.setattr(chapters, "chapter_parts", missing_at)
+        assert words in chapters.parts_or_pending("result10", "cpu")[1]
     monkeypatch.setattr(chapters, "chapter_parts", lambda *a, **k: {"main": []})
     assert chapters.parts_or_pending("result2", "cpu") == ({"main": []}, "")
 

@@ -24,7 +24,7 @@ def test_an_unknown_chapter_is_refused_before_any_record_is_read():
 def frame() -> pd.DataFrame:
     rows = [("result1", "peak R(F)", "≥ 2", "1.489 [0.063, 2.914]", "2.179", "reproduced"),
             ("result1", "R / R^max | at most 1.8", "≈ 1", "0.800 [0.798, 0.801]", "", "partly reproduced"),
-            ("result5", "Pending: Result 5: other architectures — 4 runs of its first incomplete stage (pilot) still "
+            ("result5", "Pending: Result 5: other architectures — 4 runs of its rate pilot still "
                         "missing (`kcl chapter result5 --dry-run`)", "", "", "", stats.WAITING)]
     out = pd.DataFrame(rows, columns=["notebook", "claim", "target", stats.OURS, stats.NON_EMBEDDING, "verdict"])
     out.insert(1, "chapter", out["notebook"].map(claims.chapter_label))
@@ -40,7 +40,7 @@ def test_the_table_links_each_chapter_on_its_first_row_and_keeps_every_figure():
                        "  - 2.179\n  - reproduced")
     assert rows[2].startswith("- R / R^max | at most 1.8\n")  # the same chapter: no second link
     assert "\n  -\n" in rows[2]  # an empty cell stays a cell
-    assert rows[3].startswith("- **{doc}`Result 5 <../notebooks/result5>`**: Pending: 4 runs still missing\n")
+    assert rows[3].startswith("- **{doc}`Result 5 <../notebooks/result5>`**: Pending: 4 runs of its rate pilot still missing\n")
     assert rows[3].endswith(f"\n  -\n  -\n  -\n  - {stats.WAITING}\n")
 
 
@@ -49,8 +49,11 @@ def test_the_table_links_each_chapter_on_its_first_row_and_keeps_every_figure():
      "Protocol v4: Pending: the verdict waits for the whole sweep"),
     ("Pending: 3 of protocol v4's runs are not stored yet (`kcl chapter result2-v4 --dry-run`); the models are "
      "measured once they are.", "Pending: 3 of protocol v4's runs are not stored yet"),
-    ("Pending: Result 10: junk data — 66 runs of its first incomplete stage (the recipe pilot) still missing",
-     "Pending: 66 runs still missing"),
+    ("Pending: Result 10: junk data — 66 runs of the recipe pilot `recipe-100` it waits for still missing, and any "
+     "stages after it follow (`kcl chapter result10 --dry-run` lists them)",
+     "Pending: 66 runs of the recipe pilot `recipe-100` it waits for still missing"),
+    ("Pending: Result 12: a domain token — 1 run of its main sweep still missing, and any stages after it follow",
+     "Pending: 1 run of its main sweep still missing"),
 ])
 def test_a_held_back_verdict_reads_as_one_short_line(note, short):
     assert claims.short_pending(note) == short

@@ -417,8 +417,12 @@ class _Trainer:
         run_fn = functools.partial(self.run_fn, compiled=self.compiled or sweep_compiled(spec or {}),
                                    weights_dir=store.root)
         chosen = self.chosen(configs)
-        trained = run_sweep(store, chosen, run_fn, more=(lambda: self.chosen(more())) if more else None,
-                            **self.options)
+        try:
+            trained = run_sweep(store, chosen, run_fn, more=(lambda: self.chosen(more())) if more else None,
+                                **self.options)
+        except MissingResultsError as err:
+            err.stage = part  # the walk's stage the missing runs belong to (``parts_or_pending`` names it)
+            raise
         by_key = dict(zip(map(config_key, chosen), trained))
         return [by_key.get(config_key(c)) or store.get(c) for c in configs]
 
@@ -451,7 +455,11 @@ def walk(chapter: str, profile: str = "cpu", root: str | Path | None = None, fet
             return state
         state.grid = None if profile == "smoke" else lr_grid_from_pilot(pilot.records)
     if ch.regime and profile != "smoke":  # the recipe pilot first: its regime sets batch, init and rates
-        state.regime_state = walk(ch.regime, profile, root, fetch.unfiltered() if isinstance(fetch, _Trainer) else fetch)
+        try:
+            state.regime_state = walk(ch.regime, profile, root, fetch.unfiltered() if isinstance(fetch, _Trainer) else fetch)
+        except MissingResultsError as err:
+            err.stage = "regime"
+            raise
         state.regime = state.regime_state.decided_regime()
         if state.regime is None:
             return state
@@ -528,12 +536,19 @@ def parts_or_pending(chapter: str, profile: str = "cpu", *, allow_train: bool = 
     try:
         return chapter_parts(chapter, profile, allow_train=allow_train, log=log), ""
     except MissingResultsError as err:  # pilot, main sweep, reruns in turn: only the first incomplete is counted
-        first = f"the recipe pilot `{CHAPTERS[chapter].regime}`, " if CHAPTERS[chapter].regime else ""
-        missing = (f"{_runs(len(err.missing))} of its first incomplete stage ({first}pilot, main sweep or reruns) "
-                   f"still missing, and any stages after "
+        missing = (f"{_runs(len(err.missing))} of {stage_words(chapter, getattr(err, 'stage', None))} still missing, "
+                   f"and any stages after "
                    f"it follow (`kcl chapter {command_name(chapter)} --dry-run` lists them with their estimated cost; "
                    f"`kcl chapter {command_name(chapter)} --workers 2` computes them)")
         return None, f"*Pending: {CHAPTERS[chapter].title} — {missing}; this part appears once they are committed.*"
+
+
+def stage_words(chapter: str, stage: str | None) -> str:
+    """A stage of ``walk`` in words, for a pending note: the recipe pilot a chapter waits for, its
+    rate pilot, its main sweep or its reruns (any other part)."""
+    if stage == "regime":
+        return f"the recipe pilot `{CHAPTERS[chapter].regime}` it waits for"
+    return {"pilot": "its rate pilot", "main": "its main sweep", None: "its first incomplete stage"}.get(stage, "its reruns")
 
 
 def parts_with_baseline(chapter: str, profile: str = "cpu", *, allow_train: bool = False,

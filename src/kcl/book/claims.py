@@ -77,7 +77,7 @@ def _cell(text) -> str:
 def short_pending(claim: str) -> str:
     """A held-back verdict's note as one short line of the table: its count of missing runs, or its
     text up to the command in parentheses (the chapter's page gives the whole note)."""
-    missing = re.search(r"— ([\d,]+ runs?) of its first incomplete stage", claim)
+    missing = re.search(r"— ([\d,]+ runs? of .+?) still missing", claim)
     if missing:
         return f"Pending: {missing.group(1)} still missing"
     return claim.split(" (`")[0].split(" (the page")[0].rstrip(".")
