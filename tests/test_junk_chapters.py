@@ -84,6 +84,7 @@ def test_points_carry_the_setting_and_the_stream():
     assert set(frame["setting"]) == {"no junk, 100 exposures", "junk from N′ = 10⁸, 100 exposures"}
     with_junk = frame[frame["setting"].str.startswith("junk")]
     assert set(with_junk["junk_share"]) == {0.875} and set(with_junk["appearances per junk person"]) == {"0.004"}
+    assert [junk.appearances_text(m) for m in (35_000.0, 123.4, 0.0035, 0.0372)] == ["35,000", "123", "0.0035", "0.037"]
 
 
 @pytest.mark.parametrize("name", ["result10", "result11", "result12"])
@@ -106,12 +107,13 @@ def test_the_reading_gives_the_baseline_and_each_claimed_settings_factor_beside_
                    (10**8, False, 300, 0.40, [0.38, 0.42]))
     words = junk.reading("result10", recs)
     # every setting's peak is d = 16, the smaller of its two sizes: the page says so
-    assert words.startswith("Without junk the useful people's peak stores 0.60 bits per parameter at 100 exposures "
-                            "(gpt2-2-2 d=16, the mean over 3 seeds, the smallest size tried). ")
-    assert ("With random junk, 100 exposures, 0.03 (gpt2-2-2 d=16, the smallest size tried): a loss factor of 20.0 "
-            "(the paper's 20)") in words
-    assert words.endswith("; with random junk, 300 exposures, 0.40 (gpt2-2-2 d=16, the smallest size tried): "
-                          "a loss factor of 1.5 (the paper's 3).")
+    assert words.startswith("Without junk the useful people's peak stores 0.600 bits per parameter at 100 exposures "
+                            "(gpt2-2-2 d=16, P = 16,000, the smallest size tried, the mean over 3 seeds). ")
+    assert ("With random junk, 100 exposures, 0.0300 (gpt2-2-2 d=16, P = 16,000, the smallest size tried, the mean "
+            "over 3 seeds): a loss factor of 20 against the paper's 20; ") in words
+    assert ("; with random junk, 300 exposures, 0.400 (gpt2-2-2 d=16, P = 16,000, the smallest size tried, the mean "
+            "over 3 seeds): a loss factor of 1.5 against the paper's 3. The figures count every parameter") in words
+    assert "stores nothing" not in words and "below 1" not in words
     assert junk.reading("result11", recs) == ""  # no repetitive junk stored: nothing to say
     assert junk.reading("result10", None) == ""
 
@@ -129,7 +131,18 @@ def test_a_setting_whose_peak_stores_nothing_has_no_finite_factor():
     recs = records((0, False, 100, 0.60, [0.62, 0.58]), (10**8, False, 100, 0.01, [-0.03, -0.02]))
     (at100,) = junk.claims("result10", junk.headlines(recs))
     assert at100.value == float("inf") and at100.ours.startswith("∞ [")
-    assert "no finite loss factor (its peak stores nothing) (the paper's 20)" in junk.reading("result10", recs)
+    assert "no finite loss factor (its peak stores nothing) against the paper's 20" in junk.reading("result10", recs)
+
+
+def test_the_reading_says_where_junk_raises_the_peak_and_where_sizes_store_nothing():
+    """Result 11's records: repetitive junk stores more than no junk at its peak and nothing at the
+    smaller sizes; both are said, not left to the chart's note."""
+    main, seeds = setting_records(10, False, 100, 0.90, [0.88, 0.92])
+    main.append(record(10, False, 100, 8, 0.01, -0.5))
+    base_main, base_seeds = setting_records(0, False, 100, 0.60, [0.62, 0.58])
+    words = junk.reading("result11", {"main": main + base_main, "seeds": seeds + base_seeds})
+    assert ("a loss factor of 0.67 against the paper's 1 (below 1: its peak stores more than the peak without junk); "
+            "at 1 of its 3 sizes (gpt2-2-2 d=8, seed 0) it stores nothing.") in words
 
 
 def test_points_with_no_bits_are_left_off_the_log_chart_and_named_beneath_it():

@@ -133,7 +133,7 @@ def test_verdicts_table_has_a_row_per_claim_and_one_per_section_held_back():
     assert text.split("\n\n") == ["**Committed**\n- " + met.sentence(), "**Seeds**", "*Waits for seed 2.*",
                                    "**Beyond**\n- " + missed.sentence(), "*Seed 0.*", "**Later**",
                                    "*The page holds this verdict back.*", "**bioS**",
-                                   "(profile `cpu`; bits per parameter under the paper's count)"]
+                                   "(profile `cpu`; every bits-per-parameter figure under the paper's count)"]
     long = stats.judge("a claim longer than a frame shows " * 3, 2.0, 6.0, 5.0, 7.0)
     html = stats.verdicts_styled([("committed", [long])]).to_html()
     assert "a claim longer than a frame shows " * 3 in html and 'class="dataframe"' in html

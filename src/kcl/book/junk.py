@@ -211,24 +211,50 @@ def verdict_sections(chapter: str, records: dict | None, pending: str) -> list[S
 
 def reading(chapter: str, records: dict | None) -> str:
     """The finding in plain words, from the records: the no-junk peak, then each claimed setting's
-    peak and its loss factor beside the paper's (each the mean over its seeds); "" without the
-    baseline or any claimed setting."""
+    peak and its loss factor beside the paper's (each the mean over its seeds, with the peak's size
+    and P), and where the setting differs from its peak: the sizes at which it stores nothing; ""
+    without the baseline or any claimed setting."""
     beside = law.heads_beside(records, headlines, BASELINE)
     if beside is None:
         return ""
     heads, base = beside
-    found = [(claim, heads[setting]) for claim in CLAIMS[chapter] if (setting := claimed(claim, heads))]
+    found = [(claim, setting, heads[setting]) for claim in CLAIMS[chapter] if (setting := claimed(claim, heads))]
     if not found:
         return ""
 
-    def at(head: dict) -> str:
-        return f", {edge}" if (edge := size_edge(records, head)) else ""
+    def where(head: dict) -> str:
+        peak = head["record"]
+        edge = size_edge(records, head)
+        return (f"{size_label(peak)}, P = {peak.result.params.total:,}{f', {edge}' if edge else ''}, "
+                f"{seeds_text(len(head['values']))}")
 
-    settings = "; ".join(f"with {claim.words}, {h['R']:.2f} ({h['model']}{at(h)}): {factor_text(base, h)} "
-                         f"(the paper's {claim.paper:g})" for claim, h in found)
-    return (f"Without junk the useful people's peak stores {base['R']:.2f} bits per parameter at 100 exposures "
-            f"({base['model']}, {seeds_text(len(base['values']))}{at(base)}). "
-            f"{settings[0].upper()}{settings[1:]}.")
+    settings = "; ".join(f"with {claim.words}, {h['R']:#.3g} ({where(h)}): {factor_text(base, h)} against the "
+                         f"paper's {claim.paper:g}{gain_text(base, h)}{nothing_text(records, setting)}"
+                         for claim, setting, h in found)
+    return (f"Without junk the useful people's peak stores {base['R']:#.3g} bits per parameter at 100 exposures "
+            f"({where(base)}). "
+            f"{settings[0].upper()}{settings[1:]}. The figures count every parameter (the paper's count); "
+            f"a loss factor is the no-junk peak over the setting's peak.")
+
+
+def size_label(record: Record) -> str:
+    """A model's size in prose: its label without the regime's options (``gpt2-2-2 d=32``)."""
+    return model_label({**record.config["model"], "options": ()})
+
+
+def nothing_text(records: dict, setting: tuple) -> str:
+    """", and it stores nothing at N of its M sizes (a to b)" where some of the setting's sizes, each
+    at the best of its rates (seed 0), store no bits; else ""."""
+    best = law.points_frame([r for r in records["main"] if setting_of(r.config) == setting])
+    if best.empty:
+        return ""
+    best = best.sort_values("P")
+    gone = best[~plots.on_log_axis(best)]
+    if gone.empty:
+        return ""
+    labels = [size_label(r) for r in (next(x for x in records["main"] if x.key == k) for k in gone["key"])]
+    span = labels[0] if len(labels) == 1 else f"{labels[0]} to {labels[-1]}"
+    return f"; at {len(gone)} of its {len(best)} sizes ({span}, seed 0) it stores nothing"
 
 
 def seeds_text(n: int) -> str:
@@ -240,7 +266,13 @@ def factor_text(base: dict, head: dict) -> str:
     factor (``stats.judge_ratio`` gives ∞)."""
     if not head["R"] > 0:
         return "no finite loss factor (its peak stores nothing)"
-    return f"a loss factor of {base['R'] / head['R']:.1f}"
+    factor = base["R"] / head["R"]
+    return f"a loss factor of {factor:.2g}" if factor < 10 else f"a loss factor of {factor:.0f}"
+
+
+def gain_text(base: dict, head: dict) -> str:
+    """" (below 1: it stores more than without junk)" where the setting's peak is above the baseline's."""
+    return " (below 1: its peak stores more than the peak without junk)" if head["R"] > base["R"] > 0 else ""
 
 
 def size_edge(records: dict, head: dict) -> str:
@@ -267,8 +299,14 @@ def points(records: list[Record]) -> pd.DataFrame:
     frame.insert(0, "setting", [setting_label(setting_of(r.config)) for r in rows])
     stream = [r.result.train.get("stream", {}) for r in rows]
     frame["junk_share"] = [s.get("junk_share", 0.0) for s in stream]
-    frame["appearances per junk person"] = [f"{s['junk_appearances_mean']:.2g}" if s else "" for s in stream]
+    frame["appearances per junk person"] = [appearances_text(s["junk_appearances_mean"]) if s else "" for s in stream]
     return frame
+
+
+def appearances_text(mean: float) -> str:
+    """A junk person's mean appearances as text: whole numbers from 100 up ("35,000"), else two
+    significant figures ("0.0035")."""
+    return f"{mean:,.0f}" if mean >= 100 else f"{mean:.2g}"
 
 
 def peak_table(heads: dict[tuple, dict]) -> pd.DataFrame:

@@ -192,12 +192,12 @@ class StoredSoFar:
                     f"{short_title(successor)} (the protocol page, its latest dated section). Runs stored: "
                     f"{self.summary()}; main runs by data set: {data_sets}. "
                     "The figures below show these records: each point is its best of the rates stored, seed 0, "
-                    "with its 95% bootstrap interval over people. They get no verdict.")
+                    "with its 95% bootstrap interval over the people (or strings) of its data. They get no verdict.")
         more = " (more reruns follow as the main sweep completes)" if self.missing.get("main") else ""
         return (f"**Still running.** Runs stored so far: {self.summary()}{more}. Main runs by data set: "
                 f"{data_sets}. The figures below show only what is stored: each point is its best of the "
                 f"rates stored so far, seed 0 (an interval, where one is drawn, is its 95% bootstrap interval "
-                f"over people). The verdict waits for the whole sweep. What is left, estimated for 2 runs at "
+                f"over the people (or strings) of its data). The verdict waits for the whole sweep. What is left, estimated for 2 runs at "
                 f"once on the machine that built this page (`kcl chapter {command_name(self.chapter)} --dry-run --workers 2`; the cost model prices "
                 f"eager runs, and a compiled one, `--compile`, trains faster):\n\n"
                 + "\n".join(f"- {line}" for line in self.plan))

@@ -381,7 +381,7 @@ def sections_markdown(sections: Iterable[tuple], profile: str) -> str:
         first = title.split(" ")[0]
         heading = title[:1].upper() + title[1:] if first.islower() else title  # "bioS, …" stays as it is
         parts.append("\n".join([f"**{heading}**", *lines, *([f"\n{note}"] if note else [])]))
-    return "\n\n".join(parts) + f"\n\n(profile `{profile}`; bits per parameter under the paper's count)"
+    return "\n\n".join(parts) + f"\n\n(profile `{profile}`; every bits-per-parameter figure under the paper's count)"
 
 
 def verdicts_table(sections: Iterable[tuple]):
