@@ -65,7 +65,26 @@ def test_the_reading_says_what_each_model_recites_and_answers_and_what_that_mean
     assert words.startswith(f"On the held-out people the bioS model recites {recites:.0%} of the five values and "
                             f"answers {np.mean(bios['extractable']['matches']):.0%} of the questions about them; ")
     assert f"the bioS-simple model recites {extraction.held_out_memorized(simple).mean():.0%}" in words
-    assert words.endswith("one fixed text left it recitable but not usable, as the paper finds.")
+    assert "one fixed text left it recitable but not usable: the paper's direction. bioS-simple's ratio, " in words
+    (simple_claim,) = [j for j in extraction.claims(measured) if j.claim.startswith("bioS-simple")]
+    assert words.endswith(f"bioS-simple's ratio, {simple_claim.ours}, lies below the paper's 0.1: its knowledge is "
+                          f"even less usable than in the paper, so the verdict on that figure is {simple_claim.verdict}.")
+    assert simple_claim.outcome != "reproduced"
+    as_the_paper = extraction.reading({"bioS": measurement(0.9, 0.85), "bioS-simple": measurement(1.0, 0.1, seed=1)})
+    assert as_the_paper.endswith("the paper's direction.")
     both_usable = {"bioS": measurement(0.9, 0.85), "bioS-simple": measurement(1.0, 0.9, seed=1)}
-    assert "as the paper finds" not in extraction.reading(both_usable)
+    assert "the paper's direction" not in extraction.reading(both_usable)
     assert extraction.reading(None) == "" and extraction.reading({}) == ""
+
+
+def test_the_regime_sentence_says_how_full_the_models_are_and_only_then_far_below_capacity():
+    from made_up import as_record  # tests/ is on sys.path
+
+    def chosen(R, R_max):
+        return as_record({"result": {"R": R, "R_max": R_max, "params": {"total": 134_832}}})
+
+    small = extraction.regime_text({"bioS": chosen(0.099, 0.0997), "bioS-simple": chosen(0.0996, 0.0997)})
+    assert small.startswith("The bioS model stores 99% of its data's bits at R = 0.099 (P = 134,832); the bioS-simple "
+                            "model stores 100% of its data's bits at R = 0.100 (P = 134,832). These models hold nearly")
+    full = extraction.regime_text({"bioS": chosen(1.9, 2.5)})
+    assert full == "The bioS model stores 76% of its data's bits at R = 1.900 (P = 134,832)."

@@ -133,8 +133,8 @@ def claims(measured: dict[str, dict]) -> list[Judgement]:
 def reading(measured: dict[str, dict] | None) -> str:
     """The finding in plain words, from the measurements: on the held-out people, what each model
     recites and what it answers, and whether a fresh text at every exposure made the knowledge
-    usable where one fixed text did not (each ratio at least half, against at most half); "" without
-    measurements."""
+    usable where one fixed text did not (each ratio at least half, against at most half), and which
+    ratio lies below the paper's where its verdict is not "reproduced"; "" without measurements."""
     if not measured:
         return ""
     shares = {}
@@ -148,7 +148,12 @@ def reading(measured: dict[str, dict] | None) -> str:
     ratios = {name: ext / mem for name, (mem, ext) in shares.items() if mem > 0}
     if len(ratios) == 2 and ratios["bioS"] >= 0.5 >= ratios["bioS-simple"]:
         text += (" A fresh text at every exposure made the knowledge usable; one fixed text left it recitable but "
-                 "not usable, as the paper finds.")
+                 "not usable: the paper's direction.")
+        for j in claims(measured):
+            if j.value < j.paper and j.outcome != "reproduced":
+                name = j.claim.split(":")[0]
+                text += (f" {name}'s ratio, {j.ours}, lies below the paper's {j.paper:g}: its knowledge is even less "
+                         f"usable than in the paper, so the verdict on that figure is {j.verdict}.")
     return text
 
 
@@ -162,17 +167,39 @@ def verdict_sections(measured: dict | None, pending: str) -> list[Section]:
 
 
 def table(chosen: dict[str, Record], measured: dict[str, dict]) -> pd.DataFrame:
-    """One row per model: its R, memorizable and extractable accuracy and the LoRA settings chosen."""
+    """One row per model: its P (the paper's count), R with its interval and R^max (so a reader sees
+    how near the model is to storing all its data, and how far from its capacity), memorizable and
+    extractable accuracy and the LoRA settings chosen."""
     rows = []
     for name, record in chosen.items():
         m = measured[name]
         low, high = r_interval(record.result)
         lora = m["extractable"]["settings"]["lora"]
-        rows.append({"data": name, "model": model_label(record.model), "R": record.result.R,
-                     "R_low": low, "R_high": high, "memorizable": float(held_out_memorized(m).mean()),
+        rows.append({"data": name, "model": model_label(record.model), "P": record.result.params.total,
+                     "R": record.result.R, "R_low": low, "R_high": high, "R_max": record.result.R_max,
+                     "memorizable": float(held_out_memorized(m).mean()),
                      "extractable": m["extractable"]["mean"], "fitted half": m["extractable"]["train_mean"],
                      "LoRA (r', r), rate": f"({lora['embedding_rank']}, {lora['rank']}), {lora['lr']:g}"})
     return pd.DataFrame(rows)
+
+
+#: below this R (bits per parameter) a model is "far below" the paper's 2 bits of a full model
+FAR_BELOW = 1.0
+
+
+def regime_text(chosen: dict[str, Record]) -> str:
+    """Where the measured models sit: each one's share of its data's bits stored (R / R^max) and R
+    against the paper's 2 bits per parameter, so a reader sees that the test is of small data held
+    whole (Parts 3.1 and 3.2's setting), not of a model at its capacity."""
+    parts = [f"the {name} model stores {r.result.R / r.result.R_max:.0%} of its data's bits at R = {r.result.R:.3f} "
+             f"(P = {r.result.params.total:,})" for name, r in chosen.items()]
+    text = f"{'; '.join(parts)[:1].upper()}{'; '.join(parts)[1:]}."
+    if all(r.result.R < FAR_BELOW for r in chosen.values()) and all(r.result.R >= 0.9 * r.result.R_max for r in chosen.values()):
+        text += (" These models hold nearly all of a small data set, far below the 2 bits per parameter of a full "
+                 "model. So the test asks whether stored knowledge can be used, not how much a model can store. The "
+                 "paper's App. A.2 also reports that models at the capacity boundary answer about 1.2× less well; "
+                 "this page does not test that.")
+    return text
 
 
 def held_out_memorized(m: dict) -> np.ndarray:
