@@ -219,7 +219,7 @@ def test_a_running_sweep_shows_its_points_and_finished_settings_without_a_verdic
     monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: (finished, lacking))
     note, chart, words, table = junk.so_far("result10", "cpu")
     assert note.startswith("**Still running.**") and "no verdict yet" in chart.to_dict()["title"]
-    assert "The factors wait" in words
+    assert "A claim is judged once its setting and the baseline are finished" in words
     assert list(table["setting"]) == ["no junk, 100 exposures"]  # the finished setting only, at its mean over seeds
     assert table["R"].iloc[0] == pytest.approx(0.60)
     monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: None)  # before the regime: points only
@@ -258,3 +258,36 @@ def test_each_page_names_the_sizes_its_settings_try_and_why_some_try_fewer():
     assert "fewer sizes" in text  # 6 at 100 exposures, 3 at 600 and 1000
     assert "fewer" not in junk.sizes_text("result11", "cpu")  # one setting
     assert junk.sizes_text("result10", "smoke").count(", 1 (gpt2-1-2 d=16)") == 3
+
+
+def test_a_claim_is_judged_once_its_setting_and_the_baseline_are_finished(monkeypatch):
+    """Result 10 while its longer settings train: the 100-exposure factor is judged on the finished
+    baseline and random junk at 100 exposures; the other three claims wait in a held-back section,
+    which the first page shows too."""
+    finished = records((0, False, 100, 0.60, [0.62, 0.58]), (10**8, False, 100, 0.03, [0.029, 0.031]))
+    monkeypatch.setattr(junk, "parts_with_baseline", lambda *a, **k: (None, "*Pending: 24 runs of its main sweep.*"))
+    monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: (finished, {}))
+    recs, pending = junk.chapter_records("result10", "cpu")
+    assert recs is finished and pending == "*Pending: 24 runs of its main sweep.*"
+    judged, waiting = junk.verdict_sections("result10", recs, pending)
+    assert [j.paper for j in judged.judgements] == [20.0] and judged.note == ""
+    assert waiting.judgements is None and waiting.note == (
+        "*Still training: random junk, 300 exposures; random junk, 600 exposures; random junk, 1000 exposures. "
+        "Pending: 24 runs of its main sweep.*")
+    assert junk._first_page("result10", "cpu")[1] == 2
+    # only the baseline finished: nothing to judge yet, the pending sentence alone
+    monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: (records((0, False, 100, 0.6, [0.6])), {}))
+    assert junk.chapter_records("result10", "cpu") == (None, "*Pending: 24 runs of its main sweep.*")
+
+
+def test_results_11_and_12_judge_their_own_finished_settings_beside_result_10s(monkeypatch):
+    own = records((10**8, True, 100, 0.30, [0.29, 0.31]))
+    base = records((0, False, 100, 0.60, [0.62, 0.58]))
+    monkeypatch.setattr(junk, "parts_with_baseline", lambda *a, **k: (None, "*Pending: 10 runs of its main sweep.*"))
+    monkeypatch.setattr(junk, "finished_parts",
+                        lambda chapter, profile: (own, {}) if chapter == "result12" else (base, {junk.BASELINE: ""}))
+    recs, pending = junk.chapter_records("result12", "cpu")
+    assert len(recs["main"]) == len(own["main"]) + len(base["main"]) and pending
+    judged, waiting = junk.verdict_sections("result12", recs, pending)
+    assert [j.paper for j in judged.judgements] == [2.0] and judged.judgements[0].value == pytest.approx(2.0)
+    assert waiting.note.startswith("*Still training: random junk with the domain token, 300 exposures. Pending")

@@ -97,16 +97,39 @@ def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tu
     for results 11 and 12 (``finished_settings``: the baseline and, for result 12, random junk
     without the token), or None and the sentence saying what is pending. The smoke profile trains
     result 10's whole smoke sweep instead."""
-    if chapter == BASE_CHAPTER or profile == "smoke":
-        baseline = None if chapter == BASE_CHAPTER else BASE_CHAPTER
-        return parts_with_baseline(chapter, profile, allow_train=allow_train, baseline=baseline)
+    if profile == "smoke":
+        return parts_with_baseline(chapter, profile, allow_train=allow_train, baseline=BASE_CHAPTER)
+    if chapter == BASE_CHAPTER:
+        parts, pending = parts_with_baseline(chapter, profile, allow_train=allow_train)
+        return (parts, "") if parts is not None else finished_so_far(chapter, profile, pending)
     parts, pending = parts_with_baseline(chapter, profile, allow_train=allow_train)
     if parts is None:
-        return None, pending
+        return finished_so_far(chapter, profile, pending)
     base, pending = finished_settings(profile)
     if base is None:
         return None, pending
     return {"main": parts["main"] + base["main"], "seeds": parts["seeds"] + base["seeds"]}, ""
+
+
+def finished_so_far(chapter: str, profile: str, pending: str) -> tuple[dict | None, str]:
+    """While the chapter's sweep trains: the records of its settings finished so far, with result
+    10's finished settings for results 11 and 12, where the baseline and at least one claimed
+    setting are among them (a claim is judged on its own setting's records and the baseline's,
+    as results 11 and 12 judge on result 10's finished settings), with ``pending`` (what the other
+    claims wait for); else None and ``pending``."""
+    own = finished_parts(chapter, profile)
+    if own is None:
+        return None, pending
+    records = own[0]
+    if chapter != BASE_CHAPTER:
+        base, _ = finished_settings(profile)
+        if base is None:
+            return None, pending
+        records = {"main": records["main"] + base["main"], "seeds": records["seeds"] + base["seeds"]}
+    heads = headlines(records)
+    if BASELINE not in heads or not any(claimed(claim, heads) for claim in CLAIMS[chapter]):
+        return None, pending
+    return records, pending
 
 
 def finished_settings(profile: str) -> tuple[dict | None, str]:
@@ -173,7 +196,8 @@ def so_far(chapter: str, profile: str) -> list:
     heads = headlines(finished[0]) if finished else {}
     if heads:
         items += ["**Settings finished so far** (every run and the peak's seed reruns stored; the mean over "
-                  "seeds, 95% interval). The factors wait for the whole sweep.", plots.table(peak_table(heads))]
+                  "seeds, 95% interval). A claim is judged once its setting and the baseline are finished (the "
+                  "finding above); the others wait for their settings' runs.", plots.table(peak_table(heads))]
     return items
 
 
@@ -197,7 +221,9 @@ def claims(chapter: str, heads: dict[tuple, dict]) -> list[Judgement]:
 
 
 def verdict_sections(chapter: str, records: dict | None, pending: str) -> list[Section]:
-    """The page's verdicts, or one section held back saying why."""
+    """The page's verdicts: the claims whose settings are finished (``chapter_records``), then one
+    section held back for the claims still training, saying what they wait for; or one section held
+    back saying why nothing is judged yet."""
     if records is None:
         return [Section("committed", None, pending)]
     heads = headlines(records)
@@ -206,7 +232,12 @@ def verdict_sections(chapter: str, records: dict | None, pending: str) -> list[S
     judged = claims(chapter, heads)
     if not judged:
         return [Section("committed", None, f"*Pending: no records of {', '.join(c.words for c in CLAIMS[chapter])}.*")]
-    return [Section("committed", judged)]
+    waiting = [claim.words for claim in CLAIMS[chapter] if claimed(claim, heads) is None]
+    if not waiting:
+        return [Section("committed", judged)]
+    why = pending.strip().strip("*") or "their settings' runs are not all stored yet"
+    return [Section("committed", judged),
+            Section("committed, still training", None, f"*Still training: {'; '.join(waiting)}. {why}*")]
 
 
 def reading(chapter: str, records: dict | None) -> str:
@@ -354,5 +385,9 @@ def chart(frame: pd.DataFrame):
 
 #: the first page's reading of this chapter's verdicts (``kcl.book.claims``): by notebook, the
 #: verdict sections from the committed records and how many of them the first page shows
-FIRST_PAGE = {name: (lambda profile, name=name: (verdict_sections(name, *chapter_records(name, profile)), 1))
-              for name in ("result10", "result11", "result12")}
+def _first_page(name: str, profile: str) -> tuple[list[Section], int]:
+    sections = verdict_sections(name, *chapter_records(name, profile))
+    return sections, len(sections)  # the claims judged so far and, while others train, their pending row
+
+
+FIRST_PAGE = {name: (lambda profile, name=name: _first_page(name, profile)) for name in ("result10", "result11", "result12")}
