@@ -20,7 +20,7 @@ import pandas as pd
 from kcl.book import law, plots
 from kcl.book.chapters import chapter_sweep, finished_groups, group_of, main_store, parts_with_baseline, stored_regime
 from kcl.book.progress import SO_FAR_TITLE, shown_so_far
-from kcl.book.stats import Judgement, Section, judge_ratio
+from kcl.book.stats import Judgement, Section, judge_ratio, rate_at_edge
 from kcl.record import Record
 from kcl.records import model_label
 from kcl.store import ResultStore, config_dict
@@ -341,12 +341,16 @@ def appearances_text(mean: float) -> str:
 
 
 def peak_table(heads: dict[tuple, dict]) -> pd.DataFrame:
-    """Each setting's peak: model, seeds' figures, mean and interval, the baseline's first."""
+    """Each setting's peak: model, seeds' figures, mean and interval, and whether its rate is the
+    highest or lowest of its three (a rate beyond might store more; shown, never judged), the
+    baseline's first."""
     order = sorted(heads, key=lambda s: (s != BASELINE, s[0], s[1], s[2]))
     return pd.DataFrame([{"setting": setting_label(s), "model": heads[s]["model"],
                           "R (per seed)": ", ".join(f"{v:.3f}" for v in heads[s]["values"]), "R": heads[s]["R"],
                           "R_low": heads[s]["low"], "R_high": heads[s]["high"],
-                          "R_non_embedding": heads[s]["non_embedding"]} for s in order])
+                          "R_non_embedding": heads[s]["non_embedding"],
+                          "rate": f"{heads[s]['record'].train['lr']:g}, {rate_at_edge(heads[s]['record']) or 'inside'}"}
+                         for s in order])
 
 
 def undrawn(frame: pd.DataFrame) -> str:
