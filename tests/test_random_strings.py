@@ -112,7 +112,8 @@ def test_the_reading_sets_noise_beside_facts_and_names_sizes_without_a_plateau()
     words = rs.reading({"main": main(), "reruns": reruns, "facts": facts})
     assert words == ("On random strings the largest capacity is 3.12 bits per parameter (gpt2-2-2 d=16, the mean "
                      "over 3 seeds; Morris et al.: 3.6). Facts (result 1, bioD) peak at 2.00: noise stores 1.56× as "
-                     "many bits per parameter as knowledge-shaped data at our scale.")
+                     "many bits per parameter as knowledge-shaped data at our scale. Size by size (seed 0), noise "
+                     "stores 1.25× the bits per parameter of facts.")
     up_to_1000 = [r for r in main() if r.data["n_people"] <= 1000]  # every size still growing at its largest N
     assert rs.reading({"main": up_to_1000, "reruns": reruns, "facts": None}).endswith(
         "No plateau was seen for gpt2-2-2 d=16, gpt2-2-2 d=32: their bits still grew at the largest N tried, so their "
@@ -127,7 +128,8 @@ def test_a_running_sweep_shows_its_points_and_capacities_so_far_without_a_verdic
 
     stored = {"main": [r for r in main() if r.data["n_people"] <= 500]}
     monkeypatch.setattr(rs, "shown_so_far", lambda chapter, profile: (stored, Running(), ""))
-    note, chart, table = rs.so_far("cpu")
+    monkeypatch.setattr(rs, "parts_or_pending", lambda chapter, profile: (None, "*Pending: result 1*"))
+    note, chart, table = rs.so_far("cpu")  # no facts stored: no side-by-side table
     assert note.startswith("**Still running.**") and "no verdict yet" in chart.to_dict()["title"]
     assert "Stored so far" in chart.to_dict()["title"]
     assert list(table["P"]) == [16_000, 32_000] and not table["plateau_seen"].any()  # N up to 500 only
@@ -143,3 +145,16 @@ def test_the_smoke_profile_has_nothing_stored_to_show_so_far(tmp_path, monkeypat
 
     monkeypatch.setenv(SMOKE_STORE_ENV, str(tmp_path))  # the smoke store, empty
     assert rs.so_far("smoke") == []
+
+
+def test_noise_is_set_beside_facts_size_by_size_on_the_sizes_both_trained():
+    facts = {"main": [record(32, 1000, 0.01, 64_000, name="bioD"), record(32, 500, 0.01, 40_000, name="bioD"),
+                      record(48, 1000, 0.01, 90_000, name="bioD")]}
+    table = rs.side_by_side({"main": main(), "facts": facts})
+    assert list(table["model"]) == ["gpt2-2-2 d=32"]  # d = 16 has no facts, d = 48 no noise
+    row = table.iloc[0]
+    assert (row["noise: bits"], row["noise: at N"], row["facts: bits"], row["facts: at N"]) == (80_000, 1000, 64_000, 1000)
+    assert row["noise / facts"] == pytest.approx((80_000 / 32_000) / (64_000 / 32_000))
+    sentence, shown = rs.side_by_side_items({"main": main(), "facts": facts})
+    assert "noise stores 1.25 times the bits per parameter of facts" in sentence and len(shown) == 1
+    assert rs.side_by_side({"main": main(), "facts": None}).empty and rs.side_by_side_items({"main": main()}) == []

@@ -63,6 +63,25 @@ def capacities(main: list[Record]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("P").reset_index(drop=True)
 
 
+def side_by_side(records: dict) -> pd.DataFrame:
+    """Size by size, the most bits each size stores of noise and of facts (result 1's bioD, 1000
+    exposures), each over its N at its best rate, seed 0, per parameter under the paper's count,
+    and their ratio: the two figures at the same sizes and precision (shown, never judged). Only
+    the sizes both sweeps trained; empty without facts."""
+    if not records.get("facts"):
+        return pd.DataFrame()
+    noise = capacities(records["main"]).set_index("model")
+    facts_main = [r for r in records["facts"]["main"] if r.data["name"] == "bioD"]
+    facts = capacities(facts_main).set_index("model") if facts_main else pd.DataFrame()
+    rows = [{"model": model, "noise: bits": n.capacity_bits, "noise: at N": n.at_N, "noise: P": n.P,
+             "noise: bits per parameter": n.bits_per_parameter, "facts: bits": facts.at[model, "capacity_bits"],
+             "facts: at N": facts.at[model, "at_N"], "facts: P": facts.at[model, "P"],
+             "facts: bits per parameter": facts.at[model, "bits_per_parameter"],
+             "noise / facts": n.bits_per_parameter / facts.at[model, "bits_per_parameter"]}
+            for model, n in noise.iterrows() if model in facts.index]
+    return pd.DataFrame(rows)
+
+
 def claims(records: dict) -> list[Judgement]:
     """(a) the largest capacity per parameter ≈ Morris et al.'s 3.6; (b) it over facts' peak
     (result 1) ≈ 3.6 / 2 = 1.8, the two papers' figures side by side."""
@@ -91,6 +110,8 @@ def reading(records: dict | None) -> str:
         facts = law.headline_per_seed(records["facts"]["main"], records["facts"]["reruns"])
         text += (f" Facts (result 1, bioD) peak at {facts['R']:.2f}: noise stores {noise['R'] / facts['R']:.2f}× "
                  f"as many bits per parameter as knowledge-shaped data at our scale.")
+        if not (table := side_by_side(records)).empty:
+            text += f" Size by size (seed 0), noise stores {ratio_span(table)}× the bits per parameter of facts."
     table = capacities(records["main"])
     open_ended = [row.model for row in table.itertuples() if not row.plateau_seen]
     if open_ended:
@@ -132,11 +153,32 @@ def chart(main: list[Record], title: str = "Each point the best of its rates (se
 def so_far(profile: str) -> list:
     """Items for ``plots.show`` while the sweep runs: what is stored and what is left
     (``StoredSoFar.note``), the chart and the capacities of the runs stored so far, each N the best of
-    the rates stored for it, with no verdict; [] before the first run or once the sweep is complete."""
+    the rates stored for it, and noise beside facts size by size, with no verdict; [] before the
+    first run or once the sweep is complete."""
     parts, running, _ = shown_so_far(CHAPTER, profile)
     if running is None:
         return []
-    return [running.note(), chart(parts["main"], title=SO_FAR_TITLE), plots.table(capacities(parts["main"]))]
+    facts = parts_or_pending("result1", profile)[0] if profile != "smoke" else None
+    stored = {"main": parts["main"], "facts": facts and {"main": facts["main"]}}
+    return [running.note(), chart(parts["main"], title=SO_FAR_TITLE), plots.table(capacities(parts["main"])),
+            *side_by_side_items(stored)]
+
+
+def side_by_side_items(records: dict) -> list:
+    """``side_by_side`` for ``plots.show``: a sentence saying what it sets beside what, and the
+    table; [] without facts."""
+    table = side_by_side(records)
+    if table.empty:
+        return []
+    return [f"**Noise beside facts, size by size** (seed 0, each size's most bits over its N at its best rate, "
+            f"the paper's count): noise stores {ratio_span(table)} times the bits per parameter of facts "
+            f"(result 1, bioD, 1000 exposures). Shown, not judged.", plots.table(table)]
+
+
+def ratio_span(table: pd.DataFrame) -> str:
+    """``side_by_side``'s ratios as "0.94 to 1.12" (or one figure where they round alike)."""
+    low, high = f"{table['noise / facts'].min():.2f}", f"{table['noise / facts'].max():.2f}"
+    return low if low == high else f"{low} to {high}"
 
 
 #: the first page's reading of this chapter's verdicts (``kcl.book.claims``): by notebook, the
