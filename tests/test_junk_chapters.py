@@ -253,11 +253,11 @@ def test_each_page_names_the_sizes_its_settings_try_and_why_some_try_fewer():
     per_exposures = {e: sum(1 for row in rows if row[0] and row[1] == e) for e in (100, 300, 600, 1000)}
     text = junk.sizes_text("result10", "cpu")
     for exposures, n in per_exposures.items():
-        assert f"junk from N′ = 10⁸, {exposures} exposures, {n} (" in text
-    assert "no junk, 100 exposures, 6 (gpt2-1-1 d=8 to gpt2-2-2 d=32)" in text and "init" not in text
+        assert f"junk from N′ = 10⁸, {exposures} exposures: {n} sizes (" in text
+    assert "no junk, 100 exposures: 6 sizes (gpt2-1-1 d=8 to gpt2-2-2 d=32)" in text and "init" not in text
     assert "fewer sizes" in text  # 6 at 100 exposures, 3 at 600 and 1000
     assert "fewer" not in junk.sizes_text("result11", "cpu")  # one setting
-    assert junk.sizes_text("result10", "smoke").count(", 1 (gpt2-1-2 d=16)") == 3
+    assert junk.sizes_text("result10", "smoke").count(": 1 size (gpt2-1-2 d=16)") == 3
 
 
 def test_a_claim_is_judged_once_its_setting_and_the_baseline_are_finished(monkeypatch):

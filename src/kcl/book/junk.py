@@ -173,9 +173,9 @@ def sizes_text(chapter: str, profile: str) -> str:
         sizes.setdefault(setting_of(config), {})[model_label({**config["model"], "options": ()})] = None  # the size alone
 
     def tried(models: list[str]) -> str:
-        return f"1 ({models[0]})" if len(models) == 1 else f"{len(models)} ({models[0]} to {models[-1]})"
+        return f"1 size ({models[0]})" if len(models) == 1 else f"{len(models)} sizes ({models[0]} to {models[-1]})"
 
-    text = "Sizes tried: " + "; ".join(f"{setting_label(s)}, {tried(list(m))}"
+    text = "Sizes tried: " + "; ".join(f"{setting_label(s)}: {tried(list(m))}"
                                        for s, m in sorted(sizes.items(), key=lambda item: (item[0][2], item[0]))) + "."
     if len({len(m) for m in sizes.values()}) > 1:
         text += (" Where a setting tries fewer sizes, the protocol's budget set them, so a peak at the edge of its"

@@ -197,7 +197,7 @@ class StoredSoFar:
         return (f"**Still running.** Runs stored so far: {self.summary()}{more}. Main runs by data set: "
                 f"{data_sets}. The figures below show only what is stored: each point is its best of the "
                 f"rates stored so far, seed 0 (an interval, where one is drawn, is its 95% bootstrap interval "
-                f"over the people (or strings) of its data). The verdict waits for the whole sweep. What is left, estimated for 2 runs at "
+                f"over the people (or strings) of its data). A verdict waits for every run it reads (the finding above says what is judged so far). What is left, estimated for 2 runs at "
                 f"once on the machine that built this page (`kcl chapter {command_name(self.chapter)} --dry-run --workers 2`; the cost model prices "
                 f"eager runs, and a compiled one, `--compile`, trains faster):\n\n"
                 + "\n".join(f"- {line}" for line in self.plan))
