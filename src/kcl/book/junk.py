@@ -95,8 +95,9 @@ def setting_label(setting: tuple[int, bool, int]) -> str:
 def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tuple[dict | None, str]:
     """``{"main": [...], "seeds": [...]}`` of the chapter, with result 10's finished settings added
     for results 11 and 12 (``finished_settings``: the baseline and, for result 12, random junk
-    without the token), or None and the sentence saying what is pending. The smoke profile trains
-    result 10's whole smoke sweep instead."""
+    without the token), and "" once the chapter's sweep is complete; while it trains, the settings
+    finished so far with the sentence saying what the rest wait for (``finished_so_far``); or None
+    and that sentence. The smoke profile trains result 10's whole smoke sweep instead."""
     if profile == "smoke":
         return parts_with_baseline(chapter, profile, allow_train=allow_train, baseline=BASE_CHAPTER)
     if chapter == BASE_CHAPTER:
@@ -243,8 +244,8 @@ def verdict_sections(chapter: str, records: dict | None, pending: str) -> list[S
 def reading(chapter: str, records: dict | None) -> str:
     """The finding in plain words, from the records: the no-junk peak, then each claimed setting's
     peak and its loss factor beside the paper's (each the mean over its seeds, with the peak's size
-    and P), and where the setting differs from its peak: the sizes at which it stores nothing; ""
-    without the baseline or any claimed setting."""
+    and P), a factor below 1 said to be a gain, and the sizes at which the setting stores nothing;
+    "" without the baseline or any claimed setting."""
     beside = law.heads_beside(records, headlines, BASELINE)
     if beside is None:
         return ""
