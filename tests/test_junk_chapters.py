@@ -272,8 +272,8 @@ def test_a_claim_is_judged_once_its_setting_and_the_baseline_are_finished(monkey
     judged, waiting = junk.verdict_sections("result10", recs, pending)
     assert [j.paper for j in judged.judgements] == [20.0] and judged.note == ""
     assert waiting.judgements is None and waiting.note == (
-        "*Still training: random junk, 300 exposures; random junk, 600 exposures; random junk, 1000 exposures. "
-        "Pending: 24 runs of its main sweep.*")
+        "*random junk, 300 exposures; random junk, 600 exposures; random junk, 1000 exposures: "
+        "Pending: 24 runs of its main sweep.*") and waiting.title == "still training"
     assert junk._first_page("result10", "cpu")[1] == 2
     # only the baseline finished: nothing to judge yet, the pending sentence alone
     monkeypatch.setattr(junk, "finished_parts", lambda chapter, profile: (records((0, False, 100, 0.6, [0.6])), {}))
@@ -290,4 +290,4 @@ def test_results_11_and_12_judge_their_own_finished_settings_beside_result_10s(m
     assert len(recs["main"]) == len(own["main"]) + len(base["main"]) and pending
     judged, waiting = junk.verdict_sections("result12", recs, pending)
     assert [j.paper for j in judged.judgements] == [2.0] and judged.judgements[0].value == pytest.approx(2.0)
-    assert waiting.note.startswith("*Still training: random junk with the domain token, 300 exposures. Pending")
+    assert waiting.note.startswith("*random junk with the domain token, 300 exposures: Pending")

@@ -238,7 +238,7 @@ def verdict_sections(chapter: str, records: dict | None, pending: str) -> list[S
         return [Section("committed", judged)]
     why = pending.strip().strip("*") or "their settings' runs are not all stored yet"
     return [Section("committed", judged),
-            Section("committed, still training", None, f"*Still training: {'; '.join(waiting)}. {why}*")]
+            Section("still training", None, f"*{'; '.join(waiting)}: {why}*")]
 
 
 def reading(chapter: str, records: dict | None) -> str:
