@@ -84,7 +84,7 @@ def test_points_carry_the_setting_and_the_stream():
     assert set(frame["setting"]) == {"no junk, 100 exposures", "junk from N′ = 10⁸, 100 exposures"}
     with_junk = frame[frame["setting"].str.startswith("junk")]
     assert set(with_junk["junk_share"]) == {0.875} and set(with_junk["appearances per junk person"]) == {"0.004"}
-    assert [junk.appearances_text(m) for m in (35_000.0, 123.4, 0.0035, 0.0372)] == ["35,000", "123", "0.0035", "0.037"]
+    assert [junk.appearances_text(m) for m in (35_000.0, 123.4, 99.7, 0.0035, 0.0372)] == ["35,000", "123", "100", "0.0035", "0.037"]
 
 
 @pytest.mark.parametrize("name", ["result10", "result11", "result12"])
@@ -291,3 +291,12 @@ def test_results_11_and_12_judge_their_own_finished_settings_beside_result_10s(m
     judged, waiting = junk.verdict_sections("result12", recs, pending)
     assert [j.paper for j in judged.judgements] == [2.0] and judged.judgements[0].value == pytest.approx(2.0)
     assert waiting.note.startswith("*random junk with the domain token, 300 exposures: Pending")
+
+
+def test_the_smoke_profile_reads_result_10_once(monkeypatch):
+    calls = []
+    monkeypatch.setattr(junk, "parts_with_baseline", lambda chapter, profile, allow_train=False, baseline=None:
+                        calls.append((chapter, baseline)) or ({"main": [], "seeds": []}, ""))
+    junk.chapter_records("result10", "smoke")
+    junk.chapter_records("result12", "smoke")
+    assert calls == [("result10", None), ("result12", "result10")]

@@ -99,7 +99,8 @@ def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tu
     finished so far with the sentence saying what the rest wait for (``finished_so_far``); or None
     and that sentence. The smoke profile trains result 10's whole smoke sweep instead."""
     if profile == "smoke":
-        return parts_with_baseline(chapter, profile, allow_train=allow_train, baseline=BASE_CHAPTER)
+        baseline = None if chapter == BASE_CHAPTER else BASE_CHAPTER  # result 10 holds its own baseline
+        return parts_with_baseline(chapter, profile, allow_train=allow_train, baseline=baseline)
     if chapter == BASE_CHAPTER:
         parts, pending = parts_with_baseline(chapter, profile, allow_train=allow_train)
         return (parts, "") if parts is not None else finished_so_far(chapter, profile, pending)
@@ -338,7 +339,7 @@ def points(records: list[Record]) -> pd.DataFrame:
 def appearances_text(mean: float) -> str:
     """A junk person's mean appearances as text: whole numbers from 100 up ("35,000"), else two
     significant figures ("0.0035")."""
-    return f"{mean:,.0f}" if mean >= 100 else f"{mean:.2g}"
+    return f"{mean:,.0f}" if round(mean) >= 100 else f"{mean:.2g}"
 
 
 def peak_table(heads: dict[tuple, dict]) -> pd.DataFrame:
