@@ -101,16 +101,20 @@ def chapter_records(chapter: str, profile: str, allow_train: bool = False) -> tu
     if profile == "smoke":
         baseline = None if chapter == BASE_CHAPTER else BASE_CHAPTER  # result 10 holds its own baseline
         return parts_with_baseline(chapter, profile, allow_train=allow_train, baseline=baseline)
-    if chapter == BASE_CHAPTER:
-        parts, pending = parts_with_baseline(chapter, profile, allow_train=allow_train)
-        return (parts, "") if parts is not None else finished_so_far(chapter, profile, pending)
     parts, pending = parts_with_baseline(chapter, profile, allow_train=allow_train)
     if parts is None:
         return finished_so_far(chapter, profile, pending)
+    if chapter == BASE_CHAPTER:
+        return parts, ""
     base, pending = finished_settings(profile)
     if base is None:
         return None, pending
-    return {"main": parts["main"] + base["main"], "seeds": parts["seeds"] + base["seeds"]}, ""
+    return joined(parts, base), ""
+
+
+def joined(parts: dict, base: dict) -> dict:
+    """A chapter's records (``main``, ``seeds``) with result 10's beside them."""
+    return {"main": parts["main"] + base["main"], "seeds": parts["seeds"] + base["seeds"]}
 
 
 def finished_so_far(chapter: str, profile: str, pending: str) -> tuple[dict | None, str]:
@@ -127,7 +131,7 @@ def finished_so_far(chapter: str, profile: str, pending: str) -> tuple[dict | No
         base, _ = finished_settings(profile)
         if base is None:
             return None, pending
-        records = {"main": records["main"] + base["main"], "seeds": records["seeds"] + base["seeds"]}
+        records = joined(records, base)
     heads = headlines(records)
     if BASELINE not in heads or not any(claimed(claim, heads) for claim in CLAIMS[chapter]):
         return None, pending
@@ -172,7 +176,7 @@ def sizes_text(chapter: str, profile: str) -> str:
     _, _, configs = chapter_sweep(chapter, profile, regime=regime)
     sizes: dict[tuple, dict[str, None]] = {}
     for config in map(config_dict, configs):
-        sizes.setdefault(setting_of(config), {})[model_label({**config["model"], "options": ()})] = None  # the size alone
+        sizes.setdefault(setting_of(config), {})[size_label(config["model"])] = None
 
     def tried(models: list[str]) -> str:
         return f"1 size ({models[0]})" if len(models) == 1 else f"{len(models)} sizes ({models[0]} to {models[-1]})"
@@ -258,7 +262,7 @@ def reading(chapter: str, records: dict | None) -> str:
     def where(head: dict) -> str:
         peak = head["record"]
         edge = size_edge(records, head)
-        return (f"{size_label(peak)}, P = {peak.result.params.total:,}{f', {edge}' if edge else ''}, "
+        return (f"{size_label(peak.model)}, P = {peak.result.params.total:,}{f', {edge}' if edge else ''}, "
                 f"{seeds_text(len(head['values']))}")
 
     settings = "; ".join(f"with {claim.words}, {h['R']:#.3g} ({where(h)}): {factor_text(base, h)} against the "
@@ -270,14 +274,15 @@ def reading(chapter: str, records: dict | None) -> str:
             f"a loss factor is the no-junk peak over the setting's peak.")
 
 
-def size_label(record: Record) -> str:
+def size_label(model: dict) -> str:
     """A model's size in prose: its label without the regime's options (``gpt2-2-2 d=32``)."""
-    return model_label({**record.config["model"], "options": ()})
+    return model_label({**model, "options": ()})
 
 
 def nothing_text(records: dict, setting: tuple) -> str:
-    """", and it stores nothing at N of its M sizes (a to b)" where some of the setting's sizes, each
-    at the best of its rates (seed 0), store no bits; else ""."""
+    """"; at N of its M sizes (a to b, seed 0) it stores nothing" where some of the setting's sizes,
+    each at the best of its rates (seed 0), store no bits (a and b: the smallest and largest of
+    them); else ""."""
     best = law.points_frame([r for r in records["main"] if setting_of(r.config) == setting])
     if best.empty:
         return ""
@@ -285,7 +290,8 @@ def nothing_text(records: dict, setting: tuple) -> str:
     gone = best[~plots.on_log_axis(best)]
     if gone.empty:
         return ""
-    labels = [size_label(r) for r in (next(x for x in records["main"] if x.key == k) for k in gone["key"])]
+    by_key = {r.key: r for r in records["main"]}
+    labels = [size_label(by_key[k].model) for k in gone["key"]]
     span = labels[0] if len(labels) == 1 else f"{labels[0]} to {labels[-1]}"
     return f"; at {len(gone)} of its {len(best)} sizes ({span}, seed 0) it stores nothing"
 
@@ -304,7 +310,8 @@ def factor_text(base: dict, head: dict) -> str:
 
 
 def gain_text(base: dict, head: dict) -> str:
-    """" (below 1: it stores more than without junk)" where the setting's peak is above the baseline's."""
+    """" (below 1: its peak stores more than the peak without junk)" where the setting's peak is above
+    the baseline's; else ""."""
     return " (below 1: its peak stores more than the peak without junk)" if head["R"] > base["R"] > 0 else ""
 
 
