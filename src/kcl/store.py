@@ -49,11 +49,14 @@ _TMP_MAX_AGE = 24 * 3600  # seconds after which any temp file counts as abandone
 
 
 class MissingResultsError(RuntimeError):
-    """Records are missing and the caller does not allow training (``allow_train=False``)."""
+    """Records are missing and the caller does not allow training (``allow_train=False``).
+    ``stage``: which part of a larger plan the missing runs belong to, where the caller that knows
+    it sets it (a chapter's walk: ``kcl.book.chapters``); None otherwise."""
 
-    def __init__(self, message: str, missing: list):
+    def __init__(self, message: str, missing: list, stage: str | None = None):
         super().__init__(message)
         self.missing = missing
+        self.stage = stage
 
 
 class StaleRecordWarning(UserWarning):

@@ -536,7 +536,7 @@ def parts_or_pending(chapter: str, profile: str = "cpu", *, allow_train: bool = 
     try:
         return chapter_parts(chapter, profile, allow_train=allow_train, log=log), ""
     except MissingResultsError as err:  # pilot, main sweep, reruns in turn: only the first incomplete is counted
-        missing = (f"{_runs(len(err.missing))} of {stage_words(chapter, getattr(err, 'stage', None))} still missing, "
+        missing = (f"{_runs(len(err.missing))} of {stage_words(chapter, err.stage)} still missing, "
                    f"and any stages after "
                    f"it follow (`kcl chapter {command_name(chapter)} --dry-run` lists them with their estimated cost; "
                    f"`kcl chapter {command_name(chapter)} --workers 2` computes them)")
