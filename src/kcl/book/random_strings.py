@@ -70,16 +70,16 @@ def side_by_side(records: dict) -> pd.DataFrame:
     the sizes both sweeps trained; empty without facts."""
     if not records.get("facts"):
         return pd.DataFrame()
-    noise = capacities(records["main"]).set_index("model")
     facts_main = [r for r in records["facts"]["main"] if r.data["name"] == "bioD"]
-    facts = capacities(facts_main).set_index("model") if facts_main else pd.DataFrame()
-    rows = [{"model": model, "noise: bits": n.capacity_bits, "noise: at N": n.at_N, "noise: P": n.P,
-             "noise: bits per parameter": n.bits_per_parameter, "facts: bits": facts.at[model, "capacity_bits"],
-             "facts: at N": facts.at[model, "at_N"], "facts: P": facts.at[model, "P"],
-             "facts: bits per parameter": facts.at[model, "bits_per_parameter"],
-             "noise / facts": n.bits_per_parameter / facts.at[model, "bits_per_parameter"]}
-            for model, n in noise.iterrows() if model in facts.index]
-    return pd.DataFrame(rows)
+    if not facts_main:
+        return pd.DataFrame()
+    shown = {"capacity_bits": "bits", "at_N": "at N", "P": "P", "bits_per_parameter": "bits per parameter"}
+
+    def side(main: list[Record], name: str) -> pd.DataFrame:
+        return capacities(main)[["model", *shown]].rename(columns={k: f"{name}: {v}" for k, v in shown.items()})
+
+    both = side(records["main"], "noise").merge(side(facts_main, "facts"), on="model")  # the sizes both trained
+    return both.assign(**{"noise / facts": both["noise: bits per parameter"] / both["facts: bits per parameter"]})
 
 
 def claims(records: dict) -> list[Judgement]:
