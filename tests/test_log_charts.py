@@ -60,4 +60,7 @@ def test_the_explorer_leaves_off_measured_runs_that_store_nothing():
                               "T": 16, "D": 16, "N0": 400, "P": P, "bits": bits, "R": bits / P}
                              for P, bits in ((1000, 2000.0), (2000, -500.0))])
     svg = laid_out(explorer.static_explorer(measured))
-    assert "1 that store no bits are left off" in svg
+    assert "1 measured run storing no bits left off" in svg and "measured runs (bright where" in svg
+    nothing = laid_out(explorer.static_explorer(measured.assign(bits=-500.0)))
+    assert "no measured result-3 run stores bits yet; 2 measured runs storing no bits left off" in nothing
+    assert "no result-3 records yet" not in nothing

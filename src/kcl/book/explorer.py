@@ -172,8 +172,9 @@ def _capacity(measured: pd.DataFrame) -> alt.Chart:
     needs = one.transform_fold(["need2", "need1"], as_=["rate", "P_needed"])
     layers.append(needs.mark_point(filled=True, size=70, color="black").encode(
         x="P_needed:Q", y="total:Q", tooltip=[alt.Tooltip("P_needed:Q", format=",.0f", title="parameters needed")]))
-    stored_nothing = int((~plots.on_log_axis(measured)).sum()) if len(measured) else 0
-    measured = measured[plots.on_log_axis(measured)] if len(measured) else measured
+    drawn = plots.on_log_axis(measured)
+    stored_nothing = int((~drawn).sum())
+    measured = measured[drawn]
     if len(measured):
         match = ("datum.K == K && datum.C == C && datum.L == L && datum.N0 == N0 && abs(log(datum.T) - lgT * LN10) < 0.03"
                  " && abs(log(datum.D) - lgD * LN10) < 0.03 && abs(log(datum.N) - lgN * LN10) < 0.03")
@@ -185,9 +186,11 @@ def _capacity(measured: pd.DataFrame) -> alt.Chart:
                      alt.Tooltip("R:Q", format=".3f"), alt.Tooltip("R_max:Q", format=".3f"),
                      alt.Tooltip("accuracy:Q", format=".2f"), alt.Tooltip("lr:Q", format="g", title="best rate")]))
     subtitle = ("green: measured runs (bright where the setting matches the sliders)" if len(measured)
+                else "no measured result-3 run stores bits yet" if stored_nothing
                 else "no result-3 records yet: measured runs will appear here")
     if stored_nothing:
-        subtitle += f"; {stored_nothing} that store no bits are left off (a log axis cannot show them)"
+        subtitle += (f"; {stored_nothing} measured run{'s' if stored_nothing > 1 else ''} storing no bits left off "
+                     "(a log axis cannot show them)")
     return alt.layer(*layers).properties(
         width=540, height=320, title=alt.Title("Bits in the data vs what a model of P parameters holds",
                                                subtitle=[subtitle, "black points: parameters needed at 2 and 1 bits/param"]))

@@ -7,6 +7,7 @@ draws it with its bundled Vega, the book with ``book/_static/vega-offline.js``; 
 from __future__ import annotations
 
 import re
+import textwrap
 
 import altair as alt
 import pandas as pd
@@ -270,8 +271,6 @@ def left_off(frame: pd.DataFrame, name, column: str = "bits") -> str:
 
 def titled(title: str, note: str, width: int = 95) -> alt.Title | str:
     """A chart's title with ``note`` (``left_off``'s sentence) beneath it as a wrapped subtitle."""
-    import textwrap
-
     return alt.Title(title, subtitle=textwrap.wrap(note, width)) if note else title
 
 
